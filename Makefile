@@ -1,0 +1,18 @@
+# LabFleet: `make demo` runs a simulated living lab; `make test` runs every suite.
+.PHONY: setup demo test lint clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	.venv/bin/labfleet up
+
+test: setup
+	@bash scripts/test.sh
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/mypy fleet_manager ros2_ws/src/labfleet_sim/labfleet_sim ros2_ws/src/labfleet_robot/labfleet_robot
+
+clean:
+	rm -rf build web_console/dist var/run

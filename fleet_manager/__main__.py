@@ -1,0 +1,27 @@
+"""`python -m fleet_manager [--host H] [--port P]`: run the fleet manager service."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import uvicorn
+
+from fleet_manager.app import create_app
+from fleet_manager.settings import Settings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m fleet_manager", description="LabFleet fleet manager")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args()
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
+                ws_max_size=1_000_000, timeout_graceful_shutdown=5)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""The FastAPI application, built by create_app(); the lab starts and stops with its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from fleet_manager import exception_handlers
+from fleet_manager.deps import LabDep
+from fleet_manager.lab import Lab
+from fleet_manager.missions.endpoints import router as missions_router
+from fleet_manager.robots.endpoints import router as robots_router
+from fleet_manager.settings import Settings
+from fleet_manager.sites.endpoints import router as sites_router
+from fleet_manager.telemetry.endpoints import router as telemetry_router
+
+log = logging.getLogger(__name__)
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        lab = await Lab.start(settings)
+        app.state.lab = lab
+        try:
+            yield
+        finally:
+            await lab.stop()
+
+    app = FastAPI(title="LabFleet fleet manager", version="0.1.0", lifespan=lifespan,
+                  openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs")
+    app.state.settings = settings
+    exception_handlers.install(app)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_request_bytes):
+            return JSONResponse({"detail": f"request body over {settings.max_request_bytes} bytes"},
+                                status_code=413)
+        return await call_next(request)
+
+    api = APIRouter(prefix=API_PREFIX)
+
+    @api.get("/health", tags=["health"])
+    async def health(lab: LabDep) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "site": lab.site.name,
+            "sim_time": lab.bridge.now() if lab.bridge else None,
+            "robots": len(lab.registry.ids()),
+            "ros": lab.bridge is not None,
+        }
+
+    for router in (robots_router, sites_router, missions_router, telemetry_router):
+        api.include_router(router)
+    app.include_router(api)
+
+    # the OpenAPI document also at the root, as DESIGN.md names it
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_root() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    if (settings.web_dir / "index.html").exists():
+        app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="console")
+    else:
+        @app.get("/", include_in_schema=False)
+        async def no_console() -> HTMLResponse:
+            return HTMLResponse("<h1>LabFleet</h1><p>The web console is not built: run <code>make setup</code>.</p>")
+
+    return app

@@ -1,0 +1,55 @@
+"""A small client of the fleet manager's HTTP API for the CLI."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+
+DEFAULT_API = "http://127.0.0.1:8000"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: Any) -> None:
+        super().__init__(f"HTTP {status}: {detail}")
+        self.status = status
+        self.detail = detail
+
+
+def api_url(explicit: str | None) -> str:
+    return (explicit or os.environ.get("LABFLEET_API_URL") or DEFAULT_API).rstrip("/")
+
+
+class Client:
+    def __init__(self, base: str, timeout: float = 10.0) -> None:
+        self._http = httpx.Client(base_url=f"{base}/api/v1", timeout=timeout)
+
+    def _call(self, method: str, path: str, **kw: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kw)
+        except httpx.TransportError as exc:
+            raise ApiError(0, f"cannot reach the fleet manager at {self._http.base_url}: {exc}") from exc
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            raise ApiError(response.status_code, detail)
+        return response.json()
+
+    def submit(self, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", "/missions", json=body)
+        return result
+
+    def mission(self, mission_id: int) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"/missions/{mission_id}")
+        return result
+
+    def cancel(self, mission_id: int) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", f"/missions/{mission_id}/cancel")
+        return result
+
+    def health(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/health")
+        return result

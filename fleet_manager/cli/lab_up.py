@@ -1,0 +1,130 @@
+"""`labfleet up`: the simulator, one agent per robot and the fleet manager as supervised children."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+import httpx
+import yaml
+from labfleet_robot.params import agent_params, write_params_file
+from labfleet_sim.fleet_config import load_fleet
+
+from fleet_manager.cli.supervisor import Supervisor
+from fleet_manager.settings import Settings
+
+READY_TIMEOUT_S = 60.0
+
+
+class LabUp:
+    def __init__(
+        self, settings: Settings, *, robots: int | None, simulate: bool, port: int, seed: int, domain_id: int
+    ) -> None:
+        self.settings = settings
+        self.robots = robots
+        self.simulate = simulate
+        self.port = port
+        self.seed = seed
+        self.domain_id = domain_id
+        self.run_dir = settings.data_dir / "run" / f"{settings.site}-{port}"
+        self.supervisor = Supervisor()
+        self._stop = False
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["ROS_DOMAIN_ID"] = str(self.domain_id)
+        env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+        env["PYTHONUNBUFFERED"] = "1"
+        env["RCUTILS_COLORIZED_OUTPUT"] = "0"
+        return env
+
+    def _fleet_file(self) -> Path:
+        """fleet.yaml, or a copy holding only the first N robots when --robots is given."""
+        source = self.settings.site_dir / "fleet.yaml"
+        if self.robots is None:
+            return source
+        data = yaml.safe_load(source.read_text())
+        data["robots"] = data["robots"][: self.robots]
+        target = self.run_dir / "fleet.yaml"
+        target.write_text(yaml.safe_dump(data, sort_keys=False))
+        return target
+
+    def _bin(self, name: str) -> str:
+        return str(Path(sys.executable).parent / name)
+
+    def start_children(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        env = self._env()
+        fleet_file = self._fleet_file()
+        fleet = load_fleet(fleet_file)
+        sup = self.supervisor
+        sup.say(f"site {self.settings.site}: {len(fleet.robots)} robots, ROS_DOMAIN_ID={self.domain_id}, "
+                f"discovery LOCALHOST")
+        if self.simulate:
+            sup.start("sim", [self._bin("labfleet-sim"), "--ros-args",
+                              "-p", f"world_file:={self.settings.site_dir / 'world.sdf'}",
+                              "-p", f"fleet_file:={fleet_file}", "-p", f"seed:={self.seed}"],
+                      env, critical=True)
+            for i, robot in enumerate(fleet.robots):
+                model = robot.model
+                params = agent_params(
+                    robot_id=robot.id, kind=model.kind, model=model.name, radius=model.radius,
+                    max_speed=model.max_speed, max_accel=model.max_accel, max_yaw_rate=model.max_yaw_rate,
+                    max_yaw_accel=model.max_yaw_accel, seed=self.seed + i,
+                    actions={name: (a.duration_s, a.success_rate) for name, a in model.actions.items()},
+                )
+                params_file = self.run_dir / f"{robot.id}.params.yaml"
+                write_params_file(params_file, robot.id, params, use_sim_time=True)
+                sup.start(robot.id, [self._bin("labfleet-agent"), "--ros-args", "-r", f"__ns:=/{robot.id}",
+                                     "--params-file", str(params_file)], env)
+        manager_env = env | {
+            "LABFLEET_SITE": self.settings.site,
+            "LABFLEET_USE_SIM_TIME": "true" if self.simulate else "false",
+        }
+        sup.start("manager", [sys.executable, "-m", "fleet_manager", "--port", str(self.port)], manager_env,
+                  critical=True)
+
+    def _wait_ready(self) -> bool:
+        url = f"http://127.0.0.1:{self.port}/api/v1/health"
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline and not self._stop:
+            if self.supervisor.poll() is not None:
+                return False
+            try:
+                if httpx.get(url, timeout=1.0).status_code == 200:
+                    return True
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        return False
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self._stop = True
+
+    def run(self) -> int:
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        code = 0
+        try:
+            self.start_children()
+            if self._wait_ready():
+                self.supervisor.say(f"LabFleet console: http://127.0.0.1:{self.port}/  (Ctrl-C stops the lab)")
+            elif not self._stop:
+                self.supervisor.say("the fleet manager did not become ready; stopping")
+                return 1
+            while not self._stop:
+                if self.supervisor.poll() is not None:
+                    self.supervisor.say("a critical part of the lab stopped; stopping the rest")
+                    code = 1
+                    break
+                time.sleep(0.2)
+        finally:
+            self.supervisor.say("stopping the lab")
+            self.supervisor.stop()
+            self.supervisor.poll()
+            self.supervisor.say("stopped")
+        return code

@@ -1,0 +1,166 @@
+"""The `labfleet` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from fleet_manager.cli.client import ApiError, Client, api_url
+from fleet_manager.settings import Settings
+
+app = typer.Typer(help="LabFleet: run a robot living lab.", no_args_is_help=True, add_completion=False)
+mission_app = typer.Typer(help="Submit and follow missions.", no_args_is_help=True)
+app.add_typer(mission_app, name="mission")
+
+DEFAULT_DOMAIN_ID = 23
+ApiOpt = Annotated[str | None, typer.Option("--api", help="fleet manager URL [env LABFLEET_API_URL]")]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def up(
+    site: Annotated[str, typer.Option(help="site folder under sim_worlds/")] = "living_lab",
+    robots: Annotated[int | None, typer.Option(min=1, help="simulate only the first N robots of fleet.yaml")] = None,
+    sim: Annotated[str, typer.Option(help="lite (built-in simulator) | gazebo | none (real robots)")] = "lite",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    seed: Annotated[int, typer.Option(help="simulator seed")] = 0,
+) -> None:
+    """Start the lab: simulator, one agent per robot and the fleet manager, supervised."""
+    from fleet_manager.cli.lab_up import LabUp  # imports ROS helpers only when needed
+
+    if sim not in ("lite", "gazebo", "none"):
+        _fail(f"--sim must be lite, gazebo or none, not {sim!r}", 2)
+    if sim == "gazebo":
+        missing = [tool for tool in ("gz", "ros2") if shutil.which(tool) is None]
+        if missing:
+            _fail(f"--sim gazebo needs ROS 2 Jazzy and Gazebo Harmonic; not found on PATH: {', '.join(missing)}", 2)
+        _fail("--sim gazebo: the Gazebo launch is not part of this build yet (see README, Limitations)", 2)
+    settings = Settings(site=site)
+    if not (settings.site_dir / "navgraph.yaml").exists():
+        _fail(f"unknown site {site!r}: no {settings.site_dir / 'navgraph.yaml'}", 2)
+    lab = LabUp(settings, robots=robots, simulate=sim == "lite", port=port, seed=seed,
+                domain_id=int(os.environ.get("ROS_DOMAIN_ID", DEFAULT_DOMAIN_ID)))
+    raise typer.Exit(lab.run())
+
+
+def _parse_params(params: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            _fail(f"--param takes KEY=VALUE, got {item!r}", 2)
+        out[key] = yaml.safe_load(value) if value else ""
+    return out
+
+
+def _print_mission(m: dict[str, Any]) -> None:
+    robot = m.get("robot_id") or "-"
+    line = f"mission {m['id']}: {m['status']} (robot {robot})"
+    if m.get("failure_reason"):
+        line += f" reason: {m['failure_reason']}"
+    typer.echo(line)
+
+
+@mission_app.command("submit")
+def mission_submit(
+    what: Annotated[str, typer.Argument(help="a template name, or a YAML/JSON file with a spec or a template")],
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="template parameter KEY=VALUE")] = None,
+    robot: Annotated[str | None, typer.Option(help="run on this robot")] = None,
+    priority: Annotated[str, typer.Option(help="low | normal | high | emergency")] = "normal",
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="follow the mission until it ends")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds to wait with --wait")] = 600.0,
+    api: ApiOpt = None,
+) -> None:
+    """Submit a mission from a template or a file; with --wait, exit 0 only if it completes."""
+    params = _parse_params(param or [])
+    path = Path(what)
+    if path.suffix in (".yaml", ".yml", ".json") or path.is_file():
+        if not path.is_file():
+            _fail(f"no such file: {path}", 2)
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            _fail(f"{path}: {exc}", 2)
+        if not isinstance(data, dict):
+            _fail(f"{path}: expected a mapping with 'steps' or 'template'", 2)
+        body: dict[str, Any] = {"template": data["template"], "params": {**(data.get("params") or {}), **params}} \
+            if "template" in data else {"spec": {"steps": data.get("steps")}}
+    else:
+        body = {"template": what, "params": params}
+    body["priority"] = priority
+    if robot:
+        body["robot_id"] = robot
+    client = Client(api_url(api))
+    try:
+        mission = client.submit(body)
+    except ApiError as exc:
+        _fail(f"mission refused: {exc.detail if exc.status else exc}", 1)
+    _print_mission(mission)
+    if wait:
+        _follow(client, mission["id"], timeout)
+
+
+def _follow(client: Client, mission_id: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        m = client.mission(mission_id)
+        if m["status"] != last:
+            _print_mission(m)
+            last = m["status"]
+        if m["status"] in ("completed", "failed", "canceled"):
+            raise typer.Exit(0 if m["status"] == "completed" else 1)
+        time.sleep(0.5)
+    _fail(f"mission {mission_id} did not end within {timeout:g} s", 1)
+
+
+@mission_app.command("status")
+def mission_status(
+    mission_id: int,
+    as_json: Annotated[bool, typer.Option("--json", help="print the whole mission as JSON")] = False,
+    api: ApiOpt = None,
+) -> None:
+    """Show a mission: status, robot, route, timings and events."""
+    try:
+        m = Client(api_url(api)).mission(mission_id)
+    except ApiError as exc:
+        _fail(str(exc.detail if exc.status else exc))
+    if as_json:
+        typer.echo(json.dumps(m, indent=2))
+        return
+    _print_mission(m)
+    typer.echo(f"  route: {' -> '.join(m['route']) or '-'}")
+    typer.echo(f"  created {m['created_at']}  started {m['started_at'] or '-'}  ended {m['ended_at'] or '-'}")
+    for e in m.get("events") or []:
+        typer.echo(f"  {e['time']}  {e['kind']:<6} {e['status'] or '':<10} {e['message']}")
+
+
+@mission_app.command("cancel")
+def mission_cancel(mission_id: int, api: ApiOpt = None) -> None:
+    """Cancel a mission (a no-op on a mission that already ended)."""
+    try:
+        _print_mission(Client(api_url(api)).cancel(mission_id))
+    except ApiError as exc:
+        _fail(str(exc.detail if exc.status else exc))
+
+
+def main() -> None:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""A small process supervisor: children in their own process groups, output prefixed, deaths reported,
+everything stopped on Ctrl-C (SIGTERM first, SIGKILL after a grace period)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import IO, TextIO
+
+GRACE_S = 5.0
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    critical: bool
+    process: subprocess.Popen[bytes]
+    reported: bool = False
+    pump: threading.Thread | None = field(default=None, repr=False)
+
+
+class Supervisor:
+    def __init__(self, out: TextIO = sys.stdout) -> None:
+        self.children: list[Child] = []
+        self._out = out
+        self._lock = threading.Lock()
+        width = 12
+        self._width = width
+
+    def say(self, text: str) -> None:
+        self._line("labfleet", text)
+
+    def _line(self, name: str, text: str) -> None:
+        with self._lock:
+            self._out.write(f"[{name:<{self._width}}] {text}\n")
+            self._out.flush()
+
+    def start(self, name: str, argv: Sequence[str], env: dict[str, str], *, critical: bool = False) -> Child:
+        process = subprocess.Popen(
+            list(argv), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        child = Child(name, list(argv), critical, process)
+        assert process.stdout is not None
+        child.pump = threading.Thread(target=self._pump, args=(name, process.stdout), daemon=True)
+        child.pump.start()
+        self.children.append(child)
+        return child
+
+    def _pump(self, name: str, stream: IO[bytes]) -> None:
+        for raw in iter(stream.readline, b""):
+            self._line(name, raw.decode(errors="replace").rstrip())
+
+    def poll(self) -> Child | None:
+        """Report children that died since the last poll; returns a dead critical child, if any."""
+        dead_critical = None
+        for child in self.children:
+            code = child.process.poll()
+            if code is not None and not child.reported:
+                child.reported = True
+                self.say(f"{child.name} exited with code {code}" + (" (critical)" if child.critical else ""))
+                if child.critical:
+                    dead_critical = child
+        return dead_critical
+
+    def stop(self) -> None:
+        alive = [c for c in self.children if c.process.poll() is None]
+        for child in alive:
+            _signal_group(child.process, signal.SIGTERM)
+        deadline = time.monotonic() + GRACE_S
+        for child in alive:
+            try:
+                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.say(f"{child.name} did not stop in {GRACE_S:g} s: killing it")
+        for child in self.children:
+            _signal_group(child.process, signal.SIGKILL)  # leftovers in each group, if any
+            child.process.wait()
+            if child.pump is not None:
+                child.pump.join(timeout=1)
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, sig)

@@ -1,0 +1,112 @@
+"""What the fleet manager knows of a robot, and the task/command vocabulary it speaks to robots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class RobotMode(StrEnum):
+    IDLE = "idle"
+    MOVING = "moving"
+    PAUSED = "paused"
+    ESTOP = "estop"
+    CHARGING = "charging"
+    DOCKING = "docking"
+    MANUAL = "manual"
+    ERROR = "error"
+    WAITING = "waiting"
+    ACTING = "acting"
+    OFFLINE = "offline"
+
+
+# RobotState.MODE_* codes in labfleet_interfaces, in order.
+MODE_BY_CODE = (
+    RobotMode.IDLE, RobotMode.MOVING, RobotMode.PAUSED, RobotMode.ESTOP, RobotMode.CHARGING,
+    RobotMode.DOCKING, RobotMode.MANUAL, RobotMode.ERROR, RobotMode.WAITING, RobotMode.ACTING,
+)
+
+
+@dataclass(frozen=True)
+class RobotReport:
+    """One RobotState as received from a robot agent."""
+
+    id: str
+    kind: str
+    model: str
+    mode: RobotMode
+    x: float
+    y: float
+    yaw: float
+    linear: float
+    angular: float
+    battery: float  # percent
+    charging: bool
+    task_id: str
+    task_progress: float
+    errors: tuple[str, ...]
+    stamp: float  # robot clock, seconds (sim time when simulated)
+    wall_time: float  # seconds since the epoch when the robot took the state
+
+
+class Command(StrEnum):
+    PAUSE = "pause"
+    RESUME = "resume"
+    ESTOP = "estop"
+    RELEASE = "release"
+    DOCK = "dock"
+
+
+class CommandResult(StrEnum):
+    OK = "ok"
+    REJECTED = "rejected"
+    UNKNOWN_COMMAND = "unknown_command"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class Waypoint:
+    name: str
+    x: float
+    y: float
+    yaw: float | None = None
+    max_speed: float = 0.0
+
+
+@dataclass(frozen=True)
+class TaskAction:
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    task_id: str
+    mission_id: int
+    route: tuple[Waypoint, ...]
+    actions: tuple[TaskAction, ...] = ()
+
+
+class TaskOutcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    outcome: TaskOutcome
+    reason: str = ""
+    final_pose: tuple[float, float, float] | None = None
+    distance_m: float = 0.0
+
+
+@dataclass(frozen=True)
+class TaskFeedback:
+    task_id: str
+    waypoint_index: int
+    progress: float
+    distance_remaining_m: float
+    state: str

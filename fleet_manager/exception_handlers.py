@@ -1,0 +1,34 @@
+"""Domain errors → HTTP status codes, in one place. Bad input is a 4xx that names the field."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+
+from fleet_manager.core.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
+
+log = logging.getLogger(__name__)
+
+_STATUS: dict[type[DomainError], int] = {NotFound: 404, InvalidInput: 422, Conflict: 409, Unavailable: 503}
+
+
+async def _domain(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 400)
+    body: dict[str, object] = {"detail": exc.message}
+    if exc.field:
+        body["field"] = exc.field
+    return JSONResponse(body, status_code=status)
+
+
+async def _database(_: Request, exc: Exception) -> JSONResponse:
+    log.error("database unavailable: %s", exc)
+    return JSONResponse({"detail": "the database is unavailable; try again shortly"}, status_code=503)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(OperationalError, _database)

@@ -1,0 +1,115 @@
+"""The running lab: every long-lived part of the fleet manager, built at start-up (never at import)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from fleet_manager.core.robots import RobotMode, RobotReport
+from fleet_manager.core.templates import TemplateLibrary
+from fleet_manager.db.engine import make_engine, upgrade
+from fleet_manager.missions.dispatcher import Dispatcher
+from fleet_manager.missions.service import MissionService
+from fleet_manager.robots import repository as robot_repository
+from fleet_manager.robots.service import RobotRegistry
+from fleet_manager.ros.bridge import RosBridge
+from fleet_manager.settings import Settings
+from fleet_manager.sites.service import Site
+from fleet_manager.telemetry.hub import TelemetryHub
+
+log = logging.getLogger(__name__)
+
+ROBOT_SAVE_PERIOD_S = 10.0
+
+
+@dataclass
+class Lab:
+    settings: Settings
+    engine: Engine
+    site: Site
+    templates: TemplateLibrary
+    hub: TelemetryHub
+    registry: RobotRegistry
+    missions: MissionService
+    dispatcher: Dispatcher
+    bridge: RosBridge | None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _offline: set[str] = field(default_factory=set)
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Lab:
+        loop = asyncio.get_running_loop()
+        engine = make_engine(settings.database_url)
+        await asyncio.to_thread(upgrade, engine)
+        site = Site.load(settings.site_dir)
+        templates = TemplateLibrary.load(settings.missions_dir)
+        hub = TelemetryHub(loop)
+        registry = RobotRegistry(settings.robot_timeout_s)
+        holder: list[Lab] = []
+        bridge = None
+        if settings.ros_enabled:
+            bridge = RosBridge(loop, lambda batch: holder[0].on_states(batch), use_sim_time=settings.use_sim_time)
+        missions = MissionService(engine, site, templates, hub, bridge.now if bridge else lambda: None)
+        dispatcher = Dispatcher(missions, registry, bridge, settings.dispatch_period_s)
+        lab = cls(settings, engine, site, templates, hub, registry, missions, dispatcher, bridge)
+        holder.append(lab)
+        await dispatcher.recover()
+        if bridge is not None:
+            bridge.start()
+        lab._tasks = [
+            asyncio.create_task(dispatcher.run(), name="dispatcher"),
+            asyncio.create_task(lab._watch_robots(), name="robot-watch"),
+        ]
+        log.info("lab %s started: %d places, %d templates", site.name, len(site.navgraph.places),
+                 len(templates.all()))
+        return lab
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.dispatcher.stop()
+        if self.bridge is not None:
+            await asyncio.to_thread(self.bridge.stop)
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(self._save_robots)
+        self.engine.dispose()
+
+    def on_states(self, batch: list[RobotReport]) -> None:
+        """On the event loop: newest state per robot into the registry and out to the websocket."""
+        new_robot = False
+        for report in batch:
+            new_robot |= self.registry.update(report)
+            self._offline.discard(report.id)
+            self.hub.publish_state(report.id, {"type": "robot_state", **self.registry.view(report.id)})
+        if new_robot:
+            self.dispatcher.wake()
+            asyncio.get_running_loop().run_in_executor(None, self._save_robots)
+
+    def _save_robots(self) -> None:
+        seen = [(self.registry.entry(rid).report, self.registry.entry(rid).last_seen) for rid in self.registry.ids()]
+        robot_repository.save_seen(self.engine, self.site.name, seen)
+
+    async def _watch_robots(self) -> None:
+        """Announce robots that went silent (mode offline) and keep the robot rows fresh."""
+        since_save = 0.0
+        while True:
+            await asyncio.sleep(0.5)
+            since_save += 0.5
+            for rid in self.registry.ids():
+                if self.registry.mode(rid) is RobotMode.OFFLINE and rid not in self._offline:
+                    self._offline.add(rid)
+                    log.warning("robot %s is offline (no state for %.1f s)", rid, self.registry.timeout_s)
+                    self.hub.publish_state(rid, {"type": "robot_state", **self.registry.view(rid)})
+            if since_save >= ROBOT_SAVE_PERIOD_S and self.registry.ids():
+                since_save = 0.0
+                try:
+                    await asyncio.to_thread(self._save_robots)
+                except Exception:
+                    log.exception("could not save robot states")

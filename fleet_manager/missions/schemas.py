@@ -1,0 +1,94 @@
+"""Mission schemas at the HTTP/websocket boundary."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
+
+from fleet_manager.core.missions import MissionStatus, Priority
+from fleet_manager.db.tables import Mission, MissionEvent
+
+
+class SpecIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    steps: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+
+
+class MissionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    template: str | None = Field(None, min_length=1, max_length=200)
+    params: dict[str, Any] = Field(default_factory=dict)
+    spec: SpecIn | None = None
+    robot_id: str | None = Field(None, min_length=1, max_length=200)
+    priority: Priority = Priority.NORMAL
+    pilot_id: str | None = Field(None, max_length=200)
+    not_before: datetime | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MissionCreate:
+        if (self.template is None) == (self.spec is None):
+            raise ValueError("give exactly one of 'template' (with 'params') or 'spec'")
+        if self.spec is not None and self.params:
+            raise ValueError("'params' goes with 'template', not with an inline 'spec'")
+        return self
+
+
+class EventPublic(BaseModel):
+    time: datetime
+    sim_time: float | None
+    kind: str
+    status: str | None
+    step_index: int | None
+    message: str
+
+
+class MissionPublic(BaseModel):
+    id: int
+    site: str
+    status: MissionStatus
+    robot_id: str | None
+    requested_robot_id: str | None
+    template: str | None
+    params: dict[str, Any]
+    priority: Priority
+    pilot_id: str | None
+    not_before: datetime | None
+    robot_kind: str | None
+    capabilities: list[str]
+    steps: list[dict[str, Any]]
+    route: list[str]
+    failure_reason: str | None
+    distance_m: float | None
+    final_pose: dict[str, float] | None
+    created_at: datetime
+    assigned_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    sim_started_at: float | None
+    sim_ended_at: float | None
+    duration_s: float | None
+    events: list[EventPublic] | None = None
+
+    @field_serializer("created_at", "assigned_at", "started_at", "ended_at", "not_before")
+    def _utc(self, value: datetime | None) -> str | None:
+        return as_utc(value).isoformat() if value is not None else None
+
+    @classmethod
+    def of(cls, row: Mission, events: list[MissionEvent] | None = None) -> MissionPublic:
+        duration = None
+        if row.sim_started_at is not None and row.sim_ended_at is not None:
+            duration = row.sim_ended_at - row.sim_started_at
+        elif row.started_at is not None and row.ended_at is not None:
+            duration = (as_utc(row.ended_at) - as_utc(row.started_at)).total_seconds()
+        data = row.model_dump()
+        data["duration_s"] = duration
+        if events is not None:
+            data["events"] = [EventPublic.model_validate(e.model_dump()) for e in events]
+        return cls.model_validate(data)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

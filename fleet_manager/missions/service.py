@@ -1,0 +1,182 @@
+"""Mission use cases: submit, read, and record every status and step change (stored, then streamed)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from fleet_manager.core.errors import InvalidInput
+from fleet_manager.core.missions import (
+    MissionStatus,
+    Step,
+    check_transition,
+    expand,
+    parse_steps,
+    validate_steps,
+)
+from fleet_manager.core.templates import TemplateLibrary
+from fleet_manager.db.tables import Mission, MissionEvent, utcnow
+from fleet_manager.missions import repository
+from fleet_manager.missions.schemas import MissionCreate, MissionPublic
+from fleet_manager.sites.service import Site
+from fleet_manager.telemetry.hub import TelemetryHub
+
+_STAMP = {
+    MissionStatus.ASSIGNED: "assigned_at",
+    MissionStatus.UNDERWAY: "started_at",
+    MissionStatus.COMPLETED: "ended_at",
+    MissionStatus.FAILED: "ended_at",
+    MissionStatus.CANCELED: "ended_at",
+}
+
+
+class MissionService:
+    def __init__(
+        self,
+        engine: Engine,
+        site: Site,
+        templates: TemplateLibrary,
+        hub: TelemetryHub,
+        sim_now: Callable[[], float | None] = lambda: None,
+    ) -> None:
+        self.engine = engine
+        self.site = site
+        self.templates = templates
+        self.hub = hub
+        self.sim_now = sim_now
+
+    # -- submit ---------------------------------------------------------------------------------
+    def _steps(self, body: MissionCreate) -> tuple[dict[str, Any], list[Step], str | None, list[str]]:
+        graph = self.site.navgraph
+        if body.template is not None:
+            template = self.templates.get(body.template)
+            params, steps = template.instantiate(body.params, set(graph.places))
+            validate_steps(steps, graph, f"template {template.name}.steps")
+            return params, steps, template.robot_kind, list(template.capabilities)
+        assert body.spec is not None
+        steps = parse_steps(body.spec.steps)
+        validate_steps(steps, graph)
+        return {}, steps, None, []
+
+    def submit(self, body: MissionCreate) -> MissionPublic:
+        params, steps, kind, caps = self._steps(body)
+        if body.robot_id is not None:
+            robot_ids = {r.id for r in self.site.fleet.robots}
+            if body.robot_id not in robot_ids:
+                raise InvalidInput(f"unknown robot {body.robot_id!r}", field="robot_id")
+        records = [{"index": i, **s.to_dict(), "status": "pending"} for i, s in enumerate(expand(steps))]
+        row = Mission(
+            site=self.site.name,
+            template=body.template,
+            params=params,
+            steps=records,
+            robot_kind=kind,
+            capabilities=caps,
+            status=MissionStatus.QUEUED,
+            priority=body.priority,
+            requested_robot_id=body.robot_id,
+            pilot_id=body.pilot_id,
+            not_before=body.not_before,
+            created_at=utcnow(),
+        )
+        with Session(self.engine) as session:
+            session.add(row)
+            session.flush()
+            assert row.id is not None
+            event = self._event(row.id, "status", MissionStatus.QUEUED, None, "submitted")
+            repository.add_event(session, event)
+            session.commit()
+            session.refresh(row)
+            public = MissionPublic.of(row)
+        self._stream_status(public, event)
+        return public
+
+    # -- read -----------------------------------------------------------------------------------
+    def get(self, mission_id: int, with_events: bool = True) -> MissionPublic:
+        with Session(self.engine) as session:
+            row = repository.get(session, mission_id)
+            return MissionPublic.of(row, repository.events(session, mission_id) if with_events else None)
+
+    def search(
+        self, status: Sequence[str] = (), robot_id: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[MissionPublic]:
+        with Session(self.engine) as session:
+            rows = repository.search(session, status=status, robot_id=robot_id, limit=limit, offset=offset)
+            return [MissionPublic.of(r) for r in rows]
+
+    # -- changes --------------------------------------------------------------------------------
+    def transition(self, mission_id: int, new: MissionStatus, message: str = "", **fields: Any) -> MissionPublic:
+        """Apply a status change (checked against the state machine), store its event, stream it."""
+        with Session(self.engine) as session:
+            row = repository.get(session, mission_id)
+            check_transition(MissionStatus(row.status), new)
+            row.status = new
+            stamp = _STAMP.get(new)
+            if stamp is not None and getattr(row, stamp) is None:
+                setattr(row, stamp, utcnow())
+            now = self.sim_now()
+            if new is MissionStatus.UNDERWAY and row.sim_started_at is None:
+                row.sim_started_at = now
+            if new.terminal:
+                row.sim_ended_at = now
+            for key, value in fields.items():
+                setattr(row, key, value)
+            event = self._event(mission_id, "status", new, None, message)
+            repository.add_event(session, event)
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            public = MissionPublic.of(row)
+        self._stream_status(public, event)
+        return public
+
+    def update_step(self, mission_id: int, index: int, status: str, message: str = "", **fields: Any) -> None:
+        with Session(self.engine) as session:
+            row = repository.get(session, mission_id)
+            steps = [dict(s) for s in row.steps]
+            step = steps[index]
+            step["status"] = status
+            step.update(fields)
+            key = "started_at" if status == "active" else "ended_at"
+            step[key] = utcnow().isoformat()
+            if message:
+                step["message"] = message
+            row.steps = steps
+            text = f"step {index} {status}" + (f": {message}" if message else "")
+            event = self._event(mission_id, "step", None, index, text)
+            repository.add_event(session, event)
+            session.add(row)
+            session.commit()
+        self.hub.publish_event(
+            {"type": "mission_step", "mission_id": mission_id, "step_index": index, "status": status,
+             "message": message, "time": event.time.isoformat(), "sim_time": event.sim_time}
+        )
+
+    def set_fields(self, mission_id: int, **fields: Any) -> None:
+        with Session(self.engine) as session:
+            row = repository.get(session, mission_id)
+            for key, value in fields.items():
+                setattr(row, key, value)
+            session.add(row)
+            session.commit()
+
+    def _event(self, mission_id: int, kind: str, status: str | None, step: int | None, message: str) -> MissionEvent:
+        return MissionEvent(mission_id=mission_id, time=utcnow(), sim_time=self.sim_now(), kind=kind,
+                            status=status, step_index=step, message=message)
+
+    def _stream_status(self, mission: MissionPublic, event: MissionEvent) -> None:
+        self.hub.publish_event(
+            {
+                "type": "mission_event",
+                "mission_id": mission.id,
+                "status": str(mission.status),
+                "robot_id": mission.robot_id,
+                "message": event.message,
+                "time": event.time.isoformat(),
+                "sim_time": event.sim_time,
+                "mission": mission.model_dump(mode="json"),
+            }
+        )

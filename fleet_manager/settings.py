@@ -1,0 +1,40 @@
+"""The fleet manager's one settings object, read from LABFLEET_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LABFLEET_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    site: str = "living_lab"
+    sites_dir: Path = REPO_ROOT / "sim_worlds"
+    missions_dir: Path = REPO_ROOT / "missions"
+    data_dir: Path = REPO_ROOT / "var"
+    database_url: str = ""  # default: SQLite file under data_dir
+    web_dir: Path = REPO_ROOT / "web_console" / "dist"
+    ros_enabled: bool = True
+    use_sim_time: bool = False
+    robot_timeout_s: float = Field(default=5.0, gt=0, description="robot is offline after this long without state")
+    dispatch_period_s: float = Field(default=1.0, gt=0)
+    max_request_bytes: int = 1_000_000
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'labfleet.db'}"
+        if self.environment == "production" and self.database_url.startswith("sqlite"):
+            raise ValueError("LABFLEET_DATABASE_URL must name a PostgreSQL database in production")
+        return self
+
+    @property
+    def site_dir(self) -> Path:
+        return self.sites_dir / self.site

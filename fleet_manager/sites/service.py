@@ -1,0 +1,63 @@
+"""A site: its navgraph, its world geometry (from world.sdf) and its fleet (from fleet.yaml)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from labfleet_sim.fleet_config import FleetConfig, load_fleet
+from labfleet_sim.world import World, load_world
+
+from fleet_manager.core.errors import NotFound
+from fleet_manager.core.navgraph import NavGraph, load_navgraph
+
+
+@dataclass
+class Site:
+    name: str
+    directory: Path
+    navgraph: NavGraph
+    world: World
+    fleet: FleetConfig
+    zones: list[dict[str, Any]]
+
+    @classmethod
+    def load(cls, directory: Path) -> Site:
+        if not directory.is_dir():
+            raise NotFound(f"no site folder {directory}", field="site")
+        zones_file = directory / "zones.yaml"
+        zones = (yaml.safe_load(zones_file.read_text()) or {}).get("zones") or [] if zones_file.exists() else []
+        return cls(
+            name=directory.name,
+            directory=directory,
+            navgraph=load_navgraph(directory / "navgraph.yaml"),
+            world=load_world(directory / "world.sdf"),
+            fleet=load_fleet(directory / "fleet.yaml"),
+            zones=list(zones),
+        )
+
+    def map(self) -> dict[str, Any]:
+        min_x, min_y, max_x, max_y = self.world.bounds()
+        return {
+            "site": self.name,
+            "bounds": {"min_x": min_x, "min_y": min_y, "max_x": max_x, "max_y": max_y},
+            "walls": [
+                {"name": o.name, "polygon": [[x, y] for x, y in o.polygon]} for o in self.world.obstacles
+            ],
+            "places": [
+                {"name": p.name, "x": p.x, "y": p.y, "yaw": p.yaw, "kind": p.kind}
+                for p in self.navgraph.places.values()
+            ],
+            "lanes": [
+                {"id": lane.id, "from": lane.start, "to": lane.end, "oneway": lane.oneway,
+                 "speed_limit": lane.speed_limit}
+                for lane in self.navgraph.lanes
+            ],
+            "zones": self.zones,
+        }
+
+
+def list_sites(sites_dir: Path) -> list[str]:
+    return sorted(p.name for p in sites_dir.iterdir() if (p / "navgraph.yaml").exists())

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# `make setup`: everything LabFleet needs, idempotent and quick when nothing changed.
+#   system packages (Debian: chromium for browser tests, the SDF parser), the venv with pinned ROS 2
+#   Jazzy wheels, labfleet_interfaces built into it, our Python packages (editable), the web console.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PY=${PYTHON:-python3}
+STAMPS=$VENV/.stamps
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+fresh() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
+mark() { mkdir -p "$STAMPS"; echo "$2" >"$STAMPS/$1"; }
+
+# 1. system packages (Debian 12 and 13 carry the same names for these)
+APT_PKGS=()
+command -v chromium >/dev/null || APT_PKGS+=(chromium)
+command -v ign >/dev/null || APT_PKGS+=(ignition-tools sdformat-sdf libsdformat-dev)
+command -v cmake >/dev/null || APT_PKGS+=(cmake)
+command -v g++ >/dev/null || APT_PKGS+=(g++)
+if [ ${#APT_PKGS[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing Debian packages: ${APT_PKGS[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${APT_PKGS[@]}" >/dev/null
+  else
+    say "WARNING: missing Debian packages (${APT_PKGS[*]}); run as root or install them: browser and SDF tests need them"
+  fi
+fi
+
+# 2. the venv with ROS 2 Jazzy wheels
+[ -x "$VENV/bin/python" ] || { say "creating $VENV"; "$PY" -m venv "$VENV"; }
+PIP="$VENV/bin/python -m pip --disable-pip-version-check -q"
+h=$(hash_of requirements/ros.txt requirements/constraints.txt)
+if ! fresh ros "$h"; then
+  say "installing ROS 2 Jazzy wheels (pinned in requirements/constraints.txt)"
+  $PIP install -r requirements/ros.txt -c requirements/constraints.txt
+  mark ros "$h"; rm -f "$STAMPS/interfaces"
+fi
+
+# 3. labfleet_interfaces built into the venv
+h=$(hash_of $(find ros2_ws/src/labfleet_interfaces -type f | sort) scripts/build_interfaces.sh)
+if ! fresh interfaces "$h"; then
+  say "building labfleet_interfaces"
+  mkdir -p build
+  scripts/build_interfaces.sh "$VENV"
+  mark interfaces "$h"
+fi
+
+# 4. our Python packages, editable, with the test tools
+h=$(hash_of pyproject.toml requirements/constraints.txt requirements/dev.txt ros2_ws/src/*/setup.py ros2_ws/src/*/package.xml)
+if ! fresh python "$h"; then
+  say "installing fleet_manager, labfleet_sim, labfleet_robot (editable) and the dev tools"
+  $PIP install -c requirements/constraints.txt -r requirements/dev.txt \
+    -e . -e ros2_ws/src/labfleet_sim -e ros2_ws/src/labfleet_robot
+  mark python "$h"
+fi
+
+# 5. the web console
+if [ -f web_console/package-lock.json ]; then
+  h=$(hash_of web_console/package-lock.json)
+  if ! fresh npm "$h" || [ ! -d web_console/node_modules ]; then
+    say "installing web console dependencies (npm ci)"
+    (cd web_console && npm ci --no-audit --no-fund --loglevel=error)
+    mark npm "$h"; rm -f "$STAMPS/console"
+  fi
+  h=$(hash_of $(find web_console/src web_console/index.html web_console/vite.config.* web_console/tsconfig*.json -type f 2>/dev/null | sort))
+  if ! fresh console "$h" || [ ! -f web_console/dist/index.html ]; then
+    say "building the web console"
+    (cd web_console && npm run build --silent)
+    mark console "$h"
+  fi
+fi
+say "ready"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `make test`: lint, type-check, then every pytest suite (unit, ROS integration, API on SQLite and
+# PostgreSQL, browser). ROS stays on loopback; each ROS test picks its own ROS_DOMAIN_ID.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
+echo "[test] ruff"
+.venv/bin/ruff check .
+echo "[test] mypy"
+.venv/bin/mypy fleet_manager ros2_ws/src/labfleet_sim/labfleet_sim ros2_ws/src/labfleet_robot/labfleet_robot
+echo "[test] pytest"
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
