@@ -59,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "sim_time": lab.bridge.now() if lab.bridge else None,
             "robots": len(lab.registry.ids()),
             "ros": lab.bridge is not None,
+            "ros_messages_received": lab.bridge.received if lab.bridge else 0,
+            "websocket_clients": lab.hub.client_count,
         }
 
     for router in (robots_router, sites_router, missions_router, telemetry_router):

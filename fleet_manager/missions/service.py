@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from fleet_manager.core.errors import InvalidInput
+from fleet_manager.core.errors import InvalidInput, NotFound
 from fleet_manager.core.missions import (
     MissionStatus,
     Step,
@@ -52,7 +52,10 @@ class MissionService:
     def _steps(self, body: MissionCreate) -> tuple[dict[str, Any], list[Step], str | None, list[str]]:
         graph = self.site.navgraph
         if body.template is not None:
-            template = self.templates.get(body.template)
+            try:
+                template = self.templates.get(body.template)
+            except NotFound as exc:
+                raise InvalidInput(exc.message, field="template") from None
             params, steps = template.instantiate(body.params, set(graph.places))
             validate_steps(steps, graph, f"template {template.name}.steps")
             return params, steps, template.robot_kind, list(template.capabilities)

@@ -36,6 +36,8 @@ class RobotPublic(BaseModel):
     current_mission_id: int | None
     last_seen: datetime
     errors: list[str]
+    stamp: float  # the robot's clock when it took the state (sim time when simulated)
+    wall_time: float  # seconds since the epoch when the robot took the state
 
 
 class CommandIn(BaseModel):

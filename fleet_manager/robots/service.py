@@ -68,6 +68,8 @@ class RobotRegistry:
             "current_mission_id": self.assignments.get(robot_id),
             "last_seen": datetime.fromtimestamp(entry.last_seen, UTC).isoformat(),
             "errors": list(r.errors),
+            "stamp": r.stamp,
+            "wall_time": r.wall_time,
         }
 
     def views(self) -> list[dict[str, Any]]:

@@ -52,9 +52,9 @@ def test_bad_parameters_name_the_field(values, field):
 
 
 def test_malformed_template_names_the_file():
-    with pytest.raises(TemplateError, match="bad.yaml: params.x.type must be one of"):
+    with pytest.raises(TemplateError, match=r"bad\.yaml: params\.x\.type must be one of"):
         parse_template({**RAW, "params": {"x": {"type": "colour"}}}, "bad.yaml")
-    with pytest.raises(TemplateError, match="bad.yaml: 'steps' must be a non-empty list"):
+    with pytest.raises(TemplateError, match=r"bad\.yaml: 'steps' must be a non-empty list"):
         parse_template({**RAW, "steps": []}, "bad.yaml")
 
 

@@ -1,0 +1,102 @@
+"""The whole lab as real processes (`labfleet up`: simulator, four agents, fleet manager) on a ROS
+domain of its own: a delivery submitted with the CLI completes, and the websocket streams it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import subprocess
+import threading
+import time
+from collections import defaultdict
+
+import httpx
+import pytest
+import websockets
+
+from tests.conftest import VENV_BIN
+
+pytestmark = pytest.mark.ros
+
+
+class Listener:
+    """A websocket client on its own thread that records every frame with its arrival time."""
+
+    def __init__(self, url: str) -> None:
+        self.frames: list[tuple[float, dict]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run(url)), daemon=True)
+        self._thread.start()
+
+    async def _run(self, url: str) -> None:
+        async with websockets.connect(url, max_size=2**22) as ws:
+            while not self._stop.is_set():
+                try:
+                    text = await asyncio.wait_for(ws.recv(), timeout=0.2)
+                except TimeoutError:
+                    continue
+                self.frames.append((time.monotonic(), json.loads(text)))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def test_delivery_runs_end_to_end(running_lab):
+    lab = running_lab
+    api = f"{lab.url}/api/v1"
+    site = httpx.get(f"{api}/sites/living_lab/map").json()
+    places = {p["name"]: p for p in site["places"]}
+    template = next(t for t in httpx.get(f"{api}/mission-templates").json() if t["name"] == "delivery")
+    assert {"pickup", "destination"} <= {p["name"] for p in template["params"]}
+    pickup, destination = "pharmacy", "ward_bed_2"
+    assert pickup in places and destination in places
+
+    listener = Listener(f"ws://127.0.0.1:{lab.port}/api/v1/ws/telemetry")
+    try:
+        time.sleep(1.0)
+        cli = subprocess.run(
+            [str(VENV_BIN / "labfleet"), "mission", "submit", "delivery", "--param", f"pickup={pickup}",
+             "--param", f"destination={destination}", "--wait", "--timeout", "300", "--api", lab.url],
+            capture_output=True, text=True, timeout=330,
+        )
+        assert cli.returncode == 0, f"{cli.stdout}\n{cli.stderr}\n{lab.output()}"
+        assert "completed" in cli.stdout
+        mission_id = int(cli.stdout.split()[1].rstrip(":"))
+        time.sleep(1.0)
+    finally:
+        listener.close()
+
+    mission = httpx.get(f"{api}/missions/{mission_id}").json()
+    assert mission["status"] == "completed"
+    robot_id = mission["robot_id"]
+    assert robot_id in ("delivery_1", "delivery_2")
+    assert mission["route"][-1] == destination and pickup in mission["route"]
+    assert mission["created_at"] and mission["assigned_at"] and mission["started_at"] and mission["ended_at"]
+    assert mission["duration_s"] > 0 and mission["distance_m"] > 1.0
+    statuses = [e["status"] for e in mission["events"] if e["kind"] == "status"]
+    assert statuses == ["queued", "assigned", "underway", "completed"]
+    assert all(s["status"] == "done" for s in mission["steps"])
+
+    # the robot stopped within 0.3 m of the destination
+    goal = places[destination]
+    pose = httpx.get(f"{api}/robots/{robot_id}").json()["pose"]
+    assert math.hypot(pose["x"] - goal["x"], pose["y"] - goal["y"]) <= 0.3
+    final = mission["final_pose"]
+    assert math.hypot(final["x"] - goal["x"], final["y"] - goal["y"]) <= 0.3
+
+    # websocket: one mission_event per status change, robot_state at >= 2 Hz for every robot
+    events = [f for _, f in listener.frames if f["type"] == "mission_event" and f["mission_id"] == mission_id]
+    assert [f["status"] for f in events] == statuses
+    times = defaultdict(list)
+    for t, f in listener.frames:
+        if f["type"] == "robot_state":
+            times[f["id"]].append(t)
+    assert set(times) == {"delivery_1", "delivery_2", "guide_1", "amr_1"}
+    for rid, ts in times.items():
+        span = ts[-1] - ts[0]
+        assert span > 10, rid
+        rate = (len(ts) - 1) / span
+        assert rate >= 2.0, f"{rid}: {rate:.2f} robot_state frames/s"
+
