@@ -53,7 +53,7 @@ def ws_clients(url: str, clients: int, warmup: float, seconds: float, out: Any) 
     async def main() -> None:
         t_start = time.monotonic() + warmup
         t_end = t_start + seconds
-        stats = [{"frames": 0, "latency": []} for _ in range(clients)]
+        stats: list[dict[str, Any]] = [{"frames": 0, "latency": []} for _ in range(clients)]
         await asyncio.gather(*(one(s, t_start, t_end) for s in stats))
         lat = np.concatenate([np.array(s["latency"]) for s in stats]) if stats else np.array([])
         out.put(("ws", sum(s["frames"] for s in stats) / seconds, lat))

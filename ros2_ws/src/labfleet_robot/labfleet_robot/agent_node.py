@@ -1,0 +1,185 @@
+"""The robot agent as a ROS 2 node: driver topics in its namespace, the fleet protocol outside.
+
+    labfleet-agent --ros-args -r __ns:=/delivery_1 --params-file delivery_1.params.yaml
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import rclpy
+from geometry_msgs.msg import Twist
+from labfleet_interfaces.action import ExecuteTask
+from labfleet_interfaces.msg import RobotState, RouteRelease
+from labfleet_interfaces.srv import RobotCommand
+from nav_msgs.msg import Odometry
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.action.server import ServerGoalHandle
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.task import Future
+from sensor_msgs.msg import BatteryState, LaserScan
+
+from labfleet_robot import conversions
+from labfleet_robot.agent import Mode, Outcome, RobotAgent, TaskResult
+from labfleet_robot.controller import Limits
+
+IDLE_ZERO_TICKS = 10  # zero commands sent after stopping, then the base is left alone
+
+
+class AgentNode(Node):
+    def __init__(self) -> None:
+        super().__init__("agent")
+        p = self.declare_parameter
+        self.robot_id = str(p("robot_id", "").value)
+        if not self.robot_id:
+            raise ValueError("parameter robot_id is required")
+        self.kind = str(p("kind", "delivery").value)
+        self.model = str(p("model", "").value)
+        limits = Limits(
+            max_speed=float(p("max_speed", 1.0).value), max_accel=float(p("max_accel", 0.6).value),
+            max_yaw_rate=float(p("max_yaw_rate", 1.5).value), max_yaw_accel=float(p("max_yaw_accel", 3.0).value),
+            radius=float(p("radius", 0.3).value),
+        )
+        names = list(p("action_names", [""]).value)
+        durations = list(p("action_durations", [0.0]).value)
+        rates = list(p("action_success_rates", [0.0]).value)
+        actions = {n: (float(d), float(r)) for n, d, r in zip(names, durations, rates, strict=False) if n}
+        control_hz = float(p("control_rate_hz", 20.0).value)
+        state_hz = float(p("state_rate_hz", 5.0).value)
+        self.agent = RobotAgent(limits, actions, seed=int(p("seed", 0).value))
+        self._pose: tuple[float, float, float] | None = None
+        self._velocity = (0.0, 0.0)
+        self._scan: tuple[np.ndarray, np.ndarray] | None = None
+        self._battery = 100.0
+        self._goals: dict[str, tuple[ServerGoalHandle, Future]] = {}
+        self._zero_ticks = 0
+
+        self._cmd_pub = self.create_publisher(Twist, "cmd_vel", 10)
+        self._state_pub = self.create_publisher(
+            RobotState, "/fleet/robot_states", QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
+        self.create_subscription(Odometry, "odom", self._on_odom, 10)
+        self.create_subscription(LaserScan, "scan", self._on_scan, qos_profile_sensor_data)
+        self.create_subscription(BatteryState, "battery_state", self._on_battery, 10)
+        self.create_subscription(RouteRelease, "route_release", self._on_release, 10)
+        self.create_service(RobotCommand, "command", self._on_command)
+        ActionServer(self, ExecuteTask, "execute_task", execute_callback=self._execute,
+                     goal_callback=self._on_goal, cancel_callback=lambda _: CancelResponse.ACCEPT)
+        self.create_timer(1.0 / control_hz, self._control)
+        self.create_timer(1.0 / state_hz, self._publish_state)
+        self.get_logger().info(f"agent for {self.robot_id} ({self.kind}/{self.model}) ready; actions {sorted(actions)}")
+
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    # -- driver inputs --------------------------------------------------------------------------
+    def _on_odom(self, msg: Odometry) -> None:
+        self._pose = conversions.odom_pose(msg)
+        self._velocity = (msg.twist.twist.linear.x, msg.twist.twist.angular.z)
+
+    def _on_scan(self, msg: LaserScan) -> None:
+        self._scan = conversions.scan_arrays(msg)
+
+    def _on_battery(self, msg: BatteryState) -> None:
+        self._battery = 100.0 * float(msg.percentage)
+
+    def _on_release(self, msg: RouteRelease) -> None:
+        self.agent.release(msg.task_id, int(msg.released_waypoints))
+
+    # -- fleet protocol -------------------------------------------------------------------------
+    def _on_goal(self, goal: ExecuteTask.Goal) -> GoalResponse:
+        if self.agent.mode is Mode.ESTOP:
+            self.get_logger().warning(f"task {goal.task_id} rejected: e-stopped")
+            return GoalResponse.REJECT
+        if self._pose is None:
+            self.get_logger().warning(f"task {goal.task_id} rejected: no odometry yet")
+            return GoalResponse.REJECT
+        return GoalResponse.ACCEPT
+
+    async def _execute(self, goal_handle: ServerGoalHandle) -> ExecuteTask.Result:
+        task = conversions.task(goal_handle.request)
+        done: Future = Future()
+        self._goals[task.task_id] = (goal_handle, done)
+        self.get_logger().info(f"task {task.task_id}: {len(task.route)} waypoints, {len(task.actions)} actions")
+        self.agent.start_task(task, self._now())
+        self._deliver_results()
+        result: TaskResult = await done
+        if result.outcome is Outcome.SUCCEEDED:
+            goal_handle.succeed()
+        elif result.outcome is Outcome.CANCELED and goal_handle.is_cancel_requested:
+            goal_handle.canceled()
+        else:
+            goal_handle.abort()
+        self.get_logger().info(f"task {task.task_id}: {result.outcome.name.lower()} {result.reason}".rstrip())
+        return conversions.result(result)
+
+    def _deliver_results(self) -> None:
+        for result in self.agent.take_results():
+            entry = self._goals.pop(result.task_id, None)
+            if entry is not None and not entry[1].done():
+                entry[1].set_result(result)
+
+    def _on_command(self, request: RobotCommand.Request, response: RobotCommand.Response) -> RobotCommand.Response:
+        result, message = self.agent.command(int(request.command), self._now())
+        if int(request.command) == RobotCommand.Request.ESTOP:
+            self._cmd_pub.publish(Twist())
+        self._deliver_results()
+        response.result, response.message, response.mode = int(result), message, int(self.agent.mode)
+        self.get_logger().info(f"command {request.command}: {result.name.lower()} ({message})")
+        return response
+
+    # -- loops ----------------------------------------------------------------------------------
+    def _control(self) -> None:
+        if self._pose is None:
+            return
+        for goal_handle, _ in list(self._goals.values()):
+            if goal_handle.is_cancel_requested and self.agent.active is not None \
+                    and self.agent.active.task.task_id == goal_handle.request.task_id:
+                self.agent.cancel_task("canceled")
+        scan = self._scan or (None, None)
+        v, w = self.agent.step(self._now(), self._pose, scan[0], scan[1])
+        self._deliver_results()
+        moving = self.agent.active is not None or v != 0.0 or w != 0.0
+        self._zero_ticks = 0 if moving else self._zero_ticks + 1
+        if moving or self._zero_ticks <= IDLE_ZERO_TICKS:
+            cmd = Twist()
+            cmd.linear.x, cmd.angular.z = float(v), float(w)
+            self._cmd_pub.publish(cmd)
+        fb = self.agent.feedback()
+        active = self.agent.active
+        if fb is not None and active is not None:
+            entry = self._goals.get(active.task.task_id)
+            if entry is not None:
+                entry[0].publish_feedback(conversions.feedback(fb))
+
+    def _publish_state(self) -> None:
+        if self._pose is None:
+            return
+        fb = self.agent.feedback()
+        active = self.agent.active
+        msg = conversions.robot_state(
+            self.robot_id, self.kind, self.model, self.agent.mode, self._pose, self._velocity, self._battery,
+            active.task.task_id if active else "", fb.progress if fb else 0.0, [])
+        msg.stamp = self.get_clock().now().to_msg()
+        msg.wall_time = time.time()
+        self._state_pub.publish(msg)
+
+
+def main(args: list[str] | None = None) -> None:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = AgentNode()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

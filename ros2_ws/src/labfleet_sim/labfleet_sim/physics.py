@@ -1,0 +1,187 @@
+"""The built-in simulator's physics: planar differential-drive robots among static walls (pure Python).
+
+Fixed step, seeded, deterministic: the same commands give the same trajectories. The ROS node
+(sim_node.py) wraps it; benchmarks and replays may step it directly in lock-step with the agents.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from labfleet_sim.fleet_config import FleetConfig, RobotConfig
+from labfleet_sim.world import World
+
+COMMAND_TIMEOUT_S = 0.5
+
+
+@dataclass(frozen=True)
+class Contact:
+    time: float
+    robot_id: str
+    other: str  # another robot's id or the obstacle's model name
+    x: float
+    y: float
+    yaw: float
+
+
+@dataclass
+class Body:
+    config: RobotConfig
+    x: float
+    y: float
+    yaw: float
+    battery_wh: float
+    v: float = 0.0
+    w: float = 0.0
+    cmd_v: float = 0.0
+    cmd_w: float = 0.0
+    cmd_time: float = -math.inf
+    distance_m: float = 0.0
+    energy_wh: float = 0.0
+    speed_factor: float = 1.0
+    contacts: set[str] = field(default_factory=set)
+
+    @property
+    def battery_percentage(self) -> float:
+        return 100.0 * max(self.battery_wh, 0.0) / self.config.model.battery_capacity_wh
+
+
+def _clamp(value: float, limit: float) -> float:
+    return max(-limit, min(limit, value))
+
+
+class Simulator:
+    def __init__(self, world: World, fleet: FleetConfig, *, dt: float = 0.02, seed: int = 0) -> None:
+        self.world = world
+        self.dt = dt
+        self.time = 0.0
+        self.rng = np.random.default_rng(seed)
+        self.bodies: dict[str, Body] = {}
+        for robot in fleet.robots:
+            cap = robot.model.battery_capacity_wh
+            self.bodies[robot.id] = Body(robot, robot.spawn.x, robot.spawn.y, robot.spawn.yaw,
+                                         cap * robot.battery / 100.0)
+        segs = np.array(world.segments(), dtype=float).reshape(-1, 4)
+        self._seg_a = segs[:, 0:2]
+        self._seg_d = segs[:, 2:4] - segs[:, 0:2]
+        self._seg_len2 = np.maximum((self._seg_d**2).sum(axis=1), 1e-12)
+        self._seg_model = [o.model for o in world.obstacles for _ in o.polygon]
+
+    # -- inputs ---------------------------------------------------------------------------------
+    def set_command(self, robot_id: str, v: float, w: float) -> None:
+        body = self.bodies[robot_id]
+        body.cmd_v, body.cmd_w, body.cmd_time = v, w, self.time
+
+    def set_speed_factor(self, robot_id: str, factor: float) -> None:
+        """Slow a robot down (fault injection): its achievable speeds scale by factor (0..1]."""
+        self.bodies[robot_id].speed_factor = max(0.0, min(1.0, factor))
+
+    def set_pose(self, robot_id: str, x: float, y: float, yaw: float) -> None:
+        body = self.bodies[robot_id]
+        body.x, body.y, body.yaw, body.v, body.w = x, y, yaw, 0.0, 0.0
+        body.contacts.clear()
+
+    # -- geometry -------------------------------------------------------------------------------
+    def _wall_clearance(self, x: float, y: float) -> tuple[float, int]:
+        """Distance from a point to the nearest wall edge, and that edge's index."""
+        if len(self._seg_a) == 0:
+            return math.inf, -1
+        p = np.array([x, y])
+        t = np.clip(((p - self._seg_a) * self._seg_d).sum(axis=1) / self._seg_len2, 0.0, 1.0)
+        nearest = self._seg_a + t[:, None] * self._seg_d
+        dist = np.hypot(*(nearest - p).T)
+        i = int(np.argmin(dist))
+        return float(dist[i]), i
+
+    def _blocked_by(self, body: Body, x: float, y: float) -> list[str]:
+        """What the body would overlap at (x, y) while getting closer to it."""
+        hits = []
+        radius = body.config.model.radius
+        clearance, seg = self._wall_clearance(x, y)
+        if clearance < radius and clearance < self._wall_clearance(body.x, body.y)[0]:
+            hits.append(self._seg_model[seg])
+        for other in self.bodies.values():
+            if other is body:
+                continue
+            limit = radius + other.config.model.radius
+            new = math.hypot(x - other.x, y - other.y)
+            if new < limit and new < math.hypot(body.x - other.x, body.y - other.y):
+                hits.append(other.config.id)
+        return hits
+
+    # -- stepping -------------------------------------------------------------------------------
+    def step(self) -> list[Contact]:
+        """Advance every robot by dt; returns the contacts that began in this step."""
+        dt = self.dt
+        contacts: list[Contact] = []
+        for rid, body in self.bodies.items():
+            model = body.config.model
+            fresh = self.time - body.cmd_time <= COMMAND_TIMEOUT_S
+            target_v = _clamp(body.cmd_v if fresh else 0.0, model.max_speed * body.speed_factor)
+            target_w = _clamp(body.cmd_w if fresh else 0.0, model.max_yaw_rate * body.speed_factor)
+            if body.battery_wh <= 0:
+                target_v = target_w = 0.0
+            body.v += _clamp(target_v - body.v, model.max_accel * dt)
+            body.w += _clamp(target_w - body.w, model.max_yaw_accel * dt)
+            mid = body.yaw + body.w * dt / 2
+            nx, ny = body.x + body.v * math.cos(mid) * dt, body.y + body.v * math.sin(mid) * dt
+            hits = self._blocked_by(body, nx, ny) if body.v != 0.0 else []
+            if hits:
+                body.v = 0.0
+                for other in hits:
+                    if other not in body.contacts:
+                        contacts.append(Contact(self.time, rid, other, body.x, body.y, body.yaw))
+                body.contacts = set(hits)
+            else:
+                body.distance_m += math.hypot(nx - body.x, ny - body.y)
+                body.x, body.y = nx, ny
+                if body.v != 0.0:
+                    body.contacts.clear()
+            body.yaw = math.atan2(math.sin(body.yaw + body.w * dt), math.cos(body.yaw + body.w * dt))
+            power = model.idle_power_w + model.drive_power_w * abs(body.v) / model.max_speed
+            used = power * dt / 3600.0
+            body.battery_wh -= used
+            body.energy_wh += used
+        self.time += dt
+        return contacts
+
+    # -- sensing --------------------------------------------------------------------------------
+    def scan_angles(self, robot_id: str) -> np.ndarray:
+        lidar = self.bodies[robot_id].config.model.lidar
+        fov = math.radians(lidar.fov_deg)
+        if lidar.fov_deg >= 360:
+            return np.linspace(-math.pi, math.pi, lidar.samples, endpoint=False)
+        return np.linspace(-fov / 2, fov / 2, lidar.samples)
+
+    def scan(self, robot_id: str) -> np.ndarray:
+        """Ranges of the robot's 2D lidar (robot frame angles from scan_angles); inf where nothing is hit."""
+        body = self.bodies[robot_id]
+        lidar = body.config.model.lidar
+        angles = self.scan_angles(robot_id) + body.yaw
+        d = np.stack([np.cos(angles), np.sin(angles)], axis=1)  # R x 2
+        p = np.array([body.x, body.y])
+        ranges = np.full(len(angles), np.inf)
+        if len(self._seg_a):
+            q = self._seg_a - p  # S x 2
+            e = self._seg_d
+            denom = d[:, None, 0] * e[None, :, 1] - d[:, None, 1] * e[None, :, 0]  # R x S
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = (q[None, :, 0] * e[None, :, 1] - q[None, :, 1] * e[None, :, 0]) / denom
+                u = (q[None, :, 0] * d[:, None, 1] - q[None, :, 1] * d[:, None, 0]) / denom
+            valid = (np.abs(denom) > 1e-12) & (t > 0) & (u >= 0) & (u <= 1)
+            ranges = np.where(valid, t, np.inf).min(axis=1)
+        for other in self.bodies.values():
+            if other is body:
+                continue
+            c = np.array([other.x, other.y]) - p
+            proj = d @ c
+            perp2 = float(c @ c) - proj**2
+            r2 = other.config.model.radius ** 2
+            with np.errstate(invalid="ignore"):
+                hit = proj - np.sqrt(np.maximum(r2 - perp2, 0.0))
+            ok = (perp2 <= r2) & (hit > 0)
+            ranges = np.where(ok, np.minimum(ranges, hit), ranges)
+        return np.where(ranges <= lidar.range_max, ranges, np.inf)

@@ -1,0 +1,108 @@
+"""The built-in simulator as a ROS 2 node: it owns /clock and presents each robot's driver topics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import rclpy
+from geometry_msgs.msg import Twist
+from labfleet_interfaces.msg import Contact as ContactMsg
+from nav_msgs.msg import Odometry
+from rclpy.clock import Clock, ClockType
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rosgraph_msgs.msg import Clock as ClockMsg
+from sensor_msgs.msg import BatteryState, LaserScan
+
+from labfleet_sim import conversions
+from labfleet_sim.fleet_config import load_fleet
+from labfleet_sim.physics import Simulator
+from labfleet_sim.world import load_world
+
+
+class Every:
+    """Fires once per period of sim time."""
+
+    def __init__(self, rate_hz: float) -> None:
+        self.period = 1.0 / rate_hz
+        self.next = 0.0
+
+    def due(self, now: float) -> bool:
+        if now + 1e-9 < self.next:
+            return False
+        self.next = max(self.next + self.period, now)
+        return True
+
+
+class SimNode(Node):
+    def __init__(self) -> None:
+        super().__init__("labfleet_sim")
+        world_file = self.declare_parameter("world_file", "").value
+        fleet_file = self.declare_parameter("fleet_file", "").value
+        rate_hz = float(self.declare_parameter("rate_hz", 50.0).value)
+        rtf = float(self.declare_parameter("real_time_factor", 1.0).value)
+        seed = int(self.declare_parameter("seed", 0).value)
+        self._odom = Every(float(self.declare_parameter("odom_rate_hz", 20.0).value))
+        self._scan = Every(float(self.declare_parameter("scan_rate_hz", 10.0).value))
+        self._battery = Every(float(self.declare_parameter("battery_rate_hz", 1.0).value))
+        if not world_file or not fleet_file:
+            raise ValueError("parameters world_file and fleet_file are required")
+        world = load_world(Path(world_file))
+        fleet = load_fleet(Path(fleet_file))
+        self.sim = Simulator(world, fleet, dt=1.0 / rate_hz, seed=seed)
+        self._clock_pub = self.create_publisher(ClockMsg, "/clock", 10)
+        self._contact_pub = self.create_publisher(
+            ContactMsg, "/sim/contacts", QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
+        self._pubs: dict[str, tuple[object, object, object]] = {}
+        for rid in self.sim.bodies:
+            self.create_subscription(Twist, f"/{rid}/cmd_vel", lambda msg, rid=rid: self._on_cmd(rid, msg), 10)
+            self._pubs[rid] = (
+                self.create_publisher(Odometry, f"/{rid}/odom", 10),
+                self.create_publisher(LaserScan, f"/{rid}/scan", qos_profile_sensor_data),
+                self.create_publisher(BatteryState, f"/{rid}/battery_state", 10),
+            )
+        # the simulator makes sim time, so it is paced by the steady wall clock
+        self.create_timer(self.sim.dt / rtf, self._tick, clock=Clock(clock_type=ClockType.STEADY_TIME))
+        self.get_logger().info(
+            f"simulating {world.name!r}: {len(world.obstacles)} obstacles, robots {sorted(self.sim.bodies)}, "
+            f"{rate_hz:g} Hz, real-time factor {rtf:g}, seed {seed}")
+
+    def _on_cmd(self, robot_id: str, msg: Twist) -> None:
+        self.sim.set_command(robot_id, *conversions.command(msg))
+
+    def _tick(self) -> None:
+        for c in self.sim.step():
+            self.get_logger().warning(f"contact: {c.robot_id} hit {c.other} at ({c.x:.2f}, {c.y:.2f})")
+            self._contact_pub.publish(conversions.contact(c))
+        now = self.sim.time
+        self._clock_pub.publish(conversions.clock(now))
+        odom, scan, battery = self._odom.due(now), self._scan.due(now), self._battery.due(now)
+        for rid, body in self.sim.bodies.items():
+            odom_pub, scan_pub, battery_pub = self._pubs[rid]
+            if odom:
+                odom_pub.publish(conversions.odometry(body, now))  # type: ignore[attr-defined]
+            if scan:
+                msg = conversions.laser_scan(body, self.sim.scan_angles(rid), self.sim.scan(rid), now,
+                                             self._scan.period)
+                scan_pub.publish(msg)  # type: ignore[attr-defined]
+            if battery:
+                battery_pub.publish(conversions.battery(body, now))  # type: ignore[attr-defined]
+
+
+def main(args: list[str] | None = None) -> None:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = SimNode()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()
