@@ -20,7 +20,7 @@ def main() -> None:
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     settings = Settings()
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                ws_max_size=1_000_000, timeout_graceful_shutdown=5)
+                ws_max_size=1_000_000, timeout_graceful_shutdown=5, access_log=False)
 
 
 if __name__ == "__main__":

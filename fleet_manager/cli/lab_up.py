@@ -125,6 +125,5 @@ class LabUp:
         finally:
             self.supervisor.say("stopping the lab")
             self.supervisor.stop()
-            self.supervisor.poll()
-            self.supervisor.say("stopped")
+            self.supervisor.say(f"stopped {len(self.supervisor.children)} processes")
         return code

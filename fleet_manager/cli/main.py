@@ -109,12 +109,11 @@ def mission_submit(
         _fail(f"mission refused: {exc.detail if exc.status else exc}", 1)
     _print_mission(mission)
     if wait:
-        _follow(client, mission["id"], timeout)
+        _follow(client, mission["id"], timeout, mission["status"])
 
 
-def _follow(client: Client, mission_id: int, timeout: float) -> None:
+def _follow(client: Client, mission_id: int, timeout: float, last: str | None = None) -> None:
     deadline = time.monotonic() + timeout
-    last = None
     while time.monotonic() < deadline:
         m = client.mission(mission_id)
         if m["status"] != last:

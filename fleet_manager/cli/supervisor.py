@@ -72,7 +72,10 @@ class Supervisor:
         return dead_critical
 
     def stop(self) -> None:
+        self.poll()  # report what died on its own before the shutdown
         alive = [c for c in self.children if c.process.poll() is None]
+        for child in alive:
+            child.reported = True  # stopped by us: not a death to report
         for child in alive:
             _signal_group(child.process, signal.SIGTERM)
         deadline = time.monotonic() + GRACE_S

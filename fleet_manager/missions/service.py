@@ -85,7 +85,7 @@ class MissionService:
             not_before=body.not_before,
             created_at=utcnow(),
         )
-        with Session(self.engine) as session:
+        with Session(self.engine, expire_on_commit=False) as session:
             session.add(row)
             session.flush()
             assert row.id is not None
@@ -99,21 +99,21 @@ class MissionService:
 
     # -- read -----------------------------------------------------------------------------------
     def get(self, mission_id: int, with_events: bool = True) -> MissionPublic:
-        with Session(self.engine) as session:
+        with Session(self.engine, expire_on_commit=False) as session:
             row = repository.get(session, mission_id)
             return MissionPublic.of(row, repository.events(session, mission_id) if with_events else None)
 
     def search(
         self, status: Sequence[str] = (), robot_id: str | None = None, limit: int = 100, offset: int = 0
     ) -> list[MissionPublic]:
-        with Session(self.engine) as session:
+        with Session(self.engine, expire_on_commit=False) as session:
             rows = repository.search(session, status=status, robot_id=robot_id, limit=limit, offset=offset)
             return [MissionPublic.of(r) for r in rows]
 
     # -- changes --------------------------------------------------------------------------------
     def transition(self, mission_id: int, new: MissionStatus, message: str = "", **fields: Any) -> MissionPublic:
         """Apply a status change (checked against the state machine), store its event, stream it."""
-        with Session(self.engine) as session:
+        with Session(self.engine, expire_on_commit=False) as session:
             row = repository.get(session, mission_id)
             check_transition(MissionStatus(row.status), new)
             row.status = new
@@ -137,7 +137,7 @@ class MissionService:
         return public
 
     def update_step(self, mission_id: int, index: int, status: str, message: str = "", **fields: Any) -> None:
-        with Session(self.engine) as session:
+        with Session(self.engine, expire_on_commit=False) as session:
             row = repository.get(session, mission_id)
             steps = [dict(s) for s in row.steps]
             step = steps[index]
@@ -159,7 +159,7 @@ class MissionService:
         )
 
     def set_fields(self, mission_id: int, **fields: Any) -> None:
-        with Session(self.engine) as session:
+        with Session(self.engine, expire_on_commit=False) as session:
             row = repository.get(session, mission_id)
             for key, value in fields.items():
                 setattr(row, key, value)

@@ -15,6 +15,7 @@ from labfleet_sim.fleet_config import FleetConfig, RobotConfig
 from labfleet_sim.world import World
 
 COMMAND_TIMEOUT_S = 0.5
+CONTACT_MARGIN = 0.05  # m a robot must back off before a new contact counts as new
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,19 @@ class Simulator:
                 hits.append(other.config.id)
         return hits
 
+    def _forget_contacts(self, body: Body) -> None:
+        """A contact ends once the robot is clear of it again (with a margin, so touching is one contact)."""
+        clear = body.config.model.radius + CONTACT_MARGIN
+        still = set()
+        for other in body.contacts:
+            if other in self.bodies:
+                o = self.bodies[other]
+                if math.hypot(body.x - o.x, body.y - o.y) < clear + o.config.model.radius:
+                    still.add(other)
+            elif self._wall_clearance(body.x, body.y)[0] < clear:
+                still.add(other)
+        body.contacts = still
+
     # -- stepping -------------------------------------------------------------------------------
     def step(self) -> list[Contact]:
         """Advance every robot by dt; returns the contacts that began in this step."""
@@ -138,8 +152,8 @@ class Simulator:
             else:
                 body.distance_m += math.hypot(nx - body.x, ny - body.y)
                 body.x, body.y = nx, ny
-                if body.v != 0.0:
-                    body.contacts.clear()
+                if body.contacts:
+                    self._forget_contacts(body)
             body.yaw = math.atan2(math.sin(body.yaw + body.w * dt), math.cos(body.yaw + body.w * dt))
             power = model.idle_power_w + model.drive_power_w * abs(body.v) / model.max_speed
             used = power * dt / 3600.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import rclpy
@@ -56,7 +57,7 @@ class SimNode(Node):
             ContactMsg, "/sim/contacts", QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
         self._pubs: dict[str, tuple[object, object, object]] = {}
         for rid in self.sim.bodies:
-            self.create_subscription(Twist, f"/{rid}/cmd_vel", lambda msg, rid=rid: self._on_cmd(rid, msg), 10)
+            self.create_subscription(Twist, f"/{rid}/cmd_vel", partial(self._on_cmd, rid), 10)
             self._pubs[rid] = (
                 self.create_publisher(Odometry, f"/{rid}/odom", 10),
                 self.create_publisher(LaserScan, f"/{rid}/scan", qos_profile_sensor_data),
