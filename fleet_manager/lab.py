@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -39,6 +40,7 @@ class Lab:
     bridge: RosBridge | None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _offline: set[str] = field(default_factory=set)
+    _save_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     async def start(cls, settings: Settings) -> Lab:
@@ -90,11 +92,19 @@ class Lab:
             self.hub.publish_state(report.id, {"type": "robot_state", **self.registry.view(report.id)})
         if new_robot:
             self.dispatcher.wake()
-            asyncio.get_running_loop().run_in_executor(None, self._save_robots)
+            asyncio.get_running_loop().run_in_executor(None, self._save_robots_logged)
 
     def _save_robots(self) -> None:
-        seen = [(self.registry.entry(rid).report, self.registry.entry(rid).last_seen) for rid in self.registry.ids()]
-        robot_repository.save_seen(self.engine, self.site.name, seen)
+        with self._save_lock:  # one writer at a time: a robot row is inserted once
+            seen = [(self.registry.entry(rid).report, self.registry.entry(rid).last_seen)
+                    for rid in self.registry.ids()]
+            robot_repository.save_seen(self.engine, self.site.name, seen)
+
+    def _save_robots_logged(self) -> None:
+        try:
+            self._save_robots()
+        except Exception:
+            log.exception("could not save robot states")
 
     async def _watch_robots(self) -> None:
         """Announce robots that went silent (mode offline) and keep the robot rows fresh."""

@@ -19,7 +19,8 @@ from labfleet_interfaces.srv import RobotCommand
 from rclpy.action import ActionClient
 from rclpy.action.client import ClientGoalHandle
 from rclpy.context import Context
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import ExternalShutdownException
+from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -57,11 +58,11 @@ class RosBridge:
         self._node_name = node_name
         self._context = Context()
         self._node: Node | None = None
-        self._executor: SingleThreadedExecutor | None = None
+        self._executor: EventsExecutor | None = None
         self._thread: threading.Thread | None = None
         self._action_clients: dict[str, ActionClient] = {}
         self._command_clients: dict[str, Any] = {}
-        self._pending: list[RobotReport] = []
+        self._pending: dict[str, RobotReport] = {}  # newest unprocessed state per robot
         self._pending_lock = threading.Lock()
         self.received = 0
 
@@ -75,7 +76,7 @@ class RosBridge:
         )
         qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
         node.create_subscription(RobotState, STATES_TOPIC, self._on_state_msg, qos)
-        executor = SingleThreadedExecutor(context=self._context)
+        executor = EventsExecutor(context=self._context)
         executor.add_node(node)
         self._node, self._executor = node, executor
         self._thread = threading.Thread(target=self._spin, name="ros-bridge", daemon=True)
@@ -116,15 +117,15 @@ class RosBridge:
     def _on_state_msg(self, msg: RobotState) -> None:
         report = conversions.robot_report(msg)
         with self._pending_lock:
-            self._pending.append(report)
-            first = len(self._pending) == 1
+            first = not self._pending
+            self._pending[report.id] = report
         self.received += 1
         if first:  # one wake-up per batch, not per message
             self._loop.call_soon_threadsafe(self._flush)
 
     def _flush(self) -> None:
         with self._pending_lock:
-            batch, self._pending = self._pending, []
+            batch, self._pending = list(self._pending.values()), {}
         if batch:
             self._on_states(batch)
 
