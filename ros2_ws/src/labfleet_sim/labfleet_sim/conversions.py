@@ -19,8 +19,8 @@ NOMINAL_VOLTAGE = 48.0
 
 
 def stamp(seconds: float) -> Time:
-    sec = math.floor(seconds)
-    return Time(sec=int(sec), nanosec=round((seconds - sec) * 1e9) % 1_000_000_000)
+    ns = round(seconds * 1e9)  # whole nanoseconds first, so 4.9999999999 is 5 s, not 4 s + 0 ns
+    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
 
 
 def clock(seconds: float) -> Clock:
