@@ -1,0 +1,89 @@
+"""What the Gazebo launch starts, as plain data: the launch file only turns this plan into launch actions.
+
+Keeping the plan free of `launch`/`launch_ros` lets it be tested on machines without Gazebo or a full
+ROS 2 install, and keeps the launch file a thin adapter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from labfleet_robot.params import agent_params
+from labfleet_sim.fleet_config import FleetConfig, load_fleet
+
+from labfleet_gazebo.bridge_config import bridge_entries, dump, qos_overrides, world_name
+from labfleet_gazebo.robot_sdf import write_robot_sdfs
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """A ROS 2 node to start: launch_ros.actions.Node(package, executable, name, namespace, ...)."""
+
+    package: str
+    executable: str
+    name: str
+    namespace: str | None = None
+    arguments: list[str] = field(default_factory=list)
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GazeboPlan:
+    world_file: Path
+    world: str
+    fleet: FleetConfig
+    gz_command: list[str]  # the Gazebo server, headless
+    spawns: list[NodeSpec]  # ros_gz_sim create, one per robot
+    bridge: NodeSpec  # ros_gz_bridge parameter_bridge with the generated config
+    agents: list[NodeSpec]  # labfleet_robot agents, one per robot, on sim time
+    resource_path: Path  # for GZ_SIM_RESOURCE_PATH (the model templates)
+
+
+def _fleet(site_dir: Path, robots: int | None) -> FleetConfig:
+    fleet = load_fleet(site_dir / "fleet.yaml")
+    if robots:
+        fleet = fleet.model_copy(update={"robots": fleet.robots[:robots]})
+    return fleet
+
+
+def make_plan(site_dir: Path, run_dir: Path, models_dir: Path, *, robots: int | None = None,
+              headless_rendering: bool = True, verbosity: int = 3, seed: int = 0) -> GazeboPlan:
+    """Write the per-robot SDFs and the bridge config into run_dir and describe every process to start."""
+    site_dir, run_dir = Path(site_dir), Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    world_file = site_dir / "world.sdf"
+    world = world_name(world_file)
+    fleet = _fleet(site_dir, robots)
+
+    gz = ["gz", "sim", "-s", "-r", "-v", str(verbosity)]
+    if headless_rendering:  # EGL off-screen rendering for the gpu_lidar sensors: no display needed
+        gz.append("--headless-rendering")
+    gz.append(str(world_file))
+
+    sdf_files = write_robot_sdfs(fleet, run_dir / "robots")
+    spawns = [
+        NodeSpec("ros_gz_sim", "create", f"spawn_{robot.id}", arguments=[
+            "-world", world, "-file", str(sdf_files[robot.id]), "-name", robot.id,
+            "-x", f"{robot.spawn.x:g}", "-y", f"{robot.spawn.y:g}", "-z", "0.0", "-Y", f"{robot.spawn.yaw:g}",
+        ])
+        for robot in fleet.robots
+    ]
+
+    bridge_file = run_dir / "bridge.yaml"  # only the robots that are spawned
+    bridge_file.write_text(dump(bridge_entries(fleet, world)))
+    bridge = NodeSpec("ros_gz_bridge", "parameter_bridge", "labfleet_gz_bridge",
+                      parameters={"config_file": str(bridge_file), **qos_overrides(fleet)})
+
+    agents = []
+    for i, robot in enumerate(fleet.robots):
+        model = robot.model
+        params = agent_params(
+            robot_id=robot.id, kind=model.kind, model=model.name, radius=model.radius, max_speed=model.max_speed,
+            max_accel=model.max_accel, max_yaw_rate=model.max_yaw_rate, max_yaw_accel=model.max_yaw_accel,
+            seed=seed + i, actions={name: (a.duration_s, a.success_rate) for name, a in model.actions.items()},
+        )
+        agents.append(NodeSpec("labfleet_robot", "labfleet-agent", "agent", namespace=f"/{robot.id}",
+                               parameters={**params, "use_sim_time": True}))
+    return GazeboPlan(world_file, world, fleet, gz, spawns, bridge, agents, Path(models_dir))

@@ -1,0 +1,73 @@
+"""The Gazebo launch: a valid launch_ros file (it cannot run here), and the plan it turns into actions."""
+
+from __future__ import annotations
+
+import ast
+
+import yaml
+from labfleet_gazebo.launch_plan import make_plan
+from labfleet_sim.fleet_config import load_fleet
+
+from tests.gazebo.helpers import LAUNCH_FILE, MODELS_DIR, SITES
+
+SITE = SITES[0]
+
+
+def _tree() -> ast.Module:
+    return ast.parse(LAUNCH_FILE.read_text(), filename=str(LAUNCH_FILE))
+
+
+def declared_launch_arguments() -> set[str]:
+    names = set()
+    for node in ast.walk(_tree()):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "DeclareLaunchArgument":
+            first = node.args[0]
+            assert isinstance(first, ast.Constant)
+            names.add(first.value)
+    return names
+
+
+def test_launch_file_follows_launch_ros_conventions():
+    tree = _tree()
+    functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    assert "generate_launch_description" in functions
+    imported = {(n.module, a.name) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+    assert ("launch", "LaunchDescription") in imported and ("launch_ros.actions", "Node") in imported
+    assert ("labfleet_gazebo.launch_plan", "make_plan") in imported
+    assert {"site", "sites_dir", "robots", "gazebo", "bridge", "agents"} <= declared_launch_arguments()
+
+
+def test_plan_starts_gz_headless_spawns_every_robot_bridges_and_runs_agents(tmp_path):
+    fleet = load_fleet(SITE / "fleet.yaml")
+    plan = make_plan(SITE, tmp_path, MODELS_DIR)
+    assert plan.gz_command[:4] == ["gz", "sim", "-s", "-r"] and plan.gz_command[-1] == str(SITE / "world.sdf")
+    assert "--headless-rendering" in plan.gz_command
+
+    assert [s.name for s in plan.spawns] == [f"spawn_{r.id}" for r in fleet.robots]
+    for spawn, robot in zip(plan.spawns, fleet.robots, strict=True):
+        assert (spawn.package, spawn.executable) == ("ros_gz_sim", "create")
+        args = dict(zip(spawn.arguments[::2], spawn.arguments[1::2], strict=True))
+        assert args["-name"] == robot.id and args["-world"] == plan.world
+        assert (float(args["-x"]), float(args["-y"]), float(args["-Y"])) == (robot.spawn.x, robot.spawn.y,
+                                                                            robot.spawn.yaw)
+        assert f"/model/{robot.id}/cmd_vel" in (tmp_path / "robots" / f"{robot.id}.sdf").read_text()
+
+    assert (plan.bridge.package, plan.bridge.executable) == ("ros_gz_bridge", "parameter_bridge")
+    entries = yaml.safe_load((tmp_path / "bridge.yaml").read_text())
+    assert plan.bridge.parameters["config_file"] == str(tmp_path / "bridge.yaml")
+    assert len(entries) == 1 + 5 * len(fleet.robots)
+    assert plan.bridge.parameters[f"qos_overrides./{fleet.robots[0].id}/scan.publisher.reliability"] == "best_effort"
+
+    for agent, robot in zip(plan.agents, fleet.robots, strict=True):
+        assert (agent.package, agent.executable, agent.name) == ("labfleet_robot", "labfleet-agent", "agent")
+        assert agent.namespace == f"/{robot.id}"
+        assert agent.parameters["robot_id"] == robot.id and agent.parameters["use_sim_time"] is True
+        assert agent.parameters["max_speed"] == robot.model.max_speed
+
+
+def test_plan_for_the_first_robots_only(tmp_path):
+    plan = make_plan(SITE, tmp_path, MODELS_DIR, robots=1, headless_rendering=False)
+    assert len(plan.spawns) == len(plan.agents) == 1 and "--headless-rendering" not in plan.gz_command
+    entries = yaml.safe_load((tmp_path / "bridge.yaml").read_text())
+    assert len(entries) == 6 and sorted(p.name for p in (tmp_path / "robots").iterdir()) == [
+        f"{plan.fleet.robots[0].id}.sdf"]
