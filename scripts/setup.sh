@@ -16,6 +16,7 @@ mark() { mkdir -p "$STAMPS"; echo "$2" >"$STAMPS/$1"; }
 APT_PKGS=()
 command -v chromium >/dev/null || APT_PKGS+=(chromium)
 command -v ign >/dev/null || APT_PKGS+=(ignition-tools sdformat-sdf libsdformat-dev)
+command -v docker-compose >/dev/null || APT_PKGS+=(docker-compose)
 command -v cmake >/dev/null || APT_PKGS+=(cmake)
 command -v g++ >/dev/null || APT_PKGS+=(g++)
 if [ ${#APT_PKGS[@]} -gt 0 ]; then
@@ -30,11 +31,14 @@ fi
 
 # 2. the venv with ROS 2 Jazzy wheels
 [ -x "$VENV/bin/python" ] || { say "creating $VENV"; "$PY" -m venv "$VENV"; }
-PIP="$VENV/bin/python -m pip --disable-pip-version-check -q"
+pip_install() {  # quiet, without this machine's notes about missing local package folders
+  "$VENV/bin/python" -m pip --disable-pip-version-check -q install "$@" 2>&1 | { grep -v '^WARNING: Location' || true; }
+  return "${PIPESTATUS[0]}"
+}
 h=$(hash_of requirements/ros.txt requirements/constraints.txt)
 if ! fresh ros "$h"; then
   say "installing ROS 2 Jazzy wheels (pinned in requirements/constraints.txt)"
-  $PIP install -r requirements/ros.txt -c requirements/constraints.txt
+  pip_install -r requirements/ros.txt -c requirements/constraints.txt
   mark ros "$h"; rm -f "$STAMPS/interfaces"
 fi
 
@@ -50,9 +54,9 @@ fi
 # 4. our Python packages, editable, with the test tools
 h=$(hash_of pyproject.toml requirements/constraints.txt requirements/dev.txt ros2_ws/src/*/setup.py ros2_ws/src/*/package.xml)
 if ! fresh python "$h"; then
-  say "installing fleet_manager, labfleet_sim, labfleet_robot (editable) and the dev tools"
-  $PIP install -c requirements/constraints.txt -r requirements/dev.txt \
-    -e . -e ros2_ws/src/labfleet_sim -e ros2_ws/src/labfleet_robot
+  say "installing fleet_manager, labfleet_sim, labfleet_robot, labfleet_gazebo (editable) and the dev tools"
+  pip_install -c requirements/constraints.txt -r requirements/dev.txt \
+    -e . -e ros2_ws/src/labfleet_sim -e ros2_ws/src/labfleet_robot -e ros2_ws/src/labfleet_gazebo
   mark python "$h"
 fi
 

@@ -7,6 +7,6 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 echo "[test] ruff"
 .venv/bin/ruff check .
 echo "[test] mypy"
-.venv/bin/mypy fleet_manager ros2_ws/src/labfleet_sim/labfleet_sim ros2_ws/src/labfleet_robot/labfleet_robot
+.venv/bin/mypy fleet_manager ros2_ws/src/labfleet_sim/labfleet_sim ros2_ws/src/labfleet_robot/labfleet_robot ros2_ws/src/labfleet_gazebo/labfleet_gazebo
 echo "[test] pytest"
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -22,11 +22,11 @@ READY_TIMEOUT_S = 60.0
 
 class LabUp:
     def __init__(
-        self, settings: Settings, *, robots: int | None, simulate: bool, port: int, seed: int, domain_id: int
+        self, settings: Settings, *, robots: int | None, backend: str, port: int, seed: int, domain_id: int
     ) -> None:
         self.settings = settings
         self.robots = robots
-        self.simulate = simulate
+        self.backend = backend  # lite (built-in simulator) | gazebo | none (real robots)
         self.port = port
         self.seed = seed
         self.domain_id = domain_id
@@ -64,7 +64,11 @@ class LabUp:
         sup = self.supervisor
         sup.say(f"site {self.settings.site}: {len(fleet.robots)} robots, ROS_DOMAIN_ID={self.domain_id}, "
                 f"discovery LOCALHOST")
-        if self.simulate:
+        if self.backend == "gazebo":  # gz sim, the bridge and the agents, from the labfleet_gazebo launch file
+            sup.start("gazebo", ["ros2", "launch", "labfleet_gazebo", "labfleet_gazebo.launch.py",
+                                 f"site:={self.settings.site}", f"sites_dir:={self.settings.sites_dir}",
+                                 f"robots:={self.robots or 0}", f"seed:={self.seed}"], env, critical=True)
+        if self.backend == "lite":
             sup.start("sim", [self._bin("labfleet-sim"), "--ros-args",
                               "-p", f"world_file:={self.settings.site_dir / 'world.sdf'}",
                               "-p", f"fleet_file:={fleet_file}", "-p", f"seed:={self.seed}"],
@@ -83,7 +87,7 @@ class LabUp:
                                      "--params-file", str(params_file)], env)
         manager_env = env | {
             "LABFLEET_SITE": self.settings.site,
-            "LABFLEET_USE_SIM_TIME": "true" if self.simulate else "false",
+            "LABFLEET_USE_SIM_TIME": "false" if self.backend == "none" else "true",
         }
         sup.start("manager", [sys.executable, "-m", "fleet_manager", "--port", str(self.port)], manager_env,
                   critical=True)

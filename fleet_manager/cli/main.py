@@ -46,11 +46,10 @@ def up(
         missing = [tool for tool in ("gz", "ros2") if shutil.which(tool) is None]
         if missing:
             _fail(f"--sim gazebo needs ROS 2 Jazzy and Gazebo Harmonic; not found on PATH: {', '.join(missing)}", 2)
-        _fail("--sim gazebo: the Gazebo launch is not part of this build yet (see README, Limitations)", 2)
     settings = Settings(site=site)
     if not (settings.site_dir / "navgraph.yaml").exists():
         _fail(f"unknown site {site!r}: no {settings.site_dir / 'navgraph.yaml'}", 2)
-    lab = LabUp(settings, robots=robots, simulate=sim == "lite", port=port, seed=seed,
+    lab = LabUp(settings, robots=robots, backend=sim, port=port, seed=seed,
                 domain_id=int(os.environ.get("ROS_DOMAIN_ID", DEFAULT_DOMAIN_ID)))
     raise typer.Exit(lab.run())
 

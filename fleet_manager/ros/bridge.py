@@ -19,7 +19,7 @@ from labfleet_interfaces.srv import RobotCommand
 from rclpy.action import ActionClient
 from rclpy.action.client import ClientGoalHandle
 from rclpy.context import Context
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import Executor, ExternalShutdownException
 from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -58,7 +58,7 @@ class RosBridge:
         self._node_name = node_name
         self._context = Context()
         self._node: Node | None = None
-        self._executor: EventsExecutor | None = None
+        self._executor: Executor | None = None
         self._thread: threading.Thread | None = None
         self._action_clients: dict[str, ActionClient] = {}
         self._command_clients: dict[str, Any] = {}

@@ -1,0 +1,49 @@
+"""`labfleet up` as a supervisor: a child that dies is reported (and its robot goes offline), Ctrl-C
+stops everything and leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.lab_process import LabProcess, processes_with_env
+
+pytestmark = pytest.mark.ros
+
+
+def _agent_pid(domain: str, robot_id: str) -> int:
+    for pid in processes_with_env("ROS_DOMAIN_ID", domain):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(part.endswith(b"labfleet-agent") for part in cmdline) and f"__ns:=/{robot_id}".encode() in cmdline:
+            return pid
+    raise AssertionError(f"no agent process for {robot_id}")
+
+
+def test_dead_child_is_reported_and_ctrl_c_leaves_nothing(ros_env, tmp_path):
+    lab = LabProcess(ros_env | {"LABFLEET_ROBOT_TIMEOUT_S": "3"}, tmp_path, robots=2)
+    try:
+        lab.wait_ready(robots=2)
+        os.kill(_agent_pid(lab.domain, "delivery_2"), signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        mode = None
+        while time.monotonic() < deadline:
+            mode = httpx.get(f"{lab.url}/api/v1/robots/delivery_2", timeout=2).json()["mode"]
+            if mode == "offline" and any("delivery_2" in line and "exited with code -9" in line for line in lab.lines):
+                break
+            time.sleep(0.5)
+        assert mode == "offline", lab.output()
+        assert any("delivery_2" in line and "exited with code -9" in line for line in lab.lines), lab.output()
+        assert httpx.get(f"{lab.url}/api/v1/robots/delivery_1", timeout=2).json()["mode"] == "idle"
+    finally:
+        code = lab.stop()
+    assert code == 0, lab.output()
+    assert lab.leftovers == [], f"processes left behind: {lab.leftovers}"
+    assert any("stopped 4 processes" in line for line in lab.lines), lab.output()
