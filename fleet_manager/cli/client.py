@@ -11,10 +11,11 @@ DEFAULT_API = "http://127.0.0.1:8000"
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, detail: Any) -> None:
+    def __init__(self, status: int, detail: Any, field: str | None = None) -> None:
         super().__init__(f"HTTP {status}: {detail}")
         self.status = status
         self.detail = detail
+        self.field = field
 
 
 def api_url(explicit: str | None) -> str:
@@ -32,10 +33,11 @@ class Client:
             raise ApiError(0, f"cannot reach the fleet manager at {self._http.base_url}: {exc}") from exc
         if response.status_code >= 400:
             try:
-                detail = response.json().get("detail", response.text)
+                body = response.json()
+                detail, field = body.get("detail", response.text), body.get("field")
             except ValueError:
-                detail = response.text
-            raise ApiError(response.status_code, detail)
+                detail, field = response.text, None
+            raise ApiError(response.status_code, detail, field)
         return response.json()
 
     def submit(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -105,6 +105,8 @@ def mission_submit(
     try:
         mission = client.submit(body)
     except ApiError as exc:
+        if exc.status and path.is_file():
+            _fail(f"mission refused: {_file_error(path, exc)}", 1)
         _fail(f"mission refused: {exc.detail if exc.status else exc}", 1)
     _print_mission(mission)
     if wait:
@@ -122,6 +124,50 @@ def _follow(client: Client, mission_id: int, timeout: float, last: str | None = 
             raise typer.Exit(0 if m["status"] == "completed" else 1)
         time.sleep(0.5)
     _fail(f"mission {mission_id} did not end within {timeout:g} s", 1)
+
+
+@mission_app.command("schema")
+def mission_schema_cmd() -> None:
+    """Print the JSON Schema of mission files (templates and specs)."""
+    from fleet_manager.core.mission_files import mission_schema
+
+    typer.echo(json.dumps(mission_schema(), indent=2))
+
+
+@mission_app.command("validate")
+def mission_validate(
+    files: Annotated[list[Path], typer.Argument(help="template or spec files (YAML)")],
+    site: Annotated[str, typer.Option(help="check places against this site's navgraph")] = "living_lab",
+) -> None:
+    """Check mission files; errors name the file, the line and the field. Exit 1 if any is invalid."""
+    from fleet_manager.core.mission_files import MissionFileError, check_mission_file
+    from fleet_manager.core.navgraph import NavGraphError, load_navgraph
+
+    settings = Settings(site=site)
+    try:
+        graph = load_navgraph(settings.site_dir / "navgraph.yaml")
+    except NavGraphError as exc:
+        _fail(str(exc), 2)
+    bad = 0
+    for path in files:
+        try:
+            summary, _ = check_mission_file(path, graph)
+        except MissionFileError as exc:
+            typer.echo(str(exc), err=True)
+            bad += 1
+        else:
+            typer.echo(f"{path}: ok ({summary})")
+    if bad:
+        raise typer.Exit(1)
+
+
+def _file_error(path: Path, exc: ApiError) -> str:
+    """An API refusal of a mission read from a file, pointed at the file's line when the API names a field."""
+    from fleet_manager.core.mission_files import line_of, yaml_with_lines
+
+    field = exc.field.removeprefix("spec.") if exc.field else None
+    line = line_of(yaml_with_lines(path.read_text())[1], field) if field else None
+    return f"{path}:{line}: {exc.detail}" if line else f"{path}: {exc.detail}"
 
 
 @mission_app.command("status")

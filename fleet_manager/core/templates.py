@@ -38,7 +38,9 @@ class Template:
     params: tuple[ParamSpec, ...]
     steps: list[Any] = field(default_factory=list)  # raw steps with {param} slots
 
-    def instantiate(self, values: dict[str, Any], places: set[str]) -> tuple[dict[str, Any], list[Step]]:
+    def instantiate(
+        self, values: dict[str, Any], places: set[str], where: str | None = None
+    ) -> tuple[dict[str, Any], list[Step]]:
         """Check and default the parameters, fill the slots; returns (params, steps)."""
         known = {p.name for p in self.params}
         unknown = sorted(set(values) - known)
@@ -55,7 +57,7 @@ class Template:
                 resolved[spec.name] = coerce(spec, spec.default, places)
             elif spec.required:
                 raise InvalidInput(f"parameter {spec.name!r} is required", field=f"params.{spec.name}")
-        return resolved, parse_steps(_fill(self.steps, resolved), f"template {self.name}.steps")
+        return resolved, parse_steps(_fill(self.steps, resolved), where or f"template {self.name}.steps")
 
 
 def coerce(spec: ParamSpec, value: Any, places: set[str]) -> Any:
