@@ -100,3 +100,47 @@ def test_delivery_runs_end_to_end(running_lab):
         rate = (len(ts) - 1) / span
         assert rate >= 2.0, f"{rid}: {rate:.2f} robot_state frames/s"
 
+
+
+def test_cancel_during_motion_stops_the_robot_and_frees_it(running_lab):
+    api = f"{running_lab.url}/api/v1"
+    m = httpx.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "workshop_station_1"}]}}).json()
+    deadline = time.monotonic() + 60
+    robot = None
+    while time.monotonic() < deadline:  # wait until it is underway and driving at speed
+        m = httpx.get(f"{api}/missions/{m['id']}").json()
+        if m["status"] == "underway":
+            robot = httpx.get(f"{api}/robots/{m['robot_id']}").json()
+            if robot["velocity"]["linear"] > 0.5:
+                break
+        time.sleep(0.1)
+    assert robot is not None and robot["velocity"]["linear"] > 0.5, m
+    rid = robot["id"]
+    t_cancel = httpx.get(f"{api}/health").json()["sim_time"]
+    first = httpx.post(f"{api}/missions/{m['id']}/cancel").json()
+    assert first["status"] == "canceled"
+
+    stopped_at = None
+    deadline = time.monotonic() + 10
+    while stopped_at is None and time.monotonic() < deadline:
+        state = httpx.get(f"{api}/robots/{rid}").json()
+        if abs(state["velocity"]["linear"]) < 0.01 and state["stamp"] >= t_cancel:
+            stopped_at = state["stamp"]
+        time.sleep(0.05)
+    assert stopped_at is not None, "the robot did not stop"
+    assert stopped_at - t_cancel <= 1.0, f"stopped {stopped_at - t_cancel:.2f} s of sim time after the cancel"
+
+    second = httpx.post(f"{api}/missions/{m['id']}/cancel").json()
+    assert second == first  # a no-op returning the same final state
+    state = httpx.get(f"{api}/robots/{rid}").json()
+    assert state["current_mission_id"] is None
+    # freed: the same robot takes the next mission (home to its charger) and completes it
+    home = {"delivery_1": "charger_1", "delivery_2": "charger_2", "guide_1": "charger_3", "amr_1": "charger_4"}[rid]
+    back = httpx.post(f"{api}/missions", json={"spec": {"steps": [{"dock": home}]}, "robot_id": rid}).json()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        back = httpx.get(f"{api}/missions/{back['id']}").json()
+        if back["status"] in ("completed", "failed", "canceled"):
+            break
+        time.sleep(0.5)
+    assert back["status"] == "completed" and back["robot_id"] == rid, back

@@ -222,7 +222,7 @@ def _systems(model: RobotModel, robot_id: str, g: BaseGeometry, battery_percent:
       <max_angular_velocity>{_f(model.max_yaw_rate)}</max_angular_velocity>
       <min_angular_velocity>{_f(-model.max_yaw_rate)}</min_angular_velocity>
       <max_linear_acceleration>{_f(model.max_accel)}</max_linear_acceleration>
-      <min_linear_acceleration>{_f(-model.max_accel)}</min_linear_acceleration>
+      <min_linear_acceleration>{_f(-model.max_decel)}</min_linear_acceleration>
       <max_angular_acceleration>{_f(model.max_yaw_accel)}</max_angular_acceleration>
       <min_angular_acceleration>{_f(-model.max_yaw_accel)}</min_angular_acceleration>
       <topic>{topics.gz_cmd_vel(robot_id)}</topic>

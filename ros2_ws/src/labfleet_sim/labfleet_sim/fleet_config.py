@@ -41,6 +41,7 @@ class RobotModel(_Strict):
     mass_kg: float = Field(gt=0)
     max_speed: float = Field(gt=0)
     max_accel: float = Field(gt=0)
+    max_decel: float = Field(default=1.5, gt=0)  # braking (stop, cancel, e-stop), m/s^2
     max_yaw_rate: float = Field(gt=0)
     max_yaw_accel: float = Field(gt=0)
     battery_capacity_wh: float = Field(gt=0)

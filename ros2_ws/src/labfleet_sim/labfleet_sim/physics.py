@@ -138,7 +138,8 @@ class Simulator:
             target_w = _clamp(body.cmd_w if fresh else 0.0, model.max_yaw_rate * body.speed_factor)
             if body.battery_wh <= 0:
                 target_v = target_w = 0.0
-            body.v += _clamp(target_v - body.v, model.max_accel * dt)
+            braking = abs(target_v) < abs(body.v) and target_v * body.v >= 0
+            body.v += _clamp(target_v - body.v, (model.max_decel if braking else model.max_accel) * dt)
             body.w += _clamp(target_w - body.w, model.max_yaw_accel * dt)
             mid = body.yaw + body.w * dt / 2
             nx, ny = body.x + body.v * math.cos(mid) * dt, body.y + body.v * math.sin(mid) * dt

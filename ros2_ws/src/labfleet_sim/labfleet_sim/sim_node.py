@@ -99,6 +99,9 @@ def main(args: list[str] | None = None) -> None:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        if rclpy.ok():  # a real failure, not SIGTERM racing a callback (RCLError: context is not valid)
+            raise
     finally:
         if node is not None:
             node.destroy_node()
