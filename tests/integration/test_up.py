@@ -1,5 +1,5 @@
-"""`labfleet up` as a supervisor: a child that dies is reported (and its robot goes offline), Ctrl-C
-stops everything and leaves no process behind."""
+"""`labfleet up` as a supervisor: a child that dies is reported, its robot goes offline and its mission
+fails; Ctrl-C stops everything and leaves no process behind."""
 
 from __future__ import annotations
 
@@ -31,7 +31,24 @@ def test_dead_child_is_reported_and_ctrl_c_leaves_nothing(ros_env, tmp_path):
     lab = LabProcess(ros_env | {"LABFLEET_ROBOT_TIMEOUT_S": "3"}, tmp_path, robots=2)
     try:
         lab.wait_ready(robots=2)
+        api = f"{lab.url}/api/v1"
+        body = {"spec": {"steps": [{"go_to": "workshop_station_1"}]}, "robot_id": "delivery_2"}
+        mission = httpx.post(f"{api}/missions", json=body, timeout=5).json()
+        deadline = time.monotonic() + 30
+        while mission["status"] != "underway" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            mission = httpx.get(f"{api}/missions/{mission['id']}", timeout=2).json()
+        assert mission["status"] == "underway", mission
+        time.sleep(2.0)
         os.kill(_agent_pid(lab.domain, "delivery_2"), signal.SIGKILL)
+        killed = time.monotonic()
+        while mission["status"] == "underway" and time.monotonic() < killed + 15:
+            time.sleep(0.2)
+            mission = httpx.get(f"{api}/missions/{mission['id']}", timeout=2).json()
+        # policy: a mission whose robot stops reporting fails, naming why, within the timeout (3 s here)
+        assert mission["status"] == "failed", mission
+        assert "stopped reporting" in mission["failure_reason"], mission
+        assert time.monotonic() - killed < 3 + 2.0
         deadline = time.monotonic() + 20
         mode = None
         while time.monotonic() < deadline:
