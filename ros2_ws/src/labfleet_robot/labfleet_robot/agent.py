@@ -117,14 +117,25 @@ class RobotAgent:
         self.active: _Active | None = None
         self._finished: list[TaskResult] = []
         self._pose = (0.0, 0.0, 0.0)
+        self._has_pose = False
         self._paused_at: float | None = None
         self._last_time: float | None = None
 
     # -- tasks ----------------------------------------------------------------------------------
-    def start_task(self, task: Task, now: float) -> None:
-        """Begin a task; one already running ends CANCELED ("preempted")."""
+    def start_task(self, task: Task, now: float, pose: tuple[float, float, float] | None = None) -> None:
+        """Begin a task from `pose` (default: the pose of the last step); one already running ends
+        CANCELED ("preempted"). While e-stopped the task ends FAILED at once."""
+        if pose is not None:
+            self._pose = pose
+            self._has_pose = True
+        if not self._has_pose:
+            raise ValueError("the robot's pose is not known yet: step() once or pass pose")
         if self.active is not None:
             self._finish(Outcome.CANCELED, f"preempted by task {task.task_id}")
+        if self.mode is Mode.ESTOP:
+            self.active = _Active(task, Phase.DRIVING, 0.0)
+            self._finish(Outcome.FAILED, "estop: release the e-stop first")
+            return
         x, y, _ = self._pose
         route = task.route
         self.follower.set_path((x, y), [(w.x, w.y) for w in route], [w.max_speed for w in route],
@@ -221,6 +232,7 @@ class RobotAgent:
         if self.active is not None and self.active.phase is Phase.DRIVING:
             self.active.distance_m += math.dist(self._pose[:2], pose[:2])
         self._pose = pose
+        self._has_pose = True
         active = self.active
         if self.mode in (Mode.ESTOP,):
             return self.follower.stop()

@@ -103,7 +103,7 @@ class AgentNode(Node):
         done: Future = Future()
         self._goals[task.task_id] = (goal_handle, done)
         self.get_logger().info(f"task {task.task_id}: {len(task.route)} waypoints, {len(task.actions)} actions")
-        self.agent.start_task(task, self._now())
+        self.agent.start_task(task, self._now(), self._pose)
         self._deliver_results()
         result: TaskResult = await done
         if result.outcome is Outcome.SUCCEEDED:

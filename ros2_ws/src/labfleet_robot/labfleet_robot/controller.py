@@ -34,6 +34,9 @@ class Tuning:
     sharp_turn: float = 0.6  # rad: the robot stops and turns on the spot at waypoints turning more
 
 
+STOP_BAND = 0.05  # m: this close to the stop distance counts as stopped for the obstacle
+
+
 class Status(StrEnum):
     DRIVING = "driving"
     TURNING = "turning"
@@ -191,7 +194,7 @@ class PathFollower:
                 free = max(obstacle - stop_at, 0.0)
                 v_max = min(v_max, lim.max_speed * free / (tun.slow_distance - stop_at),
                             math.sqrt(2 * 0.8 * lim.max_accel * free))
-                if obstacle <= stop_at:
+                if obstacle <= stop_at + STOP_BAND:
                     v_max = 0.0
                     status = Status.WAITING_OBSTACLE
             if abs(alpha) > tun.rotate_in_place:

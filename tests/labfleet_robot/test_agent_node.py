@@ -1,0 +1,200 @@
+"""The `labfleet-agent` node as a real process, driven by a tiny unicycle "base" in the test process."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+from action_msgs.msg import GoalStatus
+from geometry_msgs.msg import Twist
+from labfleet_interfaces.action import ExecuteTask
+from labfleet_interfaces.msg import RobotState, Waypoint
+from labfleet_interfaces.srv import RobotCommand
+from nav_msgs.msg import Odometry
+from rclpy.action import ActionClient
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+from tests import ros_helpers
+from tests.conftest import VENV_BIN
+
+pytestmark = pytest.mark.ros
+NS = "/test_bot"
+DOMAIN_ID = 76 + os.getpid() % 5  # this package's band: 76-80
+
+
+class Bench:
+    """The agent process plus a test node playing the robot base (odom from cmd_vel) and the fleet."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], log_path, t: ros_helpers.TestNode) -> None:
+        self.proc, self.log_path, self.t = proc, log_path, t
+        node = t.node
+        self.pose = [0.0, 0.0, 0.0]
+        self.cmd = (0.0, 0.0)
+        self.cmds: list[tuple[float, float, float]] = []  # (monotonic time, v, w)
+        self.states: list[tuple[float, RobotState]] = []
+        self.feedback: list[ExecuteTask.Feedback] = []
+        self._last = time.monotonic()
+        node.create_subscription(Twist, f"{NS}/cmd_vel", self._on_cmd, 10)
+        node.create_subscription(RobotState, "/fleet/robot_states", self._on_state,
+                                 QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
+        self.odom_pub = node.create_publisher(Odometry, f"{NS}/odom", 10)
+        node.create_timer(0.05, self._integrate)
+        self.action = ActionClient(node, ExecuteTask, f"{NS}/execute_task")
+        self.command_client = node.create_client(RobotCommand, f"{NS}/command")
+
+    def _on_cmd(self, msg: Twist) -> None:
+        self.cmd = (msg.linear.x, msg.angular.z)
+        self.cmds.append((time.monotonic(), msg.linear.x, msg.angular.z))
+
+    def _on_state(self, msg: RobotState) -> None:
+        if msg.id == "test_bot":
+            self.states.append((time.monotonic(), msg))
+
+    def _integrate(self) -> None:
+        now = time.monotonic()
+        dt, self._last = min(now - self._last, 0.2), now
+        v, w = self.cmd
+        x, y, yaw = self.pose
+        mid = yaw + w * dt / 2
+        self.pose = [x + v * math.cos(mid) * dt, y + v * math.sin(mid) * dt,
+                     math.atan2(math.sin(yaw + w * dt), math.cos(yaw + w * dt))]
+        odom = Odometry()
+        odom.header.stamp = self.t.node.get_clock().now().to_msg()
+        odom.header.frame_id, odom.child_frame_id = "test_bot/odom", "test_bot/base_link"
+        odom.pose.pose.position.x, odom.pose.pose.position.y = self.pose[0], self.pose[1]
+        odom.pose.pose.orientation.z = math.sin(self.pose[2] / 2)
+        odom.pose.pose.orientation.w = math.cos(self.pose[2] / 2)
+        odom.twist.twist.linear.x, odom.twist.twist.angular.z = v, w
+        self.odom_pub.publish(odom)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait(self, future, timeout: float, what: str):
+        self.t.spin_until(future.done, timeout, f"{what}\n--- agent log ---\n{self.log()}")
+        return future.result()
+
+    def command(self, command: int) -> RobotCommand.Response:
+        request = RobotCommand.Request()
+        request.command = command
+        return self.wait(self.command_client.call_async(request), 10, f"command {command}")
+
+    def goal(self, task_id: str, points: list[tuple[float, float]]) -> ExecuteTask.Goal:
+        goal = ExecuteTask.Goal()
+        goal.task_id = task_id
+        for i, (x, y) in enumerate(points):
+            wp = Waypoint()
+            wp.name, wp.pose.x, wp.pose.y = f"p{i}", float(x), float(y)
+            goal.route.append(wp)
+        return goal
+
+    def send(self, goal: ExecuteTask.Goal):
+        future = self.action.send_goal_async(goal, feedback_callback=lambda fb: self.feedback.append(fb.feedback))
+        return self.wait(future, 10, f"goal {goal.task_id} response")
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
+    env = dict(os.environ)
+    env.update(ROS_DOMAIN_ID=str(DOMAIN_ID), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", PYTHONUNBUFFERED="1",
+               PATH=f"{VENV_BIN}:{env.get('PATH', '')}")
+    log_path = tmp_path_factory.mktemp("agent") / "agent.log"
+    argv = [str(VENV_BIN / "labfleet-agent"), "--ros-args", "-r", f"__ns:={NS}", "-p", "robot_id:=test_bot",
+            "-p", "max_speed:=1.0"]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    t = None
+    try:
+        t = ros_helpers.TestNode("agent_probe", DOMAIN_ID)
+        b = Bench(proc, log_path, t)
+        t.spin_until(lambda: b.action.server_is_ready() and b.command_client.service_is_ready(), 30,
+                     "the agent's action server and command service")
+        t.spin_until(lambda: len(b.states) >= 2, 15, "RobotState from the agent")
+        yield b
+    finally:
+        if t is not None:
+            t.close()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def test_robot_state_is_published_at_least_2_hz(bench):
+    start = len(bench.states)
+    bench.t.spin_for(3.0)
+    got = bench.states[start:]
+    assert len(got) >= 6, f"{len(got)} states in 3 s"
+    assert max(b[0] - a[0] for a, b in itertools.pairwise(got)) < 0.5
+    last = got[-1][1]
+    assert last.mode == RobotState.MODE_IDLE and last.current_task_id == ""
+    assert (last.pose.x, last.pose.y) == pytest.approx((bench.pose[0], bench.pose[1]), abs=0.05)
+
+
+def test_a_two_waypoint_task_succeeds(bench):
+    x0, y0 = bench.pose[0], bench.pose[1]
+    points = [(x0 + 1.5, y0), (x0 + 1.5, y0 + 1.0)]
+    handle = bench.send(bench.goal("drive_1", points))
+    assert handle.accepted
+    bench.feedback.clear()
+    response = bench.wait(handle.get_result_async(), 40, "the task result")
+    assert response.status == GoalStatus.STATUS_SUCCEEDED
+    result = response.result
+    assert result.outcome == ExecuteTask.Result.OUTCOME_SUCCEEDED and result.reason == ""
+    assert math.hypot(result.final_pose.x - points[-1][0], result.final_pose.y - points[-1][1]) < 0.1
+    assert math.hypot(bench.pose[0] - points[-1][0], bench.pose[1] - points[-1][1]) < 0.1
+    assert result.distance_m == pytest.approx(2.5, abs=0.2)
+    assert len(bench.feedback) > 10
+    progress = [fb.progress for fb in bench.feedback]
+    assert progress[-1] > 0.9 and progress[0] < 0.3
+    assert {fb.state for fb in bench.feedback} <= {"driving", "waiting_obstacle", "waiting_release"}
+    assert any(mode == RobotState.MODE_MOVING for mode in (s.mode for _, s in bench.states))
+    # the base is left at rest
+    bench.t.spin_for(1.0)
+    assert bench.cmd == (0.0, 0.0)
+
+
+def test_cancel_stops_the_robot_and_the_result_is_canceled(bench):
+    x0, y0 = bench.pose[0], bench.pose[1]
+    handle = bench.send(bench.goal("drive_2", [(x0, y0 + 4.0)]))
+    assert handle.accepted
+    bench.t.spin_until(lambda: abs(bench.cmd[0]) > 0.5, 15, "the robot at speed")
+    t_cancel = time.monotonic()
+    cancel = handle.cancel_goal_async()
+    bench.wait(cancel, 5, "cancel response")
+    response = bench.wait(handle.get_result_async(), 10, "the canceled result")
+    bench.t.spin_for(0.5)
+    stops = [t for t, v, w in bench.cmds if t >= t_cancel and v == 0.0 and w == 0.0]
+    assert stops and stops[0] - t_cancel <= 0.3, f"first zero cmd_vel {stops[:1]} after cancel at {t_cancel}"
+    assert all(v == 0.0 for t, v, _ in bench.cmds if t >= stops[0])  # and it stays stopped
+    assert response.status == GoalStatus.STATUS_CANCELED
+    assert response.result.outcome == ExecuteTask.Result.OUTCOME_CANCELED
+    assert 0.15 < bench.pose[1] - y0 < 3.5  # it had started, and it did not go on to the goal
+
+
+def test_commands_pause_estop_release(bench):
+    bench.t.spin_for(0.5)
+    response = bench.command(RobotCommand.Request.PAUSE)
+    assert response.result == RobotCommand.Response.RESULT_REJECTED  # no task to pause
+    assert response.mode == RobotState.MODE_IDLE
+    response = bench.command(RobotCommand.Request.ESTOP)
+    assert response.result == RobotCommand.Response.RESULT_OK and response.mode == RobotState.MODE_ESTOP
+    bench.t.spin_until(lambda: bench.states[-1][1].mode == RobotState.MODE_ESTOP, 3, "mode ESTOP in RobotState")
+    handle = bench.send(bench.goal("while_estopped", [(bench.pose[0] + 1.0, bench.pose[1])]))
+    assert not handle.accepted
+    response = bench.command(RobotCommand.Request.RELEASE)
+    assert response.result == RobotCommand.Response.RESULT_OK and response.mode == RobotState.MODE_IDLE
+    response = bench.command(RobotCommand.Request.RELEASE)
+    assert response.result == RobotCommand.Response.RESULT_REJECTED
+    response = bench.command(99)
+    assert response.result == RobotCommand.Response.RESULT_UNKNOWN_COMMAND
+    assert bench.proc.poll() is None, bench.log()
