@@ -145,3 +145,54 @@ def test_cancel_during_motion_stops_the_robot_and_frees_it(running_lab):
             break
         time.sleep(0.5)
     assert back["status"] == "completed" and back["robot_id"] == rid, back
+
+
+def _run(api: str, body: dict, timeout: float = 240) -> dict:
+    m = httpx.post(f"{api}/missions", json=body, timeout=5).json()
+    assert "id" in m, m
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = httpx.get(f"{api}/missions/{m['id']}", timeout=5).json()
+        if m["status"] in ("completed", "failed", "canceled"):
+            return m
+        time.sleep(0.5)
+    robots = [(r["id"], r["mode"], round(r["pose"]["x"], 2), round(r["pose"]["y"], 2))
+              for r in httpx.get(f"{api}/robots", timeout=5).json()]
+    raise AssertionError(f"mission {m['id']} did not end in {timeout} s: {m['status']}, steps "
+                         f"{[s['status'] for s in m['steps']]}; robots {robots}")
+
+
+HOME = {"delivery_1": "charger_1", "delivery_2": "charger_2", "guide_1": "charger_3", "amr_1": "charger_4"}
+
+
+def _home(api: str, rid: str) -> None:
+    """Send a robot back to its charger (the charge template), out of everybody's way."""
+    charge = _run(api, {"template": "charge", "params": {"charger": HOME[rid]}, "robot_id": rid})
+    assert charge["status"] == "completed" and charge["route"][-1] == HOME[rid], charge
+    pose = httpx.get(f"{api}/robots/{rid}").json()["pose"]
+    place = next(p for p in httpx.get(f"{api}/sites/living_lab/map").json()["places"] if p["name"] == HOME[rid])
+    assert math.hypot(pose["x"] - place["x"], pose["y"] - place["y"]) <= 0.3
+
+
+@pytest.mark.timeout(900)
+def test_templates_run_to_completion(running_lab):
+    """guide_tour, material_transport, patrol and charge, one after another near the charging bay (no traffic
+    management yet: each robot goes home before the next mission starts)."""
+    api = f"{running_lab.url}/api/v1"
+    tour = _run(api, {"template": "guide_tour", "params": {
+        "meet": "ward_station", "first_stop": "ward_bed_2", "second_stop": "warehouse", "end": "warehouse_shelf"}})
+    assert tour["status"] == "completed" and tour["robot_id"] == "guide_1", tour
+    announced = [s for s in tour["steps"] if s.get("action") == "announce"]
+    assert len(announced) == 4 and all(s["status"] == "done" for s in announced)
+    assert announced[1]["params"]["message"] == "this is the ward_bed_2"
+    _home(api, "guide_1")
+
+    transport = _run(api, {"template": "material_transport", "params": {"station": "warehouse_shelf"}})
+    assert transport["status"] == "completed" and transport["robot_id"] == "amr_1", transport
+    assert transport["route"][-1] == "warehouse_shelf" and "warehouse" in transport["route"]
+    _home(api, "amr_1")
+
+    patrol = _run(api, {"template": "patrol", "params": {"start": "bay_entry", "via": "ward_station", "rounds": 1}})
+    assert patrol["status"] == "completed", patrol
+    assert [s["target"] for s in patrol["steps"]] == ["bay_entry", "ward_station", "bay_entry"]
+    _home(api, patrol["robot_id"])
