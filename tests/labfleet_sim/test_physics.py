@@ -114,3 +114,84 @@ def test_speed_factor_and_pose_reset():
     assert sim.bodies["r0"].v == pytest.approx(0.5)
     sim.set_pose("r0", 5, 5, 1.0)
     assert (sim.bodies["r0"].x, sim.bodies["r0"].v) == (5, 0.0)
+
+
+def test_stale_command_counts_as_zero():
+    sim = Simulator(parse_world(BOX_ROOM), fleet_in_box([(1, 5, 0)]))
+    run(sim, 2.0, {"r0": (0.8, 0.0)})
+    assert sim.bodies["r0"].v == pytest.approx(0.8)
+    run(sim, 0.4, {})  # still within the 0.5 s command timeout
+    assert sim.bodies["r0"].v == pytest.approx(0.8)
+    run(sim, 1.5, {})  # timed out: it brakes to a stop
+    assert sim.bodies["r0"].v == 0.0
+
+
+def test_yaw_rate_and_yaw_acceleration_are_clamped():
+    sim = Simulator(parse_world(BOX_ROOM), fleet_in_box([(5, 5, 0)]))
+    body = sim.bodies["r0"]
+    run(sim, 0.2, {"r0": (0.0, 10.0)})
+    assert body.w == pytest.approx(2.0 * 0.2)  # max_yaw_accel 2 rad/s^2
+    run(sim, 1.0, {"r0": (0.0, 10.0)})
+    assert body.w == pytest.approx(1.0)  # max_yaw_rate
+    assert (body.x, body.y, body.distance_m) == (5, 5, 0.0)  # turning in place does not move it
+
+
+def test_contact_is_reported_again_after_backing_off():
+    sim = Simulator(parse_world(BOX_ROOM), fleet_in_box([(8, 5, 0)]))
+    first = run(sim, 4.0, {"r0": (1.0, 0.0)})
+    assert run(sim, 2.0, {"r0": (1.0, 0.0)}) == []  # pushing on: still the same contact
+    run(sim, 3.0, {"r0": (-0.5, 0.0)})
+    second = run(sim, 6.0, {"r0": (1.0, 0.0)})
+    assert len(first) == 1 and len(second) == 1 and second[0].time > first[0].time
+    assert second[0].x == pytest.approx(10 - 0.1 - 0.3, abs=0.03)
+
+
+def test_battery_percentage_is_remaining_energy_over_capacity():
+    fleet = fleet_in_box([(2, 5, 0)])
+    sim = Simulator(parse_world(BOX_ROOM), fleet)
+    body = sim.bodies["r0"]
+    run(sim, 10.0, {"r0": (0.0, 0.0)})
+    assert body.energy_wh == pytest.approx(10 * 10 / 3600)  # idle 10 W for 10 s
+    assert body.battery_percentage == pytest.approx(100.0 * (100 - body.energy_wh) / 100)
+    body.battery_wh = 0.0  # flat: the robot no longer drives
+    run(sim, 2.0, {"r0": (1.0, 0.0)})
+    assert body.v == 0.0 and body.battery_percentage == 0.0
+
+
+def test_runs_are_identical_including_contacts_and_battery():
+    world, fleet = load_world(SITE / "world.sdf"), load_fleet(SITE / "fleet.yaml")
+
+    def final_state():
+        sim = Simulator(world, fleet, seed=7)
+        contacts = []
+        for k in range(600):  # delivery_1 and delivery_2 drive out, turning towards each other
+            sim.set_command("delivery_1", 0.9, -0.6 * math.sin(k / 50))
+            sim.set_command("delivery_2", 0.7, 0.8)
+            contacts += sim.step()
+        bodies = [(b.x, b.y, b.yaw, b.v, b.w, b.battery_wh, b.energy_wh, b.distance_m) for b in sim.bodies.values()]
+        return bodies, contacts, [sim.scan(rid).tolist() for rid in sim.bodies]
+
+    first = final_state()
+    assert first[1], "the scenario should produce contacts"
+    assert final_state() == first
+
+
+def test_scan_with_many_robots_in_the_corridor():
+    """20 robots in a row along the living lab's corridor: each sees its neighbour ahead (scan speed is a
+    benchmark matter, not asserted here)."""
+    world = load_world(SITE / "world.sdf")
+    spawns = [(2.0 + 1.3 * i, 9.5, 0.0) for i in range(20)]
+    sim = Simulator(world, fleet_in_box(spawns))
+    ranges, angles = sim.scan("r5"), sim.scan_angles("r5")
+    assert ranges[np.argmin(np.abs(angles))] == pytest.approx(1.3 - 0.3, abs=1e-6)  # r6 ahead on the corridor
+
+
+def test_state_snapshot():
+    sim = Simulator(parse_world(BOX_ROOM), fleet_in_box([(1, 5, 0)]))
+    run(sim, 2.0, {"r0": (1.0, 0.0)})
+    state = sim.state("r0")
+    body = sim.bodies["r0"]
+    assert (state.x, state.v, state.distance_m, state.energy_wh) == (body.x, body.v, body.distance_m, body.energy_wh)
+    assert 99.0 < state.battery_percentage < 100.0
+    run(sim, 1.0, {"r0": (1.0, 0.0)})
+    assert sim.state("r0").x > state.x  # a snapshot, not a view

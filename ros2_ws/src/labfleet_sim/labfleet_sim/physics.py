@@ -28,8 +28,25 @@ class Contact:
     yaw: float
 
 
+@dataclass(frozen=True)
+class BodyState:
+    """A snapshot of one robot: map pose, velocity, battery (percent, 0..100) and odometry totals."""
+
+    robot_id: str
+    x: float
+    y: float
+    yaw: float
+    v: float
+    w: float
+    battery_percentage: float
+    distance_m: float
+    energy_wh: float
+
+
 @dataclass
 class Body:
+    """One robot's mutable state inside the simulator (read it; change it through Simulator methods)."""
+
     config: RobotConfig
     x: float
     y: float
@@ -55,6 +72,8 @@ def _clamp(value: float, limit: float) -> float:
 
 
 class Simulator:
+    """Steps every robot of a fleet by a fixed dt; `rng` (seeded) is the one source of randomness."""
+
     def __init__(self, world: World, fleet: FleetConfig, *, dt: float = 0.02, seed: int = 0) -> None:
         self.world = world
         self.dt = dt
@@ -70,6 +89,7 @@ class Simulator:
         self._seg_d = segs[:, 2:4] - segs[:, 0:2]
         self._seg_len2 = np.maximum((self._seg_d**2).sum(axis=1), 1e-12)
         self._seg_model = [o.model for o in world.obstacles for _ in o.polygon]
+        self._rays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     # -- inputs ---------------------------------------------------------------------------------
     def set_command(self, robot_id: str, v: float, w: float) -> None:
@@ -84,6 +104,11 @@ class Simulator:
         body = self.bodies[robot_id]
         body.x, body.y, body.yaw, body.v, body.w = x, y, yaw, 0.0, 0.0
         body.contacts.clear()
+
+    # -- outputs --------------------------------------------------------------------------------
+    def state(self, robot_id: str) -> BodyState:
+        b = self.bodies[robot_id]
+        return BodyState(robot_id, b.x, b.y, b.yaw, b.v, b.w, b.battery_percentage, b.distance_m, b.energy_wh)
 
     # -- geometry -------------------------------------------------------------------------------
     def _wall_clearance(self, x: float, y: float) -> tuple[float, int]:
@@ -172,31 +197,54 @@ class Simulator:
         return np.linspace(-fov / 2, fov / 2, lidar.samples)
 
     def scan(self, robot_id: str) -> np.ndarray:
-        """Ranges of the robot's 2D lidar (robot frame angles from scan_angles); inf where nothing is hit."""
+        """Ranges of the robot's 2D lidar (robot frame angles from scan_angles); inf where nothing is hit.
+
+        Vectorised over rays x wall edges and rays x robots; edges and robots out of range are culled first.
+        """
         body = self.bodies[robot_id]
         lidar = body.config.model.lidar
-        angles = self.scan_angles(robot_id) + body.yaw
-        d = np.stack([np.cos(angles), np.sin(angles)], axis=1)  # R x 2
-        p = np.array([body.x, body.y])
-        ranges = np.full(len(angles), np.inf)
+        cos_a, sin_a = self._ray_table(robot_id)
+        cy, sy = math.cos(body.yaw), math.sin(body.yaw)
+        dx = cos_a * cy - sin_a * sy  # ray directions in the map frame, R
+        dy = sin_a * cy + cos_a * sy
+        ranges = np.full(len(dx), np.inf)
+        reach = lidar.range_max
         if len(self._seg_a):
-            q = self._seg_a - p  # S x 2
-            e = self._seg_d
-            denom = d[:, None, 0] * e[None, :, 1] - d[:, None, 1] * e[None, :, 0]  # R x S
-            with np.errstate(divide="ignore", invalid="ignore"):
-                t = (q[None, :, 0] * e[None, :, 1] - q[None, :, 1] * e[None, :, 0]) / denom
-                u = (q[None, :, 0] * d[:, None, 1] - q[None, :, 1] * d[:, None, 0]) / denom
-            valid = (np.abs(denom) > 1e-12) & (t > 0) & (u >= 0) & (u <= 1)
-            ranges = np.where(valid, t, np.inf).min(axis=1)
-        for other in self.bodies.values():
-            if other is body:
-                continue
-            c = np.array([other.x, other.y]) - p
-            proj = d @ c
-            perp2 = float(c @ c) - proj**2
-            r2 = other.config.model.radius ** 2
-            with np.errstate(invalid="ignore"):
-                hit = proj - np.sqrt(np.maximum(r2 - perp2, 0.0))
-            ok = (perp2 <= r2) & (hit > 0)
-            ranges = np.where(ok, np.minimum(ranges, hit), ranges)
-        return np.where(ranges <= lidar.range_max, ranges, np.inf)
+            q = self._seg_a - (body.x, body.y)  # S x 2, segment starts relative to the robot
+            t_near = np.clip(-(q * self._seg_d).sum(axis=1) / self._seg_len2, 0.0, 1.0)
+            near = q + t_near[:, None] * self._seg_d
+            keep = (near * near).sum(axis=1) <= reach * reach
+            q, e = q[keep], self._seg_d[keep]
+            if len(q):
+                qx, qy, ex, ey = q[:, 0], q[:, 1], e[:, 0], e[:, 1]
+                denom = np.outer(dx, ey) - np.outer(dy, ex)  # R x S
+                t_num = qx * ey - qy * ex  # S: distance along the ray times denom
+                u_num = np.outer(dy, qx) - np.outer(dx, qy)  # R x S: position along the edge times denom
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    inv = 1.0 / denom
+                    t = t_num * inv
+                    u = u_num * inv
+                valid = (t > 0) & (u >= 0) & (u <= 1)
+                ranges = np.where(valid, t, np.inf).min(axis=1)
+        others = [o for o in self.bodies.values() if o is not body]
+        if others:
+            c = np.array([(o.x - body.x, o.y - body.y) for o in others])  # N x 2
+            r = np.array([o.config.model.radius for o in others])
+            near_robots = np.hypot(c[:, 0], c[:, 1]) - r <= reach
+            c, r = c[near_robots], r[near_robots]
+            if len(c):
+                proj = np.outer(dx, c[:, 0]) + np.outer(dy, c[:, 1])  # R x N
+                gap2 = (r * r)[None, :] - ((c * c).sum(axis=1)[None, :] - proj * proj)
+                with np.errstate(invalid="ignore"):
+                    hit = proj - np.sqrt(gap2)
+                hit = np.where((gap2 >= 0) & (hit > 0), hit, np.inf).min(axis=1)
+                ranges = np.minimum(ranges, hit)
+        return np.where(ranges <= reach, ranges, np.inf)
+
+    def _ray_table(self, robot_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """cos and sin of the lidar's ray angles in the robot frame (cached per robot)."""
+        table = self._rays.get(robot_id)
+        if table is None:
+            angles = self.scan_angles(robot_id)
+            table = self._rays[robot_id] = (np.cos(angles), np.sin(angles))
+        return table

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -11,15 +13,17 @@ from labfleet_interfaces.msg import Contact as ContactMsg
 from nav_msgs.msg import Odometry
 from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException
+from rclpy.logging import get_logger
 from rclpy.node import Node
+from rclpy.publisher import Publisher
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import BatteryState, LaserScan
 
 from labfleet_sim import conversions
-from labfleet_sim.fleet_config import load_fleet
+from labfleet_sim.fleet_config import FleetConfigError, load_fleet
 from labfleet_sim.physics import Simulator
-from labfleet_sim.world import load_world
+from labfleet_sim.world import WorldError, load_world
 
 
 class Every:
@@ -36,6 +40,17 @@ class Every:
         return True
 
 
+class SimConfigError(ValueError):
+    """The node's parameters or site files are unusable; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class RobotPublishers:
+    odom: Publisher
+    scan: Publisher
+    battery: Publisher
+
+
 class SimNode(Node):
     def __init__(self) -> None:
         super().__init__("labfleet_sim")
@@ -48,20 +63,25 @@ class SimNode(Node):
         self._scan = Every(float(self.declare_parameter("scan_rate_hz", 10.0).value))
         self._battery = Every(float(self.declare_parameter("battery_rate_hz", 1.0).value))
         if not world_file or not fleet_file:
-            raise ValueError("parameters world_file and fleet_file are required")
-        world = load_world(Path(world_file))
-        fleet = load_fleet(Path(fleet_file))
+            raise SimConfigError("parameters world_file and fleet_file are required (-p world_file:=... )")
+        if rate_hz <= 0 or rtf <= 0:
+            raise SimConfigError(f"rate_hz ({rate_hz}) and real_time_factor ({rtf}) must be positive")
+        try:
+            world = load_world(Path(world_file))
+            fleet = load_fleet(Path(fleet_file))
+        except (WorldError, FleetConfigError) as exc:
+            raise SimConfigError(str(exc)) from None
         self.sim = Simulator(world, fleet, dt=1.0 / rate_hz, seed=seed)
         self._clock_pub = self.create_publisher(ClockMsg, "/clock", 10)
         self._contact_pub = self.create_publisher(
             ContactMsg, "/sim/contacts", QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
-        self._pubs: dict[str, tuple[object, object, object]] = {}
+        self._pubs: dict[str, RobotPublishers] = {}
         for rid in self.sim.bodies:
             self.create_subscription(Twist, f"/{rid}/cmd_vel", partial(self._on_cmd, rid), 10)
-            self._pubs[rid] = (
-                self.create_publisher(Odometry, f"/{rid}/odom", 10),
-                self.create_publisher(LaserScan, f"/{rid}/scan", qos_profile_sensor_data),
-                self.create_publisher(BatteryState, f"/{rid}/battery_state", 10),
+            self._pubs[rid] = RobotPublishers(
+                odom=self.create_publisher(Odometry, f"/{rid}/odom", 10),
+                scan=self.create_publisher(LaserScan, f"/{rid}/scan", qos_profile_sensor_data),
+                battery=self.create_publisher(BatteryState, f"/{rid}/battery_state", 10),
             )
         # the simulator makes sim time, so it is paced by the steady wall clock
         self.create_timer(self.sim.dt / rtf, self._tick, clock=Clock(clock_type=ClockType.STEADY_TIME))
@@ -80,25 +100,28 @@ class SimNode(Node):
         self._clock_pub.publish(conversions.clock(now))
         odom, scan, battery = self._odom.due(now), self._scan.due(now), self._battery.due(now)
         for rid, body in self.sim.bodies.items():
-            odom_pub, scan_pub, battery_pub = self._pubs[rid]
+            pubs = self._pubs[rid]
             if odom:
-                odom_pub.publish(conversions.odometry(body, now))  # type: ignore[attr-defined]
+                pubs.odom.publish(conversions.odometry(body, now))
             if scan:
-                msg = conversions.laser_scan(body, self.sim.scan_angles(rid), self.sim.scan(rid), now,
-                                             self._scan.period)
-                scan_pub.publish(msg)  # type: ignore[attr-defined]
+                pubs.scan.publish(conversions.laser_scan(body, self.sim.scan_angles(rid), self.sim.scan(rid), now,
+                                                         self._scan.period))
             if battery:
-                battery_pub.publish(conversions.battery(body, now))  # type: ignore[attr-defined]
+                pubs.battery.publish(conversions.battery(body, now))
 
 
 def main(args: list[str] | None = None) -> None:
     rclpy.init(args=args)
     node = None
+    failed = False
     try:
         node = SimNode()
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except SimConfigError as exc:
+        get_logger("labfleet_sim").fatal(str(exc))
+        failed = True
     except Exception:
         if rclpy.ok():  # a real failure, not SIGTERM racing a callback (RCLError: context is not valid)
             raise
@@ -106,6 +129,8 @@ def main(args: list[str] | None = None) -> None:
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
+    if failed:
+        sys.exit(2)
 
 
 if __name__ == "__main__":

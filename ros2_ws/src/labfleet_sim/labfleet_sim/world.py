@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 CYLINDER_SIDES = 16
+log = logging.getLogger(__name__)
 
 
 class WorldError(ValueError):
@@ -95,7 +97,67 @@ def _footprint(geometry: ET.Element, pose: Pose2, where: str) -> tuple[tuple[flo
     return tuple((x + c * px - s * py, y + s * px + c * py) for px, py in local)
 
 
+def _relative_to(elem: ET.Element | None) -> str:
+    return "" if elem is None else (elem.get("relative_to") or "").strip()
+
+
+class _Parser:
+    """Walks the static models of one <world>; nested models compose their parent's pose."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.obstacles: list[Obstacle] = []
+
+    def _ignored_frame(self, frame: str, where: str) -> None:
+        log.warning("%s: <pose relative_to=%r> is not a parent frame; read as relative to the parent", where, frame)
+
+    def model(self, model: ET.Element, parent: Pose2, scope: str, parent_static: bool) -> None:
+        name = model.get("name") or ""
+        if not name:
+            raise WorldError(f"{self.source}: a <model> without a name{f' inside {scope!r}' if scope else ''}")
+        scoped = f"{scope}::{name}" if scope else name
+        where = f"{self.source}: model {scoped!r}"
+        static = parent_static or (model.findtext("static") or "").strip() in ("true", "1")
+        pose_elem = model.find("pose")
+        frame = _relative_to(pose_elem)
+        if frame not in ("", "world", "__model__", scope.rsplit("::", 1)[-1] if scope else "world"):
+            self._ignored_frame(frame, where)
+        mpose = _compose(parent, _pose(pose_elem, where))
+        for child in model.findall("model"):
+            self.model(child, mpose, scoped, static)
+        if not static:
+            return
+        for link in model.findall("link"):
+            self.link(link, mpose, name, scoped, where)
+
+    def link(self, link: ET.Element, mpose: Pose2, mname: str, scoped: str, where: str) -> None:
+        lname = link.get("name") or ""
+        lwhere = f"{where} link {lname!r}"
+        pose_elem = link.find("pose")
+        frame = _relative_to(pose_elem)
+        if frame not in ("", "__model__", mname):
+            self._ignored_frame(frame, lwhere)
+        lpose = _compose(mpose, _pose(pose_elem, lwhere))
+        for col in link.findall("collision"):
+            cname = col.get("name") or ""
+            cwhere = f"{lwhere} collision {cname!r}"
+            geometry = col.find("geometry")
+            if geometry is None:
+                raise WorldError(f"{cwhere}: no <geometry>")
+            pose_elem = col.find("pose")
+            frame = _relative_to(pose_elem)
+            base = lpose
+            if frame in ("__model__", mname):
+                base = mpose  # the one non-parent frame that is trivial to honour
+            elif frame not in ("", lname):
+                self._ignored_frame(frame, cwhere)
+            ring = _footprint(geometry, _compose(base, _pose(pose_elem, cwhere)), cwhere)
+            if ring is not None:
+                self.obstacles.append(Obstacle(f"{scoped}/{lname}/{cname}", scoped, ring))
+
+
 def parse_world(text: str, source: str = "world.sdf") -> World:
+    """The footprints of a world's static collisions; raises WorldError naming the source and element."""
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
@@ -105,29 +167,10 @@ def parse_world(text: str, source: str = "world.sdf") -> World:
     world = root.find("world")
     if world is None:
         raise WorldError(f"{source}: no <world> element")
-    name = world.get("name") or "world"
-    obstacles: list[Obstacle] = []
-    for model in world.iter("model"):
-        mname = model.get("name") or ""
-        where = f"{source}: model {mname!r}"
-        if not mname:
-            raise WorldError(f"{source}: a <model> without a name")
-        if (model.findtext("static") or "").strip() not in ("true", "1"):
-            continue
-        mpose = _pose(model.find("pose"), where)
-        for link in model.findall("link"):
-            lname = link.get("name") or ""
-            lpose = _compose(mpose, _pose(link.find("pose"), f"{where} link {lname!r}"))
-            for col in link.findall("collision"):
-                cname = col.get("name") or ""
-                cwhere = f"{where} link {lname!r} collision {cname!r}"
-                geometry = col.find("geometry")
-                if geometry is None:
-                    raise WorldError(f"{cwhere}: no <geometry>")
-                ring = _footprint(geometry, _compose(lpose, _pose(col.find("pose"), cwhere)), cwhere)
-                if ring is not None:
-                    obstacles.append(Obstacle(f"{mname}/{lname}/{cname}", mname, ring))
-    return World(name, tuple(obstacles))
+    parser = _Parser(source)
+    for model in world.findall("model"):
+        parser.model(model, (0.0, 0.0, 0.0), "", False)
+    return World(world.get("name") or "world", tuple(parser.obstacles))
 
 
 def load_world(path: Path) -> World:
