@@ -14,8 +14,10 @@ from fastapi.staticfiles import StaticFiles
 from fleet_manager import exception_handlers
 from fleet_manager.deps import LabDep
 from fleet_manager.lab import Lab
+from fleet_manager.missions.endpoints import dispatch_router
 from fleet_manager.missions.endpoints import router as missions_router
 from fleet_manager.robots.endpoints import router as robots_router
+from fleet_manager.schedules.endpoints import router as schedules_router
 from fleet_manager.settings import Settings
 from fleet_manager.sites.endpoints import router as sites_router
 from fleet_manager.telemetry.endpoints import router as telemetry_router
@@ -63,7 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "websocket_clients": lab.hub.client_count,
         }
 
-    for router in (robots_router, sites_router, missions_router, telemetry_router):
+    for router in (robots_router, sites_router, missions_router, dispatch_router, schedules_router,
+                   telemetry_router):
         api.include_router(router)
     app.include_router(api)
 

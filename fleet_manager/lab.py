@@ -18,6 +18,7 @@ from fleet_manager.missions.service import MissionService
 from fleet_manager.robots import repository as robot_repository
 from fleet_manager.robots.service import RobotRegistry
 from fleet_manager.ros.bridge import RosBridge
+from fleet_manager.schedules.service import ScheduleService
 from fleet_manager.settings import Settings
 from fleet_manager.sites.service import Site
 from fleet_manager.telemetry.hub import TelemetryHub
@@ -38,6 +39,7 @@ class Lab:
     missions: MissionService
     dispatcher: Dispatcher
     bridge: RosBridge | None
+    schedules: ScheduleService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _offline: set[str] = field(default_factory=set)
     _save_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -56,19 +58,27 @@ class Lab:
         if settings.ros_enabled:
             bridge = RosBridge(loop, lambda batch: holder[0].on_states(batch), use_sim_time=settings.use_sim_time)
         missions = MissionService(engine, site, templates, hub, bridge.now if bridge else lambda: None)
-        dispatcher = Dispatcher(missions, registry, bridge, settings.dispatch_period_s)
-        lab = cls(settings, engine, site, templates, hub, registry, missions, dispatcher, bridge)
+        dispatcher = Dispatcher(missions, registry, bridge, settings)
+        schedules = ScheduleService(missions)
+        dispatcher.before_round = lambda: asyncio.to_thread(schedules.run_due)
+        lab = cls(settings, engine, site, templates, hub, registry, missions, dispatcher, bridge, schedules)
         holder.append(lab)
-        await dispatcher.recover()
         if bridge is not None:
             bridge.start()
         lab._tasks = [
-            asyncio.create_task(dispatcher.run(), name="dispatcher"),
+            asyncio.create_task(lab._recover_then_dispatch(), name="dispatcher"),
             asyncio.create_task(lab._watch_robots(), name="robot-watch"),
         ]
         log.info("lab %s started: %d places, %d templates", site.name, len(site.navgraph.places),
                  len(templates.all()))
         return lab
+
+    async def _recover_then_dispatch(self) -> None:
+        try:
+            await self.dispatcher.recover()
+        except Exception:
+            log.exception("could not reconcile the missions in flight at start-up")
+        await self.dispatcher.run()
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     use_sim_time: bool = False
     robot_timeout_s: float = Field(default=5.0, gt=0, description="robot is offline after this long without state")
     dispatch_period_s: float = Field(default=1.0, gt=0)
+    offline_policy: Literal["fail", "requeue"] = Field(
+        default="fail", description="what happens to the mission of a robot that stops reporting")
+    charge_threshold_pct: float = Field(default=30.0, ge=0, le=100,
+                                        description="idle robots below this battery go to a free charger")
+    battery_reserve_pct: float = Field(default=10.0, ge=0, le=100,
+                                       description="battery a robot must still have when back at a charger")
+    auto_charge: bool = True
     max_request_bytes: int = 1_000_000
 
     @model_validator(mode="after")

@@ -73,7 +73,7 @@ def running_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
     lab = LabProcess(env, tmp_path_factory.mktemp("lab"))
     try:
-        lab.wait_ready(robots=4)
+        lab.wait_ready(robots=6)
         yield lab
     finally:
         lab.stop()

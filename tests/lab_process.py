@@ -73,7 +73,7 @@ class LabProcess:
                     listed = httpx.get(f"{self.url}/api/v1/robots", timeout=2).json()
                 except httpx.TransportError:
                     listed = []
-                if len([r for r in listed if r["mode"] == "idle"]) >= robots:
+                if len([r for r in listed if r["mode"] in ("idle", "charging")]) >= robots:
                     return
             time.sleep(0.5)
         raise AssertionError(f"the lab was not ready with {robots} idle robots in {timeout} s:\n{self.output()}")

@@ -61,8 +61,8 @@ def line_of(lines: dict[str, int], field: str | None) -> int | None:
 
 def _dummy(kind: str, graph: NavGraph | None) -> Any:
     """A stand-in value for a required parameter, so a template's steps can be checked."""
-    return {"place": next(iter(graph.places)) if graph else "PLACE", "string": "x", "integer": 1, "number": 1.0,
-            "boolean": True}[kind]
+    return {"place": next(iter(graph.places)) if graph else "PLACE", "zone": "ZONE", "string": "x", "integer": 1,
+            "number": 1.0, "boolean": True}[kind]
 
 
 def check_mission_file(path: Path, graph: NavGraph | None) -> tuple[str, list[Step]]:
@@ -114,16 +114,23 @@ def _step_schemas() -> list[dict[str, Any]]:
                 "properties": {key: value, **extra}}
 
     params = {"type": "object", "description": "action parameters"}
+    number = {"oneOf": [{"type": "number", "minimum": 0}, {"type": "string"}]}
+    retries = {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 10}, {"type": "string"}],
+               "description": "extra attempts when the step fails"}
     return [
-        one("go_to", place),
-        one("dock", {**place, "description": "a charger place"}),
+        one("go_to", place, retries=retries),
+        one("dock", {**place, "description": "a charger place"}, retries=retries),
         one("action", {"oneOf": [{"type": "string"}, {"type": "object", "required": ["name"]}],
-                       "description": "load, unload, pick, place, announce, handover, hitch, unhitch, ..."},
-            params=params),
-        one("wait", {"oneOf": [{"type": "number", "minimum": 0}, {"type": "string"}], "description": "seconds"}),
-        one("confirm", {"type": "string", "description": "the prompt an operator or recipient confirms"}),
+                       "description": "load, unload, pick, place, announce, handover, hitch, unhitch, clean, ..."},
+            params=params, retries=retries),
+        one("wait", {**number, "description": "seconds"}, retries=retries),
+        one("confirm", {"type": "string", "description": "the prompt an operator or recipient confirms"},
+            timeout={**number, "description": "seconds to wait; the step fails after it"}, retries=retries),
         one("patrol", {"type": "array", "items": place, "minItems": 1},
-            repeat={"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string"}]}),
+            repeat={"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string"}]}, retries=retries),
+        one("cover", {"type": "string", "minLength": 1, "description": "a cleaning zone of zones.yaml"},
+            spacing={**number, "description": "metres between passes (default: the robot's width)"},
+            retries=retries),
     ]
 
 

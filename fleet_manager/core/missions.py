@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -31,10 +32,14 @@ _ALLOWED: dict[MissionStatus, frozenset[MissionStatus]] = {
     MissionStatus.ASSIGNED: frozenset(
         {MissionStatus.UNDERWAY, MissionStatus.QUEUED, MissionStatus.CANCELED, MissionStatus.FAILED}
     ),
+    # underway/paused -> queued: requeued by policy (robot lost, preempted by an emergency mission)
     MissionStatus.UNDERWAY: frozenset(
-        {MissionStatus.PAUSED, MissionStatus.COMPLETED, MissionStatus.FAILED, MissionStatus.CANCELED}
+        {MissionStatus.PAUSED, MissionStatus.COMPLETED, MissionStatus.FAILED, MissionStatus.CANCELED,
+         MissionStatus.QUEUED}
     ),
-    MissionStatus.PAUSED: frozenset({MissionStatus.UNDERWAY, MissionStatus.CANCELED, MissionStatus.FAILED}),
+    MissionStatus.PAUSED: frozenset(
+        {MissionStatus.UNDERWAY, MissionStatus.CANCELED, MissionStatus.FAILED, MissionStatus.QUEUED}
+    ),
     MissionStatus.COMPLETED: frozenset(),
     MissionStatus.FAILED: frozenset(),
     MissionStatus.CANCELED: frozenset(),
@@ -60,10 +65,11 @@ class StepKind(StrEnum):
     WAIT = "wait"
     CONFIRM = "confirm"
     PATROL = "patrol"
+    COVER = "cover"  # drive a back-and-forth coverage path over a zone of zones.yaml
 
 
-# Step kinds the executor carries out today; the others parse but are refused with a clear reason.
-EXECUTABLE = frozenset({StepKind.GO_TO, StepKind.DOCK, StepKind.ACTION, StepKind.WAIT, StepKind.PATROL})
+PRIORITY_RANK = {Priority.EMERGENCY: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
+MAX_RETRIES = 10
 
 
 @dataclass(frozen=True)
@@ -76,9 +82,21 @@ class Step:
     prompt: str | None = None
     places: tuple[str, ...] = ()
     repeat: int = 1
+    zone: str | None = None  # cover
+    spacing: float | None = None  # cover: metres between passes (default: the robot's width)
+    timeout: float | None = None  # confirm: seconds to wait (None: until confirmed or canceled)
+    retries: int = 0  # extra attempts when the step fails (not when the robot is lost)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": str(self.kind)}
+        if self.zone is not None:
+            out["zone"] = self.zone
+        if self.spacing is not None:
+            out["spacing"] = self.spacing
+        if self.timeout is not None:
+            out["timeout"] = self.timeout
+        if self.retries:
+            out["retries"] = self.retries
         if self.target is not None:
             out["target"] = self.target
         if self.action is not None:
@@ -94,10 +112,24 @@ class Step:
         return out
 
 
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise InvalidInput(f"{where}: expected a non-negative number of seconds, got {value!r}", field=where)
+def _number(value: Any, where: str, what: str = "a non-negative number of seconds") -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != value:
+        raise InvalidInput(f"{where}: expected {what}, got {value!r}", field=where)
     return float(value)
+
+
+def _whole(value: Any, where: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(f"{where}: expected a whole number from {low} to {high}, got {value!r}", field=where)
+    return value
+
+
+_EXTRA_KEYS = {
+    StepKind.ACTION: {"params"},
+    StepKind.PATROL: {"repeat"},
+    StepKind.COVER: {"spacing"},
+    StepKind.CONFIRM: {"timeout"},
+}
 
 
 def parse_step(raw: Any, where: str) -> Step:
@@ -111,13 +143,28 @@ def parse_step(raw: Any, where: str) -> Step:
             field=where,
         )
     kind = StepKind(kinds[0])
-    value = raw[kind]
-    extra = set(raw) - {kind, "params", "repeat"}
+    step = _parse_kind(kind, raw[kind], raw, where)
+    extra = set(raw) - {kind, "retries"} - _EXTRA_KEYS.get(kind, set())
     if extra:
         raise InvalidInput(f"{where}: unknown key(s) {sorted(extra)} in a {kind} step", field=where)
-    if kind in (StepKind.GO_TO, StepKind.DOCK):
+    if "retries" in raw:
+        return replace(step, retries=_whole(raw["retries"], f"{where}.retries", 0, MAX_RETRIES))
+    return step
+
+
+def _parse_kind(kind: StepKind, value: Any, raw: dict[str, Any], where: str) -> Step:
+    if kind in (StepKind.GO_TO, StepKind.DOCK, StepKind.COVER):
+        what = "a zone name" if kind is StepKind.COVER else "a place name"
         if not isinstance(value, str) or not value:
-            raise InvalidInput(f"{where}.{kind}: expected a place name, got {value!r}", field=f"{where}.{kind}")
+            raise InvalidInput(f"{where}.{kind}: expected {what}, got {value!r}", field=f"{where}.{kind}")
+        if kind is StepKind.COVER:
+            spacing = raw.get("spacing")
+            if spacing is not None:
+                spacing = _number(spacing, f"{where}.spacing", "a positive number of metres")
+                if not 0.1 <= spacing <= 10:
+                    raise InvalidInput(f"{where}.spacing: expected 0.1 to 10 metres, got {spacing}",
+                                       field=f"{where}.spacing")
+            return Step(kind, zone=value, spacing=spacing)
         return Step(kind, target=value)
     if kind is StepKind.ACTION:
         params = raw.get("params") or {}
@@ -132,13 +179,15 @@ def parse_step(raw: Any, where: str) -> Step:
     if kind is StepKind.WAIT:
         return Step(kind, seconds=_number(value, f"{where}.wait"))
     if kind is StepKind.CONFIRM:
-        return Step(kind, prompt=str(value))
-    repeat = raw.get("repeat", 1)
+        if not isinstance(value, str) or not value:
+            raise InvalidInput(f"{where}.confirm: expected a prompt text, got {value!r}", field=f"{where}.confirm")
+        timeout = raw.get("timeout")
+        if timeout is not None:
+            timeout = _number(timeout, f"{where}.timeout")
+        return Step(kind, prompt=value, timeout=timeout)
     if not isinstance(value, list) or not value or not all(isinstance(p, str) for p in value):
         raise InvalidInput(f"{where}.patrol: expected a list of place names", field=f"{where}.patrol")
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise InvalidInput(f"{where}.repeat: expected a whole number >= 1, got {repeat!r}", field=f"{where}.repeat")
-    return Step(kind, places=tuple(value), repeat=repeat)
+    return Step(kind, places=tuple(value), repeat=_whole(raw.get("repeat", 1), f"{where}.repeat", 1, 1000))
 
 
 def parse_steps(raw: Any, where: str = "spec.steps") -> list[Step]:
@@ -147,12 +196,15 @@ def parse_steps(raw: Any, where: str = "spec.steps") -> list[Step]:
     return [parse_step(item, f"{where}[{i}]") for i, item in enumerate(raw)]
 
 
-def validate_steps(steps: list[Step], graph: NavGraph, where: str = "spec.steps") -> None:
-    """Every place exists and every step kind can be carried out; errors name the step."""
+def validate_steps(
+    steps: list[Step], graph: NavGraph, where: str = "spec.steps", zones: Collection[str] | None = None
+) -> None:
+    """Every place and zone exists; errors name the step."""
     for i, step in enumerate(steps):
         at = f"{where}[{i}]"
-        if step.kind not in EXECUTABLE:
-            raise InvalidInput(f"{at}: {step.kind} steps are not supported yet", field=at)
+        if step.zone is not None and zones is not None and step.zone not in zones:
+            raise InvalidInput(f"{at}.cover: unknown zone {step.zone!r} in site {graph.site!r} (zones with "
+                               f"kind cleaning: {sorted(zones)})", field=f"{at}.cover")
         for name in (step.target, *step.places):
             if name is not None and name not in graph.places:
                 raise InvalidInput(f"{at}: unknown place {name!r} in site {graph.site!r}", field=at)
@@ -175,7 +227,8 @@ def expand(steps: list[Step]) -> list[Step]:
     out: list[Step] = []
     for step in steps:
         if step.kind is StepKind.PATROL:
-            out.extend(Step(StepKind.GO_TO, target=p) for _ in range(step.repeat) for p in step.places)
+            out.extend(Step(StepKind.GO_TO, target=p, retries=step.retries)
+                       for _ in range(step.repeat) for p in step.places)
         else:
             out.append(step)
     return out

@@ -12,7 +12,7 @@ import yaml
 from fleet_manager.core.errors import InvalidInput, NotFound
 from fleet_manager.core.missions import Step, parse_steps
 
-PARAM_TYPES = ("place", "string", "integer", "number", "boolean")
+PARAM_TYPES = ("place", "zone", "string", "integer", "number", "boolean")
 _SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -39,7 +39,7 @@ class Template:
     steps: list[Any] = field(default_factory=list)  # raw steps with {param} slots
 
     def instantiate(
-        self, values: dict[str, Any], places: set[str], where: str | None = None
+        self, values: dict[str, Any], places: set[str], where: str | None = None, zones: set[str] | None = None
     ) -> tuple[dict[str, Any], list[Step]]:
         """Check and default the parameters, fill the slots; returns (params, steps)."""
         known = {p.name for p in self.params}
@@ -52,16 +52,20 @@ class Template:
         resolved: dict[str, Any] = {}
         for spec in self.params:
             if spec.name in values:
-                resolved[spec.name] = coerce(spec, values[spec.name], places)
+                resolved[spec.name] = coerce(spec, values[spec.name], places, zones)
             elif spec.default is not None:
-                resolved[spec.name] = coerce(spec, spec.default, places)
+                resolved[spec.name] = coerce(spec, spec.default, places, zones)
             elif spec.required:
                 raise InvalidInput(f"parameter {spec.name!r} is required", field=f"params.{spec.name}")
         return resolved, parse_steps(_fill(self.steps, resolved), where or f"template {self.name}.steps")
 
 
-def coerce(spec: ParamSpec, value: Any, places: set[str]) -> Any:
+def coerce(spec: ParamSpec, value: Any, places: set[str], zones: set[str] | None = None) -> Any:
     where = f"params.{spec.name}"
+    if spec.type == "zone":
+        if not isinstance(value, str) or (zones is not None and value not in zones):
+            raise InvalidInput(f"{where}: unknown zone {value!r} (zones: {sorted(zones or [])})", field=where)
+        return value
     if spec.type == "place":
         if not isinstance(value, str) or value not in places:
             raise InvalidInput(f"{where}: unknown place {value!r}", field=where)

@@ -69,3 +69,25 @@ class Robot(SQLModel, table=True):
     last_seen: datetime = _ts(nullable=False)
     last_pose: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     battery_percentage: float | None = None
+
+
+class Schedule(SQLModel, table=True):
+    """A recurring mission: a template run every `every_s` seconds, inside a daily window."""
+
+    __tablename__ = "schedule"
+
+    id: int | None = Field(default=None, primary_key=True)
+    site: str = Field(index=True)
+    name: str
+    template: str
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    priority: str = "normal"
+    robot_id: str | None = None
+    every_s: int
+    window_start: str | None = None  # HH:MM
+    window_end: str | None = None
+    timezone: str = "UTC"
+    enabled: bool = True
+    next_run_at: datetime = _ts(nullable=False)
+    last_mission_id: int | None = None
+    created_at: datetime = _ts(nullable=False)

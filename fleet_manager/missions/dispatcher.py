@@ -1,62 +1,62 @@
-"""Dispatch: assign queued missions to robots and carry each mission out step by step over ROS."""
+"""Dispatch: assign queued missions to robots (battery-aware, by priority, emergencies preempt), run
+them, send low robots to chargers, and carry out the operator's pause, resume, confirm and cancel."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from fleet_manager.core.allocation import MissionRequest, RobotCandidate, assign
-from fleet_manager.core.errors import Conflict, DomainError, Unavailable
-from fleet_manager.core.missions import MissionStatus, Priority
-from fleet_manager.core.robots import TaskAction, TaskOutcome, TaskRequest, TaskResult, Waypoint
-from fleet_manager.missions.schemas import MissionPublic, as_utc
+from fleet_manager.core.allocation import MissionRequest, RobotCandidate, assign, suitable
+from fleet_manager.core.errors import Conflict, DomainError
+from fleet_manager.core.missions import PRIORITY_RANK, MissionStatus, Priority
+from fleet_manager.core.robots import Command, CommandResult
+from fleet_manager.missions.charging import ChargerBook, needs_charge
+from fleet_manager.missions.runner import MissionRunner, RobotLost, RunState, StepFailed, mark_underway
+from fleet_manager.missions.schemas import MissionCreate, MissionPublic, as_utc
 from fleet_manager.missions.service import MissionService
 from fleet_manager.robots.service import RobotRegistry
 from fleet_manager.ros.bridge import RosBridge
+from fleet_manager.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_PRIORITY_ORDER = {Priority.EMERGENCY: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
-ON_PLACE_M = 0.3  # a robot this close to a place starts its route from there
+CHARGE_TEMPLATE = "charge"
 
 
 class Dispatcher:
-    def __init__(
-        self, service: MissionService, registry: RobotRegistry, bridge: RosBridge | None, period_s: float = 1.0
-    ) -> None:
+    def __init__(self, service: MissionService, registry: RobotRegistry, bridge: RosBridge | None,
+                 settings: Settings | None = None) -> None:
         self.service = service
         self.registry = registry
         self.bridge = bridge
-        self.period_s = period_s
+        self.settings = settings or Settings()
+        self.period_s = self.settings.dispatch_period_s
         self.site = service.site
+        self.paused = False  # queue-wide: no new assignments while set
+        self.chargers = ChargerBook(self.site.navgraph)
+        self._runs: dict[int, RunState] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._started: set[int] = set()
         self._wake = asyncio.Event()
+        self.before_round: Callable[[], Awaitable[Any]] | None = None  # e.g. submit the schedules that are due
+        self.runner = MissionRunner(service, registry, bridge, self._mark_started) if bridge else None
 
     def wake(self) -> None:
         self._wake.set()
 
     # -- the loop -------------------------------------------------------------------------------
-    async def recover(self) -> None:
-        """Missions left in flight by a previous run of the fleet manager."""
-        for m in await asyncio.to_thread(self.service.search, ("assigned", "underway", "paused"), None, 10_000):
-            if m.status is MissionStatus.ASSIGNED:
-                await asyncio.to_thread(self.service.transition, m.id, MissionStatus.QUEUED,
-                                        "requeued: the fleet manager restarted before the robot started",
-                                        robot_id=None)
-            else:
-                await asyncio.to_thread(self.service.transition, m.id, MissionStatus.FAILED,
-                                        "the fleet manager restarted while the mission was underway",
-                                        failure_reason="fleet manager restarted while underway")
-
     async def run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.period_s)
             self._wake.clear()
             try:
+                if self.before_round is not None:
+                    await self.before_round()
                 await self.dispatch_once()
             except Exception:
                 log.exception("dispatch round failed")
@@ -70,152 +70,255 @@ class Dispatcher:
                 await task
 
     async def dispatch_once(self) -> dict[int, str]:
-        if self.bridge is None:
-            return {}
-        robots = self.registry.available()
-        if not robots:
+        if self.bridge is None or self.paused:
             return {}
         queued = await asyncio.to_thread(self.service.search, ("queued",), None, 10_000)
         now = datetime.now(UTC)
         ready = [m for m in queued if m.not_before is None or as_utc(m.not_before) <= now]
-        ready.sort(key=lambda m: (_PRIORITY_ORDER[m.priority], m.id))
-        graph = self.site.navgraph
-        candidates = []
-        for r in robots:
-            place, offset = graph.nearest_place(r.x, r.y)
-            try:
-                model = self.site.fleet.robot(r.id).model
-                caps, speed = frozenset(model.capabilities), model.max_speed
-            except KeyError:
-                caps, speed = frozenset(), 0.5
-            candidates.append(RobotCandidate(r.id, r.kind, caps, place.name, offset, speed))
-        requests = [
-            MissionRequest(m.id, m.robot_kind, frozenset(m.capabilities), _first_target(m.steps),
-                           m.requested_robot_id)
-            for m in ready
-        ]
-        chosen = assign(requests, candidates, graph)
+        ready.sort(key=lambda m: (PRIORITY_RANK[m.priority], m.id))
+        await self._preempt_for_emergencies(ready)
+        robots = self.registry.available()
+        if self.settings.auto_charge:
+            robots = await self._send_low_robots_to_charge(robots, ready)
+        if not robots or not ready:
+            return {}
+        candidates = [self._candidate(r) for r in robots]
+        requests = [self._request(m) for m in ready]
+        chosen = assign(requests, candidates, self.site.navgraph, self.chargers.chargers)
         for mission_id, robot_id in chosen.items():
-            self.registry.assignments[robot_id] = mission_id
-            try:
-                await asyncio.to_thread(self.service.transition, mission_id, MissionStatus.ASSIGNED,
-                                        f"assigned to {robot_id}", robot_id=robot_id)
-            except Conflict:  # canceled meanwhile
-                self.registry.assignments.pop(robot_id, None)
-                continue
-            self._tasks[mission_id] = asyncio.create_task(self._execute(mission_id, robot_id),
-                                                          name=f"mission-{mission_id}")
+            await self._start(mission_id, robot_id, f"assigned to {robot_id}")
         return chosen
 
-    # -- one mission ----------------------------------------------------------------------------
-    async def _execute(self, mission_id: int, robot_id: str) -> None:
+    # -- allocation inputs ----------------------------------------------------------------------
+    def _candidate(self, report: Any) -> RobotCandidate:
+        place, offset = self.site.navgraph.nearest_place(report.x, report.y)
         try:
-            mission = await asyncio.to_thread(self.service.get, mission_id, False)
-            distance, route, final_pose = 0.0, list(mission.route), None
-            for record in mission.steps:
-                index = record["index"]
-                await asyncio.to_thread(self.service.update_step, mission_id, index, "active")
-                if record["kind"] == "wait":
-                    await self._sleep_sim(float(record["seconds"]))
-                    result = TaskResult(TaskOutcome.SUCCEEDED)
-                else:
-                    task, names = self._task_for(mission_id, robot_id, record)
-                    route.extend(names)
-                    if names:
-                        await asyncio.to_thread(self.service.set_fields, mission_id, route=list(route))
-                    result = await self._run_task(mission_id, robot_id, task)
-                    distance += result.distance_m
-                    final_pose = result.final_pose or final_pose
-                if result.outcome is not TaskOutcome.SUCCEEDED:
-                    reason = result.reason or f"task {result.outcome}"
-                    await asyncio.to_thread(self.service.update_step, mission_id, index, "failed", reason)
-                    await self._finish(mission_id, MissionStatus.FAILED, f"step {index} failed: {reason}",
-                                       failure_reason=reason, distance_m=distance, final_pose=_pose(final_pose))
-                    return
-                await asyncio.to_thread(self.service.update_step, mission_id, index, "done")
-            if mission.status is MissionStatus.ASSIGNED or not mission.steps:
-                await self._underway(mission_id)
-            await self._finish(mission_id, MissionStatus.COMPLETED, "completed", distance_m=distance,
-                               final_pose=_pose(final_pose))
+            model = self.site.fleet.robot(report.id).model
+        except KeyError:
+            return RobotCandidate(report.id, report.kind, frozenset(), place.name, offset, 0.5)
+        capacity = model.battery_capacity_wh
+        return RobotCandidate(
+            report.id, report.kind, frozenset(model.capabilities), place.name, offset, model.max_speed,
+            battery_wh=capacity * report.battery / 100.0, drive_power_w=model.drive_power_w,
+            idle_power_w=model.idle_power_w, reserve_wh=capacity * self.settings.battery_reserve_pct / 100.0)
+
+    def _request(self, mission: MissionPublic) -> MissionRequest:
+        places: list[str] = []
+        work_s = 0.0
+        durations = self._action_durations(mission.robot_kind)
+        for step in mission.steps:
+            if step.get("target"):
+                places.append(step["target"])
+            elif step.get("zone") in self.site.cleaning_zones:
+                zone = self.site.cleaning_zones[step["zone"]]
+                places.append(zone.entry)
+                work_s += zone.shape.area / max(float(step.get("spacing") or 0.6), 0.1) / 0.5
+            elif step["kind"] == "wait":
+                work_s += float(step["seconds"])
+            elif step["kind"] == "action":
+                work_s += durations.get(step["action"], 5.0)
+        return MissionRequest(mission.id, mission.robot_kind, frozenset(mission.capabilities),
+                              places[0] if places else None, mission.requested_robot_id, tuple(places), work_s,
+                              PRIORITY_RANK[mission.priority])
+
+    def _action_durations(self, kind: str | None) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for robot in self.site.fleet.robots:
+            if kind is None or robot.model.kind == kind:
+                for name, spec in robot.model.actions.items():
+                    out[name] = max(out.get(name, 0.0), spec.duration_s)
+        return out
+
+    # -- starting, preempting, charging ---------------------------------------------------------
+    async def _start(self, mission_id: int, robot_id: str, message: str, start_index: int = 0,
+                     transition: bool = True) -> bool:
+        assert self.runner is not None
+        self.registry.assignments[robot_id] = mission_id
+        if transition:
+            try:
+                await asyncio.to_thread(self.service.transition, mission_id, MissionStatus.ASSIGNED, message,
+                                        robot_id=robot_id)
+            except Conflict:  # canceled meanwhile
+                self.registry.assignments.pop(robot_id, None)
+                return False
+        mission = await asyncio.to_thread(self.service.get, mission_id, False)
+        if mission.template != CHARGE_TEMPLATE:
+            self.chargers.release(robot_id)
+        state = RunState(mission_id, robot_id)
+        self._runs[mission_id] = state
+        self._tasks[mission_id] = asyncio.create_task(self._execute(state, start_index), name=f"mission-{mission_id}")
+        return True
+
+    async def _preempt_for_emergencies(self, ready: list[MissionPublic]) -> None:
+        """An emergency mission no idle robot can take takes a suitable robot from a lower-priority one."""
+        idle = [self._candidate(r) for r in self.registry.available()]
+        for mission in ready:
+            if mission.priority is not Priority.EMERGENCY:
+                break
+            request = self._request(mission)
+            if any(suitable(request, c) for c in idle):
+                continue
+            victims = []
+            for robot_id, victim_id in list(self.registry.assignments.items()):
+                run = self._runs.get(victim_id)
+                if run is None or not self.registry.online(robot_id):
+                    continue
+                victim = await asyncio.to_thread(self.service.get, victim_id, False)
+                if victim.priority is Priority.EMERGENCY:
+                    continue
+                report = self.registry.entry(robot_id).report
+                if suitable(request, self._candidate(report)):
+                    victims.append((PRIORITY_RANK[victim.priority], victim_id, robot_id))
+            if not victims:
+                continue
+            _, victim_id, robot_id = max(victims)  # the least urgent mission gives way
+            await self._requeue(victim_id, f"preempted by emergency mission {mission.id}")
+            await self._start(mission.id, robot_id, f"assigned to {robot_id} (preempting mission {victim_id})")
+
+    async def _send_low_robots_to_charge(self, robots: list[Any], ready: list[MissionPublic]) -> list[Any]:
+        """Robots below the threshold get a charge mission to a free charger (reserved); the rest are returned."""
+        threshold = self.settings.charge_threshold_pct
+        everyone = [self.registry.entry(rid).report for rid in self.registry.ids() if self.registry.online(rid)]
+        keep = []
+        for robot in robots:
+            if not needs_charge(robot, threshold, self.chargers, everyone):
+                keep.append(robot)
+                continue
+            charger = self.chargers.free_for(robot, everyone)
+            if charger is None:
+                continue  # every charger is taken: the robot waits, it takes no new work
+            self.chargers.reserve(charger, robot.id)
+            body = MissionCreate(template=CHARGE_TEMPLATE, params={"charger": charger}, robot_id=robot.id,
+                                 priority=Priority.HIGH)
+            charge = await asyncio.to_thread(self.service.submit, body)
+            log.info("robot %s at %.0f%% < %.0f%%: sent to %s (mission %s)", robot.id, robot.battery, threshold,
+                     charger, charge.id)
+            await self._start(charge.id, robot.id,
+                              f"assigned to {robot.id}: battery {robot.battery:.0f}% below {threshold:g}%, "
+                              f"charger {charger} reserved")
+        return keep
+
+    # -- one mission ----------------------------------------------------------------------------
+    async def _mark_started(self, mission_id: int) -> None:
+        if mission_id not in self._started:
+            self._started.add(mission_id)
+            await mark_underway(self.service, mission_id)
+
+    async def _execute(self, state: RunState, start_index: int) -> None:
+        assert self.runner is not None
+        mission_id, robot_id = state.mission_id, state.robot_id
+        try:
+            await self.runner.run(state, start_index)
+            await self._finish(state, MissionStatus.COMPLETED, "completed")
         except asyncio.CancelledError:
             raise
+        except StepFailed as exc:
+            await self._finish(state, MissionStatus.FAILED, f"step {exc.index} failed: {exc.reason}",
+                               failure_reason=exc.reason)
+        except RobotLost as exc:
+            if self.settings.offline_policy == "requeue":
+                await self._requeue(mission_id, f"requeued: {exc.message}", cancel_task=False)
+            else:
+                await self._finish(state, MissionStatus.FAILED, exc.message, failure_reason=exc.message)
         except DomainError as exc:
-            await self._finish(mission_id, MissionStatus.FAILED, exc.message, failure_reason=exc.message)
+            await self._finish(state, MissionStatus.FAILED, exc.message, failure_reason=exc.message)
         except Exception as exc:
             log.exception("mission %s failed unexpectedly", mission_id)
-            await self._finish(mission_id, MissionStatus.FAILED, f"internal error: {exc}",
+            await self._finish(state, MissionStatus.FAILED, f"internal error: {exc}",
                                failure_reason=f"internal error: {exc}")
         finally:
-            if self.registry.assignments.get(robot_id) == mission_id:
-                del self.registry.assignments[robot_id]
-            self._tasks.pop(mission_id, None)
+            self._release(mission_id, robot_id)
             self.wake()
 
-    async def _underway(self, mission_id: int) -> None:
-        with contextlib.suppress(Conflict):  # already underway (later steps)
-            await asyncio.to_thread(self.service.transition, mission_id, MissionStatus.UNDERWAY, "underway")
+    def _release(self, mission_id: int, robot_id: str) -> None:
+        if self.registry.assignments.get(robot_id) == mission_id:
+            del self.registry.assignments[robot_id]
+        if self._tasks.get(mission_id) is asyncio.current_task():
+            self._tasks.pop(mission_id, None)
+            self._runs.pop(mission_id, None)
+        self._started.discard(mission_id)
 
-    async def _finish(self, mission_id: int, status: MissionStatus, message: str, **fields: Any) -> None:
+    async def _finish(self, state: RunState, status: MissionStatus, message: str, **fields: Any) -> None:
+        pose = state.final_pose
+        fields.setdefault("distance_m", state.distance_m)
+        if pose is not None:
+            fields.setdefault("final_pose", {"x": pose[0], "y": pose[1], "yaw": pose[2]})
+        if status is MissionStatus.COMPLETED:
+            await self._mark_started(state.mission_id)
+        else:
+            mission = await asyncio.to_thread(self.service.get, state.mission_id, False)
+            if mission.template == CHARGE_TEMPLATE:
+                self.chargers.release(state.robot_id)
         try:
-            await asyncio.to_thread(self.service.transition, mission_id, status, message, **fields)
+            await asyncio.to_thread(self.service.transition, state.mission_id, status, message, **fields)
         except Conflict:
-            log.info("mission %s was already final when it ended %s", mission_id, status)
+            log.info("mission %s was already final when it ended %s", state.mission_id, status)
 
-    async def _run_task(self, mission_id: int, robot_id: str, task: TaskRequest) -> TaskResult:
-        assert self.bridge is not None
-
-        async def accepted() -> None:
-            await self._underway(mission_id)
-
-        run = asyncio.create_task(self.bridge.execute(robot_id, task, accepted, lambda fb: None))
+    async def _requeue(self, mission_id: int, message: str, cancel_task: bool = True) -> None:
+        """Back to the queue, every step pending again, the robot stopped and freed."""
+        task = self._tasks.pop(mission_id, None)
+        state = self._runs.pop(mission_id, None)
+        if cancel_task and task is not None and task is not asyncio.current_task():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if state is not None and self.registry.assignments.get(state.robot_id) == mission_id:
+            del self.registry.assignments[state.robot_id]
+        self._started.discard(mission_id)
         try:
-            while True:
-                done, _ = await asyncio.wait({run}, timeout=0.5)
-                if done:
-                    return run.result()
-                if not self.registry.online(robot_id):
-                    run.cancel()
-                    raise Unavailable(f"robot {robot_id} stopped reporting for {self.registry.timeout_s:g} s")
-        finally:
-            if not run.done():
-                run.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await run
+            await asyncio.to_thread(self.service.requeue, mission_id, message)
+        except Conflict:
+            log.info("mission %s could not be requeued: already final", mission_id)
 
-    def _task_for(self, mission_id: int, robot_id: str, record: dict[str, Any]) -> tuple[TaskRequest, list[str]]:
-        task_id = f"{mission_id}.{record['index']}"
-        if record["kind"] == "action":
-            action = TaskAction(record["action"], dict(record.get("params") or {}))
-            return TaskRequest(task_id, mission_id, (), (action,)), []
-        waypoints, names = self.plan_route(robot_id, record["target"])
-        return TaskRequest(task_id, mission_id, tuple(waypoints)), names
+    # -- restart --------------------------------------------------------------------------------
+    async def recover(self, grace_s: float | None = None) -> None:
+        """Missions in flight when a previous fleet manager stopped: reconcile with what robots report.
 
-    def plan_route(self, robot_id: str, target: str) -> tuple[list[Waypoint], list[str]]:
-        """Shortest navgraph path from where the robot is to the target place."""
-        graph = self.site.navgraph
-        report = self.registry.entry(robot_id).report
-        start, offset = graph.nearest_place(report.x, report.y)
-        path = graph.shortest_path(start.name, target)
-        names = path if offset > ON_PLACE_M else path[1:]
-        if not names:
-            names = [target]
-        waypoints = []
-        for i, name in enumerate(names):
-            place = graph.place(name)
-            prev = path[path.index(name) - 1] if path.index(name) > 0 else None
-            limit = graph.lane_between(prev, name).speed_limit if prev is not None else None
-            last = i == len(names) - 1
-            waypoints.append(Waypoint(name, place.x, place.y, place.yaw if last else None, limit or 0.0))
-        return waypoints, names
-
-    async def _sleep_sim(self, seconds: float) -> None:
-        clock = self.bridge.now if self.bridge is not None else (lambda: None)
-        start = clock()
-        if start is None:
-            await asyncio.sleep(seconds)
+        Wait up to `grace_s` (default: the robot timeout) for their robots; a robot that reports again
+        carries on from the step that was active (its new task replaces whatever it still runs); the
+        missions of robots that stay silent follow the offline policy. Assigned, not started: requeued.
+        """
+        in_flight = await asyncio.to_thread(self.service.search, ("assigned", "underway", "paused"), None, 10_000)
+        for m in in_flight:
+            if m.status is MissionStatus.ASSIGNED:
+                await asyncio.to_thread(self.service.requeue, m.id,
+                                        "requeued: the fleet manager restarted before the robot started")
+        running = [m for m in in_flight if m.status is not MissionStatus.ASSIGNED]
+        if not running:
             return
-        while (clock() or start) - start < seconds:
-            await asyncio.sleep(0.05)
+        for m in running:  # held: no new work for these robots while they are reconciled
+            if m.robot_id:
+                self.registry.assignments[m.robot_id] = m.id
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (self.registry.timeout_s if grace_s is None else grace_s)
+        pending = {m.id: m for m in running}
+        while pending and loop.time() < deadline:
+            for mid, m in list(pending.items()):
+                if m.robot_id and self.registry.online(m.robot_id) and self.runner is not None:
+                    del pending[mid]
+                    await self._resume_after_restart(m)
+            await asyncio.sleep(0.1)
+        for m in pending.values():
+            if m.robot_id and self.registry.assignments.get(m.robot_id) == m.id:
+                del self.registry.assignments[m.robot_id]
+            reason = f"robot {m.robot_id} did not report after the fleet manager restarted"
+            if self.settings.offline_policy == "requeue":
+                await asyncio.to_thread(self.service.requeue, m.id, f"requeued: {reason}")
+            else:
+                await asyncio.to_thread(self.service.transition, m.id, MissionStatus.FAILED, reason,
+                                        failure_reason=reason)
+
+    async def _resume_after_restart(self, mission: MissionPublic) -> None:
+        assert mission.robot_id is not None
+        index = next((s["index"] for s in mission.steps if s["status"] not in ("done",)), len(mission.steps))
+        if mission.status is MissionStatus.PAUSED:
+            await asyncio.to_thread(self.service.transition, mission.id, MissionStatus.UNDERWAY,
+                                    "resumed after the fleet manager restarted")
+        await asyncio.to_thread(self.service.add_event, mission.id,
+                                f"reconciled after restart: {mission.robot_id} reports again; "
+                                f"carrying on from step {index}")
+        self._started.add(mission.id)
+        await self._start(mission.id, mission.robot_id, "", start_index=index, transition=False)
 
     # -- operator actions -----------------------------------------------------------------------
     async def cancel(self, mission_id: int) -> MissionPublic:
@@ -232,15 +335,52 @@ class Dispatcher:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if mission.robot_id and self.registry.assignments.get(mission.robot_id) == mission_id:
-            del self.registry.assignments[mission.robot_id]
+            self._tasks.pop(mission_id, None)
+            self._runs.pop(mission_id, None)
+        if mission.robot_id:
+            if self.registry.assignments.get(mission.robot_id) == mission_id:
+                del self.registry.assignments[mission.robot_id]
+            if mission.template == CHARGE_TEMPLATE:
+                self.chargers.release(mission.robot_id)
         self.wake()
         return await asyncio.to_thread(self.service.get, mission_id)
 
+    async def pause(self, mission_id: int) -> MissionPublic:
+        mission, state = await self._running(mission_id, MissionStatus.UNDERWAY, "pause")
+        await self._command(mission.robot_id, Command.PAUSE)
+        state.paused = True
+        return await asyncio.to_thread(self.service.transition, mission_id, MissionStatus.PAUSED, "paused by operator")
 
-def _first_target(steps: list[dict[str, Any]]) -> str | None:
-    return next((s["target"] for s in steps if s.get("target")), None)
+    async def resume(self, mission_id: int) -> MissionPublic:
+        mission, state = await self._running(mission_id, MissionStatus.PAUSED, "resume")
+        await self._command(mission.robot_id, Command.RESUME)
+        state.paused = False
+        return await asyncio.to_thread(self.service.transition, mission_id, MissionStatus.UNDERWAY,
+                                       "resumed by operator")
 
+    async def confirm(self, mission_id: int, step_index: int | None, by: str | None) -> MissionPublic:
+        mission = await asyncio.to_thread(self.service.get, mission_id, False)
+        state = self._runs.get(mission_id)
+        if state is None or state.awaiting is None:
+            raise Conflict(f"mission {mission_id} ({mission.status}) has no step waiting for confirmation",
+                           field="step_index")
+        if step_index is not None and step_index != state.awaiting:
+            raise Conflict(f"step {step_index} is not waiting for confirmation; step {state.awaiting} is",
+                           field="step_index")
+        await asyncio.to_thread(self.service.add_event, mission_id, f"step {state.awaiting} confirmed"
+                                + (f" by {by}" if by else ""), step_index=state.awaiting)
+        state.confirmed.set()
+        return await asyncio.to_thread(self.service.get, mission_id)
 
-def _pose(pose: tuple[float, float, float] | None) -> dict[str, float] | None:
-    return None if pose is None else {"x": pose[0], "y": pose[1], "yaw": pose[2]}
+    async def _running(self, mission_id: int, expected: MissionStatus, verb: str) -> tuple[MissionPublic, RunState]:
+        mission = await asyncio.to_thread(self.service.get, mission_id, False)
+        state = self._runs.get(mission_id)
+        if mission.status is not expected or state is None or mission.robot_id is None:
+            raise Conflict(f"cannot {verb} mission {mission_id}: it is {mission.status}", field="status")
+        return mission, state
+
+    async def _command(self, robot_id: str | None, command: Command) -> None:
+        assert self.bridge is not None and robot_id is not None
+        result, message = await self.bridge.command(robot_id, command, "operator")
+        if result is not CommandResult.OK:
+            raise Conflict(f"robot {robot_id} refused {command}: {message or result}", field="robot_id")

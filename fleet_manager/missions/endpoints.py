@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 
 from fleet_manager.core.missions import MissionStatus
 from fleet_manager.deps import LabDep
-from fleet_manager.missions.schemas import MissionCreate, MissionPublic
+from fleet_manager.missions.schemas import ConfirmIn, DispatchState, MissionCreate, MissionPublic
 
 router = APIRouter(prefix="/missions", tags=["missions"])
 
@@ -39,3 +39,44 @@ async def get_mission(mission_id: int, lab: LabDep) -> MissionPublic:
 @router.post("/{mission_id}/cancel", response_model=MissionPublic)
 async def cancel_mission(mission_id: int, lab: LabDep) -> MissionPublic:
     return await lab.dispatcher.cancel(mission_id)
+
+
+@router.post("/{mission_id}/pause", response_model=MissionPublic, responses={409: {"description": "not underway"}})
+async def pause_mission(mission_id: int, lab: LabDep) -> MissionPublic:
+    """Hold the robot where it is; the mission's clock stops for waits and confirmations."""
+    return await lab.dispatcher.pause(mission_id)
+
+
+@router.post("/{mission_id}/resume", response_model=MissionPublic, responses={409: {"description": "not paused"}})
+async def resume_mission(mission_id: int, lab: LabDep) -> MissionPublic:
+    return await lab.dispatcher.resume(mission_id)
+
+
+@router.post("/{mission_id}/confirm", response_model=MissionPublic,
+             responses={409: {"description": "no step is waiting for confirmation"}})
+async def confirm_step(mission_id: int, lab: LabDep, body: ConfirmIn | None = None) -> MissionPublic:
+    """The operator or the recipient confirms the mission's `confirm` step that is waiting."""
+    body = body or ConfirmIn()
+    return await lab.dispatcher.confirm(mission_id, body.step_index, body.by)
+
+
+dispatch_router = APIRouter(prefix="/dispatch", tags=["missions"])
+
+
+@dispatch_router.get("", response_model=DispatchState)
+async def dispatch_state(lab: LabDep) -> DispatchState:
+    return DispatchState(paused=lab.dispatcher.paused)
+
+
+@dispatch_router.post("/pause", response_model=DispatchState)
+async def pause_dispatch(lab: LabDep) -> DispatchState:
+    """Stop assigning queued missions (missions in flight go on)."""
+    lab.dispatcher.paused = True
+    return DispatchState(paused=True)
+
+
+@dispatch_router.post("/resume", response_model=DispatchState)
+async def resume_dispatch(lab: LabDep) -> DispatchState:
+    lab.dispatcher.paused = False
+    lab.dispatcher.wake()
+    return DispatchState(paused=False)

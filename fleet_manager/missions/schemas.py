@@ -35,6 +35,16 @@ class MissionCreate(BaseModel):
         return self
 
 
+class ConfirmIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    step_index: int | None = Field(None, ge=0, description="the step confirmed (default: the one waiting)")
+    by: str | None = Field(None, max_length=200, description="who confirms, e.g. the recipient's name")
+
+
+class DispatchState(BaseModel):
+    paused: bool
+
+
 class EventPublic(BaseModel):
     time: datetime
     sim_time: float | None

@@ -33,6 +33,9 @@ _STAMP = {
 }
 
 
+_STEP_RUN_KEYS = frozenset({"started_at", "ended_at", "message", "attempt"})
+
+
 class MissionService:
     def __init__(
         self,
@@ -56,20 +59,44 @@ class MissionService:
                 template = self.templates.get(body.template)
             except NotFound as exc:
                 raise InvalidInput(exc.message, field="template") from None
-            params, steps = template.instantiate(body.params, set(graph.places))
-            validate_steps(steps, graph, f"template {template.name}.steps")
+            params, steps = template.instantiate(body.params, set(graph.places), zones=set(self.site.cleaning_zones))
+            validate_steps(steps, graph, f"template {template.name}.steps", self.site.cleaning_zones)
             return params, steps, template.robot_kind, list(template.capabilities)
         assert body.spec is not None
         steps = parse_steps(body.spec.steps)
-        validate_steps(steps, graph)
+        validate_steps(steps, graph, zones=self.site.cleaning_zones)
         return {}, steps, None, []
+
+    def _check_robots(self, body: MissionCreate, kind: str | None, caps: list[str]) -> None:
+        """A pinned robot must exist and be able to do the mission; some robot of the site must."""
+        robots = {r.id: r for r in self.site.fleet.robots}
+        needs = f"a {kind} robot" if kind else "a robot"
+        if caps:
+            needs += f" with {', '.join(caps)}"
+        if body.robot_id is not None:
+            robot = robots.get(body.robot_id)
+            if robot is None:
+                raise InvalidInput(f"unknown robot {body.robot_id!r}", field="robot_id")
+            missing = sorted(set(caps) - set(robot.model.capabilities))
+            if missing:
+                raise InvalidInput(f"robot {body.robot_id!r} lacks the capability {', '.join(missing)} this mission "
+                                   f"needs", field="robot_id")
+            if kind is not None and robot.model.kind != kind:
+                raise InvalidInput(f"robot {body.robot_id!r} is a {robot.model.kind} robot; this mission needs {needs}",
+                                   field="robot_id")
+        elif not any((kind is None or r.model.kind == kind) and set(caps) <= set(r.model.capabilities)
+                     for r in robots.values()):
+            raise InvalidInput(f"no robot of site {self.site.name!r} can do this mission: it needs {needs}",
+                               field="template" if body.template else "spec")
+
+    def check(self, body: MissionCreate) -> None:
+        """Validate a mission without storing it (schedules check the mission they will submit)."""
+        _, _, kind, caps = self._steps(body)
+        self._check_robots(body, kind, caps)
 
     def submit(self, body: MissionCreate) -> MissionPublic:
         params, steps, kind, caps = self._steps(body)
-        if body.robot_id is not None:
-            robot_ids = {r.id for r in self.site.fleet.robots}
-            if body.robot_id not in robot_ids:
-                raise InvalidInput(f"unknown robot {body.robot_id!r}", field="robot_id")
+        self._check_robots(body, kind, caps)
         records = [{"index": i, **s.to_dict(), "status": "pending"} for i, s in enumerate(expand(steps))]
         row = Mission(
             site=self.site.name,
@@ -156,6 +183,26 @@ class MissionService:
         self.hub.publish_event(
             {"type": "mission_step", "mission_id": mission_id, "step_index": index, "status": status,
              "message": message, "time": event.time.isoformat(), "sim_time": event.sim_time}
+        )
+
+    def requeue(self, mission_id: int, message: str) -> MissionPublic:
+        """Back to queued (robot lost, preempted, restart): the robot is let go, every step is pending again."""
+        steps = [{k: v for k, v in s.items() if k not in _STEP_RUN_KEYS} | {"status": "pending"}
+                 for s in self.get(mission_id, False).steps]
+        return self.transition(mission_id, MissionStatus.QUEUED, message, robot_id=None, steps=steps,
+                               assigned_at=None, sim_started_at=None)
+
+    def add_event(self, mission_id: int, message: str, step_index: int | None = None) -> None:
+        """An informational event (confirmations, reconciliation) on the mission's record."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            repository.get(session, mission_id)
+            event = self._event(mission_id, "info", None, step_index, message)
+            repository.add_event(session, event)
+            session.commit()
+        self.hub.publish_event(
+            {"type": "mission_step" if step_index is not None else "mission_info", "mission_id": mission_id,
+             "step_index": step_index, "status": None, "message": message, "time": event.time.isoformat(),
+             "sim_time": event.sim_time}
         )
 
     def set_fields(self, mission_id: int, **fields: Any) -> None:

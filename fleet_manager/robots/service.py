@@ -11,6 +11,8 @@ from typing import Any
 from fleet_manager.core.errors import NotFound
 from fleet_manager.core.robots import RobotMode, RobotReport
 
+_FREE_MODES = (RobotMode.IDLE, RobotMode.CHARGING)
+
 
 @dataclass
 class RobotEntry:
@@ -48,10 +50,10 @@ class RobotRegistry:
         return self.entry(robot_id).report.mode if self.online(robot_id) else RobotMode.OFFLINE
 
     def available(self) -> list[RobotReport]:
-        """Online, idle robots that no mission holds."""
+        """Online robots that no mission holds, idle or charging."""
         return [
             e.report for rid, e in sorted(self._robots.items())
-            if rid not in self.assignments and self.online(rid) and e.report.mode is RobotMode.IDLE
+            if rid not in self.assignments and self.online(rid) and e.report.mode in _FREE_MODES
         ]
 
     def view(self, robot_id: str) -> dict[str, Any]:

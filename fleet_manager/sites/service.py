@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +10,8 @@ import yaml
 from labfleet_sim.fleet_config import FleetConfig, load_fleet
 from labfleet_sim.world import World, load_world
 
-from fleet_manager.core.errors import NotFound
+from fleet_manager.core.coverage import CoverageZone, parse_cleaning_zones
+from fleet_manager.core.errors import InvalidInput, NotFound
 from fleet_manager.core.navgraph import NavGraph, load_navgraph
 
 
@@ -22,6 +23,7 @@ class Site:
     world: World
     fleet: FleetConfig
     zones: list[dict[str, Any]]
+    cleaning_zones: dict[str, CoverageZone] = field(default_factory=dict)
 
     @classmethod
     def load(cls, directory: Path) -> Site:
@@ -29,14 +31,23 @@ class Site:
             raise NotFound(f"no site folder {directory}", field="site")
         zones_file = directory / "zones.yaml"
         zones = (yaml.safe_load(zones_file.read_text()) or {}).get("zones") or [] if zones_file.exists() else []
+        navgraph = load_navgraph(directory / "navgraph.yaml")
+        try:
+            cleaning = parse_cleaning_zones(list(zones), list(navgraph.places))
+        except InvalidInput as exc:
+            raise ValueError(f"{zones_file}: {exc.message}") from None
         return cls(
             name=directory.name,
             directory=directory,
-            navgraph=load_navgraph(directory / "navgraph.yaml"),
+            navgraph=navgraph,
             world=load_world(directory / "world.sdf"),
             fleet=load_fleet(directory / "fleet.yaml"),
             zones=list(zones),
+            cleaning_zones=cleaning,
         )
+
+    def chargers(self) -> list[str]:
+        return sorted(p.name for p in self.navgraph.places.values() if p.kind == "charger")
 
     def map(self) -> dict[str, Any]:
         min_x, min_y, max_x, max_y = self.world.bounds()

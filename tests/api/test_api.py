@@ -39,7 +39,7 @@ def test_health_sites_map_templates(client):
     assert all(len(w["polygon"]) >= 3 for w in m["walls"])
     assert {"name", "x", "y", "kind"} <= set(m["places"][0])
     templates = {t["name"]: t for t in client.get(f"{API}/mission-templates").json()}
-    assert {"delivery", "patrol"} <= set(templates)
+    assert {"delivery", "security_patrol", "floor_cleaning", "pick_and_place"} <= set(templates)
     assert any(p["type"] == "place" for p in templates["delivery"]["params"])
     assert client.get(f"{API}/sites/atlantis/map").status_code == 404
 
@@ -82,6 +82,11 @@ def test_template_mission(client):
         ({"spec": {"steps": [{"go_to": "lobby"}]}, "priority": "urgent"}, 422, "priority"),
         ({"spec": {"steps": [{"go_to": "lobby"}]}, "robot_id": "r2d2"}, 422, "unknown robot 'r2d2'"),
         ({"spec": {"steps": [{"go_to": "lobby"}]}, "colour": "red"}, 422, "colour"),
+        ({"template": "pick_and_place", "robot_id": "delivery_1"}, 422, "lacks the capability arm"),
+        ({"template": "floor_cleaning", "params": {"zone": "attic"}}, 422, "params.zone: unknown zone 'attic'"),
+        ({"template": "floor_cleaning", "params": {"spacing": "wide"}}, 422, "params.spacing: expected number"),
+        ({"spec": {"steps": [{"cover": "attic"}]}}, 422, "unknown zone 'attic'"),
+        ({"spec": {"steps": [{"action": "pick", "retries": 99}]}}, 422, "retries"),
     ],
 )
 def test_bad_missions_are_refused_and_nothing_is_lost(client, body, status, needle):
@@ -120,3 +125,49 @@ def test_missions_survive_a_restart(settings):
 def test_openapi_document(client):
     doc = client.get("/openapi.json").json()
     assert f"{API}/missions" in doc["paths"]
+
+
+def test_operator_actions_on_a_mission_that_is_not_running_are_conflicts(client):
+    m = submit(client, {"template": "delivery", "params": {"destination": "ward_bed_1"}})
+    assert m["steps"][3]["kind"] == "confirm" and m["steps"][3]["timeout"] == 300.0
+    for verb, needle in (("pause", "it is queued"), ("resume", "it is queued"),
+                         ("confirm", "has no step waiting for confirmation")):
+        r = client.post(f"{API}/missions/{m['id']}/{verb}")
+        assert r.status_code == 409 and needle in r.json()["detail"], r.text
+    assert client.post(f"{API}/missions/{m['id']}/confirm", json={"step_index": -1}).status_code == 422
+    assert client.get(f"{API}/dispatch").json() == {"paused": False}
+    assert client.post(f"{API}/dispatch/pause").json() == {"paused": True}
+    assert client.get(f"{API}/dispatch").json() == {"paused": True}
+    assert client.post(f"{API}/dispatch/resume").json() == {"paused": False}
+
+
+def test_schedules_are_validated_stored_and_submit_when_due(client):
+    from datetime import UTC, datetime, timedelta
+
+    bad = [
+        ({"template": "teleport"}, "unknown mission template"),
+        ({"between": ["09:00", "25:00"]}, "between[1]: expected a time of day HH:MM"),
+        ({"timezone": "Mars/Olympus"}, "unknown time zone"),
+        ({"every_minutes": 0}, "every_minutes"),
+        ({"params": {"rounds": "many"}}, "params.rounds"),
+    ]
+    base = {"name": "night watch", "template": "security_patrol", "every_minutes": 30,
+            "between": ["09:00", "18:00"], "timezone": "Asia/Seoul"}
+    for change, needle in bad:
+        r = client.post(f"{API}/schedules", json=base | change)
+        assert r.status_code == 422 and needle in r.text, r.text
+    assert client.get(f"{API}/schedules").json() == []
+    s = client.post(f"{API}/schedules", json=base).json()
+    assert s["every_s"] == 1800 and s["enabled"] and s["window_start"] == "09:00"
+    due = datetime.fromisoformat(s["next_run_at"])
+    lab = client.app.state.lab
+    assert lab.schedules.run_due(due - timedelta(seconds=1)) == []
+    [mission_id] = lab.schedules.run_due(due)
+    mission = client.get(f"{API}/missions/{mission_id}").json()
+    assert mission["template"] == "security_patrol" and mission["status"] == "queued"
+    again = client.get(f"{API}/schedules").json()[0]
+    assert again["last_mission_id"] == mission_id
+    assert datetime.fromisoformat(again["next_run_at"]) - due in (timedelta(minutes=30), timedelta(hours=15))
+    assert datetime.fromisoformat(again["next_run_at"]) > datetime.now(UTC)
+    assert client.post(f"{API}/schedules/{s['id']}/disable").json()["enabled"] is False
+    assert lab.schedules.run_due(datetime.now(UTC) + timedelta(days=2)) == []

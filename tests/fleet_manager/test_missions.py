@@ -53,6 +53,25 @@ def test_every_step_kind_parses():
     assert first_target(steps) == "mid"
 
 
+def test_retries_timeouts_and_cover_are_kept_in_the_step_record():
+    steps = parse_steps([
+        {"action": "pick", "retries": 2}, {"confirm": "sign", "timeout": 60}, {"cover": "hall", "spacing": 0.5},
+        {"patrol": ["w", "e"], "retries": 1},
+    ])
+    assert steps[0].to_dict() == {"kind": "action", "action": "pick", "params": {}, "retries": 2}
+    assert steps[1].to_dict() == {"kind": "confirm", "prompt": "sign", "timeout": 60.0}
+    assert steps[2].to_dict() == {"kind": "cover", "zone": "hall", "spacing": 0.5}
+    assert [s.retries for s in expand(steps)[3:]] == [1, 1]
+
+
+def test_requeue_and_pause_transitions():
+    check_transition(MissionStatus.UNDERWAY, MissionStatus.QUEUED)
+    check_transition(MissionStatus.PAUSED, MissionStatus.QUEUED)
+    check_transition(MissionStatus.PAUSED, MissionStatus.UNDERWAY)
+    with pytest.raises(Conflict):
+        check_transition(MissionStatus.COMPLETED, MissionStatus.QUEUED)
+
+
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
@@ -64,6 +83,13 @@ def test_every_step_kind_parses():
         ([{"wait": -1}], r"spec.steps\[0\].wait: expected a non-negative number"),
         ([{"patrol": ["w"], "repeat": 0}], r"spec.steps\[0\].repeat: expected a whole number"),
         ([{"go_to": "mid", "speed": 2}], r"unknown key\(s\) \['speed'\]"),
+        ([{"go_to": "mid", "repeat": 2}], r"unknown key\(s\) \['repeat'\]"),
+        ([{"action": "pick", "retries": -1}], r"spec.steps\[0\].retries: expected a whole number from 0 to 10"),
+        ([{"action": "pick", "retries": "2"}], r"spec.steps\[0\].retries: expected a whole number"),
+        ([{"confirm": ""}], r"spec.steps\[0\].confirm: expected a prompt text"),
+        ([{"confirm": "ok?", "timeout": "soon"}], r"spec.steps\[0\].timeout: expected a non-negative number"),
+        ([{"cover": 7}], r"spec.steps\[0\].cover: expected a zone name"),
+        ([{"cover": "hall", "spacing": 0}], r"spec.steps\[0\].spacing: expected 0.1 to 10 metres"),
     ],
 )
 def test_bad_steps_name_the_step(raw, message):
@@ -77,5 +103,6 @@ def test_validation_against_the_site(graph):
         validate_steps(parse_steps([{"go_to": "room"}, {"go_to": "ward"}]), graph)
     with pytest.raises(InvalidInput, match="is not a charger"):
         validate_steps(parse_steps([{"dock": "room"}]), graph)
-    with pytest.raises(InvalidInput, match="confirm steps are not supported yet"):
-        validate_steps(parse_steps([{"confirm": "ok?"}]), graph)
+    validate_steps(parse_steps([{"confirm": "ok?", "timeout": 30}]), graph)
+    with pytest.raises(InvalidInput, match=r"spec.steps\[0\].cover: unknown zone 'attic'"):
+        validate_steps(parse_steps([{"cover": "attic"}]), graph, zones={"hall"})

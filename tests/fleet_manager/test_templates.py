@@ -63,6 +63,6 @@ def test_library_loads_the_repository_templates():
 
     library = TemplateLibrary.load(REPO_ROOT / "missions")
     names = {t.name for t in library.all()}
-    assert {"delivery", "patrol"} <= names
+    assert {"delivery", "security_patrol", "floor_cleaning", "pick_and_place"} <= names
     with pytest.raises(NotFound, match="unknown mission template 'teleport'"):
         library.get("teleport")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import pytest
 from labfleet_robot.agent import (
     Action,
@@ -253,3 +254,20 @@ def test_feedback_progress_goes_from_0_to_1():
     assert progress[-1] == pytest.approx(1.0, abs=0.03)
     assert all(b >= a - 1e-6 for a, b in itertools.pairwise(progress))
     assert indices[0] == 0 and indices[-1] == 1
+
+
+def test_an_obstacle_that_never_clears_fails_the_task_after_the_blocked_timeout():
+    agent = RobotAgent(LIMITS, {}, blocked_timeout_s=10.0)
+    agent.start_task(task(route=((5.0, 0.0),)), 0.0, (0.0, 0.0, 0.0))
+    angles = np.linspace(-math.pi, math.pi, 180, endpoint=False)
+    ranges = np.where(np.abs(angles) < 0.3, 0.5, np.inf)  # a wall 0.5 m ahead, for ever
+    t, results = 0.0, []
+    while not results and t < 30.0:
+        v, _ = agent.step(t, (0.0, 0.0, 0.0), ranges, angles)
+        assert v == 0.0 or t < 1.0
+        results = agent.take_results()
+        t = round(t + DT, 9)
+    assert results and results[0].outcome is Outcome.FAILED
+    assert results[0].reason == "blocked by an obstacle for 10 s"
+    assert 10.0 <= t <= 10.5
+    assert agent.mode is Mode.IDLE

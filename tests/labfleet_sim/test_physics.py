@@ -195,3 +195,21 @@ def test_state_snapshot():
     assert 99.0 < state.battery_percentage < 100.0
     run(sim, 1.0, {"r0": (1.0, 0.0)})
     assert sim.state("r0").x > state.x  # a snapshot, not a view
+
+
+def test_a_robot_standing_on_a_charger_charges_and_one_driving_past_does_not():
+    # r0 stands on the charger at (2, 5); r1 stands 1 m away from it. Capacity 100 Wh, idle 10 W,
+    # charge_power_w 300 (the default): in 60 s r0 gains (300 - 10) W * 60 s = 4.83 Wh, r1 loses 0.167 Wh.
+    sim = Simulator(parse_world(BOX_ROOM), fleet_in_box([(2, 5, 0), (4, 5, 0)]), chargers=[(2.1, 5.0)])
+    sim.bodies["r0"].battery_wh = sim.bodies["r1"].battery_wh = 50.0
+    run(sim, 60.0, {})
+    assert sim.state("r0").charging and not sim.state("r1").charging
+    assert sim.bodies["r0"].battery_wh == pytest.approx(50.0 + 290 * 60 / 3600, abs=0.01)
+    assert sim.bodies["r1"].battery_wh == pytest.approx(50.0 - 10 * 60 / 3600, abs=0.01)
+    run(sim, 1.0, {"r0": (0.5, 0.0)})  # driving off the charger ends the charge
+    assert not sim.state("r0").charging
+    sim.bodies["r1"].battery_wh = 99.99
+    sim.set_pose("r1", 2.1, 5.0, 0.0)
+    sim.set_pose("r0", 6.0, 5.0, 0.0)
+    run(sim, 30.0, {})
+    assert sim.bodies["r1"].battery_wh == pytest.approx(100.0)  # full: capped at the capacity

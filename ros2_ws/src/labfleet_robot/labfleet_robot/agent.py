@@ -104,12 +104,14 @@ class _Active:
     action_end: float = 0.0
     distance_m: float = 0.0
     state: str = "driving"
+    blocked_since: float | None = None
 
 
 class RobotAgent:
     def __init__(self, limits: Limits, actions: dict[str, tuple[float, float]] | None = None, seed: int = 0,
-                 tuning: Tuning | None = None) -> None:
+                 tuning: Tuning | None = None, blocked_timeout_s: float = 60.0) -> None:
         self.limits = limits
+        self.blocked_timeout_s = blocked_timeout_s  # an obstacle-stop this long fails the task
         self.actions = dict(actions or {})  # name -> (default duration s, success rate)
         self.follower = PathFollower(limits, tuning)
         self._rng = random.Random(seed)
@@ -257,6 +259,13 @@ class RobotAgent:
             self._begin_action(now)
             return self.follower.stop(dt)
         self.mode = Mode.WAITING if status in (Status.WAITING_OBSTACLE, Status.WAITING_RELEASE) else Mode.MOVING
+        if status is not Status.WAITING_OBSTACLE:
+            active.blocked_since = None
+        elif active.blocked_since is None:
+            active.blocked_since = now
+        elif now - active.blocked_since >= self.blocked_timeout_s:
+            self._finish(Outcome.FAILED, f"blocked by an obstacle for {self.blocked_timeout_s:g} s")
+            return self.follower.stop(dt)
         return v, w
 
     def feedback(self) -> Feedback | None:

@@ -49,11 +49,13 @@ class AgentNode(Node):
         actions = {n: (float(d), float(r)) for n, d, r in zip(names, durations, rates, strict=False) if n}
         control_hz = float(p("control_rate_hz", 20.0).value)
         state_hz = float(p("state_rate_hz", 5.0).value)
-        self.agent = RobotAgent(limits, actions, seed=int(p("seed", 0).value))
+        self.agent = RobotAgent(limits, actions, seed=int(p("seed", 0).value),
+                                blocked_timeout_s=float(p("blocked_timeout_s", 60.0).value))
         self._pose: tuple[float, float, float] | None = None
         self._velocity = (0.0, 0.0)
         self._scan: tuple[np.ndarray, np.ndarray] | None = None
         self._battery = 100.0
+        self._charging = False
         self._goals: dict[str, tuple[ServerGoalHandle, Future]] = {}
         self._zero_ticks = 0
 
@@ -84,6 +86,7 @@ class AgentNode(Node):
 
     def _on_battery(self, msg: BatteryState) -> None:
         self._battery = 100.0 * float(msg.percentage)
+        self._charging = msg.power_supply_status == BatteryState.POWER_SUPPLY_STATUS_CHARGING
 
     def _on_release(self, msg: RouteRelease) -> None:
         self.agent.release(msg.task_id, int(msg.released_waypoints))
@@ -159,9 +162,11 @@ class AgentNode(Node):
             return
         fb = self.agent.feedback()
         active = self.agent.active
+        mode = Mode.CHARGING if self._charging and self.agent.mode is Mode.IDLE else self.agent.mode
         msg = conversions.robot_state(
-            self.robot_id, self.kind, self.model, self.agent.mode, self._pose, self._velocity, self._battery,
+            self.robot_id, self.kind, self.model, mode, self._pose, self._velocity, self._battery,
             active.task.task_id if active else "", fb.progress if fb else 0.0, [])
+        msg.charging = self._charging
         msg.stamp = self.get_clock().now().to_msg()
         msg.wall_time = time.time()
         self._state_pub.publish(msg)

@@ -72,7 +72,8 @@ def battery(body: Body, now: float) -> BatteryState:
     msg.design_capacity = msg.capacity
     msg.charge = float(msg.capacity * fraction)
     msg.present = True
-    msg.power_supply_status = BatteryState.POWER_SUPPLY_STATUS_DISCHARGING
+    msg.power_supply_status = (BatteryState.POWER_SUPPLY_STATUS_CHARGING if body.charging
+                               else BatteryState.POWER_SUPPLY_STATUS_DISCHARGING)
     msg.power_supply_technology = BatteryState.POWER_SUPPLY_TECHNOLOGY_LION
     return msg
 

@@ -47,6 +47,7 @@ class RobotModel(_Strict):
     battery_capacity_wh: float = Field(gt=0)
     idle_power_w: float = Field(ge=0)
     drive_power_w: float = Field(ge=0)
+    charge_power_w: float = Field(default=300.0, gt=0)  # while docked on a charger
     capabilities: list[str] = Field(default_factory=list)
     lidar: LidarSpec = Field(default_factory=LidarSpec)
     actions: dict[str, ActionSpec] = Field(default_factory=dict)

@@ -7,6 +7,7 @@ Fixed step, seeded, deterministic: the same commands give the same trajectories.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +17,7 @@ from labfleet_sim.world import World
 
 COMMAND_TIMEOUT_S = 0.5
 CONTACT_MARGIN = 0.05  # m a robot must back off before a new contact counts as new
+CHARGER_RADIUS_M = 0.25  # a robot this close to a charger's contact point, standing still, charges
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class BodyState:
     battery_percentage: float
     distance_m: float
     energy_wh: float
+    charging: bool = False
 
 
 @dataclass
@@ -61,6 +64,7 @@ class Body:
     energy_wh: float = 0.0
     speed_factor: float = 1.0
     contacts: set[str] = field(default_factory=set)
+    charging: bool = False
 
     @property
     def battery_percentage(self) -> float:
@@ -74,8 +78,12 @@ def _clamp(value: float, limit: float) -> float:
 class Simulator:
     """Steps every robot of a fleet by a fixed dt; `rng` (seeded) is the one source of randomness."""
 
-    def __init__(self, world: World, fleet: FleetConfig, *, dt: float = 0.02, seed: int = 0) -> None:
+    def __init__(
+        self, world: World, fleet: FleetConfig, *, dt: float = 0.02, seed: int = 0,
+        chargers: Sequence[tuple[float, float]] = (),
+    ) -> None:
         self.world = world
+        self.chargers = [(float(x), float(y)) for x, y in chargers]
         self.dt = dt
         self.time = 0.0
         self.rng = np.random.default_rng(seed)
@@ -108,7 +116,8 @@ class Simulator:
     # -- outputs --------------------------------------------------------------------------------
     def state(self, robot_id: str) -> BodyState:
         b = self.bodies[robot_id]
-        return BodyState(robot_id, b.x, b.y, b.yaw, b.v, b.w, b.battery_percentage, b.distance_m, b.energy_wh)
+        return BodyState(robot_id, b.x, b.y, b.yaw, b.v, b.w, b.battery_percentage, b.distance_m, b.energy_wh,
+                         b.charging)
 
     # -- geometry -------------------------------------------------------------------------------
     def _wall_clearance(self, x: float, y: float) -> tuple[float, int]:
@@ -185,8 +194,17 @@ class Simulator:
             used = power * dt / 3600.0
             body.battery_wh -= used
             body.energy_wh += used
+            body.charging = self._on_charger(body)
+            if body.charging:
+                body.battery_wh = min(model.battery_capacity_wh, body.battery_wh + model.charge_power_w * dt / 3600.0)
         self.time += dt
         return contacts
+
+    def _on_charger(self, body: Body) -> bool:
+        """Docked: standing still within CHARGER_RADIUS_M of a charger's contact point."""
+        if abs(body.v) > 0.02 or (body.battery_wh >= body.config.model.battery_capacity_wh and not body.charging):
+            return False
+        return any(math.hypot(body.x - cx, body.y - cy) <= CHARGER_RADIUS_M for cx, cy in self.chargers)
 
     # -- sensing --------------------------------------------------------------------------------
     def scan_angles(self, robot_id: str) -> np.ndarray:

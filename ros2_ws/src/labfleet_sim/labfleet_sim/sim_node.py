@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import Path
 
 import rclpy
+import yaml
 from geometry_msgs.msg import Twist
 from labfleet_interfaces.msg import Contact as ContactMsg
 from nav_msgs.msg import Odometry
@@ -51,6 +52,17 @@ class RobotPublishers:
     battery: Publisher
 
 
+def load_chargers(path: Path) -> list[tuple[float, float]]:
+    """The charger places (kind: charger) of a site's navgraph.yaml; none when the file is absent."""
+    if not path.exists():
+        return []
+    try:
+        places = (yaml.safe_load(path.read_text()) or {}).get("places") or {}
+        return [(float(p["x"]), float(p["y"])) for p in places.values() if p.get("kind") == "charger"]
+    except (yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise SimConfigError(f"{path}: cannot read the chargers: {exc}") from None
+
+
 class SimNode(Node):
     def __init__(self) -> None:
         super().__init__("labfleet_sim")
@@ -59,6 +71,7 @@ class SimNode(Node):
         rate_hz = float(self.declare_parameter("rate_hz", 50.0).value)
         rtf = float(self.declare_parameter("real_time_factor", 1.0).value)
         seed = int(self.declare_parameter("seed", 0).value)
+        navgraph_file = str(self.declare_parameter("navgraph_file", "").value)
         self._odom = Every(float(self.declare_parameter("odom_rate_hz", 20.0).value))
         self._scan = Every(float(self.declare_parameter("scan_rate_hz", 10.0).value))
         self._battery = Every(float(self.declare_parameter("battery_rate_hz", 1.0).value))
@@ -71,7 +84,8 @@ class SimNode(Node):
             fleet = load_fleet(Path(fleet_file))
         except (WorldError, FleetConfigError) as exc:
             raise SimConfigError(str(exc)) from None
-        self.sim = Simulator(world, fleet, dt=1.0 / rate_hz, seed=seed)
+        chargers = load_chargers(Path(navgraph_file) if navgraph_file else Path(world_file).with_name("navgraph.yaml"))
+        self.sim = Simulator(world, fleet, dt=1.0 / rate_hz, seed=seed, chargers=chargers)
         self._clock_pub = self.create_publisher(ClockMsg, "/clock", 10)
         self._contact_pub = self.create_publisher(
             ContactMsg, "/sim/contacts", QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
@@ -87,7 +101,7 @@ class SimNode(Node):
         self.create_timer(self.sim.dt / rtf, self._tick, clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.get_logger().info(
             f"simulating {world.name!r}: {len(world.obstacles)} obstacles, robots {sorted(self.sim.bodies)}, "
-            f"{rate_hz:g} Hz, real-time factor {rtf:g}, seed {seed}")
+            f"{len(chargers)} chargers, {rate_hz:g} Hz, real-time factor {rtf:g}, seed {seed}")
 
     def _on_cmd(self, robot_id: str, msg: Twist) -> None:
         self.sim.set_command(robot_id, *conversions.command(msg))
