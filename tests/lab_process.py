@@ -40,7 +40,8 @@ def processes_with_env(key: str, value: str) -> list[int]:
 
 
 class LabProcess:
-    def __init__(self, env: dict[str, str], data_dir: Path, robots: int | None = None) -> None:
+    def __init__(self, env: dict[str, str], data_dir: Path, robots: int | None = None,
+                 extra: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = env | {"LABFLEET_DATA_DIR": str(data_dir),
@@ -50,6 +51,7 @@ class LabProcess:
         argv = [str(REPO / ".venv/bin/labfleet"), "up", "--port", str(self.port)]
         if robots:
             argv += ["--robots", str(robots)]
+        argv += list(extra)
         self.proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      cwd=REPO, start_new_session=True)
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -52,6 +52,11 @@ class Client:
         result: dict[str, Any] = self._call("POST", f"/missions/{mission_id}/cancel")
         return result
 
+    def act(self, mission_id: int, verb: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """pause | resume | confirm a mission."""
+        result: dict[str, Any] = self._call("POST", f"/missions/{mission_id}/{verb}", json=body or {})
+        return result
+
     def health(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "/health")
         return result

@@ -22,10 +22,12 @@ READY_TIMEOUT_S = 60.0
 
 class LabUp:
     def __init__(
-        self, settings: Settings, *, robots: int | None, backend: str, port: int, seed: int, domain_id: int
+        self, settings: Settings, *, robots: int | None, backend: str, port: int, seed: int, domain_id: int,
+        speed: float = 1.0,
     ) -> None:
         self.settings = settings
         self.robots = robots
+        self.speed = speed  # real-time factor of the built-in simulator
         self.backend = backend  # lite (built-in simulator) | gazebo | none (real robots)
         self.port = port
         self.seed = seed
@@ -71,7 +73,8 @@ class LabUp:
         if self.backend == "lite":
             sup.start("sim", [self._bin("labfleet-sim"), "--ros-args",
                               "-p", f"world_file:={self.settings.site_dir / 'world.sdf'}",
-                              "-p", f"fleet_file:={fleet_file}", "-p", f"seed:={self.seed}"],
+                              "-p", f"fleet_file:={fleet_file}", "-p", f"seed:={self.seed}",
+                              "-p", f"real_time_factor:={self.speed}"],
                       env, critical=True)
             for i, robot in enumerate(fleet.robots):
                 model = robot.model
@@ -89,8 +92,10 @@ class LabUp:
             "LABFLEET_SITE": self.settings.site,
             "LABFLEET_USE_SIM_TIME": "false" if self.backend == "none" else "true",
         }
+        # the fleet manager keeps no state outside the database: when it dies it is started again, and it
+        # reconciles the missions in flight with what the robots report
         sup.start("manager", [sys.executable, "-m", "fleet_manager", "--port", str(self.port)], manager_env,
-                  critical=True)
+                  critical=True, restart=True)
 
     def _wait_ready(self) -> bool:
         url = f"http://127.0.0.1:{self.port}/api/v1/health"

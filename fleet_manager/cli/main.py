@@ -36,6 +36,7 @@ def up(
     sim: Annotated[str, typer.Option(help="lite (built-in simulator) | gazebo | none (real robots)")] = "lite",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     seed: Annotated[int, typer.Option(help="simulator seed")] = 0,
+    speed: Annotated[float, typer.Option(min=0.1, max=20.0, help="built-in simulator: sim seconds per second")] = 1.0,
 ) -> None:
     """Start the lab: simulator, one agent per robot and the fleet manager, supervised."""
     from fleet_manager.cli.lab_up import LabUp  # imports ROS helpers only when needed
@@ -49,7 +50,7 @@ def up(
     settings = Settings(site=site)
     if not (settings.site_dir / "navgraph.yaml").exists():
         _fail(f"unknown site {site!r}: no {settings.site_dir / 'navgraph.yaml'}", 2)
-    lab = LabUp(settings, robots=robots, backend=sim, port=port, seed=seed,
+    lab = LabUp(settings, robots=robots, backend=sim, port=port, seed=seed, speed=speed,
                 domain_id=int(os.environ.get("ROS_DOMAIN_ID", DEFAULT_DOMAIN_ID)))
     raise typer.Exit(lab.run())
 
@@ -196,6 +197,35 @@ def mission_cancel(mission_id: int, api: ApiOpt = None) -> None:
     """Cancel a mission (a no-op on a mission that already ended)."""
     try:
         _print_mission(Client(api_url(api)).cancel(mission_id))
+    except ApiError as exc:
+        _fail(str(exc.detail if exc.status else exc))
+
+
+@mission_app.command("pause")
+def mission_pause(mission_id: int, api: ApiOpt = None) -> None:
+    """Pause a mission that is underway: the robot holds where it is."""
+    _act(mission_id, "pause", None, api)
+
+
+@mission_app.command("resume")
+def mission_resume(mission_id: int, api: ApiOpt = None) -> None:
+    """Resume a paused mission."""
+    _act(mission_id, "resume", None, api)
+
+
+@mission_app.command("confirm")
+def mission_confirm(
+    mission_id: int,
+    by: Annotated[str | None, typer.Option(help="who confirms, e.g. the recipient")] = None,
+    api: ApiOpt = None,
+) -> None:
+    """Confirm the mission's step that waits for a confirmation (e.g. receipt of a delivery)."""
+    _act(mission_id, "confirm", {"by": by} if by else {}, api)
+
+
+def _act(mission_id: int, verb: str, body: dict[str, Any] | None, api: str | None) -> None:
+    try:
+        _print_mission(Client(api_url(api)).act(mission_id, verb, body))
     except ApiError as exc:
         _fail(str(exc.detail if exc.status else exc))
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO, TextIO
 
 GRACE_S = 5.0
+MAX_RESTARTS = 5
 
 
 @dataclass
@@ -23,6 +24,9 @@ class Child:
     argv: list[str]
     critical: bool
     process: subprocess.Popen[bytes]
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+    restart: bool = False  # started again when it dies (up to MAX_RESTARTS times)
+    restarts: int = 0
     reported: bool = False
     pump: threading.Thread | None = field(default=None, repr=False)
 
@@ -43,17 +47,23 @@ class Supervisor:
             self._out.write(f"[{name:<{self._width}}] {text}\n")
             self._out.flush()
 
-    def start(self, name: str, argv: Sequence[str], env: dict[str, str], *, critical: bool = False) -> Child:
-        process = subprocess.Popen(
+    def start(self, name: str, argv: Sequence[str], env: dict[str, str], *, critical: bool = False,
+              restart: bool = False) -> Child:
+        child = Child(name, list(argv), critical, self._spawn(name, argv, env), dict(env), restart)
+        self._pump_output(child)
+        self.children.append(child)
+        return child
+
+    def _spawn(self, name: str, argv: Sequence[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             list(argv), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        child = Child(name, list(argv), critical, process)
-        assert process.stdout is not None
-        child.pump = threading.Thread(target=self._pump, args=(name, process.stdout), daemon=True)
+
+    def _pump_output(self, child: Child) -> None:
+        assert child.process.stdout is not None
+        child.pump = threading.Thread(target=self._pump, args=(child.name, child.process.stdout), daemon=True)
         child.pump.start()
-        self.children.append(child)
-        return child
 
     def _pump(self, name: str, stream: IO[bytes]) -> None:
         for raw in iter(stream.readline, b""):
@@ -65,6 +75,14 @@ class Supervisor:
         for child in self.children:
             code = child.process.poll()
             if code is not None and not child.reported:
+                if child.restart and child.restarts < MAX_RESTARTS:
+                    child.restarts += 1
+                    self.say(f"{child.name} exited with code {code}: restarting it "
+                             f"({child.restarts} of {MAX_RESTARTS})")
+                    _signal_group(child.process, signal.SIGKILL)  # whatever it left in its group
+                    child.process = self._spawn(child.name, child.argv, child.env)
+                    self._pump_output(child)
+                    continue
                 child.reported = True
                 self.say(f"{child.name} exited with code {code}" + (" (critical)" if child.critical else ""))
                 if child.critical:

@@ -87,6 +87,7 @@ class TaskRequest:
     mission_id: int
     route: tuple[Waypoint, ...]
     actions: tuple[TaskAction, ...] = ()
+    released: int = 0  # waypoints the robot may drive at first (0: the whole route)
 
 
 class TaskOutcome(StrEnum):

@@ -18,6 +18,7 @@ from fleet_manager.missions.charging import ChargerBook, needs_charge
 from fleet_manager.missions.runner import MissionRunner, RobotLost, RunState, StepFailed, mark_underway
 from fleet_manager.missions.schemas import MissionCreate, MissionPublic, as_utc
 from fleet_manager.missions.service import MissionService
+from fleet_manager.missions.traffic import TrafficManager, nearest_free
 from fleet_manager.robots.service import RobotRegistry
 from fleet_manager.ros.bridge import RosBridge
 from fleet_manager.settings import Settings
@@ -43,7 +44,10 @@ class Dispatcher:
         self._started: set[int] = set()
         self._wake = asyncio.Event()
         self.before_round: Callable[[], Awaitable[Any]] | None = None  # e.g. submit the schedules that are due
-        self.runner = MissionRunner(service, registry, bridge, self._mark_started) if bridge else None
+        self.traffic = TrafficManager(self.site.navgraph)
+        self._making_way: set[str] = set()
+        self.runner = (MissionRunner(service, registry, bridge, self._mark_started, self.traffic, self.make_way)
+                       if bridge else None)
 
     def wake(self) -> None:
         self._wake.set()
@@ -72,6 +76,7 @@ class Dispatcher:
     async def dispatch_once(self) -> dict[int, str]:
         if self.bridge is None or self.paused:
             return {}
+        self._park_new_robots()
         queued = await asyncio.to_thread(self.service.search, ("queued",), None, 10_000)
         now = datetime.now(UTC)
         ready = [m for m in queued if m.not_before is None or as_utc(m.not_before) <= now]
@@ -88,6 +93,40 @@ class Dispatcher:
         for mission_id, robot_id in chosen.items():
             await self._start(mission_id, robot_id, f"assigned to {robot_id}")
         return chosen
+
+    def _park_new_robots(self) -> None:
+        """Robots the traffic manager does not know yet hold the place they stand on."""
+        now = (self.bridge.now() if self.bridge else None) or 0.0
+        for rid in self.registry.ids():
+            report = self.registry.entry(rid).report
+            self.traffic.ensure_parked(rid, report.x, report.y, now)
+
+    async def make_way(self, robot_id: str, goal: str) -> None:
+        """Idle robots parked on `robot_id`'s way to `goal` move to the nearest free parking spot."""
+        graph = self.site.navgraph
+        report = self.registry.entry(robot_id).report
+        start, _ = graph.nearest_place(report.x, report.y)
+        try:
+            path = graph.shortest_path(start.name, goal)
+        except DomainError:
+            return
+        for place in path[1:]:
+            other = self.traffic.parked_at(place)
+            if other is None or other == robot_id or other in self.registry.assignments or other in self._making_way:
+                continue
+            if not self.registry.online(other):
+                continue
+            there = self.registry.entry(other).report
+            spot = nearest_free(graph, self.traffic, there.x, there.y, ("parking", "charger"), avoid=set(path))
+            if spot is None:
+                continue
+            self._making_way.add(other)
+            try:
+                body = MissionCreate(spec={"steps": [{"go_to": spot}]}, robot_id=other, priority=Priority.HIGH)
+                mission = await asyncio.to_thread(self.service.submit, body)
+                await self._start(mission.id, other, f"assigned to {other}: making way for {robot_id} at {place}")
+            finally:
+                self._making_way.discard(other)
 
     # -- allocation inputs ----------------------------------------------------------------------
     def _candidate(self, report: Any) -> RobotCandidate:
@@ -312,6 +351,8 @@ class Dispatcher:
         assert mission.robot_id is not None
         index = next((s["index"] for s in mission.steps if s["status"] not in ("done",)), len(mission.steps))
         if mission.status is MissionStatus.PAUSED:
+            with contextlib.suppress(DomainError):  # the agent may still hold the pause
+                await self._command(mission.robot_id, Command.RESUME)
             await asyncio.to_thread(self.service.transition, mission.id, MissionStatus.UNDERWAY,
                                     "resumed after the fleet manager restarted")
         await asyncio.to_thread(self.service.add_event, mission.id,

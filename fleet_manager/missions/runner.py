@@ -7,20 +7,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import Callable
+import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from fleet_manager.core.coverage import coverage_path
 from fleet_manager.core.errors import Conflict, Unavailable
 from fleet_manager.core.missions import MissionStatus
-from fleet_manager.core.navgraph import keep_right
-from fleet_manager.core.robots import TaskAction, TaskOutcome, TaskRequest, TaskResult, Waypoint
+from fleet_manager.core.robots import TaskAction, TaskFeedback, TaskOutcome, TaskRequest, TaskResult, Waypoint
 from fleet_manager.missions.service import MissionService
+from fleet_manager.missions.traffic import NoRoute, Route, TrafficManager
 from fleet_manager.robots.service import RobotRegistry
 from fleet_manager.ros.bridge import RosBridge
 
-ON_PLACE_M = 0.3  # a robot this close to a place starts its route from there
+REROUTE = "rerouted: a lane on the route was closed"
+YIELD = "yielded: standstill"
+YIELD_S = 15.0  # sim seconds without release before the newest plan in a standstill gives way
+MAX_YIELDS = 5
+ROUTE_WAIT_S = 120.0  # sim seconds a step waits for a route clear of other robots before it fails
 
 
 class RobotLost(Unavailable):
@@ -44,16 +49,22 @@ class RunState:
     awaiting: int | None = None  # index of the step waiting for confirmation
     distance_m: float = 0.0
     final_pose: tuple[float, float, float] | None = None
+    yields: int = 0
+    # task ids are unique per run, so a task re-sent after a restart never shares an id with the old one
+    token: str = field(default_factory=lambda: secrets.token_hex(3))
 
 
 class MissionRunner:
     def __init__(self, service: MissionService, registry: RobotRegistry, bridge: RosBridge,
-                 on_started: Callable[[int], Any]) -> None:
+                 on_started: Callable[[int], Any], traffic: TrafficManager,
+                 make_way: Callable[[str, str], Awaitable[None]]) -> None:
         self.service = service
         self.registry = registry
         self.bridge = bridge
         self.site = service.site
+        self.traffic = traffic
         self._on_started = on_started
+        self._make_way = make_way
 
     async def run(self, state: RunState, start_index: int = 0) -> None:
         """Every step from start_index on; raises StepFailed or RobotLost, returns when all are done."""
@@ -67,7 +78,7 @@ class MissionRunner:
                 note = f"attempt {attempt + 1} of {retries + 1}" if attempt else ""
                 await asyncio.to_thread(self.service.update_step, state.mission_id, index, "active", note,
                                         attempt=attempt + 1)
-                result = await self._step(state, record, route)
+                result = await self._step(state, record, route, attempt + 1)
                 if result.outcome is TaskOutcome.SUCCEEDED:
                     break
                 reason = result.reason or f"task {result.outcome}"
@@ -79,7 +90,7 @@ class MissionRunner:
             await asyncio.to_thread(self.service.update_step, state.mission_id, index, "done")
         await self._on_started(state.mission_id)
 
-    async def _step(self, state: RunState, record: dict[str, Any], route: list[str]) -> TaskResult:
+    async def _step(self, state: RunState, record: dict[str, Any], route: list[str], attempt: int) -> TaskResult:
         kind = record["kind"]
         if kind == "wait":
             await self._on_started(state.mission_id)
@@ -87,58 +98,80 @@ class MissionRunner:
             return TaskResult(TaskOutcome.SUCCEEDED)
         if kind == "confirm":
             return await self._confirm(state, record)
-        task, names = self.task_for(state, record)
+        if kind == "action":
+            task_id = f"{state.mission_id}.{record['index']}.{state.token}.{attempt}"
+            action = TaskAction(record["action"], dict(record.get("params") or {}))
+            return await self._run_task(state, TaskRequest(task_id, state.mission_id, (), (action,)), None)
+        return await self._drive(state, record, route, attempt)
+
+    async def _drive(self, state: RunState, record: dict[str, Any], route: list[str], attempt: int) -> TaskResult:
+        """A go_to, dock or cover step: a route planned in time, released step by step."""
+        task_id = f"{state.mission_id}.{record['index']}.{state.token}.{attempt}"
+        robot_id = state.robot_id
+        zone = self.site.cleaning_zones[record["zone"]] if record["kind"] == "cover" else None
+        goal = zone.entry if zone is not None else record["target"]
+        planned = await self._plan(state, goal)
+        if isinstance(planned, TaskResult):
+            return planned
+        waypoints, names = list(planned.waypoints), [w.name for w in planned.waypoints[1:]]
+        if zone is not None:
+            waypoints += self.sweep(robot_id, record["zone"], record.get("spacing"))
+            names = [*names, f"{zone.name} (coverage)", zone.entry]
         route.extend(names)
-        if names:
-            await asyncio.to_thread(self.service.set_fields, state.mission_id, route=list(route))
-        result = await self._run_task(state, task)
+        await asyncio.to_thread(self.service.set_fields, state.mission_id, route=list(route))
+        task = TaskRequest(task_id, state.mission_id, tuple(waypoints),
+                           released=self._released(planned, len(waypoints)))
+        result = await self._run_task(state, task, planned)
         state.distance_m += result.distance_m
         state.final_pose = result.final_pose or state.final_pose
+        if result.reason in (REROUTE, YIELD):  # plan again from where the robot is
+            why = "a lane on the route was closed" if result.reason == REROUTE else "standstill: giving way"
+            await asyncio.to_thread(self.service.add_event, state.mission_id,
+                                    f"step {record['index']}: {why}; planning the route again")
+            return await self._drive(state, record, route, attempt)
         return result
 
-    # -- step kinds -----------------------------------------------------------------------------
-    def task_for(self, state: RunState, record: dict[str, Any]) -> tuple[TaskRequest, list[str]]:
-        task_id = f"{state.mission_id}.{record['index']}.{record.get('attempt', 1)}"
-        if record["kind"] == "action":
-            action = TaskAction(record["action"], dict(record.get("params") or {}))
-            return TaskRequest(task_id, state.mission_id, (), (action,)), []
-        if record["kind"] == "cover":
-            waypoints, names = self.plan_cover(state.robot_id, record["zone"], record.get("spacing"))
-            return TaskRequest(task_id, state.mission_id, tuple(waypoints)), names
-        waypoints, names = self.plan_route(state.robot_id, record["target"])
-        return TaskRequest(task_id, state.mission_id, tuple(waypoints)), names
-
-    def plan_route(self, robot_id: str, target: str) -> tuple[list[Waypoint], list[str]]:
-        """Shortest navgraph path from where the robot is to the target place."""
-        graph = self.site.navgraph
+    async def _plan(self, state: RunState, goal: str) -> Route | TaskResult:
+        """Plan in time from the place the robot is at; while no route is clear (a robot parked on the
+        way, a closed lane), ask parked robots to make way and try again, up to ROUTE_WAIT_S."""
+        robot_id = state.robot_id
         report = self.registry.entry(robot_id).report
-        start, offset = graph.nearest_place(report.x, report.y)
-        path = graph.shortest_path(start.name, target)
-        points = keep_right(graph, path)
-        first = 0 if offset > ON_PLACE_M else 1
-        if first >= len(path):  # already there: drive onto the place itself
-            place = graph.place(target)
-            return [Waypoint(target, place.x, place.y, place.yaw, 0.0)], [target]
-        waypoints = []
-        for i in range(first, len(path)):
-            name, (x, y) = path[i], points[i]
-            limit = graph.lane_between(path[i - 1], name).speed_limit if i > 0 else None
-            last = i == len(path) - 1
-            waypoints.append(Waypoint(name, x, y, graph.place(name).yaw if last else None, limit or 0.0))
-        return waypoints, path[first:]
+        model = self.site.fleet.robot(robot_id).model
+        mover = self.traffic.mover(robot_id, model.radius, model.max_speed)
+        waited, noted = 0.0, False
+        while True:
+            try:
+                return self.traffic.plan(mover, report.x, report.y, goal, self._now())
+            except NoRoute as exc:
+                if waited >= ROUTE_WAIT_S:
+                    return TaskResult(TaskOutcome.FAILED, f"{exc} for {ROUTE_WAIT_S:g} s")
+                if not noted:
+                    noted = True
+                    await asyncio.to_thread(self.service.add_event, state.mission_id,
+                                            f"waiting for a clear route to {goal}: {exc}")
+                await self._make_way(robot_id, goal)
+                await self._sleep_sim(state, 1.0)
+                waited += 1.0
 
-    def plan_cover(self, robot_id: str, zone_name: str, spacing: float | None) -> tuple[list[Waypoint], list[str]]:
-        """To the zone's entry place, a back-and-forth sweep inside its polygon, back to the entry."""
+    @staticmethod
+    def _released(route: Route, total: int) -> int:
+        """Waypoints of the task that may be driven: the released part of the planned route; the
+        coverage sweep after it is released with the route's end."""
+        return total if route.released >= len(route.waypoints) else max(route.released, 1)
+
+    def _now(self) -> float:
+        return self.bridge.now() or 0.0
+
+    # -- step kinds -----------------------------------------------------------------------------
+    def sweep(self, robot_id: str, zone_name: str, spacing: float | None) -> list[Waypoint]:
+        """A back-and-forth sweep inside the zone's polygon, then back to its entry place."""
         zone = self.site.cleaning_zones[zone_name]
         radius = self.site.fleet.robot(robot_id).model.radius
         sweep = coverage_path(zone.shape, spacing or 2 * radius, margin=radius + 0.1)
-        waypoints, names = self.plan_route(robot_id, zone.entry)
         entry = self.site.navgraph.place(zone.entry)
         speed = 0.5  # m/s: a cleaning pace
-        waypoints = [w if w.name != zone.entry else Waypoint(w.name, w.x, w.y, None, w.max_speed) for w in waypoints]
-        waypoints += [Waypoint(f"{zone_name}#{k}", x, y, None, speed) for k, (x, y) in enumerate(sweep)]
-        waypoints.append(Waypoint(zone.entry, entry.x, entry.y, entry.yaw, speed))
-        return waypoints, [*names, f"{zone_name} ({len(sweep)} sweep points)", zone.entry]
+        waypoints = [Waypoint(f"{zone_name}#{k}", x, y, None, speed) for k, (x, y) in enumerate(sweep)]
+        return [*waypoints, Waypoint(zone.entry, entry.x, entry.y, entry.yaw, speed)]
 
     async def _confirm(self, state: RunState, record: dict[str, Any]) -> TaskResult:
         await self._on_started(state.mission_id)
@@ -157,22 +190,55 @@ class MissionRunner:
         return TaskResult(TaskOutcome.SUCCEEDED)
 
     # -- plumbing -------------------------------------------------------------------------------
-    async def _run_task(self, state: RunState, task: TaskRequest) -> TaskResult:
+    async def _run_task(self, state: RunState, task: TaskRequest, route: Route | None) -> TaskResult:
+        robot_id = state.robot_id
+        heading = [0]
+
         async def accepted() -> None:
             await self._on_started(state.mission_id)
 
-        run = asyncio.create_task(self.bridge.execute(state.robot_id, task, accepted, lambda fb: None))
+        def feedback(fb: TaskFeedback) -> None:
+            heading[0] = max(heading[0], fb.waypoint_index)
+
+        run = asyncio.create_task(self.bridge.execute(robot_id, task, accepted, feedback))
+        sent, sent_at = task.released, self._now()
+        moved_at = sent_at  # the last time the release grew (or the task began)
         try:
             while True:
-                done, _ = await asyncio.wait({run}, timeout=0.5)
+                done, _ = await asyncio.wait({run}, timeout=0.2)
                 if done:
                     return run.result()
-                self.check_online(state.robot_id)
+                self.check_online(robot_id)
+                if route is not None and robot_id in self.traffic.reroute:
+                    self.traffic.reroute.discard(robot_id)
+                    return TaskResult(TaskOutcome.CANCELED, REROUTE)
+                stalled = self._now() - moved_at if route is not None and sent < len(task.route) else 0.0
+                if stalled > ROUTE_WAIT_S:
+                    ahead = ", ".join(sorted(self.traffic.blockers(robot_id))) or "none"
+                    return TaskResult(TaskOutcome.FAILED, f"the way ahead did not clear in {ROUTE_WAIT_S:g} s "
+                                                          f"(waiting for {ahead})")
+                if stalled > YIELD_S and state.yields < MAX_YIELDS and self.traffic.should_yield(robot_id):
+                    state.yields += 1
+                    return TaskResult(TaskOutcome.CANCELED, YIELD)
+                if route is not None:
+                    self.traffic.progress(robot_id, heading[0])
+                if route is not None and sent < len(task.route):
+                    self.traffic.releasable(robot_id)
+                    count = self._released(route, len(task.route))
+                    now = self._now()
+                    if count > sent:
+                        moved_at = now
+                    if count > sent or now - sent_at > 1.0:  # re-sent now and then: a release may be lost
+                        await self.bridge.release(robot_id, task.task_id, count)
+                        sent, sent_at = count, now
         finally:
             if not run.done():
                 run.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await run
+            if route is not None:
+                report = self.registry.entry(robot_id).report
+                self.traffic.finish(robot_id, report.x, report.y, self._now())
 
     def check_online(self, robot_id: str) -> None:
         if not self.registry.online(robot_id):

@@ -36,6 +36,16 @@ _STAMP = {
 _STEP_RUN_KEYS = frozenset({"started_at", "ended_at", "message", "attempt"})
 
 
+_OPEN_STEP = frozenset({"active", "awaiting_confirmation", "retrying"})
+
+
+def _close_step(step: dict[str, Any], status: MissionStatus) -> dict[str, Any]:
+    """A step still running when its mission ends is marked as ended with it (canceled or failed)."""
+    if step.get("status") not in _OPEN_STEP:
+        return step
+    return {**step, "status": str(status), "ended_at": utcnow().isoformat()}
+
+
 class MissionService:
     def __init__(
         self,
@@ -154,6 +164,8 @@ class MissionService:
                 row.sim_ended_at = now
             for key, value in fields.items():
                 setattr(row, key, value)
+            if new in (MissionStatus.CANCELED, MissionStatus.FAILED) and "steps" not in fields:
+                row.steps = [_close_step(s, new) for s in row.steps]
             event = self._event(mission_id, "status", new, None, message)
             repository.add_event(session, event)
             session.add(row)

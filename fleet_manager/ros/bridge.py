@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import rclpy
 from labfleet_interfaces.action import ExecuteTask
-from labfleet_interfaces.msg import RobotState
+from labfleet_interfaces.msg import RobotState, RouteRelease
 from labfleet_interfaces.srv import RobotCommand
 from rclpy.action import ActionClient
 from rclpy.action.client import ClientGoalHandle
@@ -62,6 +62,7 @@ class RosBridge:
         self._thread: threading.Thread | None = None
         self._action_clients: dict[str, ActionClient] = {}
         self._command_clients: dict[str, Any] = {}
+        self._release_pubs: dict[str, Any] = {}
         self._pending: dict[str, RobotReport] = {}  # newest unprocessed state per robot
         self._pending_lock = threading.Lock()
         self.received = 0
@@ -223,6 +224,19 @@ class RosBridge:
         handle = send.result()
         if handle.accepted:
             self._ros_call(handle.cancel_goal_async)
+
+    async def release(self, robot_id: str, task_id: str, waypoints: int) -> None:
+        """Let the robot drive its task's route up to and including waypoint `waypoints - 1`."""
+        def publish() -> None:
+            pub = self._release_pubs.get(robot_id)
+            if pub is None:
+                assert self._node is not None
+                qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+                pub = self._node.create_publisher(RouteRelease, f"/{robot_id}/route_release", qos)
+                self._release_pubs[robot_id] = pub
+            pub.publish(RouteRelease(task_id=task_id, released_waypoints=int(waypoints)))
+
+        await self._in_ros(publish)
 
     # -- commands -------------------------------------------------------------------------------
     def _command_client(self, robot_id: str) -> Any:

@@ -70,7 +70,7 @@ def task_goal(task: TaskRequest) -> ExecuteTask.Goal:
     goal = ExecuteTask.Goal()
     goal.task_id = task.task_id
     goal.mission_id = str(task.mission_id)
-    goal.released_waypoints = 0
+    goal.released_waypoints = int(task.released)
     for wp in task.route:
         msg = WaypointMsg()
         msg.name = wp.name

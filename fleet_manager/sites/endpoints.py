@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 
@@ -9,6 +9,7 @@ from fleet_manager.deps import LabDep
 from fleet_manager.sites.service import list_sites
 
 router = APIRouter(tags=["sites"])
+LaneAction = Literal["close", "open"]
 
 
 @router.get("/sites")
@@ -16,11 +17,47 @@ async def get_sites(lab: LabDep) -> list[dict[str, Any]]:
     return [{"site": name, "active": name == lab.site.name} for name in list_sites(lab.settings.sites_dir)]
 
 
-@router.get("/sites/{site}/map")
-async def get_map(site: str, lab: LabDep) -> dict[str, Any]:
+def _active(site: str, lab: Any) -> None:
     if site != lab.site.name:
         raise NotFound(f"site {site!r} is not the active site ({lab.site.name!r})", field="site")
-    return lab.site.map()
+
+
+@router.get("/sites/{site}/map")
+async def get_map(site: str, lab: LabDep) -> dict[str, Any]:
+    _active(site, lab)
+    data = lab.site.map()
+    closed = set(lab.dispatcher.traffic.closed_lanes())
+    for lane in data["lanes"]:
+        lane["closed"] = lane["id"] in closed
+    return data
+
+
+@router.get("/sites/{site}/traffic")
+async def get_traffic(site: str, lab: LabDep) -> dict[str, Any]:
+    """Each robot's planned route (place names), how much of it is released, and the closed lanes."""
+    _active(site, lab)
+    traffic = lab.dispatcher.traffic
+    return {
+        "closed_lanes": traffic.closed_lanes(),
+        "routes": {rid: {"places": [w.name for w in r.waypoints], "released": r.released, "passed": r.passed,
+                         "points": [[w.x, w.y] for w in r.waypoints]} for rid, r in traffic.routes.items()},
+    }
+
+
+@router.post("/sites/{site}/lanes/{lane_id}/{action}")
+async def close_or_open_lane(site: str, lane_id: str, action: LaneAction, lab: LabDep) -> dict[str, Any]:
+    """Close a lane (robots whose routes still use it are rerouted) or open it again."""
+    _active(site, lab)
+    if lane_id not in {lane.id for lane in lab.site.navgraph.lanes}:
+        raise NotFound(f"no lane {lane_id!r} in site {site!r}", field="lane_id")
+    traffic = lab.dispatcher.traffic
+    rerouted: list[str] = []
+    if action == "close":
+        rerouted = traffic.close_lane(lane_id)
+    else:
+        traffic.open_lane(lane_id)
+    lab.dispatcher.wake()
+    return {"lane": lane_id, "closed": lane_id in traffic.closed_lanes(), "rerouted": rerouted}
 
 
 @router.get("/mission-templates")

@@ -171,3 +171,16 @@ def test_schedules_are_validated_stored_and_submit_when_due(client):
     assert datetime.fromisoformat(again["next_run_at"]) > datetime.now(UTC)
     assert client.post(f"{API}/schedules/{s['id']}/disable").json()["enabled"] is False
     assert lab.schedules.run_due(datetime.now(UTC) + timedelta(days=2)) == []
+
+
+def test_lanes_close_and_open_and_the_traffic_view(client):
+    r = client.post(f"{API}/sites/living_lab/lanes/lab_door/close")
+    assert r.status_code == 200 and r.json() == {"lane": "lab_door", "closed": True, "rerouted": []}
+    lanes = {lane["id"]: lane for lane in client.get(f"{API}/sites/living_lab/map").json()["lanes"]}
+    assert lanes["lab_door"]["closed"] is True and lanes["corridor_1"]["closed"] is False
+    assert client.get(f"{API}/sites/living_lab/traffic").json() == {"closed_lanes": ["lab_door"], "routes": {}}
+    assert client.post(f"{API}/sites/living_lab/lanes/lab_door/open").json()["closed"] is False
+    assert client.get(f"{API}/sites/living_lab/traffic").json()["closed_lanes"] == []
+    assert client.post(f"{API}/sites/living_lab/lanes/nowhere/close").status_code == 404
+    assert client.post(f"{API}/sites/living_lab/lanes/lab_door/paint").status_code == 422
+    assert client.post(f"{API}/sites/atlantis/lanes/lab_door/close").status_code == 404

@@ -56,14 +56,23 @@ def test_delivery_runs_end_to_end(running_lab):
     listener = Listener(f"ws://127.0.0.1:{lab.port}/api/v1/ws/telemetry")
     try:
         time.sleep(1.0)
-        cli = subprocess.run(
+        cli = subprocess.Popen(
             [str(VENV_BIN / "labfleet"), "mission", "submit", "delivery", "--param", f"pickup={pickup}",
              "--param", f"destination={destination}", "--wait", "--timeout", "300", "--api", lab.url],
-            capture_output=True, text=True, timeout=330,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        assert cli.returncode == 0, f"{cli.stdout}\n{cli.stderr}\n{lab.output()}"
-        assert "completed" in cli.stdout
-        mission_id = int(cli.stdout.split()[1].rstrip(":"))
+        # the recipient confirms once the robot waits at the destination
+        deadline, confirmed = time.monotonic() + 300, None
+        while confirmed is None and time.monotonic() < deadline and cli.poll() is None:
+            for m in httpx.get(f"{api}/missions", params={"status": "underway"}).json():
+                if any(s["status"] == "awaiting_confirmation" for s in m["steps"]):
+                    confirmed = httpx.post(f"{api}/missions/{m['id']}/confirm", json={"by": "ward nurse"}).json()
+            time.sleep(0.5)
+        out, err = cli.communicate(timeout=330)
+        assert confirmed is not None, f"{out}\n{err}\n{lab.output()}"
+        assert cli.returncode == 0, f"{out}\n{err}\n{lab.output()}"
+        assert "completed" in out
+        mission_id = int(out.split()[1].rstrip(":"))
         time.sleep(1.0)
     finally:
         listener.close()
@@ -78,8 +87,9 @@ def test_delivery_runs_end_to_end(running_lab):
     statuses = [e["status"] for e in mission["events"] if e["kind"] == "status"]
     assert statuses == ["queued", "assigned", "underway", "completed"]
     assert all(s["status"] == "done" for s in mission["steps"])
+    assert any(e["message"] == "step 3 confirmed by ward nurse" for e in mission["events"])
 
-    # the robot stopped within 0.3 m of the destination
+    # the robot stopped within 0.3 m of the destination (unload happens there)
     goal = places[destination]
     pose = httpx.get(f"{api}/robots/{robot_id}").json()["pose"]
     assert math.hypot(pose["x"] - goal["x"], pose["y"] - goal["y"]) <= 0.3
@@ -93,7 +103,7 @@ def test_delivery_runs_end_to_end(running_lab):
     for t, f in listener.frames:
         if f["type"] == "robot_state":
             times[f["id"]].append(t)
-    assert set(times) == {"delivery_1", "delivery_2", "guide_1", "amr_1"}
+    assert set(times) == {"delivery_1", "delivery_2", "guide_1", "amr_1", "cleaner_1", "arm_1"}
     for rid, ts in times.items():
         span = ts[-1] - ts[0]
         assert span > 10, rid
@@ -162,12 +172,16 @@ def _run(api: str, body: dict, timeout: float = 240) -> dict:
                          f"{[s['status'] for s in m['steps']]}; robots {robots}")
 
 
-HOME = {"delivery_1": "charger_1", "delivery_2": "charger_2", "guide_1": "charger_3", "amr_1": "charger_4"}
+HOME = {"delivery_1": "charger_1", "delivery_2": "charger_2", "guide_1": "charger_3", "amr_1": "charger_4",
+        "cleaner_1": "parking", "arm_1": "workshop_parking"}
 
 
 def _home(api: str, rid: str) -> None:
-    """Send a robot back to its charger (the charge template), out of everybody's way."""
-    charge = _run(api, {"template": "charge", "params": {"charger": HOME[rid]}, "robot_id": rid})
+    """Send a robot back to its charger or parking spot, out of everybody's way."""
+    if HOME[rid].startswith("charger"):
+        charge = _run(api, {"template": "charge", "params": {"charger": HOME[rid]}, "robot_id": rid})
+    else:
+        charge = _run(api, {"spec": {"steps": [{"go_to": HOME[rid]}]}, "robot_id": rid})
     assert charge["status"] == "completed" and charge["route"][-1] == HOME[rid], charge
     pose = httpx.get(f"{api}/robots/{rid}").json()["pose"]
     place = next(p for p in httpx.get(f"{api}/sites/living_lab/map").json()["places"] if p["name"] == HOME[rid])
@@ -176,8 +190,9 @@ def _home(api: str, rid: str) -> None:
 
 @pytest.mark.timeout(900)
 def test_templates_run_to_completion(running_lab):
-    """guide_tour, material_transport, patrol and charge, one after another near the charging bay (no traffic
-    management yet: each robot goes home before the next mission starts)."""
+    """guide_tour, material_transport, security_patrol, charge, floor_cleaning and pick_and_place, one after
+    another (no traffic management yet: each robot goes home before the next mission starts). delivery
+    runs to completion in test_delivery_runs_end_to_end."""
     api = f"{running_lab.url}/api/v1"
     tour = _run(api, {"template": "guide_tour", "params": {
         "meet": "ward_station", "first_stop": "ward_bed_2", "second_stop": "warehouse", "end": "warehouse_shelf"}})
@@ -192,7 +207,59 @@ def test_templates_run_to_completion(running_lab):
     assert transport["route"][-1] == "warehouse_shelf" and "warehouse" in transport["route"]
     _home(api, "amr_1")
 
-    patrol = _run(api, {"template": "patrol", "params": {"start": "bay_entry", "via": "ward_station", "rounds": 1}})
+    patrol = _run(api, {"template": "security_patrol",
+                        "params": {"start": "bay_entry", "via": "ward_station", "rounds": 1}})
     assert patrol["status"] == "completed", patrol
     assert [s["target"] for s in patrol["steps"]] == ["bay_entry", "ward_station", "bay_entry"]
     _home(api, patrol["robot_id"])
+
+    cleaning = _run(api, {"template": "floor_cleaning", "params": {"zone": "lab_floor"}})
+    assert cleaning["status"] == "completed" and cleaning["robot_id"] == "cleaner_1", cleaning
+    assert [s.get("action") or s["kind"] for s in cleaning["steps"]] == ["brush_on", "cover", "brush_off"]
+    assert any("sweep points" in name for name in cleaning["route"]) and cleaning["distance_m"] > 20
+    _home(api, "cleaner_1")
+
+    pick = _run(api, {"template": "pick_and_place", "params": {"pick_at": "workshop_station_2",
+                                                               "place_at": "workshop_station_1"}})
+    assert pick["status"] == "completed" and pick["robot_id"] == "arm_1", pick
+    assert [s.get("action") for s in pick["steps"] if s["kind"] == "action"] == ["pick", "place"]
+    _home(api, "arm_1")
+
+
+def _wait(api: str, mission_id: int, predicate, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = httpx.get(f"{api}/missions/{mission_id}", timeout=5).json()
+        if predicate(m):
+            return m
+        time.sleep(0.2)
+    raise AssertionError(f"mission {mission_id}: condition not met in {timeout} s: {m['status']}")
+
+
+def test_pause_resume_and_emergency_preemption(running_lab):
+    api = f"{running_lab.url}/api/v1"
+    # a low-priority walk for guide_1, paused and resumed on the way
+    low = httpx.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "ward_station"}, {"wait": 2},
+                                                                  {"go_to": "bay_entry"}]},
+                                              "robot_id": "guide_1", "priority": "low"}).json()
+    _wait(api, low["id"], lambda m: m["status"] == "underway")
+    time.sleep(2.0)
+    paused = httpx.post(f"{api}/missions/{low['id']}/pause").json()
+    assert paused["status"] == "paused", paused
+    time.sleep(2.0)
+    robot = httpx.get(f"{api}/robots/guide_1").json()
+    assert robot["mode"] == "paused" and abs(robot["velocity"]["linear"]) < 0.01, robot
+    assert httpx.post(f"{api}/missions/{low['id']}/pause").status_code == 409
+    assert httpx.post(f"{api}/missions/{low['id']}/resume").json()["status"] == "underway"
+    # an emergency that only guide_1 can take preempts the low mission, which goes back to the queue
+    urgent = httpx.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "bay_entry"}]},
+                                                 "robot_id": "guide_1", "priority": "emergency"}).json()
+    urgent = _wait(api, urgent["id"], lambda m: m["status"] in ("completed", "failed", "canceled"), 180)
+    assert urgent["status"] == "completed", urgent
+    low = _wait(api, low["id"], lambda m: m["status"] in ("completed", "failed", "canceled"), 240)
+    messages = [e["message"] for e in low["events"] if e["kind"] == "status"]
+    assert f"preempted by emergency mission {urgent['id']}" in messages, messages
+    assert [e["status"] for e in low["events"] if e["kind"] == "status"] == [
+        "queued", "assigned", "underway", "paused", "underway", "queued", "assigned", "underway", "completed"]
+    assert low["status"] == "completed", low
+    _home(api, "guide_1")

@@ -64,3 +64,74 @@ def test_dead_child_is_reported_and_ctrl_c_leaves_nothing(ros_env, tmp_path):
     assert code == 0, lab.output()
     assert lab.leftovers == [], f"processes left behind: {lab.leftovers}"
     assert any("stopped 4 processes" in line for line in lab.lines), lab.output()
+
+
+def _manager_pid(domain: str) -> int:
+    for pid in processes_with_env("ROS_DOMAIN_ID", domain):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"fleet_manager" in cmdline and b"-m" in cmdline:
+            return pid
+    raise AssertionError("no fleet manager process")
+
+
+def _until(api: str, mission_id: int, done, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    mission: dict = {}
+    while time.monotonic() < deadline:
+        try:
+            mission = httpx.get(f"{api}/missions/{mission_id}", timeout=2).json()
+            if done(mission):
+                return mission
+        except httpx.HTTPError:
+            pass  # the fleet manager is restarting
+        time.sleep(0.2)
+    raise AssertionError(f"mission {mission_id} not there in {timeout} s: {mission}")
+
+
+def test_requeue_policy_puts_the_mission_of_a_dead_agent_back_in_the_queue(ros_env, tmp_path):
+    lab = LabProcess(ros_env | {"LABFLEET_ROBOT_TIMEOUT_S": "3", "LABFLEET_OFFLINE_POLICY": "requeue"}, tmp_path,
+                     robots=2)
+    try:
+        lab.wait_ready(robots=2)
+        api = f"{lab.url}/api/v1"
+        body = {"spec": {"steps": [{"go_to": "workshop_station_1"}]}, "robot_id": "delivery_2"}
+        mission = httpx.post(f"{api}/missions", json=body, timeout=5).json()
+        _until(api, mission["id"], lambda m: m["status"] == "underway", 30)
+        time.sleep(2.0)
+        os.kill(_agent_pid(lab.domain, "delivery_2"), signal.SIGKILL)
+        mission = _until(api, mission["id"], lambda m: m["status"] != "underway", 15)
+        assert mission["status"] == "queued" and mission["robot_id"] is None, mission
+        assert all(s["status"] == "pending" for s in mission["steps"])
+        assert mission["events"][-1]["message"] == "requeued: robot delivery_2 stopped reporting for 3 s"
+    finally:
+        lab.stop()
+    assert lab.leftovers == []
+
+
+def test_a_killed_fleet_manager_is_restarted_and_carries_the_mission_on(ros_env, tmp_path):
+    lab = LabProcess(ros_env, tmp_path, robots=2)
+    try:
+        lab.wait_ready(robots=2)
+        api = f"{lab.url}/api/v1"
+        body = {"spec": {"steps": [{"go_to": "c_ward"}, {"go_to": "workshop_station_1"}]}, "robot_id": "delivery_1"}
+        mission = httpx.post(f"{api}/missions", json=body, timeout=5).json()
+        before = _until(api, mission["id"], lambda m: m["steps"][1]["status"] == "active", 60)
+        os.kill(_manager_pid(lab.domain), signal.SIGKILL)
+        killed = time.monotonic()
+        after = _until(api, mission["id"], lambda m: any("reconciled" in e["message"] for e in m["events"]), 30)
+        print(f"reconciled {time.monotonic() - killed:.1f} s after the kill")
+        assert after["events"][: len(before["events"])] == before["events"]  # nothing lost
+        done = _until(api, mission["id"], lambda m: m["status"] in ("completed", "failed", "canceled"), 120)
+        assert done["status"] == "completed", done
+        assert done["route"][-1] == "workshop_station_1"
+        statuses = [e["status"] for e in done["events"] if e["kind"] == "status"]
+        assert statuses == ["queued", "assigned", "underway", "completed"]
+        assert any("manager exited with code -9: restarting it (1 of 5)" in line for line in lab.lines), lab.output()
+        robot = httpx.get(f"{api}/robots/delivery_1", timeout=2).json()
+        assert robot["current_mission_id"] is None
+    finally:
+        lab.stop()
+    assert lab.leftovers == []

@@ -1,41 +1,24 @@
-// Browser test of the console in Debian Chromium (playwright-core; no browser is downloaded).
+// Browser test of the console in Debian Chromium (playwright-core; no browser is downloaded): the robots on
+// the live map, a refused and then an accepted delivery from the dispatch form, driven to completed, with
+// the recipient's confirmation given from the mission detail view.
 // Usage: node e2e/console.e2e.mjs BASE_URL SCREENSHOT_DIR
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { args, fail, withConsole } from "./browser.mjs";
 
-const [base, shots] = process.argv.slice(2);
-if (!base || !shots) {
-  console.error("usage: node e2e/console.e2e.mjs BASE_URL SCREENSHOT_DIR");
-  process.exit(2);
-}
+const { base, shots } = args("console.e2e.mjs");
 const DESTINATION = "lab";
+const MIN_ROBOTS = 4;
 
-function fail(message) {
-  throw new Error(message);
-}
-
-const browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "labfleet-chromium-")), {
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1440, height: 900 },
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
-let code = 0;
-try {
-  const page = browser.pages()[0] ?? (await browser.newPage());
-  const errors = [];
-  page.on("pageerror", (err) => errors.push(String(err)));
-  await page.goto(base, { waitUntil: "domcontentloaded" });
-
-  await page.waitForFunction(() => document.querySelectorAll("svg[data-testid=map] g[data-testid=robot-marker]").length >= 4,
-    null, { timeout: 30_000 });
+await withConsole(base, async (page) => {
+  await page.waitForFunction((n) => document.querySelectorAll("svg[data-testid=map] g[data-testid=robot-marker]").length >= n,
+    MIN_ROBOTS, { timeout: 30_000 });
   await page.waitForSelector("[data-testid=ws-status][data-state=live]", { timeout: 15_000 });
   const robots = await page.$$eval("g[data-testid=robot-marker]", (els) => els.map((e) => e.dataset.robotId).sort());
   console.log(`robots on the map: ${robots.join(", ")}`);
-  if (robots.length !== 4) fail(`expected 4 robots on the map, found ${robots.length}`);
+  const listed = await (await page.request.get(new URL("api/v1/robots", base).href)).json();
+  if (robots.length !== listed.length) fail(`${robots.length} robots on the map, the API lists ${listed.length}`);
+  const rows = await page.$$eval("tr[data-testid=robot-row]", (els) => els.length);
+  if (rows !== robots.length) fail(`${rows} rows in the robot list for ${robots.length} robots`);
   await page.screenshot({ path: join(shots, "console.png") });
 
   // a bad submission shows the API's reason next to the form
@@ -57,29 +40,45 @@ try {
   }, [...before], { timeout: 15_000 });
   const missionId = await handle.jsonValue();
   console.log(`dispatched mission ${missionId} to ${DESTINATION}`);
+  if (!(await page.isHidden("[data-testid=form-error]"))) fail("the form still shows the earlier refusal");
 
   const row = `tr[data-testid=mission-row][data-mission-id="${missionId}"]`;
+  const detail = `[data-testid=mission-detail][data-mission-id="${missionId}"]`;
+  await page.click(row);
+  await page.waitForSelector(`${detail}:not([hidden])`, { timeout: 5_000 });
   const deadline = Date.now() + 240_000;
   let status = "";
   let shotMid = false;
+  let confirmed = false;
   while (Date.now() < deadline) {
     status = await page.getAttribute(row, "data-status");
     if (status === "underway" && !shotMid) {
-      await page.waitForTimeout(3000);
+      // the robot's route on the map: the released part drawn solid (the planned rest, if any, dashed)
+      await page.waitForSelector("svg[data-testid=map] .routes polyline.route.released", { timeout: 20_000 });
+      await page.waitForTimeout(2000);
       await page.screenshot({ path: join(shots, "underway.png") });
       shotMid = true;
+    }
+    const waiting = await page.$(`${detail} [data-testid=step][data-status=awaiting_confirmation]`);
+    if (waiting && !confirmed) {  // the recipient's confirmation, given by the operator from the detail view
+      const prompt = await waiting.textContent();
+      console.log(`awaiting confirmation: ${prompt}`);
+      if (!prompt.includes(DESTINATION)) fail(`the confirm step does not show its prompt: ${prompt}`);
+      await page.screenshot({ path: join(shots, "awaiting-confirmation.png"), fullPage: true });
+      await page.click(`${detail} button[data-action=confirm]`);
+      confirmed = true;
     }
     if (["completed", "failed", "canceled"].includes(status)) break;
     await page.waitForTimeout(500);
   }
   console.log(`mission ${missionId}: ${status}`);
-  if (status !== "completed") fail(`mission ${missionId} ended ${status || "nowhere"} (wanted completed)`);
-  await page.screenshot({ path: join(shots, "completed.png") });
-  if (errors.length) fail(`page errors: ${errors.join("; ")}`);
-} catch (err) {
-  console.error(`console test failed: ${err.message}`);
-  code = 1;
-} finally {
-  await browser.close();
-}
-process.exit(code);
+  if (status !== "completed") {
+    const failure = await page.textContent(`${detail} .summary`).catch(() => "");
+    fail(`mission ${missionId} ended ${status || "nowhere"} (wanted completed): ${failure}`);
+  }
+  const steps = await page.$$eval(`${detail} [data-testid=step]`, (els) => els.map((e) => e.dataset.status));
+  if (!steps.every((s) => s === "done")) fail(`the step timeline of a completed mission reads ${steps.join(", ")}`);
+  await page.screenshot({ path: join(shots, "completed.png"), fullPage: true });
+  const messages = await page.$$eval("[data-testid=message]", (els) => els.map((e) => e.textContent));
+  if (messages.length) fail(`unexpected messages: ${messages.join("; ")}`);
+});

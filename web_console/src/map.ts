@@ -15,9 +15,16 @@ function el<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, 
   return node;
 }
 
+export interface TrafficView {
+  closed_lanes: string[];
+  routes: Record<string, { places: string[]; released: number; passed: number; points: [number, number][] }>;
+}
+
 export class MapView {
   private robots = new Map<string, SVGGElement>();
   private robotLayer: SVGGElement;
+  private routeLayer: SVGGElement;
+  private laneLines = new Map<string, SVGLineElement>();
 
   constructor(svg: SVGSVGElement, map: SiteMap) {
     const { min_x, min_y, max_x, max_y } = map.bounds;
@@ -36,7 +43,9 @@ export class MapView {
       const a = places.get(lane.from);
       const b = places.get(lane.to);
       if (!a || !b) continue;
-      lanes.appendChild(el("line", { x1: a.x, y1: a.y, x2: b.x, y2: b.y, "data-lane-id": lane.id }));
+      const line = el("line", { x1: a.x, y1: a.y, x2: b.x, y2: b.y, "data-lane-id": lane.id });
+      this.laneLines.set(lane.id, line);
+      lanes.appendChild(line);
     }
     const placeLayer = el("g", { class: "places" });
     for (const p of map.places) {
@@ -50,7 +59,25 @@ export class MapView {
       placeLayer.appendChild(g);
     }
     this.robotLayer = el("g", { class: "robots" });
-    world.append(lanes, walls, placeLayer, this.robotLayer);
+    this.routeLayer = el("g", { class: "routes" });
+    world.append(lanes, walls, placeLayer, this.routeLayer, this.robotLayer);
+  }
+
+  /** Each robot's route: the released part solid, the part still held back dashed; closed lanes red. */
+  showTraffic(traffic: TrafficView): void {
+    for (const [id, line] of this.laneLines) line.classList.toggle("closed", traffic.closed_lanes.includes(id));
+    this.routeLayer.replaceChildren();
+    for (const [robot, route] of Object.entries(traffic.routes)) {
+      const pts = route.points;
+      const from = Math.max(route.passed - 1, 0);
+      const released = pts.slice(from, Math.max(route.released, from + 1));
+      const held = pts.slice(Math.max(route.released - 1, from));
+      const attrs = (cls: string, part: [number, number][]) => ({
+        class: cls, "data-robot-id": robot, points: part.map(([x, y]) => `${x},${y}`).join(" "),
+      });
+      if (released.length > 1) this.routeLayer.appendChild(el("polyline", attrs("route released", released)));
+      if (held.length > 1) this.routeLayer.appendChild(el("polyline", attrs("route planned", held)));
+    }
   }
 
   update(robot: Robot): void {

@@ -1,0 +1,183 @@
+"""Traffic planning in time: no two plans share a place or a lane at the same time."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+
+from fleet_manager.core.navgraph import parse_navgraph
+from fleet_manager.core.traffic import INF, Mover, NoRoute, Plan, ReservationTable, TrafficPlanner, place_key
+
+# Two halls joined by one single-lane corridor (w_hub - b - c - e_hub); off each hub a room and a pocket
+# to step aside into.
+SINGLE_LANE = parse_navgraph({"site": "t", "places": {
+    "w_room": {"x": 0, "y": -2}, "w_pocket": {"x": 0, "y": 2}, "w_hub": {"x": 2, "y": 0}, "b": {"x": 6, "y": 0},
+    "c": {"x": 10, "y": 0}, "e_hub": {"x": 14, "y": 0}, "e_room": {"x": 16, "y": -2}, "e_pocket": {"x": 16, "y": 2}},
+    "lanes": [{"from": "w_room", "to": "w_hub"}, {"from": "w_pocket", "to": "w_hub"}, {"from": "w_hub", "to": "b"},
+              {"from": "b", "to": "c"}, {"from": "c", "to": "e_hub"}, {"from": "e_hub", "to": "e_room"},
+              {"from": "e_hub", "to": "e_pocket"}]}, "t")
+
+A = Mover("A", speed=1.0, clear_s=1.0)
+B = Mover("B", speed=1.0, clear_s=1.0)
+
+
+def overlaps(table: ReservationTable) -> list[tuple[str, object, object]]:
+    bad = []
+    for resource, holds in table.holds.items():
+        for h1, h2 in itertools.combinations(holds, 2):
+            if h1.robot != h2.robot and h1.start < h2.end and h2.start < h1.end:
+                bad.append((resource, h1, h2))
+    return bad
+
+
+def positions(plan: Plan, t: float) -> tuple[float, float]:
+    """Where a robot following the plan is at time t (linear along lanes, waiting at places)."""
+    g = SINGLE_LANE.places
+    for prev, nxt in itertools.pairwise(plan.visits):
+        if t < prev.leave:
+            p = g[prev.place]
+            return p.x, p.y
+        if t < nxt.arrive:
+            f = (t - prev.leave) / (nxt.arrive - prev.leave)
+            a, b = g[prev.place], g[nxt.place]
+            return a.x + f * (b.x - a.x), a.y + f * (b.y - a.y)
+    p = g[plan.visits[-1].place]
+    return p.x, p.y
+
+
+def test_a_lone_robot_takes_the_shortest_route_without_waiting():
+    planner = TrafficPlanner(SINGLE_LANE)
+    plan = planner.plan(A, "w_room", "e_room", now=10.0)
+    assert plan.places == ["w_room", "w_hub", "b", "c", "e_hub", "e_room"]
+    assert plan.arrival == pytest.approx(10.0 + 2 * math.sqrt(8) + 12.0)
+    assert plan.visits[-1].leave == INF
+
+
+def test_two_robots_swap_ends_of_a_single_lane_corridor():
+    planner = TrafficPlanner(SINGLE_LANE)
+    plans = planner.plan_batch([(A, "w_room", "e_room"), (B, "e_room", "w_room")], now=0.0)
+    assert plans["A"].places[-1] == "e_room" and plans["B"].places[-1] == "w_room"
+    assert overlaps(planner.table) == []
+    # one of them steps into its pocket and lets the other through the corridor first
+    assert {"w_pocket", "e_pocket"} & (set(plans["A"].places) | set(plans["B"].places))
+    closest = min(math.dist(positions(plans["A"], t / 10), positions(plans["B"], t / 10)) for t in range(0, 900))
+    assert closest >= 1.0
+
+
+def test_a_robot_parked_on_the_route_is_waited_for_or_avoided_and_a_blocked_goal_is_refused():
+    planner = TrafficPlanner(SINGLE_LANE)
+    planner.park("B", "c", now=0.0)
+    with pytest.raises(NoRoute, match="no route for A from w_room to e_room"):
+        planner.plan(A, "w_room", "e_room", now=0.0)
+    planner.table.remove_robot("B")
+    planner.table.add(place_key("c"), 0.0, 20.0, "B")  # B stands on c until t = 20
+    plan = planner.plan(A, "w_room", "e_room", now=0.0)
+    at_c = next(v for v in plan.visits if v.place == "c")
+    assert at_c.arrive >= 20.0 and overlaps(planner.table) == []
+
+
+def test_lifelong_a_later_plan_fits_around_earlier_ones():
+    planner = TrafficPlanner(SINGLE_LANE)
+    first = planner.plan_batch([(A, "w_room", "e_room")], now=0.0)["A"]
+    later = planner.plan_batch([(B, "e_pocket", "w_pocket")], now=3.0)["B"]
+    assert later.places == ["e_pocket", "e_hub", "c", "b", "w_hub", "w_pocket"]
+    assert overlaps(planner.table) == []
+    # B may only enter the corridor after A has come out of it at e_room
+    entry = next(v for v in later.visits if v.place == "c")
+    assert entry.arrive >= first.arrival
+
+
+def test_closed_lanes_are_not_used_and_one_way_lanes_only_one_way():
+    g = parse_navgraph({"site": "t", "places": {"s": {"x": 0, "y": 0}, "n": {"x": 0, "y": 4}, "e": {"x": 4, "y": 0},
+                                                "ne": {"x": 4, "y": 4}},
+                        "lanes": [{"id": "west", "from": "s", "to": "n"}, {"id": "south", "from": "s", "to": "e"},
+                                  {"id": "east", "from": "e", "to": "ne"}, {"id": "north", "from": "n", "to": "ne",
+                                                                             "oneway": True}]}, "t")
+    planner = TrafficPlanner(g)
+    assert planner.plan(A, "s", "ne", 0.0).places in (["s", "n", "ne"], ["s", "e", "ne"])
+    planner.closed.add("west")
+    assert planner.plan(A, "s", "ne", 0.0).places == ["s", "e", "ne"]
+    assert planner.plan(A, "ne", "s", 0.0).places == ["ne", "e", "s"]  # "north" is one way, n -> ne
+    planner.closed.add("south")
+    with pytest.raises(NoRoute):
+        planner.plan(A, "s", "ne", 0.0)
+
+
+# A wide two-way corridor w - m - e (a carriageway per direction) with a room off its middle.
+CORRIDOR = parse_navgraph({"site": "t", "places": {
+    "w": {"x": 0, "y": 0}, "m": {"x": 10, "y": 0}, "e": {"x": 20, "y": 0}, "room": {"x": 10, "y": 6, "kind": "room"}},
+    "lanes": [{"id": "west", "from": "w", "to": "m", "width": 2.4},
+              {"id": "east", "from": "m", "to": "e", "width": 2.4}, {"id": "door", "from": "m", "to": "room"}]}, "t")
+
+
+def test_the_lane_graph_keeps_right_and_a_side_lane_crosses_the_far_carriageway():
+    from fleet_manager.core.lanes import build_lane_graph
+
+    lanes = build_lane_graph(CORRIDOR)
+    assert lanes.sides["m"] == ["m@s", "m@n"]
+    pts = lanes.graph.places
+    assert (pts["m@s"].x, pts["m@s"].y) == (10, -0.6) and (pts["m@n"].x, pts["m@n"].y) == (10, 0.6)
+    by_id = {lane.id: lane for lane in lanes.graph.lanes}
+    assert (by_id["west@+"].start, by_id["west@+"].end, by_id["west@+"].oneway) == ("w@s", "m@s", True)
+    assert (by_id["west@-"].start, by_id["west@-"].end) == ("m@n", "w@n")
+    assert lanes.extra["door@m@s>room"] == ["m@n"]  # from the room to the eastbound side it crosses the other
+    assert set(lanes.derived["door"]) == {"door@m@s>room", "door@m@n>room"}
+
+
+def test_robots_going_opposite_ways_on_a_wide_corridor_pass_without_waiting():
+    from fleet_manager.missions.traffic import TrafficManager
+
+    traffic = TrafficManager(CORRIDOR)
+    east = traffic.plan(A, 0, 0, "e", now=0.0)
+    west = traffic.plan(B, 20, 0.6, "w", now=0.0)  # on the westbound carriageway
+    assert east.plan.arrival == pytest.approx(20.0 / A.speed)
+    assert west.plan.arrival == pytest.approx(20.0 / B.speed)  # no wait for the other
+    assert [w.name for w in east.waypoints] == ["w", "m", "e"]
+    assert [round(w.y, 1) for w in east.waypoints] == [-0.6, -0.6, -0.6]  # it stops on its carriageway
+    assert traffic.releasable("A") == 3 and traffic.releasable("B") == 3  # nothing shared: all released
+    assert overlaps(traffic.planner.table) == []
+
+
+def test_release_follows_the_planned_order_of_passage():
+    """Two robots through the single-lane corridor: the second is released into it only as the first
+    leaves it, whatever their actual speeds."""
+    from fleet_manager.missions.traffic import TrafficManager
+
+    traffic = TrafficManager(SINGLE_LANE)
+    g = SINGLE_LANE.places
+    first = traffic.plan(A, g["w_room"].x, g["w_room"].y, "e_room", now=0.0)
+    second = traffic.plan(B, g["w_pocket"].x, g["w_pocket"].y, "e_pocket", now=0.0)
+    names = [w.name for w in second.waypoints]
+    assert names == ["w_pocket", "w_hub", "b", "c", "e_hub", "e_pocket"]
+    assert traffic.releasable("A") == len(first.waypoints)  # A goes first, all the way
+    assert traffic.releasable("B") == 1  # B waits on its spot: A holds w_hub before it
+    traffic.progress("A", 2)  # A heads to b: it has left w_hub
+    assert traffic.releasable("B") == 1  # the lane w_hub-b is still A's
+    traffic.progress("A", 3)  # A heads to c: lane w_hub-b and place w_hub are free
+    assert traffic.releasable("B") == 2  # B may come to w_hub, not yet onto the corridor
+    traffic.progress("A", 5)  # A heads into e_room
+    assert traffic.releasable("B") == 4
+    traffic.finish("A", g["e_room"].x, g["e_room"].y, now=30.0)
+    assert traffic.releasable("B") == 6
+    assert traffic.parked_at("e_room") == "A"
+
+
+def test_closing_a_lane_flags_the_robots_that_still_need_it_and_replanning_avoids_it():
+    from fleet_manager.missions.traffic import TrafficManager
+
+    loop = parse_navgraph({"site": "t", "places": {
+        "s": {"x": 0, "y": 0}, "n": {"x": 0, "y": 8}, "e": {"x": 6, "y": 0}, "ne": {"x": 6, "y": 8}},
+        "lanes": [{"id": "west", "from": "s", "to": "n"}, {"id": "south", "from": "s", "to": "e"},
+                  {"id": "east", "from": "e", "to": "ne"}, {"id": "north", "from": "n", "to": "ne"}]}, "t")
+    traffic = TrafficManager(loop)
+    route = traffic.plan(A, 0, 0, "n", now=0.0)
+    assert [w.name for w in route.waypoints] == ["s", "n"]
+    assert traffic.close_lane("west") == ["A"] and traffic.reroute == {"A"}
+    assert traffic.close_lane("east") == []  # A's route does not use it
+    traffic.open_lane("east")
+    assert traffic.closed_lanes() == ["west"]
+    traffic.finish("A", 0, 0, now=1.0)
+    again = traffic.plan(A, 0, 0, "n", now=1.0)
+    assert [w.name for w in again.waypoints] == ["s", "e", "ne", "n"]

@@ -1,0 +1,160 @@
+// Browser test of the mission queue, the dispatch form, the mission detail view and the dispatch switch.
+// Usage: node e2e/queue.e2e.mjs BASE_URL SCREENSHOT_DIR
+import { join } from "node:path";
+import { args, fail, withConsole } from "./browser.mjs";
+
+const { base, shots } = args("queue.e2e.mjs");
+const api = new URL("api/v1/", base).href;
+// the operator's clock is not UTC (and not a whole hour off it): not_before must still reach the API in UTC
+const TIMEZONE = "Asia/Kolkata";
+const row = (id) => `tr[data-testid=mission-row][data-mission-id="${id}"]`;
+
+async function missionFromApi(page, id) {
+  const response = await page.request.get(`${api}missions/${id}`);
+  if (!response.ok()) fail(`GET /missions/${id}: HTTP ${response.status()}`);
+  return response.json();
+}
+
+async function waitStatus(page, id, wanted, timeout = 20_000) {
+  const list = Array.isArray(wanted) ? wanted : [wanted];
+  try {
+    await page.waitForFunction(([sel, ok]) => ok.includes(document.querySelector(sel)?.dataset.status),
+      [row(id), list], { timeout });
+  } catch {
+    fail(`mission ${id} is ${await page.getAttribute(row(id), "data-status")} in the queue, wanted ${list.join("|")}`);
+  }
+  return page.getAttribute(row(id), "data-status");
+}
+
+/** Fills and submits the dispatch form; returns the new mission's id, as the form reports it. */
+async function dispatch(page, fields) {
+  const form = page.locator("form[data-testid=dispatch-form]");
+  await form.locator("select[name=template]").selectOption(fields.template);
+  for (const [name, value] of Object.entries(fields.params)) {
+    const input = form.locator(`#params [name="${name}"]`);
+    if ((await input.evaluate((e) => e.tagName)) === "SELECT") await input.selectOption(value);
+    else await input.fill(String(value));
+  }
+  await form.locator("select[name=priority]").selectOption(fields.priority ?? "normal");
+  await form.locator("select[name=robot_id]").selectOption(fields.robot ?? "");
+  await form.locator("input[name=not_before]").fill(fields.notBefore ?? "");
+  const previous = await page.getAttribute("[data-testid=form-ok]", "data-mission-id");
+  await form.locator("button[type=submit]").click();
+  const handle = await page.waitForFunction((prev) => {
+    const error = document.querySelector("[data-testid=form-error]");
+    if (error && !error.hidden) return `error: ${error.textContent}`;
+    const ok = document.querySelector("[data-testid=form-ok]");
+    return ok && !ok.hidden && ok.dataset.missionId !== prev ? ok.dataset.missionId : null;
+  }, previous, { timeout: 10_000 });
+  const id = await handle.jsonValue();
+  if (id.startsWith("error")) fail(`the form was refused: ${id}`);
+  await page.waitForSelector(row(id), { timeout: 5_000 });
+  return id;
+}
+
+async function dispatchState(page) {
+  return (await (await page.request.get(`${api}dispatch`)).json()).paused;
+}
+
+await withConsole(base, async (page) => {
+  await page.waitForSelector("[data-testid=ws-status][data-state=live]", { timeout: 15_000 });
+  await page.waitForSelector("table[data-testid=mission-queue]");
+  await page.waitForSelector("[data-testid=dispatch-state][data-state=running]", { timeout: 10_000 });
+
+  // 1. the form with every field: a delivery pinned to delivery_2, high priority, not before an hour from now
+  const later = await page.evaluate(() => {
+    const d = new Date(Date.now() + 3600_000);
+    const p = (n) => String(n).padStart(2, "0");
+    const local = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+    return { local, offset: d.getTimezoneOffset() };
+  });
+  if (later.offset !== -330) fail(`the browser is not in ${TIMEZONE} (offset ${later.offset} min)`);
+  const held = await dispatch(page, {
+    template: "delivery", params: { destination: "ward_bed_1", item: "e2e parcel", confirm_timeout: 120 },
+    priority: "high", robot: "delivery_2", notBefore: later.local,
+  });
+  console.log(`dispatched mission ${held} (not before ${later.local} ${TIMEZONE})`);
+  const stored = await missionFromApi(page, held);
+  if (stored.params.item !== "e2e parcel" || stored.params.destination !== "ward_bed_1" || stored.params.confirm_timeout !== 120)
+    fail(`the form sent the wrong params: ${JSON.stringify(stored.params)}`);
+  if (stored.priority !== "high" || stored.requested_robot_id !== "delivery_2")
+    fail(`priority/robot not sent: ${stored.priority} ${stored.requested_robot_id}`);
+  const wanted = Date.parse(`${later.local}:00+05:30`); // the wall time typed in, in Kolkata
+  if (Date.parse(stored.not_before) !== wanted)
+    fail(`not_before ${stored.not_before}, wanted ${new Date(wanted).toISOString()} (typed ${later.local} in ${TIMEZONE})`);
+  const cells = await page.$$eval(`${row(held)} td`, (tds) => tds.map((td) => td.textContent));
+  if (!cells[1].includes("delivery") || !cells[2].includes("high") || !cells[4].includes("requested delivery_2"))
+    fail(`the queue row shows ${JSON.stringify(cells)}`);
+  await page.waitForTimeout(3000); // idle robots, but not before an hour from now: it stays queued
+  await waitStatus(page, held, "queued", 1000);
+
+  // 2. the detail view: every step pending, the submission in the event list
+  await page.click(row(held));
+  const detail = `[data-testid=mission-detail][data-mission-id="${held}"]`;
+  await page.waitForSelector(`${detail}:not([hidden])`, { timeout: 5_000 });
+  await page.waitForFunction((n) => document.querySelectorAll("[data-testid=step-timeline] [data-testid=step]").length === n,
+    stored.steps.length, { timeout: 5_000 });
+  const steps = await page.$$eval("[data-testid=step]", (els) => els.map((e) => `${e.dataset.status} ${e.textContent}`));
+  console.log(`step timeline:\n  ${steps.join("\n  ")}`);
+  if (!steps.every((s) => s.startsWith("pending"))) fail("a step of a queued mission is not pending");
+  if (!steps.some((s) => s.includes("confirm") && s.includes("e2e parcel"))) fail("the confirm step's prompt is not shown");
+  await page.waitForSelector("[data-testid=event-list] tr[data-testid=event][data-status=queued]", { timeout: 5_000 });
+
+  // 3. a refusal from the API is shown in the message area (one cancel answered 409 at the edge)
+  await page.route("**/api/v1/missions/*/cancel", (route) => route.fulfill({
+    status: 409, contentType: "application/json",
+    body: JSON.stringify({ detail: "mission cannot go from e2e to canceled", field: "status" }),
+  }), { times: 1 });
+  await page.click(`${detail} button[data-action=cancel]`);
+  const message = await page.waitForSelector("[data-testid=message]", { timeout: 5_000 });
+  const shown = await message.textContent();
+  console.log(`message area: ${shown}`);
+  if (!shown.includes("cannot go from e2e to canceled") || !shown.includes(`#${held}`)) fail(`message reads ${shown}`);
+  await message.$eval("button", (b) => b.click());
+
+  // 4. cancel for real, from the queue row: the row, the detail and its event list all say canceled
+  await page.click(`${row(held)} button[data-action=cancel]`);
+  await waitStatus(page, held, "canceled");
+  await page.waitForSelector(`${detail}[data-status=canceled]`, { timeout: 5_000 });
+  await page.waitForSelector("[data-testid=event-list] tr[data-testid=event][data-status=canceled]", { timeout: 5_000 });
+  if (await page.$(`${row(held)} button[data-action=cancel]`)) fail("a canceled mission still offers Cancel");
+  if ((await missionFromApi(page, held)).status !== "canceled") fail("the API does not say canceled");
+  await page.screenshot({ path: join(shots, "queue-detail.png"), fullPage: true });
+
+  // 5. the dispatch switch: paused, an idle delivery robot is not given the new mission
+  await page.click("[data-testid=dispatch-toggle]");
+  await page.waitForSelector("[data-testid=dispatch-state][data-state=paused]", { timeout: 5_000 });
+  if ((await dispatchState(page)) !== true) fail("the console shows dispatch paused but the API does not");
+  const run = await dispatch(page, { template: "delivery", params: { destination: "lab", item: "sample" } });
+  await page.waitForTimeout(4000);
+  await waitStatus(page, run, "queued", 1000);
+  console.log(`mission ${run} stays queued while dispatch is paused`);
+  await page.screenshot({ path: join(shots, "dispatch-paused.png"), fullPage: true });
+  await page.click("[data-testid=dispatch-toggle]");
+  await page.waitForSelector("[data-testid=dispatch-state][data-state=running]", { timeout: 5_000 });
+  if ((await dispatchState(page)) !== false) fail("the console shows dispatch running but the API does not");
+
+  // 6. resumed: it is assigned and driven (frames update the queue and the open detail); pause, resume, cancel
+  await page.click(row(run));
+  const runDetail = `[data-testid=mission-detail][data-mission-id="${run}"]`;
+  await page.waitForSelector(`${runDetail}:not([hidden])`, { timeout: 5_000 });
+  await waitStatus(page, run, "underway", 30_000);
+  await page.waitForSelector(`${runDetail} [data-testid=step][data-index="0"][data-status=active]`, { timeout: 10_000 });
+  console.log(`mission ${run} underway on ${(await missionFromApi(page, run)).robot_id}`);
+  await page.click(`${row(run)} button[data-action=pause]`);
+  await waitStatus(page, run, "paused");
+  await page.waitForSelector(`${runDetail}[data-status=paused] button[data-action=resume]`, { timeout: 5_000 });
+  await page.screenshot({ path: join(shots, "mission-paused.png"), fullPage: true });
+  await page.click(`${runDetail} button[data-action=resume]`);
+  await waitStatus(page, run, "underway");
+  await page.click(`${runDetail} button[data-action=cancel]`);
+  await waitStatus(page, run, "canceled");
+  await page.waitForSelector(`${runDetail}[data-status=canceled]`, { timeout: 5_000 });
+  const events = await page.$$eval("[data-testid=event-list] tr[data-testid=event]", (trs) => trs.map((t) => t.dataset.status));
+  for (const s of ["queued", "assigned", "underway", "paused", "canceled"])
+    if (!events.includes(s)) fail(`the event list lacks ${s}: ${events.join(", ")}`);
+  console.log(`mission ${run}: ${[...events].reverse().filter(Boolean).join(" → ")}`);
+  await page.screenshot({ path: join(shots, "queue.png"), fullPage: true });
+  const errors = await page.$$eval("[data-testid=message]", (els) => els.map((e) => e.textContent));
+  if (errors.length) fail(`unexpected messages: ${errors.join("; ")}`);
+}, { timezoneId: TIMEZONE });

@@ -1,0 +1,173 @@
+// One mission in full: summary, the step timeline and the event list, kept live from the websocket.
+import { api } from "./api";
+import { missionButtons } from "./actions";
+import { $, badge, cell, clock, coalesce, parseTime, text } from "./dom";
+import { reportError } from "./messages";
+import type { MissionStore } from "./store";
+import type { Frame, Mission, MissionEvent, Step } from "./types";
+
+const pairs = (values: Record<string, unknown> | undefined) =>
+  Object.entries(values ?? {}).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ");
+
+/** What a step does, in a few words. */
+export function describeStep(s: Step): string {
+  switch (s.kind) {
+    case "go_to": case "dock": return `→ ${s.target ?? "?"}`;
+    case "action": return `${s.action ?? "?"}${s.params && Object.keys(s.params).length ? ` (${pairs(s.params)})` : ""}`;
+    case "wait": return `${s.seconds ?? "?"} s`;
+    case "confirm": return `“${s.prompt ?? ""}”${s.timeout != null ? ` within ${s.timeout} s` : ""}`;
+    case "cover": return `zone ${s.zone ?? "?"}${s.spacing != null ? `, ${s.spacing} m passes` : ""}`;
+    case "patrol": return `${(s.places ?? []).join(" → ")} × ${s.repeat ?? 1}`;
+    default: return s.target ?? s.action ?? "";
+  }
+}
+
+function eventKey(e: MissionEvent): string {
+  return `${parseTime(e.time).getTime()}|${e.kind}|${e.step_index ?? ""}`;
+}
+
+/** The event a live frame stands for, shaped like the ones GET /missions/{id} lists. */
+export function frameEvent(frame: Frame): MissionEvent | null {
+  if (frame.type === "mission_event") {
+    return { time: frame.time, sim_time: frame.sim_time, kind: "status", status: frame.status, step_index: null,
+      message: frame.message };
+  }
+  if (frame.type === "mission_step" && frame.status) {
+    return { time: frame.time, sim_time: frame.sim_time, kind: "step", status: frame.status,
+      step_index: frame.step_index,
+      message: `step ${frame.step_index} ${frame.status}${frame.message ? `: ${frame.message}` : ""}` };
+  }
+  if (frame.type === "mission_step" || frame.type === "mission_info") {
+    return { time: frame.time, sim_time: frame.sim_time, kind: "info", status: null, step_index: frame.step_index,
+      message: frame.message };
+  }
+  return null;
+}
+
+export class DetailView {
+  private missionId: number | null = null;
+  private events: MissionEvent[] = [];
+  private seen = new Set<string>();
+  private panel = $<HTMLElement>("#detail");
+  readonly render = coalesce(() => this.draw());
+
+  constructor(private store: MissionStore, private onClose: () => void) {
+    store.onChange((id) => { if (id === null || id === this.missionId) this.render(); });
+    $("#detail-close").addEventListener("click", () => this.close());
+  }
+
+  get selected(): number | null {
+    return this.missionId;
+  }
+
+  async open(id: number): Promise<void> {
+    this.missionId = id;
+    this.events = [];
+    this.seen.clear();
+    this.panel.hidden = false;
+    this.render();
+    try {
+      const mission = await api<Mission>(`/missions/${id}`);
+      if (this.missionId !== id) return; // another mission was opened meanwhile
+      for (const e of mission.events ?? []) this.addEvent(e);
+      this.store.upsert(mission);
+    } catch (err) {
+      reportError(`loading mission #${id}`, err);
+    }
+    this.render();
+  }
+
+  close(): void {
+    this.missionId = null;
+    this.panel.hidden = true;
+    this.onClose();
+  }
+
+  onFrame(frame: Frame): void {
+    if (frame.type === "robot_state" || frame.mission_id !== this.missionId) return;
+    const event = frameEvent(frame);
+    if (event && this.addEvent(event)) this.render();
+  }
+
+  private addEvent(event: MissionEvent): boolean {
+    const key = eventKey(event);
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    this.events.push(event);
+    this.events.sort((a, b) => parseTime(a.time).getTime() - parseTime(b.time).getTime());
+    return true;
+  }
+
+  private summary(m: Mission): HTMLElement {
+    const dl = document.createElement("dl");
+    const item = (term: string, value: Node | string | null | undefined) => {
+      if (value === null || value === undefined || value === "") return;
+      dl.append(text("dt", term));
+      const dd = document.createElement("dd");
+      dd.append(value);
+      dl.append(dd);
+    };
+    item("status", badge(m.status));
+    item("priority", badge(m.priority, "priority"));
+    item("template", m.template ?? "inline spec");
+    item("params", pairs(m.params));
+    item("robot", m.robot_id ?? (m.requested_robot_id ? `${m.requested_robot_id} (requested)` : "not assigned yet"));
+    item("created", clock(m.created_at));
+    if (m.not_before) item("not before", clock(m.not_before));
+    if (m.assigned_at) item("assigned", clock(m.assigned_at));
+    if (m.started_at) item("started", clock(m.started_at));
+    if (m.ended_at) item("ended", clock(m.ended_at));
+    if (m.duration_s != null) item("duration", `${m.duration_s.toFixed(1)} s`);
+    if (m.distance_m != null) item("distance", `${m.distance_m.toFixed(1)} m`);
+    if (m.failure_reason) item("failure", text("span", m.failure_reason, "failure"));
+    return dl;
+  }
+
+  private step(s: Step): HTMLLIElement {
+    const li = document.createElement("li");
+    li.className = `step step-${s.status}`;
+    li.dataset.testid = "step";
+    li.dataset.index = String(s.index);
+    li.dataset.status = s.status;
+    const head = text("div", "", "step-head");
+    head.append(text("span", String(s.index), "step-index mono"), text("span", s.kind, "step-kind"),
+      text("span", describeStep(s), "step-what"), badge(s.status, "step-status"));
+    li.append(head);
+    const times = [s.started_at ? `started ${clock(s.started_at)}` : "", s.ended_at ? `ended ${clock(s.ended_at)}` : "",
+      s.attempt != null && (s.attempt > 1 || s.retries) ? `attempt ${s.attempt}${s.retries ? ` of ${s.retries + 1}` : ""}` : ""]
+      .filter(Boolean).join(" · ");
+    if (times) li.append(text("div", times, "sub"));
+    if (s.message && s.message !== s.prompt) li.append(text("div", s.message, "step-message"));
+    return li;
+  }
+
+  private eventRow(e: MissionEvent): HTMLTableRowElement {
+    const tr = document.createElement("tr");
+    tr.dataset.testid = "event";
+    tr.dataset.kind = e.kind;
+    if (e.status) tr.dataset.status = e.status;
+    tr.append(cell(clock(e.time)), cell(e.sim_time == null ? "–" : `${e.sim_time.toFixed(1)} s`),
+      cell(e.kind === "status" && e.status ? badge(e.status) : e.kind), cell(e.step_index == null ? "" : String(e.step_index)),
+      cell(e.message));
+    return tr;
+  }
+
+  private draw(): void {
+    const m = this.missionId === null ? undefined : this.store.get(this.missionId);
+    this.panel.dataset.missionId = this.missionId === null ? "" : String(this.missionId);
+    this.panel.dataset.status = m?.status ?? "";
+    $("#detail-title").textContent = this.missionId === null ? "Mission" : `Mission #${this.missionId}`;
+    if (!m) {
+      $("#detail-summary").replaceChildren(text("p", "loading…", "hint"));
+      $("#detail-actions").replaceChildren();
+      $("#detail-steps").replaceChildren();
+      $("#detail-events").replaceChildren();
+      return;
+    }
+    $("#detail-summary").replaceChildren(this.summary(m));
+    $("#detail-actions").replaceChildren(...missionButtons(this.store, m));
+    $("#detail-steps").replaceChildren(...m.steps.map((s) => this.step(s)));
+    // newest first: what just happened is at the top
+    $("#detail-events").replaceChildren(...[...this.events].reverse().map((e) => this.eventRow(e)));
+  }
+}

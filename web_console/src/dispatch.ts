@@ -1,0 +1,153 @@
+// The dispatch form, generated from each template's typed parameters.
+import { ApiError, post, reason } from "./api";
+import { $, text } from "./dom";
+import type { MissionStore } from "./store";
+import type { Mission, ParamSpec, Robot, Template } from "./types";
+
+type Field = HTMLInputElement | HTMLSelectElement;
+
+function paramInput(p: ParamSpec, places: string[], zones: string[]): Field {
+  if (p.type === "place" || p.type === "zone") {
+    const select = document.createElement("select");
+    if (!p.required || p.default === null || p.default === undefined) select.append(new Option("—", ""));
+    for (const name of p.type === "zone" ? zones : places) select.append(new Option(name, name));
+    select.value = typeof p.default === "string" ? p.default : "";
+    return select;
+  }
+  const input = document.createElement("input");
+  if (p.type === "boolean") {
+    input.type = "checkbox";
+    input.checked = p.default === true;
+    return input;
+  }
+  input.type = p.type === "integer" || p.type === "number" ? "number" : "text";
+  if (p.type === "integer") input.step = "1";
+  if (p.type === "number") input.step = "any";
+  input.value = p.default === null || p.default === undefined ? "" : String(p.default);
+  if (p.required) input.required = true;
+  return input;
+}
+
+/** The form's parameters as the API wants them: typed, and empty optional fields left out. */
+function readParams(form: HTMLFormElement): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const input of form.querySelectorAll<Field>("#params [name]")) {
+    const type = input.dataset.type;
+    if (type === "boolean") params[input.name] = (input as HTMLInputElement).checked;
+    else if (input.value === "") continue;
+    else if (type === "integer" || type === "number") params[input.name] = Number(input.value);
+    else params[input.name] = input.value;
+  }
+  return params;
+}
+
+/** A datetime-local value (the operator's local time) as an ISO UTC timestamp. */
+export function localToUtc(value: string): string {
+  const when = new Date(value);
+  if (Number.isNaN(when.getTime())) throw new Error(`not_before: not a date and time: ${value}`);
+  return when.toISOString();
+}
+
+export class DispatchForm {
+  private form = $<HTMLFormElement>("#dispatch");
+  private templateSelect = $<HTMLSelectElement>("#template");
+  private robotSelect = $<HTMLSelectElement>("#robot-select");
+  private error = $<HTMLElement>("#form-error");
+  private ok = $<HTMLElement>("#form-ok");
+  private robots = new Map<string, string>(); // id → kind
+
+  constructor(
+    private templates: Template[],
+    private places: string[],
+    private store: MissionStore,
+    private zones: string[] = [],
+  ) {
+    this.templateSelect.replaceChildren(...templates.map((t) => new Option(t.name, t.name)));
+    this.templateSelect.addEventListener("change", () => this.renderParams());
+    this.form.addEventListener("submit", (e) => void this.submit(e));
+    this.renderParams();
+  }
+
+  private get template(): Template | undefined {
+    return this.templates.find((t) => t.name === this.templateSelect.value);
+  }
+
+  /** Robots offered for the optional pinning; those of the template's kind first. */
+  setRobots(robots: Iterable<Robot>): void {
+    let changed = false;
+    for (const r of robots) {
+      if (this.robots.get(r.id) !== r.kind) changed = true;
+      this.robots.set(r.id, r.kind);
+    }
+    if (changed) this.renderRobots();
+  }
+
+  private renderRobots(): void {
+    const keep = this.robotSelect.value;
+    const kind = this.template?.robot_kind ?? null;
+    const ids = [...this.robots.keys()].sort();
+    const option = (id: string) => new Option(`${id} (${this.robots.get(id)})`, id);
+    const options: (HTMLOptionElement | HTMLOptGroupElement)[] = [new Option("any suitable robot", "")];
+    if (kind === null) {
+      options.push(...ids.map(option));
+    } else {
+      options.push(...ids.filter((id) => this.robots.get(id) === kind).map(option));
+      const others = ids.filter((id) => this.robots.get(id) !== kind);
+      if (others.length) {
+        const group = document.createElement("optgroup");
+        group.label = `not ${kind} robots`;
+        group.append(...others.map(option));
+        options.push(group);
+      }
+    }
+    this.robotSelect.replaceChildren(...options);
+    this.robotSelect.value = this.robots.has(keep) ? keep : "";
+  }
+
+  private renderParams(): void {
+    const template = this.template;
+    const needs = [template?.robot_kind ? `a ${template.robot_kind} robot` : "",
+      ...(template?.capabilities ?? [])].filter(Boolean).join(", ");
+    $("#template-help").textContent = template ? `${template.description}${needs ? ` Needs: ${needs}.` : ""}` : "";
+    $("#params").replaceChildren(...(template?.params ?? []).map((p) => {
+      const label = text("label", "");
+      label.append(text("span", `${p.name}${p.required ? " *" : ""}`, "param-name"));
+      label.title = p.description;
+      const input = paramInput(p, this.places, this.zones);
+      input.name = p.name;
+      input.dataset.type = p.type;
+      if (p.type === "boolean") label.classList.add("check");
+      label.append(input);
+      if (p.description) label.append(text("span", p.description, "sub wrap"));
+      return label;
+    }));
+    this.renderRobots();
+  }
+
+  private async submit(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    this.error.hidden = true;
+    this.ok.hidden = true;
+    const data = new FormData(this.form);
+    const submitButton = this.form.querySelector<HTMLButtonElement>("button[type=submit]");
+    try {
+      const body: Record<string, unknown> = {
+        template: data.get("template"), params: readParams(this.form), priority: data.get("priority"),
+      };
+      if (data.get("robot_id")) body.robot_id = data.get("robot_id");
+      const notBefore = String(data.get("not_before") ?? "");
+      if (notBefore) body.not_before = localToUtc(notBefore);
+      if (submitButton) submitButton.disabled = true;
+      const mission = await post<Mission>("/missions", body);
+      this.store.upsert(mission);
+      this.ok.textContent = `dispatched mission #${mission.id} (${mission.status})`;
+      this.ok.dataset.missionId = String(mission.id);
+      this.ok.hidden = false;
+    } catch (err) {
+      this.error.textContent = err instanceof ApiError || err instanceof TypeError ? reason(err) : (err as Error).message;
+      this.error.hidden = false;
+    } finally {
+      if (submitButton) submitButton.disabled = false;
+    }
+  }
+}

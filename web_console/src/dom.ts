@@ -1,0 +1,59 @@
+// Small DOM helpers shared by the views: no framework, plain elements.
+
+export const $ = <T extends Element>(sel: string, root: ParentNode = document) => root.querySelector(sel) as T;
+
+export function text(tag: string, value: string, cls = ""): HTMLElement {
+  const node = document.createElement(tag);
+  node.textContent = value;
+  if (cls) node.className = cls;
+  return node;
+}
+
+export function cell(...children: (Node | string)[]): HTMLTableCellElement {
+  const td = document.createElement("td");
+  td.append(...children);
+  return td;
+}
+
+export function button(label: string, onClick: () => void | Promise<void>, cls = ""): HTMLButtonElement {
+  const b = text("button", label, `small ${cls}`.trim()) as HTMLButtonElement;
+  b.type = "button";
+  b.addEventListener("click", (event) => {
+    event.stopPropagation(); // buttons inside a clickable row act on their own
+    b.disabled = true;
+    void Promise.resolve(onClick()).finally(() => { b.disabled = false; });
+  });
+  return b;
+}
+
+export function badge(status: string, prefix = "status"): HTMLElement {
+  const node = text("span", status.replaceAll("_", " "), `badge ${prefix}-${status}`);
+  node.dataset.status = status;
+  return node;
+}
+
+/** A UTC timestamp from the API (SQLite hands some back without an offset) as a Date. */
+export function parseTime(value: string): Date {
+  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`);
+}
+
+/** Local wall time, with the date only when it is not today. */
+export function clock(value: string | null | undefined): string {
+  if (!value) return "–";
+  const t = parseTime(value);
+  const time = t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  return t.toDateString() === new Date().toDateString() ? time : `${t.toLocaleDateString()} ${time}`;
+}
+
+/** Redraws at most once per animation frame, however often it is asked. */
+export function coalesce(draw: () => void): () => void {
+  let pending = false;
+  return () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      draw();
+    });
+  };
+}

@@ -1,0 +1,106 @@
+// The mission queue: newest missions first with their actions, and the queue-wide dispatch switch.
+import { api, post, reason } from "./api";
+import { missionButtons } from "./actions";
+import { $, badge, cell, clock, coalesce, text } from "./dom";
+import { reportError } from "./messages";
+import { awaitingStep, LIST_LIMIT, type MissionStore } from "./store";
+import type { DispatchState, Mission } from "./types";
+
+export async function loadMissions(store: MissionStore): Promise<void> {
+  store.replaceAll(await api<Mission[]>(`/missions?limit=${LIST_LIMIT}`));
+}
+
+export class QueueView {
+  private selected: number | null = null;
+  readonly render = coalesce(() => this.draw());
+
+  constructor(private store: MissionStore, private onSelect: (id: number) => void) {
+    store.onChange(() => this.render());
+  }
+
+  select(id: number | null): void {
+    this.selected = id;
+    this.render();
+  }
+
+  private row(m: Mission): HTMLTableRowElement {
+    const tr = document.createElement("tr");
+    tr.dataset.testid = "mission-row";
+    tr.dataset.missionId = String(m.id);
+    tr.dataset.status = m.status;
+    tr.tabIndex = 0;
+    if (m.id === this.selected) tr.classList.add("selected");
+    tr.addEventListener("click", () => this.onSelect(m.id));
+    tr.addEventListener("keydown", (e) => { if (e.key === "Enter") this.onSelect(m.id); });
+
+    const done = m.steps.filter((s) => s.status === "done").length;
+    const template = cell(text("div", m.template ?? "inline spec"), text("div", `${done}/${m.steps.length} steps`, "sub"));
+    const status = cell(badge(m.status));
+    const waiting = awaitingStep(m);
+    if (waiting) status.append(text("div", `step ${waiting.index} awaits confirmation`, "sub attention"));
+    if (m.failure_reason) status.title = m.failure_reason;
+    const created = cell(clock(m.created_at));
+    if (m.not_before) created.append(text("div", `not before ${clock(m.not_before)}`, "sub"));
+    const robot = cell(text("span", m.robot_id ?? "–", "mono"));
+    if (!m.robot_id && m.requested_robot_id) robot.append(text("div", `requested ${m.requested_robot_id}`, "sub"));
+    const actions = cell(...missionButtons(this.store, m));
+    actions.className = "actions";
+    tr.append(cell(text("span", String(m.id), "mono")), template, cell(badge(m.priority, "priority")), status,
+      robot, created, actions);
+    return tr;
+  }
+
+  private draw(): void {
+    const missions = this.store.newest();
+    $("#missions tbody").replaceChildren(...missions.map((m) => this.row(m)));
+    $<HTMLElement>("#queue-empty").hidden = missions.length > 0;
+  }
+}
+
+/** The queue-wide switch: while dispatch is paused no new mission is assigned; those in flight go on. */
+export class DispatchSwitch {
+  private paused: boolean | null = null;
+  private lastError = ""; // a failing poll is reported once, not every time
+  private button = $<HTMLButtonElement>("#dispatch-toggle");
+  private label = $<HTMLElement>("#dispatch-state");
+
+  constructor() {
+    this.button.addEventListener("click", () => void this.toggle());
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      this.show((await api<DispatchState>("/dispatch")).paused);
+      this.lastError = "";
+    } catch (err) {
+      this.show(null);
+      const why = reason(err);
+      if (why !== this.lastError) reportError("reading the dispatch state", err);
+      this.lastError = why;
+    }
+  }
+
+  private async toggle(): Promise<void> {
+    const verb = this.paused ? "resume" : "pause";
+    this.button.disabled = true;
+    try {
+      const state = await post<DispatchState | null>(`/dispatch/${verb}`);
+      this.show(state && typeof state.paused === "boolean" ? state.paused : verb === "pause");
+    } catch (err) {
+      reportError(`${verb} dispatch`, err);
+      await this.refresh();
+    } finally {
+      this.button.disabled = false;
+    }
+  }
+
+  private show(paused: boolean | null): void {
+    this.paused = paused;
+    const state = paused === null ? "unknown" : paused ? "paused" : "running";
+    this.label.dataset.state = state;
+    this.label.textContent = paused === null ? "dispatch state unknown"
+      : paused ? "dispatch paused: no new assignments" : "dispatch running";
+    this.button.textContent = paused ? "Resume dispatch" : "Pause dispatch";
+    this.button.dataset.action = paused ? "resume" : "pause";
+  }
+}
