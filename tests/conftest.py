@@ -71,7 +71,7 @@ def running_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     env["ROS_DOMAIN_ID"] = str(next_domain_id())
     env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
-    lab = LabProcess(env, tmp_path_factory.mktemp("lab"))
+    lab = LabProcess(env, tmp_path_factory.mktemp("lab"), extra=("--speed", "2"))  # sim at 2x: a shorter suite
     try:
         lab.wait_ready(robots=6)
         yield lab

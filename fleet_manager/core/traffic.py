@@ -180,7 +180,10 @@ class TrafficPlanner:
         h = {n: min(hg[n] for hg in hs) for n in self.graph.places}
         start_safe = [iv for iv in table.safe_intervals(place_key(start), robot) if iv[0] <= now < iv[1]]
         if not start_safe:
-            raise NoRoute(f"{robot} cannot stay at {start}: another robot's plan holds it now")
+            # the robot is there all the same (stopped next to another, e.g. after a failed drive): it may
+            # leave at once, ahead of the plans still to come through
+            later = [hold.start for hold in table.busy(place_key(start), robot) if hold.start > now]
+            start_safe = [(now, min(later, default=INF))]
         counter = itertools.count()
         # state: (place, index of the safe interval) -> earliest arrival
         start_state = (start, 0)
@@ -253,9 +256,10 @@ class TrafficPlanner:
                 self.table.add(key, visits[i - 1].leave, visit.arrive + mover.clear_s, plan.robot)
 
     def park(self, robot: str, place: str, now: float) -> None:
-        """The robot stands at `place` from now on (idle)."""
+        """The robot stands at `place` from now on (idle). It is there already, so it comes first there:
+        a robot whose plan passes that place later waits for it to leave instead of driving into it."""
         self.table.remove_robot(robot, after=now)
-        self.table.add(place_key(place), now, INF, robot)
+        self.table.add(place_key(place), -INF, INF, robot)
 
     def plan_batch(self, moves: list[tuple[Mover, str, str | list[str]]], now: float) -> dict[str, Plan]:
         """Plan several robots that start now, each from the place it stands on; reserve the plans.

@@ -82,7 +82,7 @@ class Dispatcher:
         ready = [m for m in queued if m.not_before is None or as_utc(m.not_before) <= now]
         ready.sort(key=lambda m: (PRIORITY_RANK[m.priority], m.id))
         await self._preempt_for_emergencies(ready)
-        robots = self.registry.available()
+        robots = [r for r in self.registry.available() if r.id not in self._making_way]
         if self.settings.auto_charge:
             robots = await self._send_low_robots_to_charge(robots, ready)
         if not robots or not ready:
@@ -112,19 +112,24 @@ class Dispatcher:
             return
         for place in path[1:]:
             other = self.traffic.parked_at(place)
-            if other is None or other == robot_id or other in self.registry.assignments or other in self._making_way:
-                continue
-            if not self.registry.online(other):
+            if other is None or other == robot_id or other in self._making_way or not self.registry.online(other):
                 continue
             there = self.registry.entry(other).report
             spot = nearest_free(graph, self.traffic, there.x, there.y, ("parking", "charger"), avoid=set(path))
             if spot is None:
                 continue
+            busy = self.registry.assignments.get(other)
+            if busy is not None:  # on a mission: only a robot itself waiting for a route can step aside
+                run = self._runs.get(busy)
+                if run is not None and run.waiting_route and other not in self.traffic.asked:
+                    self.traffic.asked[other] = spot
+                continue
             self._making_way.add(other)
             try:
                 body = MissionCreate(spec={"steps": [{"go_to": spot}]}, robot_id=other, priority=Priority.HIGH)
                 mission = await asyncio.to_thread(self.service.submit, body)
-                await self._start(mission.id, other, f"assigned to {other}: making way for {robot_id} at {place}")
+                await self._start(mission.id, other, f"assigned to {other}: making way for {robot_id} at {place}",
+                                  making_way=True)
             finally:
                 self._making_way.discard(other)
 
@@ -170,8 +175,10 @@ class Dispatcher:
 
     # -- starting, preempting, charging ---------------------------------------------------------
     async def _start(self, mission_id: int, robot_id: str, message: str, start_index: int = 0,
-                     transition: bool = True) -> bool:
+                     transition: bool = True, making_way: bool = False) -> bool:
         assert self.runner is not None
+        if transition and not making_way and (robot_id in self.registry.assignments or robot_id in self._making_way):
+            return False  # taken meanwhile (a robot asked to make way): the mission stays queued
         self.registry.assignments[robot_id] = mission_id
         if transition:
             try:
@@ -190,7 +197,7 @@ class Dispatcher:
 
     async def _preempt_for_emergencies(self, ready: list[MissionPublic]) -> None:
         """An emergency mission no idle robot can take takes a suitable robot from a lower-priority one."""
-        idle = [self._candidate(r) for r in self.registry.available()]
+        idle = [self._candidate(r) for r in self.registry.available() if r.id not in self._making_way]
         for mission in ready:
             if mission.priority is not Priority.EMERGENCY:
                 break

@@ -16,6 +16,7 @@ from fleet_manager.core.coverage import coverage_path
 from fleet_manager.core.errors import Conflict, Unavailable
 from fleet_manager.core.missions import MissionStatus
 from fleet_manager.core.robots import TaskAction, TaskFeedback, TaskOutcome, TaskRequest, TaskResult, Waypoint
+from fleet_manager.core.traffic import Mover
 from fleet_manager.missions.service import MissionService
 from fleet_manager.missions.traffic import NoRoute, Route, TrafficManager
 from fleet_manager.robots.service import RobotRegistry
@@ -23,9 +24,9 @@ from fleet_manager.ros.bridge import RosBridge
 
 REROUTE = "rerouted: a lane on the route was closed"
 YIELD = "yielded: standstill"
-YIELD_S = 15.0  # sim seconds without release before the newest plan in a standstill gives way
+YIELD_S = 20.0  # sim seconds without release before the newest plan in a standstill gives way
 MAX_YIELDS = 5
-ROUTE_WAIT_S = 120.0  # sim seconds a step waits for a route clear of other robots before it fails
+ROUTE_WAIT_S = 60.0  # sim seconds a step waits for a route clear of other robots before it fails
 
 
 class RobotLost(Unavailable):
@@ -50,6 +51,13 @@ class RunState:
     distance_m: float = 0.0
     final_pose: tuple[float, float, float] | None = None
     yields: int = 0
+    sends: int = 0
+    waiting_route: bool = False  # planning found no clear route yet: it waits where it stands
+
+    def task_id(self, index: int, attempt: int) -> str:
+        """A new id for every task sent: a robot never sees two tasks with the same id."""
+        self.sends += 1
+        return f"{self.mission_id}.{index}.{self.token}.{attempt}.{self.sends}"
     # task ids are unique per run, so a task re-sent after a restart never shares an id with the old one
     token: str = field(default_factory=lambda: secrets.token_hex(3))
 
@@ -99,14 +107,14 @@ class MissionRunner:
         if kind == "confirm":
             return await self._confirm(state, record)
         if kind == "action":
-            task_id = f"{state.mission_id}.{record['index']}.{state.token}.{attempt}"
+            task_id = state.task_id(record["index"], attempt)
             action = TaskAction(record["action"], dict(record.get("params") or {}))
             return await self._run_task(state, TaskRequest(task_id, state.mission_id, (), (action,)), None)
         return await self._drive(state, record, route, attempt)
 
     async def _drive(self, state: RunState, record: dict[str, Any], route: list[str], attempt: int) -> TaskResult:
         """A go_to, dock or cover step: a route planned in time, released step by step."""
-        task_id = f"{state.mission_id}.{record['index']}.{state.token}.{attempt}"
+        task_id = state.task_id(record["index"], attempt)
         robot_id = state.robot_id
         zone = self.site.cleaning_zones[record["zone"]] if record["kind"] == "cover" else None
         goal = zone.entry if zone is not None else record["target"]
@@ -135,23 +143,44 @@ class MissionRunner:
         """Plan in time from the place the robot is at; while no route is clear (a robot parked on the
         way, a closed lane), ask parked robots to make way and try again, up to ROUTE_WAIT_S."""
         robot_id = state.robot_id
-        report = self.registry.entry(robot_id).report
         model = self.site.fleet.robot(robot_id).model
         mover = self.traffic.mover(robot_id, model.radius, model.max_speed)
         waited, noted = 0.0, False
-        while True:
-            try:
-                return self.traffic.plan(mover, report.x, report.y, goal, self._now())
-            except NoRoute as exc:
-                if waited >= ROUTE_WAIT_S:
-                    return TaskResult(TaskOutcome.FAILED, f"{exc} for {ROUTE_WAIT_S:g} s")
-                if not noted:
-                    noted = True
-                    await asyncio.to_thread(self.service.add_event, state.mission_id,
-                                            f"waiting for a clear route to {goal}: {exc}")
+        try:
+            while True:
+                report = self.registry.entry(robot_id).report
+                try:
+                    return self.traffic.plan(mover, report.x, report.y, goal, self._now())
+                except NoRoute as exc:
+                    if waited >= ROUTE_WAIT_S:
+                        return TaskResult(TaskOutcome.FAILED, f"{exc} for {ROUTE_WAIT_S:g} s")
+                    if not noted:
+                        noted = True
+                        await asyncio.to_thread(self.service.add_event, state.mission_id,
+                                                f"waiting for a clear route to {goal}: {exc}")
+                state.waiting_route = True
                 await self._make_way(robot_id, goal)
+                spot = self.traffic.asked.pop(robot_id, None)
+                if spot is not None:  # while it waits, it is in another robot's way: it moves aside first
+                    await self._step_aside(state, mover, spot)
                 await self._sleep_sim(state, 1.0)
                 waited += 1.0
+        finally:
+            state.waiting_route = False
+            self.traffic.asked.pop(robot_id, None)
+
+    async def _step_aside(self, state: RunState, mover: Mover, spot: str) -> None:
+        report = self.registry.entry(state.robot_id).report
+        try:
+            aside = self.traffic.plan(mover, report.x, report.y, spot, self._now())
+        except NoRoute:
+            return
+        await asyncio.to_thread(self.service.add_event, state.mission_id,
+                                f"{state.robot_id} steps aside to {spot} while it waits for its route")
+        task = TaskRequest(state.task_id(-1, 1), state.mission_id, tuple(aside.waypoints),
+                           released=self._released(aside, len(aside.waypoints)))
+        result = await self._run_task(state, task, aside)
+        state.distance_m += result.distance_m
 
     @staticmethod
     def _released(route: Route, total: int) -> int:

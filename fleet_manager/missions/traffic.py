@@ -44,6 +44,7 @@ class TrafficManager:
     routes: dict[str, Route] = field(default_factory=dict)
     movers: dict[str, Mover] = field(default_factory=dict)
     reroute: set[str] = field(default_factory=set)  # robots whose route uses a lane closed since
+    asked: dict[str, str] = field(default_factory=dict)  # robots waiting for a route, asked to step aside
 
     def __post_init__(self) -> None:
         self.lanes = build_lane_graph(self.graph)
