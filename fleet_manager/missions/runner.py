@@ -26,7 +26,7 @@ REROUTE = "rerouted: a lane on the route was closed"
 YIELD = "yielded: standstill"
 YIELD_S = 20.0  # sim seconds without release before the newest plan in a standstill gives way
 MAX_YIELDS = 5
-ROUTE_WAIT_S = 60.0  # sim seconds a step waits for a route clear of other robots before it fails
+ROUTE_WAIT_S = 90.0  # sim seconds a step waits for a route clear of other robots before it fails
 
 
 class RobotLost(Unavailable):

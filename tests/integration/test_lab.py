@@ -43,6 +43,23 @@ class Listener:
         self._thread.join(timeout=5)
 
 
+@pytest.fixture(autouse=True)
+def robots_at_home(running_lab):
+    """The lab is shared (the browser tests use it too): every robot starts the test at its home."""
+    api = f"{running_lab.url}/api/v1"
+    places = {p["name"]: p for p in httpx.get(f"{api}/sites/living_lab/map").json()["places"]}
+    sent = []
+    for robot in httpx.get(f"{api}/robots").json():
+        home = places[HOME[robot["id"]]]
+        if math.hypot(robot["pose"]["x"] - home["x"], robot["pose"]["y"] - home["y"]) > 0.3:
+            step = {"dock": home["name"]} if home["kind"] == "charger" else {"go_to": home["name"]}
+            sent.append(httpx.post(f"{api}/missions", json={"spec": {"steps": [step]}, "robot_id": robot["id"],
+                                                            "priority": "high"}).json()["id"])
+    for mission_id in sent:
+        m = _wait(api, mission_id, lambda x: x["status"] in ("completed", "failed", "canceled"), 300)
+        assert m["status"] == "completed", m
+
+
 def test_delivery_runs_end_to_end(running_lab):
     lab = running_lab
     api = f"{lab.url}/api/v1"
@@ -145,16 +162,8 @@ def test_cancel_during_motion_stops_the_robot_and_frees_it(running_lab):
     assert second == first  # a no-op returning the same final state
     state = httpx.get(f"{api}/robots/{rid}").json()
     assert state["current_mission_id"] is None
-    # freed: the same robot takes the next mission (home to its charger) and completes it
-    home = {"delivery_1": "charger_1", "delivery_2": "charger_2", "guide_1": "charger_3", "amr_1": "charger_4"}[rid]
-    back = httpx.post(f"{api}/missions", json={"spec": {"steps": [{"dock": home}]}, "robot_id": rid}).json()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        back = httpx.get(f"{api}/missions/{back['id']}").json()
-        if back["status"] in ("completed", "failed", "canceled"):
-            break
-        time.sleep(0.5)
-    assert back["status"] == "completed" and back["robot_id"] == rid, back
+    # freed: the same robot takes the next mission (home to its charger or parking spot) and completes it
+    _home(api, rid)
 
 
 def _run(api: str, body: dict, timeout: float = 240) -> dict:

@@ -27,7 +27,10 @@ def make_agent(sim: Simulator, robot_id: str) -> RobotAgent:
     model = sim.bodies[robot_id].config.model
     limits = Limits(max_speed=model.max_speed, max_accel=model.max_accel, max_yaw_rate=model.max_yaw_rate,
                     max_yaw_accel=model.max_yaw_accel, radius=model.radius)
-    return RobotAgent(limits, {n: (a.duration_s, a.success_rate) for n, a in model.actions.items()})
+    # blocked for ever here: the tests watch a robot wait behind an obstacle for longer than the agent's
+    # default blocked timeout (tests/labfleet_robot/test_agent.py covers that timeout)
+    return RobotAgent(limits, {n: (a.duration_s, a.success_rate) for n, a in model.actions.items()},
+                      blocked_timeout_s=600.0)
 
 
 def route_task(graph: NavGraph, task_id: str, start: str, goal: str) -> Task:

@@ -100,8 +100,10 @@ def test_load_world_names_the_file(tmp_path):
 
 def test_fleet_config():
     fleet = load_fleet(SITE / "fleet.yaml")
-    assert [r.id for r in fleet.robots] == ["delivery_1", "delivery_2", "guide_1", "amr_1"]
-    assert sorted(r.model.kind for r in fleet.robots) == ["amr", "delivery", "delivery", "guide"]
+    assert [r.id for r in fleet.robots] == ["delivery_1", "delivery_2", "guide_1", "amr_1", "cleaner_1", "arm_1"]
+    assert sorted(r.model.kind for r in fleet.robots) == ["amr", "cleaning", "delivery", "delivery", "guide",
+                                                          "manipulator"]
+    assert fleet.robot("arm_1").model.actions["pick"].success_rate == 0.95
     tug = fleet.robot("amr_1").model
     assert tug.name == "tugger" and "tow_hitch" in tug.capabilities and tug.actions["hitch"].duration_s == 8
     with pytest.raises(KeyError, match="no robot 'r2d2'"):
@@ -173,17 +175,17 @@ def test_navgraph_lanes_are_clear_of_obstacles_and_connected():
         assert not any(Point(p["x"], p["y"]).buffer(radius).intersects(poly) for _, poly in obstacles), name
 
 
-def test_robots_parked_on_chargers_block_no_lane():
+def test_robots_parked_on_chargers_and_parking_spots_block_no_lane():
     places, lanes = load_graph()
     fleet = load_fleet(SITE / "fleet.yaml")
-    for robot in fleet.robots:  # every robot starts on its home charger
+    for robot in fleet.robots:  # every robot starts on its home: a charger or a parking spot
         assert robot.home is not None
         home = places[robot.home]
-        assert home["kind"] == "charger" and (home["x"], home["y"]) == (robot.spawn.x, robot.spawn.y)
-        assert robot.spawn.yaw == pytest.approx(home.get("yaw", 0.0))
+        assert home["kind"] in ("charger", "parking") and (home["x"], home["y"]) == (robot.spawn.x, robot.spawn.y)
+        assert robot.spawn.yaw == pytest.approx(home.get("yaw", 0.0)) or home["kind"] == "parking"
     widest = max(r.model.radius for r in fleet.robots)
     for name, charger in places.items():
-        if charger.get("kind") != "charger":
+        if charger.get("kind") not in ("charger", "parking"):
             continue
         parked = Point(charger["x"], charger["y"]).buffer(widest)
         for lane in lanes:
