@@ -62,9 +62,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # one lab per test module, stopped after it (no idle lab in later tests)
 def running_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """One simulated living lab (`labfleet up`) shared by the integration and browser tests."""
+    """A simulated living lab (`labfleet up`) shared by the tests of a module, stopped after them."""
     from tests.lab_process import LabProcess
 
     env = dict(os.environ)

@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from fleet_manager.core.allocation import MissionRequest, RobotCandidate, assign, suitable
@@ -224,7 +225,7 @@ class Dispatcher:
     async def _send_low_robots_to_charge(self, robots: list[Any], ready: list[MissionPublic]) -> list[Any]:
         """Robots below the threshold get a charge mission to a free charger (reserved); the rest are returned."""
         threshold = self.settings.charge_threshold_pct
-        everyone = [self.registry.entry(rid).report for rid in self.registry.ids() if self.registry.online(rid)]
+        everyone = self._everyone()
         keep = []
         for robot in robots:
             if not needs_charge(robot, threshold, self.chargers, everyone):
@@ -243,6 +244,16 @@ class Dispatcher:
                               f"assigned to {robot.id}: battery {robot.battery:.0f}% below {threshold:g}%, "
                               f"charger {charger} reserved")
         return keep
+
+    def _everyone(self) -> list[Any]:
+        """Where every robot of the site stands: its last report, or its spawn pose when it has not
+        reported yet (at start-up, so a charger a robot stands on is never given to another)."""
+        reports: list[Any] = [self.registry.entry(rid).report for rid in self.registry.ids()]
+        seen = {r.id for r in reports}
+        for robot in self.site.fleet.robots:
+            if robot.id not in seen:
+                reports.append(SimpleNamespace(id=robot.id, x=robot.spawn.x, y=robot.spawn.y))
+        return reports
 
     # -- one mission ----------------------------------------------------------------------------
     async def _mark_started(self, mission_id: int) -> None:

@@ -135,3 +135,90 @@ def test_a_killed_fleet_manager_is_restarted_and_carries_the_mission_on(ros_env,
     finally:
         lab.stop()
     assert lab.leftovers == []
+
+
+def test_a_robot_low_on_battery_is_sent_to_a_free_charger_and_charges(ros_env, tmp_path):
+    # cleaner_1 starts at 85 % on a parking spot; with the threshold at 86 % it must charge, but the four
+    # chargers are taken (robots 1-4 start on them) until delivery_1 leaves charger_1 for the pharmacy
+    lab = LabProcess(ros_env | {"LABFLEET_CHARGE_THRESHOLD_PCT": "86"}, tmp_path, robots=5, extra=("--speed", "2"))
+    try:
+        lab.wait_ready(robots=5)
+        api = f"{lab.url}/api/v1"
+        time.sleep(3.0)
+        missions = httpx.get(f"{api}/missions", timeout=5).json()
+        assert not [m for m in missions if m["robot_id"] == "cleaner_1"], missions  # no free charger: it waits
+        away = httpx.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "pharmacy"}]},
+                                                   "robot_id": "delivery_1"}, timeout=5).json()
+        deadline = time.monotonic() + 120
+        charge = None
+        while charge is None and time.monotonic() < deadline:
+            charge = next((m for m in httpx.get(f"{api}/missions", timeout=5).json()
+                           if m["template"] == "charge" and m["robot_id"] == "cleaner_1"), None)
+            time.sleep(0.5)
+        assert charge is not None, lab.output()
+        assert charge["params"] == {"charger": "charger_1"} and charge["priority"] == "high"
+        charge = _until(api, charge["id"], lambda m: m["status"] in ("completed", "failed", "canceled"), 180)
+        assert charge["status"] == "completed", charge
+        assert any("battery 85% below 86%, charger charger_1 reserved" in e["message"] for e in charge["events"]), \
+            charge["events"]
+        deadline = time.monotonic() + 20
+        robot = {}
+        while time.monotonic() < deadline and not robot.get("battery", {}).get("charging"):
+            robot = httpx.get(f"{api}/robots/cleaner_1", timeout=2).json()
+            time.sleep(0.5)
+        assert robot["battery"]["charging"] and robot["mode"] == "charging", robot
+        assert _until(api, away["id"], lambda m: m["status"] != "underway", 120)["status"] == "completed"
+    finally:
+        lab.stop()
+    assert lab.leftovers == []
+
+
+def test_cancel_during_motion_stops_the_robot_and_frees_it(ros_env, tmp_path):
+    """In a lab of its own at 1x: how fast the robot stops is measured in sim time, and at 2x the fleet
+    manager's reaction (wall time) would count double."""
+    lab = LabProcess(ros_env, tmp_path, robots=2)
+    try:
+        lab.wait_ready(robots=2)
+        _cancel_and_free(f"{lab.url}/api/v1")
+    finally:
+        lab.stop()
+    assert lab.leftovers == []
+
+
+def _cancel_and_free(api: str) -> None:
+    m = httpx.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "workshop_station_1"}]}}).json()
+    deadline = time.monotonic() + 60
+    robot = None
+    while time.monotonic() < deadline:  # wait until it is underway and driving at speed
+        m = httpx.get(f"{api}/missions/{m['id']}").json()
+        if m["status"] == "underway":
+            robot = httpx.get(f"{api}/robots/{m['robot_id']}").json()
+            if robot["velocity"]["linear"] > 0.5:
+                break
+        time.sleep(0.1)
+    assert robot is not None and robot["velocity"]["linear"] > 0.5, m
+    rid = robot["id"]
+    t_cancel = httpx.get(f"{api}/health").json()["sim_time"]
+    first = httpx.post(f"{api}/missions/{m['id']}/cancel").json()
+    assert first["status"] == "canceled"
+
+    stopped_at = None
+    deadline = time.monotonic() + 10
+    while stopped_at is None and time.monotonic() < deadline:
+        state = httpx.get(f"{api}/robots/{rid}").json()
+        if abs(state["velocity"]["linear"]) < 0.01 and state["stamp"] >= t_cancel:
+            stopped_at = state["stamp"]
+        time.sleep(0.05)
+    assert stopped_at is not None, "the robot did not stop"
+    print(f"{rid} stopped {stopped_at - t_cancel:.2f} s of sim time after the cancel")
+    assert stopped_at - t_cancel <= 1.0, f"stopped {stopped_at - t_cancel:.2f} s of sim time after the cancel"
+
+    second = httpx.post(f"{api}/missions/{m['id']}/cancel").json()
+    assert second == first  # a no-op returning the same final state
+    state = httpx.get(f"{api}/robots/{rid}").json()
+    assert state["current_mission_id"] is None
+    # freed: the same robot takes the next mission (home to its charger) and completes it
+    home = {"delivery_1": "charger_1", "delivery_2": "charger_2"}[rid]
+    back = httpx.post(f"{api}/missions", json={"template": "charge", "params": {"charger": home}, "robot_id": rid})
+    back = _until(api, back.json()["id"], lambda x: x["status"] in ("completed", "failed", "canceled"), 120)
+    assert back["status"] == "completed" and back["robot_id"] == rid, back
