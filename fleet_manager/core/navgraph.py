@@ -99,7 +99,7 @@ class NavGraph:
         return next(lane for lane in self.lanes if lane.id == lane_id)
 
 
-KEEP_RIGHT_WIDTH = 2.4  # m: two-way lanes at least this wide have a lane for each direction
+KEEP_RIGHT_WIDTH = 2.0  # m: two-way lanes at least this wide have a lane for each direction
 
 
 def keep_right(graph: NavGraph, path: list[str]) -> list[tuple[float, float]]:
