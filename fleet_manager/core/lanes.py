@@ -8,9 +8,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from fleet_manager.core.navgraph import KEEP_RIGHT_WIDTH, Lane, NavGraph, Place
+from fleet_manager.core.navgraph import Lane, NavGraph, Place
 
 SIDE_SEP = "@"
+KEEP_RIGHT_WIDTH = 2.0  # m: two-way lanes at least this wide have a carriageway for each direction
 
 
 def is_wide(lane: Lane) -> bool:

@@ -99,55 +99,6 @@ class NavGraph:
         return next(lane for lane in self.lanes if lane.id == lane_id)
 
 
-KEEP_RIGHT_WIDTH = 2.0  # m: two-way lanes at least this wide have a lane for each direction
-
-
-def keep_right(graph: NavGraph, path: list[str]) -> list[tuple[float, float]]:
-    """The points of a path, each shifted to the right-hand side of the wide two-way lanes it joins.
-
-    On a lane of width >= KEEP_RIGHT_WIDTH, robots going one way drive a quarter of the width right of
-    the centre line, robots going the other way the other quarter: they pass instead of meeting head-on.
-    Where two wide lanes meet the shift is mitred; the last point (the goal) is never shifted.
-    """
-    points = [(graph.places[n].x, graph.places[n].y) for n in path]
-    out = []
-    for i, (x, y) in enumerate(points):
-        if i == len(points) - 1:
-            out.append((x, y))
-            continue
-        normals = []
-        if i > 0:
-            normals.append(_right_normal(graph, path[i - 1], path[i]))
-        normals.append(_right_normal(graph, path[i], path[i + 1]))
-        wide = [n for n in normals if n is not None]
-        if not wide:
-            out.append((x, y))
-        elif len(wide) == 1:
-            (nx, ny, off), = wide
-            out.append((x + nx * off, y + ny * off))
-        else:
-            (ax, ay, off_a), (bx, by, off_b) = wide
-            scale = 1.0 + ax * bx + ay * by
-            off = min(off_a, off_b)
-            if scale < 0.2:  # a U-turn: no mitre
-                out.append((x + bx * off, y + by * off))
-            else:
-                out.append((x + (ax + bx) / scale * off, y + (ay + by) / scale * off))
-    return out
-
-
-def _right_normal(graph: NavGraph, a: str, b: str) -> tuple[float, float, float] | None:
-    lane = graph.lane_between(a, b)
-    if lane.oneway or lane.width is None or lane.width < KEEP_RIGHT_WIDTH:
-        return None
-    pa, pb = graph.places[a], graph.places[b]
-    length = math.hypot(pb.x - pa.x, pb.y - pa.y)
-    if length < 1e-9:
-        return None
-    dx, dy = (pb.x - pa.x) / length, (pb.y - pa.y) / length
-    return (dy, -dx, lane.width / 4)
-
-
 def _float(entry: dict[str, Any], key: str, where: str, default: float | None = None) -> float | None:
     value = entry.get(key, default)
     if value is None:

@@ -1,9 +1,10 @@
-"""Traffic planning in time: routes on the navgraph that never share a place or a lane with another
-robot at the same time (prioritised planning with safe-interval path planning, SIPP, over a
-reservation table). Execution keeps the order of passage the plans fix (see release.py).
+"""Traffic planning in time: routes on a graph that never share a place or a lane with another robot at
+the same time (prioritised planning with safe-interval path planning, SIPP, over a reservation table).
+Execution keeps the order of passage the plans fix (see fleet_manager/missions/traffic.py).
 
-Resources: every place (`v:NAME`); every lane (`l:ID`), except that a two-way lane wide enough to keep
-right has one resource per direction (`l:ID:+` / `l:ID:-`), so robots going opposite ways pass.
+Resources: every place (`v:NAME`) and every lane (`l:ID`), a two-way lane shared by both directions.
+Plans run on the lane graph (core/lanes.py), where a wide corridor is already one one-way carriageway
+per direction, so robots going opposite ways there hold different lanes and places.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import itertools
 import math
 from dataclasses import dataclass, field
 
-from fleet_manager.core.navgraph import KEEP_RIGHT_WIDTH, Lane, NavGraph
+from fleet_manager.core.navgraph import Lane, NavGraph
 
 INF = math.inf
 
@@ -23,9 +24,7 @@ def place_key(name: str) -> str:
     return f"v:{name}"
 
 
-def lane_key(lane: Lane, start: str) -> str:
-    if lane.width is not None and lane.width >= KEEP_RIGHT_WIDTH and not lane.oneway:
-        return f"l:{lane.id}:{'+' if start == lane.start else '-'}"
+def lane_key(lane: Lane) -> str:
     return f"l:{lane.id}"
 
 
@@ -205,7 +204,7 @@ class TrafficPlanner:
                 break
             for nxt, lane in self._edges(place):
                 travel = self._travel(place, nxt, lane, mover)
-                keys = [lane_key(lane, place)] + [place_key(x) for x in self.extra.get(lane.id, ())]
+                keys = [lane_key(lane)] + [place_key(x) for x in self.extra.get(lane.id, ())]
                 if nxt not in intervals:
                     intervals[nxt] = table.safe_intervals(place_key(nxt), robot)
                 for j, (lo, hi) in enumerate(intervals[nxt]):

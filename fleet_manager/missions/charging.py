@@ -18,10 +18,10 @@ class ChargerBook:
 
     graph: NavGraph
     reserved: dict[str, str] = field(default_factory=dict)  # charger → robot id
+    chargers: list[str] = field(init=False)
 
-    @property
-    def chargers(self) -> list[str]:
-        return sorted(p.name for p in self.graph.places.values() if p.kind == "charger")
+    def __post_init__(self) -> None:
+        self.chargers = sorted(p.name for p in self.graph.places.values() if p.kind == "charger")
 
     def occupant(self, charger: str, robots: Iterable[RobotReport]) -> str | None:
         place = self.graph.place(charger)

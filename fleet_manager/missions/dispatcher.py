@@ -47,6 +47,7 @@ class Dispatcher:
         self.before_round: Callable[[], Awaitable[Any]] | None = None  # e.g. submit the schedules that are due
         self.traffic = TrafficManager(self.site.navgraph)
         self._making_way: set[str] = set()
+        self._durations: dict[str | None, dict[str, float]] = {}
         self.runner = (MissionRunner(service, registry, bridge, self._mark_started, self.traffic, self.make_way)
                        if bridge else None)
 
@@ -85,7 +86,7 @@ class Dispatcher:
         await self._preempt_for_emergencies(ready)
         robots = [r for r in self.registry.available() if r.id not in self._making_way]
         if self.settings.auto_charge:
-            robots = await self._send_low_robots_to_charge(robots, ready)
+            robots = await self._send_low_robots_to_charge(robots)
         if not robots or not ready:
             return {}
         candidates = [self._candidate(r) for r in robots]
@@ -167,11 +168,15 @@ class Dispatcher:
                               PRIORITY_RANK[mission.priority])
 
     def _action_durations(self, kind: str | None) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for robot in self.site.fleet.robots:
-            if kind is None or robot.model.kind == kind:
-                for name, spec in robot.model.actions.items():
-                    out[name] = max(out.get(name, 0.0), spec.duration_s)
+        """The longest duration of each action among the robots of a kind (the fleet is fixed: computed once)."""
+        out = self._durations.get(kind)
+        if out is None:
+            out = {}
+            for robot in self.site.fleet.robots:
+                if kind is None or robot.model.kind == kind:
+                    for name, spec in robot.model.actions.items():
+                        out[name] = max(out.get(name, 0.0), spec.duration_s)
+            self._durations[kind] = out
         return out
 
     # -- starting, preempting, charging ---------------------------------------------------------
@@ -183,15 +188,16 @@ class Dispatcher:
         self.registry.assignments[robot_id] = mission_id
         if transition:
             try:
-                await asyncio.to_thread(self.service.transition, mission_id, MissionStatus.ASSIGNED, message,
-                                        robot_id=robot_id)
+                mission = await asyncio.to_thread(self.service.transition, mission_id, MissionStatus.ASSIGNED,
+                                                  message, robot_id=robot_id)
             except Conflict:  # canceled meanwhile
                 self.registry.assignments.pop(robot_id, None)
                 return False
-        mission = await asyncio.to_thread(self.service.get, mission_id, False)
+        else:
+            mission = await asyncio.to_thread(self.service.get, mission_id, False)
         if mission.template != CHARGE_TEMPLATE:
             self.chargers.release(robot_id)
-        state = RunState(mission_id, robot_id)
+        state = RunState(mission_id, robot_id, mission.template)
         self._runs[mission_id] = state
         self._tasks[mission_id] = asyncio.create_task(self._execute(state, start_index), name=f"mission-{mission_id}")
         return True
@@ -222,7 +228,7 @@ class Dispatcher:
             await self._requeue(victim_id, f"preempted by emergency mission {mission.id}")
             await self._start(mission.id, robot_id, f"assigned to {robot_id} (preempting mission {victim_id})")
 
-    async def _send_low_robots_to_charge(self, robots: list[Any], ready: list[MissionPublic]) -> list[Any]:
+    async def _send_low_robots_to_charge(self, robots: list[Any]) -> list[Any]:
         """Robots below the threshold get a charge mission to a free charger (reserved); the rest are returned."""
         threshold = self.settings.charge_threshold_pct
         everyone = self._everyone()
@@ -302,10 +308,8 @@ class Dispatcher:
             fields.setdefault("final_pose", {"x": pose[0], "y": pose[1], "yaw": pose[2]})
         if status is MissionStatus.COMPLETED:
             await self._mark_started(state.mission_id)
-        else:
-            mission = await asyncio.to_thread(self.service.get, state.mission_id, False)
-            if mission.template == CHARGE_TEMPLATE:
-                self.chargers.release(state.robot_id)
+        elif state.template == CHARGE_TEMPLATE:
+            self.chargers.release(state.robot_id)
         try:
             await asyncio.to_thread(self.service.transition, state.mission_id, status, message, **fields)
         except Conflict:

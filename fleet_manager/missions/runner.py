@@ -45,6 +45,7 @@ class RunState:
 
     mission_id: int
     robot_id: str
+    template: str | None = None
     paused: bool = False
     confirmed: asyncio.Event = field(default_factory=asyncio.Event)
     awaiting: int | None = None  # index of the step waiting for confirmation
@@ -53,13 +54,13 @@ class RunState:
     yields: int = 0
     sends: int = 0
     waiting_route: bool = False  # planning found no clear route yet: it waits where it stands
+    # task ids are unique per run, so a task re-sent after a restart never shares an id with the old one
+    token: str = field(default_factory=lambda: secrets.token_hex(3))
 
     def task_id(self, index: int, attempt: int) -> str:
         """A new id for every task sent: a robot never sees two tasks with the same id."""
         self.sends += 1
         return f"{self.mission_id}.{index}.{self.token}.{attempt}.{self.sends}"
-    # task ids are unique per run, so a task re-sent after a restart never shares an id with the old one
-    token: str = field(default_factory=lambda: secrets.token_hex(3))
 
 
 class MissionRunner:

@@ -12,7 +12,6 @@ from fleet_manager.core.navgraph import NavGraph
 from fleet_manager.core.robots import Waypoint
 from fleet_manager.core.traffic import (
     INF,
-    Hold,
     Mover,
     NoRoute,
     Plan,
@@ -45,6 +44,7 @@ class TrafficManager:
     movers: dict[str, Mover] = field(default_factory=dict)
     reroute: set[str] = field(default_factory=set)  # robots whose route uses a lane closed since
     asked: dict[str, str] = field(default_factory=dict)  # robots waiting for a route, asked to step aside
+    known: set[str] = field(default_factory=set)  # robots that hold places (parked or on a route)
 
     def __post_init__(self) -> None:
         self.lanes = build_lane_graph(self.graph)
@@ -67,6 +67,7 @@ class TrafficManager:
     def park(self, robot_id: str, x: float, y: float, now: float) -> str:
         """The robot stands still at (x, y): it holds its nearest place from now on; its route is over."""
         self.routes.pop(robot_id, None)
+        self.known.add(robot_id)
         vertex = self.vertex_at(x, y)
         self.planner.park(robot_id, vertex, now)
         return base_name(vertex)
@@ -88,6 +89,7 @@ class TrafficManager:
         route = self._route(plan, speed_limits)
         route.planned_at = now
         self.routes[mover.robot] = route
+        self.known.add(mover.robot)
         route.released = self.releasable(mover.robot)
         return route
 
@@ -169,8 +171,8 @@ class TrafficManager:
             table.holds[resource] = [h for h in table.holds.get(resource, []) if h.robot != robot_id]
 
     def ensure_parked(self, robot_id: str, x: float, y: float, now: float) -> None:
-        """A robot the traffic manager has no hold for (just seen) holds its nearest place."""
-        if robot_id not in self.routes and not self.holds(robot_id):
+        """A robot the traffic manager has not seen yet holds its nearest place."""
+        if robot_id not in self.known:
             self.park(robot_id, x, y, now)
 
     def finish(self, robot_id: str, x: float, y: float, now: float) -> None:
@@ -198,8 +200,6 @@ class TrafficManager:
         return sorted(lane for lane, derived in self.lanes.derived.items()
                       if derived and set(derived) <= self.planner.closed)
 
-    def holds(self, robot_id: str) -> list[tuple[str, Hold]]:
-        return [(r, h) for r, items in self.planner.table.holds.items() for h in items if h.robot == robot_id]
 
 
 def nearest_free(graph: NavGraph, manager: TrafficManager, x: float, y: float, kinds: tuple[str, ...],

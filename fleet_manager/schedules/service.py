@@ -74,11 +74,7 @@ class ScheduleService:
                        window_start=body.between[0] if body.between else None,
                        window_end=body.between[1] if body.between else None, timezone=body.timezone,
                        next_run_at=utcnow(), created_at=utcnow())
-        zone(body.timezone)
-        if body.between:
-            parse_clock(body.between[0], "between[0]")
-            parse_clock(body.between[1], "between[1]")
-        row.next_run_at = _next(row, utcnow() - timedelta(microseconds=1))
+        row.next_run_at = _next(row, utcnow() - timedelta(microseconds=1))  # checks the window and time zone
         with Session(self.engine, expire_on_commit=False) as session:
             session.add(row)
             session.commit()

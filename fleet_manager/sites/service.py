@@ -46,9 +46,6 @@ class Site:
             cleaning_zones=cleaning,
         )
 
-    def chargers(self) -> list[str]:
-        return sorted(p.name for p in self.navgraph.places.values() if p.kind == "charger")
-
     def map(self) -> dict[str, Any]:
         min_x, min_y, max_x, max_y = self.world.bounds()
         return {

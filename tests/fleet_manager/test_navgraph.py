@@ -52,21 +52,3 @@ def test_lane_attributes(graph):
 def test_malformed_navgraph_names_the_entry(data, message):
     with pytest.raises(NavGraphError, match=message):
         parse_navgraph(data, "navgraph.yaml")
-
-
-def test_wide_two_way_lanes_keep_right_so_opposite_robots_pass():
-    from fleet_manager.core.navgraph import keep_right, parse_navgraph
-
-    graph = parse_navgraph({"site": "t", "places": {
-        "a": {"x": 0, "y": 0}, "b": {"x": 10, "y": 0}, "c": {"x": 20, "y": 0}, "room": {"x": 10, "y": 5}},
-        "lanes": [{"from": "a", "to": "b", "width": 2.4}, {"from": "b", "to": "c", "width": 2.4},
-                  {"from": "b", "to": "room"}]}, "t")
-    east = keep_right(graph, ["a", "b", "c"])
-    west = keep_right(graph, ["c", "b", "a"])
-    assert east == [(0, -0.6), (10, -0.6), (20, 0)]  # eastbound drive 0.6 m south of the centre line
-    assert west == [(20, 0.6), (10, 0.6), (0, 0)]  # westbound 0.6 m north: 1.2 m apart
-    # turning off into a narrow lane: the corner keeps the wide lane's side, the goal is not shifted
-    assert keep_right(graph, ["a", "b", "room"]) == [(0, -0.6), (10, -0.6), (10, 5)]
-    narrow = parse_navgraph({"site": "t", "places": {"a": {"x": 0, "y": 0}, "b": {"x": 10, "y": 0}},
-                             "lanes": [{"from": "a", "to": "b", "width": 1.2}]}, "t")
-    assert keep_right(narrow, ["a", "b"]) == [(0, 0), (10, 0)]
