@@ -12,6 +12,8 @@ from fleet_manager.core.navgraph import Lane, NavGraph, Place
 
 SIDE_SEP = "@"
 KEEP_RIGHT_WIDTH = 2.0  # m: two-way lanes at least this wide have a carriageway for each direction
+NEAR_M = 1.15  # m: vertices closer than this are too close for two robots; holding one holds the others
+SAME_PLACE_NEAR_M = 0.95  # m: ... for two carriageway ends of one place (opposite ones, farther, pass)
 
 
 def is_wide(lane: Lane) -> bool:
@@ -37,6 +39,7 @@ class LaneGraph:
     sides: dict[str, list[str]]  # navgraph place -> its side vertices (empty: the place itself)
     extra: dict[str, list[str]] = field(default_factory=dict)  # lane id -> more places it holds while used
     derived: dict[str, list[str]] = field(default_factory=dict)  # navgraph lane id -> lane-graph lane ids
+    near: dict[str, list[str]] = field(default_factory=dict)  # vertex -> the vertices closer than NEAR_M
 
     def vertices_of(self, place: str) -> list[str]:
         return self.sides.get(place) or [place]
@@ -94,4 +97,20 @@ def build_lane_graph(nav: NavGraph) -> LaneGraph:
                 crossed = [x for x in ends_a + ends_b if x not in (u, v) and SIDE_SEP in x]
                 if crossed:
                     extra[lane_id] = crossed
-    return LaneGraph(NavGraph(nav.site, places, lanes), sides, extra, derived)
+    return LaneGraph(NavGraph(nav.site, places, lanes), sides, extra, derived, near_vertices(places))
+
+
+def near_vertices(places: dict[str, Place]) -> dict[str, list[str]]:
+    """Vertices closer than NEAR_M to each other (e.g. the carriageway ends at a corner): a robot on one
+    stands in the way of a robot on the other, so the planner holds them together."""
+    names = sorted(places)
+    out: dict[str, list[str]] = {}
+    for i, a in enumerate(names):
+        pa = places[a]
+        for b in names[i + 1:]:
+            pb = places[b]
+            limit = SAME_PLACE_NEAR_M if base_name(a) == base_name(b) else NEAR_M
+            if abs(pa.x - pb.x) < limit and math.hypot(pa.x - pb.x, pa.y - pb.y) < limit:
+                out.setdefault(a, []).append(b)
+                out.setdefault(b, []).append(a)
+    return out

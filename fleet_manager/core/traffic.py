@@ -59,6 +59,15 @@ class ReservationTable:
                     kept.append(Hold(h.start, min(h.end, after), robot) if h.end > after else h)
             self.holds[resource] = kept
 
+    def commit(self, resource: str, robot: str) -> None:
+        """The robot's first hold on the resource is released to it: it comes first there, before any
+        plan made later (replanning never reorders what is released)."""
+        items = self.holds.get(resource, [])
+        mine = [h for h in items if h.robot == robot]
+        if mine and mine[0].start > -INF:
+            items.remove(mine[0])
+            self.add(resource, -INF, mine[0].end, robot)
+
     def busy(self, resource: str, robot: str) -> list[Hold]:
         now = self.now
         out = []
@@ -71,10 +80,12 @@ class ReservationTable:
             out.append(h)
         return out
 
-    def safe_intervals(self, resource: str, robot: str) -> list[tuple[float, float]]:
-        """The free gaps of a resource, for a robot (its own holds do not count)."""
+    def safe_intervals(self, resource: str, robot: str, also: tuple[str, ...] = ()) -> list[tuple[float, float]]:
+        """The free gaps of a resource (and of the resources `also`, e.g. places too close to it), for a
+        robot (its own holds do not count)."""
         gaps, t = [], -INF
-        for h in sorted(self.busy(resource, robot), key=lambda h: h.start):
+        busy = [h for r in (resource, *also) for h in self.busy(r, robot)]
+        for h in sorted(busy, key=lambda h: h.start):
             if h.start > t:
                 gaps.append((t, h.start))
             t = max(t, h.end)
@@ -134,11 +145,12 @@ class Mover:
 
 class TrafficPlanner:
     def __init__(self, graph: NavGraph, table: ReservationTable | None = None,
-                 extra: dict[str, list[str]] | None = None) -> None:
+                 extra: dict[str, list[str]] | None = None, near: dict[str, list[str]] | None = None) -> None:
         self.graph = graph
         self.table = table or ReservationTable()
         self.closed: set[str] = set()  # lane ids closed at run time
         self.extra = extra or {}  # lane id -> places a robot on the lane also holds (it crosses them)
+        self.near = near or {}  # place -> places too close to it: a robot holding it holds them too
 
     # -- planning -------------------------------------------------------------------------------
     def _edges(self, place: str) -> list[tuple[str, Lane]]:
@@ -177,11 +189,14 @@ class TrafficPlanner:
         goals = [goal] if isinstance(goal, str) else list(goal)
         hs = [self._heuristic(g, mover) for g in goals]
         h = {n: min(hg[n] for hg in hs) for n in self.graph.places}
-        start_safe = [iv for iv in table.safe_intervals(place_key(start), robot) if iv[0] <= now < iv[1]]
+        start_safe = [iv for iv in table.safe_intervals(place_key(start), robot, self.near_keys(start))
+                      if iv[0] <= now < iv[1]]
         if not start_safe:
             # the robot is there all the same (stopped next to another, e.g. after a failed drive): it may
             # leave at once, ahead of the plans still to come through
-            later = [hold.start for hold in table.busy(place_key(start), robot) if hold.start > now]
+            later = [hold.start for r in (place_key(start), *self.near_keys(start))
+                     for hold in table.busy(r, robot) if hold.start >= now]
+            later = [max(t, now + 2 * clear) for t in later]  # it may leave at once, before the late ones
             start_safe = [(now, min(later, default=INF))]
         counter = itertools.count()
         # state: (place, index of the safe interval) -> earliest arrival
@@ -206,7 +221,7 @@ class TrafficPlanner:
                 travel = self._travel(place, nxt, lane, mover)
                 keys = [lane_key(lane)] + [place_key(x) for x in self.extra.get(lane.id, ())]
                 if nxt not in intervals:
-                    intervals[nxt] = table.safe_intervals(place_key(nxt), robot)
+                    intervals[nxt] = table.safe_intervals(place_key(nxt), robot, self.near_keys(nxt))
                 for j, (lo, hi) in enumerate(intervals[nxt]):
                     depart = max(arrive, lo - travel + clear)  # the place is held from `clear` before arrival
                     for _ in range(50):  # lane and arrival window settle in a few steps
@@ -259,6 +274,10 @@ class TrafficPlanner:
         a robot whose plan passes that place later waits for it to leave instead of driving into it."""
         self.table.remove_robot(robot, after=now)
         self.table.add(place_key(place), -INF, INF, robot)
+
+    def near_keys(self, place: str) -> tuple[str, ...]:
+        """The places too close to `place`: a robot may be there only while nobody is on any of them."""
+        return tuple(place_key(p) for p in self.near.get(place, ()))
 
     def plan_batch(self, moves: list[tuple[Mover, str, str | list[str]]], now: float) -> dict[str, Plan]:
         """Plan several robots that start now, each from the place it stands on; reserve the plans.

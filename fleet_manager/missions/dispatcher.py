@@ -107,16 +107,12 @@ class Dispatcher:
         """Idle robots parked on `robot_id`'s way to `goal` move to the nearest free parking spot."""
         graph = self.site.navgraph
         report = self.registry.entry(robot_id).report
-        start, _ = graph.nearest_place(report.x, report.y)
-        try:
-            path = graph.shortest_path(start.name, goal)
-        except DomainError:
-            return
-        for place in path[1:]:
-            other = self.traffic.parked_at(place)
-            if other is None or other == robot_id or other in self._making_way or not self.registry.online(other):
+        others, path = self.traffic.parked_on_the_way(robot_id, report.x, report.y, goal)
+        for other in others:
+            if other in self._making_way or not self.registry.online(other):
                 continue
             there = self.registry.entry(other).report
+            place = graph.nearest_place(there.x, there.y)[0].name
             spot = nearest_free(graph, self.traffic, there.x, there.y, ("parking", "charger"), avoid=set(path))
             if spot is None:
                 continue

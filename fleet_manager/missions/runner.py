@@ -18,15 +18,18 @@ from fleet_manager.core.missions import MissionStatus
 from fleet_manager.core.robots import TaskAction, TaskFeedback, TaskOutcome, TaskRequest, TaskResult, Waypoint
 from fleet_manager.core.traffic import Mover
 from fleet_manager.missions.service import MissionService
-from fleet_manager.missions.traffic import NoRoute, Route, TrafficManager
+from fleet_manager.missions.traffic import (
+    REROUTE,
+    ROUTE_WAIT_S,
+    YIELD,
+    DriveWatch,
+    NoRoute,
+    Route,
+    TrafficManager,
+    released_count,
+)
 from fleet_manager.robots.service import RobotRegistry
 from fleet_manager.ros.bridge import RosBridge
-
-REROUTE = "rerouted: a lane on the route was closed"
-YIELD = "yielded: standstill"
-YIELD_S = 20.0  # sim seconds without release before the newest plan in a standstill gives way
-MAX_YIELDS = 5
-ROUTE_WAIT_S = 90.0  # sim seconds a step waits for a route clear of other robots before it fails
 
 
 class RobotLost(Unavailable):
@@ -129,7 +132,7 @@ class MissionRunner:
         route.extend(names)
         await asyncio.to_thread(self.service.set_fields, state.mission_id, route=list(route))
         task = TaskRequest(task_id, state.mission_id, tuple(waypoints),
-                           released=self._released(planned, len(waypoints)))
+                           released=released_count(planned, len(waypoints)))
         result = await self._run_task(state, task, planned)
         state.distance_m += result.distance_m
         state.final_pose = result.final_pose or state.final_pose
@@ -179,15 +182,9 @@ class MissionRunner:
         await asyncio.to_thread(self.service.add_event, state.mission_id,
                                 f"{state.robot_id} steps aside to {spot} while it waits for its route")
         task = TaskRequest(state.task_id(-1, 1), state.mission_id, tuple(aside.waypoints),
-                           released=self._released(aside, len(aside.waypoints)))
+                           released=released_count(aside, len(aside.waypoints)))
         result = await self._run_task(state, task, aside)
         state.distance_m += result.distance_m
-
-    @staticmethod
-    def _released(route: Route, total: int) -> int:
-        """Waypoints of the task that may be driven: the released part of the planned route; the
-        coverage sweep after it is released with the route's end."""
-        return total if route.released >= len(route.waypoints) else max(route.released, 1)
 
     def _now(self) -> float:
         return self.bridge.now() or 0.0
@@ -231,36 +228,24 @@ class MissionRunner:
             heading[0] = max(heading[0], fb.waypoint_index)
 
         run = asyncio.create_task(self.bridge.execute(robot_id, task, accepted, feedback))
-        sent, sent_at = task.released, self._now()
-        moved_at = sent_at  # the last time the release grew (or the task began)
+        watch = (DriveWatch.start(robot_id, route, len(task.route), self._now(), state.yields)
+                 if route is not None else None)
         try:
             while True:
                 done, _ = await asyncio.wait({run}, timeout=0.2)
                 if done:
                     return run.result()
                 self.check_online(robot_id)
-                if route is not None and robot_id in self.traffic.reroute:
-                    self.traffic.reroute.discard(robot_id)
-                    return TaskResult(TaskOutcome.CANCELED, REROUTE)
-                stalled = self._now() - moved_at if route is not None and sent < len(task.route) else 0.0
-                if stalled > ROUTE_WAIT_S:
-                    ahead = ", ".join(sorted(self.traffic.blockers(robot_id))) or "none"
-                    return TaskResult(TaskOutcome.FAILED, f"the way ahead did not clear in {ROUTE_WAIT_S:g} s "
-                                                          f"(waiting for {ahead})")
-                if stalled > YIELD_S and state.yields < MAX_YIELDS and self.traffic.should_yield(robot_id):
-                    state.yields += 1
-                    return TaskResult(TaskOutcome.CANCELED, YIELD)
-                if route is not None:
-                    self.traffic.progress(robot_id, heading[0])
-                if route is not None and sent < len(task.route):
-                    self.traffic.releasable(robot_id)
-                    count = self._released(route, len(task.route))
-                    now = self._now()
-                    if count > sent:
-                        moved_at = now
-                    if count > sent or now - sent_at > 1.0:  # re-sent now and then: a release may be lost
-                        await self.bridge.release(robot_id, task.task_id, count)
-                        sent, sent_at = count, now
+                if watch is None:
+                    continue
+                verdict, value = watch.tick(self.traffic, heading[0], self._now())
+                if verdict == "release":
+                    await self.bridge.release(robot_id, task.task_id, int(value))
+                elif verdict == "stop":
+                    if value == YIELD:
+                        state.yields += 1
+                    outcome = TaskOutcome.CANCELED if value in (REROUTE, YIELD) else TaskOutcome.FAILED
+                    return TaskResult(outcome, str(value))
         finally:
             if not run.done():
                 run.cancel()

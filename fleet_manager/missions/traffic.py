@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from fleet_manager.core.errors import DomainError
 from fleet_manager.core.lanes import LaneGraph, base_name, build_lane_graph
 from fleet_manager.core.navgraph import NavGraph
 from fleet_manager.core.robots import Waypoint
@@ -21,6 +22,12 @@ from fleet_manager.core.traffic import (
 
 CLEARANCE_M = 0.3  # between two robots' footprints, on top of their radii
 PLAN_SPEED_SHARE = 0.7  # plans assume robots average this share of their top speed (turns, ramps)
+REROUTE = "rerouted: a lane on the route was closed"
+YIELD = "yielded: standstill"
+YIELD_S = 20.0  # sim seconds without release before the newest plan in a standstill gives way
+MAX_YIELDS = 5
+ROUTE_WAIT_S = 90.0  # sim seconds a step waits for a route clear of other robots before it fails
+RESEND_S = 1.0  # a release is sent again after this long (one may be lost)
 
 
 @dataclass
@@ -30,6 +37,7 @@ class Route:
     plan: Plan
     waypoints: list[Waypoint]
     steps: list[list[str]]  # resources of the step to waypoint i (the lane into it, the place)
+    near: list[list[str]]  # the places too close to waypoint i, held with it
     passed: int = 0  # waypoints reached (the robot heads to waypoint `passed`)
     released: int = 0
     planned_at: float = 0.0
@@ -48,7 +56,7 @@ class TrafficManager:
 
     def __post_init__(self) -> None:
         self.lanes = build_lane_graph(self.graph)
-        self.planner = TrafficPlanner(self.lanes.graph, extra=self.lanes.extra)
+        self.planner = TrafficPlanner(self.lanes.graph, extra=self.lanes.extra, near=self.lanes.near)
 
     def vertex_at(self, x: float, y: float) -> str:
         """The lane-graph vertex a robot at (x, y) stands on: the nearest carriageway of the nearest place."""
@@ -72,13 +80,31 @@ class TrafficManager:
         self.planner.park(robot_id, vertex, now)
         return base_name(vertex)
 
-    def parked_at(self, place: str) -> str | None:
-        """The robot holding `place` for ever (standing there with no route), if any."""
+    def parked_at(self, place: str, near: bool = False) -> str | None:
+        """The robot holding `place` for ever (standing there with no route), if any; with `near`, also
+        one standing too close to it."""
         for vertex in self.lanes.vertices_of(place):
-            for hold in self.planner.table.holds.get(place_key(vertex), ()):
-                if hold.end == INF and hold.robot not in self.routes:
-                    return hold.robot
+            keys = [place_key(vertex), *(self.planner.near_keys(vertex) if near else ())]
+            for key in keys:
+                for hold in self.planner.table.holds.get(key, ()):
+                    if hold.end == INF and hold.robot not in self.routes:
+                        return hold.robot
         return None
+
+    def parked_on_the_way(self, robot_id: str, x: float, y: float, goal: str) -> tuple[list[str], list[str]]:
+        """The robots standing (no route) on or next to the shortest way from (x, y) to `goal`, and that
+        way's places: who must make way when no route clear of the others is found."""
+        start, _ = self.graph.nearest_place(x, y)
+        try:
+            path = self.graph.shortest_path(start.name, goal)
+        except DomainError:
+            return [], []
+        out: list[str] = []
+        for place in path[1:]:
+            other = self.parked_at(place, near=True)
+            if other is not None and other != robot_id and other not in out:
+                out.append(other)
+        return out, path
 
     # -- routes ---------------------------------------------------------------------------------
     def plan(self, mover: Mover, x: float, y: float, goal: str, now: float,
@@ -102,6 +128,7 @@ class TrafficManager:
         waypoints = [Waypoint(base_name(vertices[0]), first.x, first.y,
                               self.graph.place(base_name(vertices[0])).yaw if len(vertices) == 1 else None, 0.0)]
         steps = [[place_key(vertices[0])]]
+        near = [list(self.planner.near_keys(vertices[0]))]
         for i in range(1, len(vertices)):
             v = pts[vertices[i]]
             last = i == len(vertices) - 1
@@ -110,16 +137,23 @@ class TrafficManager:
             limit = lane.speed_limit if speed_limits and lane.speed_limit else 0.0
             waypoints.append(Waypoint(base_name(vertices[i]), v.x, v.y, yaw, limit))
             steps.append([*plan.visits[i].via, place_key(vertices[i])])
-        return Route(plan, waypoints, steps)
+            near.append(list(self.planner.near_keys(vertices[i])))
+        return Route(plan, waypoints, steps, near)
 
-    def _clear_for(self, robot_id: str, resource: str) -> bool:
-        """No other robot holds the resource earlier in the plans' order and has yet to pass it."""
+    def _clear_for(self, robot_id: str, resource: str, ref: str | None = None) -> bool:
+        """No other robot holds the resource earlier in the plans' order and has yet to pass it. For a
+        place near the step's place (`ref`), "earlier" is before the robot's hold on `ref`."""
         holds = self.planner.table.holds.get(resource, ())
-        mine = [h for h in holds if h.robot == robot_id]
+        mine = [h.start for h in self.planner.table.holds.get(ref or resource, ()) if h.robot == robot_id]
         if not mine:
             return True
-        first = min(h.start for h in mine)
+        first = min(mine)
         return not any(h.robot != robot_id and h.start < first for h in holds)
+
+    def _step_clear(self, robot_id: str, route: Route, i: int) -> bool:
+        place = route.steps[i][-1]
+        return (all(self._clear_for(robot_id, r) for r in route.steps[i])
+                and all(self._clear_for(robot_id, r, place) for r in route.near[i]))
 
     def releasable(self, robot_id: str) -> int:
         """How many waypoints of its route the robot may drive now (monotone: never taken back)."""
@@ -127,7 +161,9 @@ class TrafficManager:
         if route is None:
             return 0
         count = max(route.released, 1)  # the start place: the robot is there
-        while count < len(route.steps) and all(self._clear_for(robot_id, r) for r in route.steps[count]):
+        while count < len(route.steps) and self._step_clear(robot_id, route, count):
+            for resource in route.steps[count]:
+                self.planner.table.commit(resource, robot_id)
             count += 1
         route.released = count
         return count
@@ -138,9 +174,11 @@ class TrafficManager:
         if route is None or route.released >= len(route.steps):
             return set()
         out = set()
-        for resource in route.steps[route.released]:
+        place = route.steps[route.released][-1]
+        for resource in (*route.steps[route.released], *route.near[route.released]):
             holds = self.planner.table.holds.get(resource, ())
-            mine = [h.start for h in holds if h.robot == robot_id]
+            mine = [h.start for h in self.planner.table.holds.get(place if resource in route.near[route.released]
+                                                                   else resource, ()) if h.robot == robot_id]
             if mine:
                 out |= {h.robot for h in holds if h.robot != robot_id and h.start < min(mine)}
         return out
@@ -166,6 +204,8 @@ class TrafficManager:
             done.update(route.steps[i][:-1])
             if i <= heading_to - 2 and route.steps[i][-1] != goal:
                 done.add(route.steps[i][-1])
+        for i in range(max(heading_to - 1, 0), len(route.steps)):  # still ahead (a place passed twice)
+            done.difference_update(route.steps[i][-1:])
         table = self.planner.table
         for resource in done:
             table.holds[resource] = [h for h in table.holds.get(resource, []) if h.robot != robot_id]
@@ -202,6 +242,56 @@ class TrafficManager:
 
 
 
+def released_count(route: Route, total: int) -> int:
+    """Waypoints of a task that may be driven: the released part of its planned route; waypoints after
+    the route (a coverage sweep) are released with the route's end."""
+    return total if route.released >= len(route.waypoints) else max(route.released, 1)
+
+
+@dataclass
+class DriveWatch:
+    """The fleet manager's side of one released drive, decided once per cycle (the mission runner and
+    the lock-step benchmark both use it): release further, reroute, give way, or give up."""
+
+    robot_id: str
+    route: Route
+    total: int  # waypoints of the task (the route, then any sweep)
+    sent: int  # waypoints released to the robot so far
+    sent_at: float
+    moved_at: float  # the last time the release grew (or the drive began)
+    yields: int = 0  # times this mission's robot gave way so far
+
+    @classmethod
+    def start(cls, robot_id: str, route: Route, total: int, now: float, yields: int = 0) -> DriveWatch:
+        sent = released_count(route, total)
+        return cls(robot_id, route, total, sent, now, now, yields)
+
+    def tick(self, traffic: TrafficManager, heading_to: int, now: float) -> tuple[str, int | str]:
+        """One cycle: ("release", count) to send (again), ("stop", reason) to end the drive (REROUTE,
+        YIELD or a failure), or ("", 0) for nothing to do."""
+        robot_id = self.robot_id
+        if robot_id in traffic.reroute:
+            traffic.reroute.discard(robot_id)
+            return "stop", REROUTE
+        stalled = now - self.moved_at if self.sent < self.total else 0.0
+        if stalled > ROUTE_WAIT_S:
+            ahead = ", ".join(sorted(traffic.blockers(robot_id))) or "none"
+            return "stop", f"the way ahead did not clear in {ROUTE_WAIT_S:g} s (waiting for {ahead})"
+        if stalled > YIELD_S and self.yields < MAX_YIELDS and traffic.should_yield(robot_id):
+            return "stop", YIELD
+        traffic.progress(robot_id, heading_to)
+        if self.sent >= self.total:
+            return "", 0
+        traffic.releasable(robot_id)
+        count = released_count(self.route, self.total)
+        if count > self.sent:
+            self.moved_at = now
+        if count > self.sent or now - self.sent_at > RESEND_S:
+            self.sent, self.sent_at = count, now
+            return "release", count
+        return "", 0
+
+
 def nearest_free(graph: NavGraph, manager: TrafficManager, x: float, y: float, kinds: tuple[str, ...],
                  avoid: set[str] | None = None) -> str | None:
     """The nearest place of the given kinds that nobody holds for ever (a spot to wait out of the way)."""
@@ -218,4 +308,4 @@ def nearest_free(graph: NavGraph, manager: TrafficManager, x: float, y: float, k
     return best[1] if best else None
 
 
-__all__ = ["NoRoute", "Route", "TrafficManager", "nearest_free"]
+__all__ = ["DriveWatch", "NoRoute", "Route", "TrafficManager", "nearest_free", "released_count"]

@@ -181,3 +181,48 @@ def test_closing_a_lane_flags_the_robots_that_still_need_it_and_replanning_avoid
     traffic.finish("A", 0, 0, now=1.0)
     again = traffic.plan(A, 0, 0, "n", now=1.0)
     assert [w.name for w in again.waypoints] == ["s", "e", "ne", "n"]
+
+
+# Two wide roads meeting at a corner: its four carriageway ends lie 0.88 m apart side by side, 1.25 m apart
+# across; a spur place 1.0 m from the corner on the east road.
+CORNER = parse_navgraph({"site": "t", "places": {
+    "s": {"x": 0, "y": -10}, "c": {"x": 0, "y": 0}, "e": {"x": 10, "y": 0}, "k": {"x": 1.0, "y": 0}},
+    "lanes": [{"id": "ns", "from": "s", "to": "c", "width": 2.5}, {"id": "ce", "from": "c", "to": "k", "width": 2.5},
+              {"id": "ke", "from": "k", "to": "e", "width": 2.5}]}, "t")
+
+
+def test_vertices_closer_than_a_robot_are_near_and_opposite_carriageways_are_not():
+    from fleet_manager.core.lanes import build_lane_graph
+
+    lanes = build_lane_graph(CORNER)
+    pts = lanes.graph.places
+    assert sorted(lanes.sides["c"]) == ["c@e", "c@n", "c@s", "c@w"]
+    assert math.dist((pts["c@e"].x, pts["c@e"].y), (pts["c@n"].x, pts["c@n"].y)) == pytest.approx(0.884, abs=1e-3)
+    assert "c@n" in lanes.near["c@e"] and "c@s" in lanes.near["c@e"]  # side by side at the corner
+    assert "c@w" not in lanes.near["c@e"]  # across the road: robots pass
+    assert "k@n" in lanes.near["c@n"]  # another place 1.0 m along the road is too close as well
+    assert "k@s" not in lanes.near["c@n"]
+
+
+def test_robots_turning_at_a_corner_are_never_planned_onto_ends_next_to_each_other_at_once():
+    """Each robot holds only the end it is on; no plan puts a robot on an end while another is on an end
+    next to it. Two robots turning through the corner in opposite directions take turns."""
+    from fleet_manager.missions.traffic import TrafficManager
+
+    traffic = TrafficManager(CORNER)
+    first = traffic.plan(B, 10, 0.6, "s", now=0.0)  # west along the north carriageway, then south
+    second = traffic.plan(A, 0.6, -10, "e", now=0.0)  # north along the east carriageway, then east
+    near = traffic.lanes.near
+    holds = traffic.planner.table.holds
+    clashes = [(u, v, h1, h2) for u in near for v in near[u]
+               for h1 in holds.get(place_key(u), ()) for h2 in holds.get(place_key(v), ())
+               if h1.robot != h2.robot and h1.start < h2.end and h2.start < h1.end]
+    assert clashes == []
+    assert overlaps(traffic.planner.table) == []
+    alone_b = TrafficManager(CORNER).plan(B, 10, 0.6, "s", now=0.0).plan.arrival
+    alone_a = TrafficManager(CORNER).plan(A, 0.6, -10, "e", now=0.0).plan.arrival
+    assert first.plan.arrival == pytest.approx(alone_b)  # planned first: no wait
+    assert second.plan.arrival > alone_a + 1.0  # waits for the corner to clear
+    assert traffic.releasable("B") == len(first.waypoints)
+    assert traffic.releasable("A") < len(second.waypoints)  # held back before the corner
+    assert traffic.blockers("A") == {"B"}

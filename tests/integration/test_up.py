@@ -163,7 +163,9 @@ def test_a_robot_low_on_battery_is_sent_to_a_free_charger_and_charges(ros_env, t
             charge["events"]
         deadline = time.monotonic() + 20
         robot = {}
-        while time.monotonic() < deadline and not robot.get("battery", {}).get("charging"):
+        # the mission completes on the task result; the robot's next state report (5 Hz) says charging
+        while time.monotonic() < deadline and not (robot.get("battery", {}).get("charging")
+                                                   and robot.get("mode") == "charging"):
             robot = httpx.get(f"{api}/robots/cleaner_1", timeout=2).json()
             time.sleep(0.5)
         assert robot["battery"]["charging"] and robot["mode"] == "charging", robot

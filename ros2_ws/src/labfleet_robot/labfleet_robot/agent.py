@@ -279,5 +279,7 @@ class RobotAgent:
             left = 0.0
         progress = 1.0 - left / active.total_m if active.total_m > 0 else 1.0
         state = "paused" if self.mode is Mode.PAUSED else active.state
-        return Feedback(min(self.follower._seg, max(len(active.task.route) - 1, 0)), max(0.0, min(1.0, progress)),
-                        left, state)
+        heading = self.follower._seg
+        if active.phase is Phase.DRIVING and active.state == Status.WAITING_RELEASE:
+            heading += 1  # it stands on the last released waypoint: it has left the ones before
+        return Feedback(min(heading, max(len(active.task.route) - 1, 0)), max(0.0, min(1.0, progress)), left, state)
