@@ -112,6 +112,7 @@ class LockstepSite:
         self.fleet, self.graph = fleet, graph
         self.sim = Simulator(world, fleet, dt=SIM_DT, seed=seed, chargers=chargers)
         self.traffic = TrafficManager(graph)
+        self.traffic.locate = lambda robot: self.pose(robot)[:2]
         self.drivers = {rid: Driver(rid, make_agent(fleet, rid, seed + k)) for k, rid in enumerate(ids)}
         self.stats = RunStats()
         self.steps = 0
@@ -220,7 +221,7 @@ class LockstepSite:
         driver.agent.cancel_task(reason)
         driver.agent.take_results()
         x, y, _ = self.pose(driver.robot)
-        self.traffic.finish(driver.robot, x, y, self.now)
+        self.traffic.finish(driver.robot, x, y, self.now, moving_on=reason in (REROUTE, YIELD))
         driver.watch = driver.route = None
         if reason in (REROUTE, YIELD):
             if reason == YIELD:

@@ -46,6 +46,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self.before_round: Callable[[], Awaitable[Any]] | None = None  # e.g. submit the schedules that are due
         self.traffic = TrafficManager(self.site.navgraph)
+        self.traffic.locate = self._last_seen_at
         self._making_way: set[str] = set()
         self._durations: dict[str | None, dict[str, float]] = {}
         self.runner = (MissionRunner(service, registry, bridge, self._mark_started, self.traffic, self.make_way)
@@ -53,6 +54,14 @@ class Dispatcher:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def _last_seen_at(self, robot_id: str) -> tuple[float, float] | None:
+        """Where the robot was last reported (a robot gone quiet still stands there)."""
+        try:
+            report = self.registry.entry(robot_id).report
+        except DomainError:
+            return None
+        return report.x, report.y
 
     # -- the loop -------------------------------------------------------------------------------
     async def run(self) -> None:

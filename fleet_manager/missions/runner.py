@@ -137,7 +137,8 @@ class MissionRunner:
         state.distance_m += result.distance_m
         state.final_pose = result.final_pose or state.final_pose
         if result.reason in (REROUTE, YIELD):  # plan again from where the robot is
-            why = "a lane on the route was closed" if result.reason == REROUTE else "standstill: giving way"
+            why = ("a lane on the route was closed, or a robot stopped on it" if result.reason == REROUTE
+                   else "standstill: giving way")
             await asyncio.to_thread(self.service.add_event, state.mission_id,
                                     f"step {record['index']}: {why}; planning the route again")
             return await self._drive(state, record, route, attempt)
@@ -230,6 +231,7 @@ class MissionRunner:
         run = asyncio.create_task(self.bridge.execute(robot_id, task, accepted, feedback))
         watch = (DriveWatch.start(robot_id, route, len(task.route), self._now(), state.yields)
                  if route is not None else None)
+        moving_on = False  # stopped to plan again at once
         try:
             while True:
                 done, _ = await asyncio.wait({run}, timeout=0.2)
@@ -244,7 +246,8 @@ class MissionRunner:
                 elif verdict == "stop":
                     if value == YIELD:
                         state.yields += 1
-                    outcome = TaskOutcome.CANCELED if value in (REROUTE, YIELD) else TaskOutcome.FAILED
+                    moving_on = value in (REROUTE, YIELD)
+                    outcome = TaskOutcome.CANCELED if moving_on else TaskOutcome.FAILED
                     return TaskResult(outcome, str(value))
         finally:
             if not run.done():
@@ -253,7 +256,7 @@ class MissionRunner:
                     await run
             if route is not None:
                 report = self.registry.entry(robot_id).report
-                self.traffic.finish(robot_id, report.x, report.y, self._now())
+                self.traffic.finish(robot_id, report.x, report.y, self._now(), moving_on)
 
     def check_online(self, robot_id: str) -> None:
         if not self.registry.online(robot_id):

@@ -5,6 +5,7 @@ and closes or opens lanes."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fleet_manager.core.errors import DomainError
@@ -22,11 +23,13 @@ from fleet_manager.core.traffic import (
 
 CLEARANCE_M = 0.3  # between two robots' footprints, on top of their radii
 PLAN_SPEED_SHARE = 0.7  # plans assume robots average this share of their top speed (turns, ramps)
-REROUTE = "rerouted: a lane on the route was closed"
+REROUTE = "rerouted: a lane on the route was closed, or a robot stopped on it"
+REROUTE_GAP_S = 5.0  # sim seconds a robot rerouted around a stopped robot drives on before the next such reroute
 YIELD = "yielded: standstill"
 YIELD_S = 20.0  # sim seconds without release before the newest plan in a standstill gives way
 MAX_YIELDS = 5
 ROUTE_WAIT_S = 90.0  # sim seconds a step waits for a route clear of other robots before it fails
+BODY_CLEAR_M = 1.0  # a step is not released while another robot's centre is this close to its lane or place
 RESEND_S = 1.0  # a release is sent again after this long (one may be lost)
 
 
@@ -53,6 +56,9 @@ class TrafficManager:
     reroute: set[str] = field(default_factory=set)  # robots whose route uses a lane closed since
     asked: dict[str, str] = field(default_factory=dict)  # robots waiting for a route, asked to step aside
     known: set[str] = field(default_factory=set)  # robots that hold places (parked or on a route)
+    rerouted_at: dict[str, float] = field(default_factory=dict)  # last reroute around a stopped robot
+    # where robots are now (x, y), when known: a step is released only onto floor no other robot is on
+    locate: Callable[[str], tuple[float, float] | None] = field(default=lambda robot: None)
 
     def __post_init__(self) -> None:
         self.lanes = build_lane_graph(self.graph)
@@ -72,13 +78,29 @@ class TrafficManager:
         self.movers[robot_id] = mover
         return mover
 
-    def park(self, robot_id: str, x: float, y: float, now: float) -> str:
-        """The robot stands still at (x, y): it holds its nearest place from now on; its route is over."""
+    def park(self, robot_id: str, x: float, y: float, now: float, moving_on: bool = False) -> str:
+        """The robot stands still at (x, y): it holds its nearest place from now on; its route is over.
+        Robots still to pass there (or next to it) plan again, around it; when it is `moving_on` (about
+        to plan a new route), each of them at most once in REROUTE_GAP_S, so that robots stopping to
+        plan again do not keep each other planning."""
         self.routes.pop(robot_id, None)
         self.known.add(robot_id)
         vertex = self.vertex_at(x, y)
         self.planner.park(robot_id, vertex, now)
+        self._reroute_around(robot_id, vertex, now, REROUTE_GAP_S if moving_on else 0.0)
         return base_name(vertex)
+
+    def _reroute_around(self, robot_id: str, vertex: str, now: float, gap: float) -> None:
+        """Robots still to pass where a robot now stands (or next to it) plan again, around it, unless
+        rerouted so within `gap` seconds."""
+        keys = {place_key(vertex), *self.planner.near_keys(vertex)}
+        for other, route in self.routes.items():
+            if other == robot_id or other in self.reroute or now - self.rerouted_at.get(other, -INF) < gap:
+                continue
+            ahead = route.steps[max(route.released, 1):]
+            if any(k in keys for step in ahead for k in step):
+                self.reroute.add(other)
+                self.rerouted_at[other] = now
 
     def parked_at(self, place: str, near: bool = False) -> str | None:
         """The robot holding `place` for ever (standing there with no route), if any; with `near`, also
@@ -153,7 +175,24 @@ class TrafficManager:
     def _step_clear(self, robot_id: str, route: Route, i: int) -> bool:
         place = route.steps[i][-1]
         return (all(self._clear_for(robot_id, r) for r in route.steps[i])
-                and all(self._clear_for(robot_id, r, place) for r in route.near[i]))
+                and all(self._clear_for(robot_id, r, place) for r in route.near[i])
+                and not self._body_on(robot_id, route.waypoints[i - 1], route.waypoints[i]))
+
+    def _body_on(self, robot_id: str, a: Waypoint, b: Waypoint) -> bool:
+        """Another robot stands on the floor from a to b (whatever the plans say: it may have stopped
+        between two places, or be late)."""
+        dx, dy = b.x - a.x, b.y - a.y
+        length2 = dx * dx + dy * dy
+        for other in self.known:
+            if other == robot_id:
+                continue
+            where = self.locate(other)
+            if where is None:
+                continue
+            t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((where[0] - a.x) * dx + (where[1] - a.y) * dy) / length2))
+            if math.hypot(where[0] - a.x - t * dx, where[1] - a.y - t * dy) < BODY_CLEAR_M:
+                return True
+        return False
 
     def releasable(self, robot_id: str) -> int:
         """How many waypoints of its route the robot may drive now (monotone: never taken back)."""
@@ -184,12 +223,30 @@ class TrafficManager:
         return out
 
     def should_yield(self, robot_id: str) -> bool:
-        """In a standstill, the robot with the newest plan among it and its blockers gives way (replans)."""
-        route = self.routes.get(robot_id)
-        if route is None:
+        """In a standstill (the robot waits, through others, for itself), the robot with the newest plan
+        in the cycle gives way (replans). A robot waiting behind others that can still move waits."""
+        cycle = self.waits_for_itself(robot_id)
+        if not cycle:
             return False
-        others = [self.routes[b].planned_at for b in self.blockers(robot_id) if b in self.routes]
-        return all(route.planned_at >= t for t in others)
+        route = self.routes[robot_id]
+        return all(route.planned_at >= self.routes[r].planned_at for r in cycle if r in self.routes)
+
+    def waits_for_itself(self, robot_id: str) -> list[str]:
+        """The robots of a cycle of waiting through `robot_id` ([] if it waits for no cycle)."""
+        parent: dict[str, str] = {}
+        todo = [robot_id]
+        while todo:
+            robot = todo.pop()
+            for other in sorted(self.blockers(robot)):
+                if other == robot_id:
+                    cycle = [robot]
+                    while cycle[-1] != robot_id:
+                        cycle.append(parent[cycle[-1]])
+                    return cycle
+                if other not in parent and other in self.routes:
+                    parent[other] = robot
+                    todo.append(other)
+        return []
 
     def progress(self, robot_id: str, heading_to: int) -> None:
         """The robot heads to waypoint `heading_to`: it has passed the lanes into the waypoints before it
@@ -215,10 +272,10 @@ class TrafficManager:
         if robot_id not in self.known:
             self.park(robot_id, x, y, now)
 
-    def finish(self, robot_id: str, x: float, y: float, now: float) -> None:
-        """The robot's task ended (arrived, failed or canceled): it parks where it is."""
+    def finish(self, robot_id: str, x: float, y: float, now: float, moving_on: bool = False) -> None:
+        """The robot's task ended (arrived, failed or canceled): it parks where it is (see park)."""
         self.planner.table.remove_robot(robot_id)
-        self.park(robot_id, x, y, now)
+        self.park(robot_id, x, y, now, moving_on)
 
     # -- lanes ----------------------------------------------------------------------------------
     def close_lane(self, lane_id: str) -> list[str]:
