@@ -29,7 +29,8 @@ YIELD = "yielded: standstill"
 YIELD_S = 20.0  # sim seconds without release before the newest plan in a standstill gives way
 MAX_YIELDS = 5
 ROUTE_WAIT_S = 90.0  # sim seconds a step waits for a route clear of other robots before it fails
-BODY_CLEAR_M = 1.0  # a step is not released while another robot's centre is this close to its lane or place
+BODY_CLEAR_M = 0.85  # a step is not released while another robot's centre is this close to its lane (two
+# tuggers touch at 0.8 m; the carriageways of a 2.0 m wide corridor are 1.0 m apart)
 RESEND_S = 1.0  # a release is sent again after this long (one may be lost)
 
 

@@ -197,7 +197,9 @@ class PathFollower:
                 if obstacle <= stop_at + STOP_BAND:
                     v_max = 0.0
                     status = Status.WAITING_OBSTACLE
-            if abs(alpha) > tun.rotate_in_place:
+            if abs(alpha) > tun.rotate_in_place or (v_max == 0.0 and abs(alpha) > tun.yaw_tolerance):
+                # a sharp heading error, or stopped for an obstacle (e.g. a wall beside a turn): turn on
+                # the spot (the round footprint sweeps nothing new) toward the path
                 target_v = 0.0
                 target_w = math.copysign(min(lim.max_yaw_rate, tun.heading_gain * abs(alpha)), alpha)
                 if status is Status.DRIVING:
