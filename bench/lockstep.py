@@ -77,6 +77,7 @@ class Driver:
     retry_at: float = 0.0
     yields: int = 0
     sends: int = 0
+    state: str = ""  # the agent's, from its feedback
     aside: str | None = None  # a spot it was asked to step aside to while it waits for a route
     scan: tuple[object, object] | None = None  # the last lidar scan (ranges, angles), as a ROS agent keeps it
 
@@ -254,7 +255,7 @@ class LockstepSite:
             if driver.phase == "plan" and self.now >= driver.retry_at:
                 self._try_plan(driver)
             elif driver.phase == "drive" and driver.watch is not None:
-                verdict, value = driver.watch.tick(self.traffic, driver.heading, self.now)
+                verdict, value = driver.watch.tick(self.traffic, driver.heading, self.now, driver.state)
                 if verdict == "release":
                     driver.agent.release(driver.task_id, int(value))
                 elif verdict == "stop":
@@ -278,6 +279,7 @@ class LockstepSite:
             feedback = agent.feedback()
             if feedback is not None and driver.phase == "drive":
                 driver.heading = max(driver.heading, feedback.waypoint_index)
+                driver.state = feedback.state
             for result in agent.take_results():
                 self._on_result(driver, result)
         self.stats.contacts += self.sim.step()

@@ -225,8 +225,11 @@ class MissionRunner:
         async def accepted() -> None:
             await self._on_started(state.mission_id)
 
+        agent_state = [""]
+
         def feedback(fb: TaskFeedback) -> None:
             heading[0] = max(heading[0], fb.waypoint_index)
+            agent_state[0] = fb.state
 
         run = asyncio.create_task(self.bridge.execute(robot_id, task, accepted, feedback))
         watch = (DriveWatch.start(robot_id, route, len(task.route), self._now(), state.yields)
@@ -240,7 +243,7 @@ class MissionRunner:
                 self.check_online(robot_id)
                 if watch is None:
                     continue
-                verdict, value = watch.tick(self.traffic, heading[0], self._now())
+                verdict, value = watch.tick(self.traffic, heading[0], self._now(), agent_state[0])
                 if verdict == "release":
                     await self.bridge.release(robot_id, task.task_id, int(value))
                 elif verdict == "stop":

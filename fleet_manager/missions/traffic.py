@@ -31,6 +31,7 @@ MAX_YIELDS = 5
 ROUTE_WAIT_S = 90.0  # sim seconds a step waits for a route clear of other robots before it fails
 BODY_CLEAR_M = 0.85  # a step is not released while another robot's centre is this close to its lane (two
 # tuggers touch at 0.8 m; the carriageways of a 2.0 m wide corridor are 1.0 m apart)
+OBSTACLE_REPLAN_S = 15.0  # sim seconds stopped by an obstacle before the drive is planned again around it
 RESEND_S = 1.0  # a release is sent again after this long (one may be lost)
 
 
@@ -98,7 +99,7 @@ class TrafficManager:
         for other, route in self.routes.items():
             if other == robot_id or other in self.reroute or now - self.rerouted_at.get(other, -INF) < gap:
                 continue
-            ahead = route.steps[max(route.released, 1):]
+            ahead = route.steps[max(route.passed, 1):]
             if any(k in keys for step in ahead for k in step):
                 self.reroute.add(other)
                 self.rerouted_at[other] = now
@@ -318,17 +319,22 @@ class DriveWatch:
     sent_at: float
     moved_at: float  # the last time the release grew (or the drive began)
     yields: int = 0  # times this mission's robot gave way so far
+    blocked_since: float | None = None  # stopped by an obstacle (the agent's state) since
 
     @classmethod
     def start(cls, robot_id: str, route: Route, total: int, now: float, yields: int = 0) -> DriveWatch:
         sent = released_count(route, total)
         return cls(robot_id, route, total, sent, now, now, yields)
 
-    def tick(self, traffic: TrafficManager, heading_to: int, now: float) -> tuple[str, int | str]:
+    def tick(self, traffic: TrafficManager, heading_to: int, now: float, state: str = "") -> tuple[str, int | str]:
         """One cycle: ("release", count) to send (again), ("stop", reason) to end the drive (REROUTE,
-        YIELD or a failure), or ("", 0) for nothing to do."""
+        YIELD or a failure), or ("", 0) for nothing to do. `state` is the agent's (e.g. stopped for an
+        obstacle: after OBSTACLE_REPLAN_S the drive is planned again, around what stands there)."""
         robot_id = self.robot_id
-        if robot_id in traffic.reroute:
+        self.blocked_since = (self.blocked_since if self.blocked_since is not None else now) \
+            if state == "waiting_obstacle" else None
+        if robot_id in traffic.reroute or (self.blocked_since is not None
+                                           and now - self.blocked_since > OBSTACLE_REPLAN_S):
             traffic.reroute.discard(robot_id)
             return "stop", REROUTE
         stalled = now - self.moved_at if self.sent < self.total else 0.0

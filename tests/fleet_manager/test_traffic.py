@@ -226,3 +226,42 @@ def test_robots_turning_at_a_corner_are_never_planned_onto_ends_next_to_each_oth
     assert traffic.releasable("B") == len(first.waypoints)
     assert traffic.releasable("A") < len(second.waypoints)  # held back before the corner
     assert traffic.blockers("A") == {"B"}
+
+
+def test_a_robot_stopping_on_anothers_way_makes_it_plan_again_and_floor_in_use_is_not_released():
+    from fleet_manager.missions.traffic import TrafficManager
+
+    traffic = TrafficManager(SINGLE_LANE)
+    g = SINGLE_LANE.places
+    where = {"B": (g["w_pocket"].x, g["w_pocket"].y)}
+    traffic.locate = where.get
+    route = traffic.plan(A, g["w_room"].x, g["w_room"].y, "e_room", now=0.0)
+    assert traffic.releasable("A") == len(route.waypoints)
+    traffic.park("B", g["w_pocket"].x, g["w_pocket"].y, now=0.0)  # B stands off the way: nothing changes
+    assert traffic.reroute == set()
+    traffic.progress("A", 2)
+    where["B"] = (g["c"].x, g["c"].y + 0.5)
+    traffic.park("B", g["c"].x, g["c"].y + 0.5, now=1.0)  # B stops on the corridor ahead of A
+    assert traffic.reroute == {"A"}
+    # a new route cannot be released onto the floor B stands on, whatever the plans say
+    traffic.reroute.clear()
+    traffic.planner.table.remove_robot("B")
+    traffic.finish("A", g["b"].x, g["b"].y, now=2.0)
+    traffic.planner.table.remove_robot("B")
+    again = traffic.plan(A, g["b"].x, g["b"].y, "e_room", now=2.0)
+    assert [w.name for w in again.waypoints] == ["b", "c", "e_hub", "e_room"]
+    assert traffic.releasable("A") == 1  # b -> c passes within 0.5 m of B
+    where["B"] = (g["c"].x, g["c"].y + 3.0)
+    assert traffic.releasable("A") == len(again.waypoints)
+
+
+def test_only_a_cycle_of_waiting_robots_gives_way():
+    from fleet_manager.missions.traffic import TrafficManager
+
+    traffic = TrafficManager(SINGLE_LANE)
+    g = SINGLE_LANE.places
+    traffic.plan(A, g["w_room"].x, g["w_room"].y, "e_room", now=0.0)
+    traffic.plan(B, g["w_pocket"].x, g["w_pocket"].y, "e_pocket", now=1.0)
+    assert traffic.blockers("B") == {"A"} and traffic.blockers("A") == set()
+    assert not traffic.should_yield("B")  # B waits behind A, which can move: no standstill
+    assert traffic.waits_for_itself("B") == []
