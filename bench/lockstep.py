@@ -95,11 +95,13 @@ def load_site(site: Path) -> tuple[World, FleetConfig, NavGraph]:
     return load_world(site / "world.sdf"), load_fleet(site / "fleet.yaml"), load_navgraph(site / "navgraph.yaml")
 
 
-def make_agent(fleet: FleetConfig, robot_id: str, seed: int) -> RobotAgent:
+def make_agent(fleet: FleetConfig, robot_id: str, seed: int = 0, blocked_timeout_s: float = 60.0) -> RobotAgent:
+    """The robot's agent with the limits and actions of its model in fleet.yaml."""
     model = fleet.robot(robot_id).model
     limits = Limits(max_speed=model.max_speed, max_accel=model.max_accel, max_yaw_rate=model.max_yaw_rate,
                     max_yaw_accel=model.max_yaw_accel, radius=model.radius)
-    return RobotAgent(limits, {n: (a.duration_s, a.success_rate) for n, a in model.actions.items()}, seed=seed)
+    return RobotAgent(limits, {n: (a.duration_s, a.success_rate) for n, a in model.actions.items()}, seed=seed,
+                      blocked_timeout_s=blocked_timeout_s)
 
 
 class LockstepSite:
@@ -132,9 +134,6 @@ class LockstepSite:
     def pose(self, robot: str) -> tuple[float, float, float]:
         body = self.sim.bodies[robot]
         return body.x, body.y, body.yaw
-
-    def moving(self) -> int:
-        return sum(1 for d in self.drivers.values() if d.phase == "drive")
 
     # -- jobs -----------------------------------------------------------------------------------
     def assign(self, job: Job) -> None:

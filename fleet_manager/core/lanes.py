@@ -12,7 +12,7 @@ from fleet_manager.core.navgraph import Lane, NavGraph, Place
 
 SIDE_SEP = "@"
 KEEP_RIGHT_WIDTH = 2.0  # m: two-way lanes at least this wide have a carriageway for each direction
-NEAR_M = 1.15  # m: vertices closer than this are too close for two robots; holding one holds the others
+NEAR_M = 1.15  # m: vertices closer than this are too close for two robots at once
 SAME_PLACE_NEAR_M = 0.95  # m: ... for two carriageway ends of one place (opposite ones, farther, pass)
 
 
@@ -102,7 +102,7 @@ def build_lane_graph(nav: NavGraph) -> LaneGraph:
 
 def near_vertices(places: dict[str, Place]) -> dict[str, list[str]]:
     """Vertices closer than NEAR_M to each other (e.g. the carriageway ends at a corner): a robot on one
-    stands in the way of a robot on the other, so the planner holds them together."""
+    stands in the way of a robot on the other, so the planner never puts robots on both at once."""
     names = sorted(places)
     out: dict[str, list[str]] = {}
     for i, a in enumerate(names):

@@ -150,7 +150,7 @@ class TrafficPlanner:
         self.table = table or ReservationTable()
         self.closed: set[str] = set()  # lane ids closed at run time
         self.extra = extra or {}  # lane id -> places a robot on the lane also holds (it crosses them)
-        self.near = near or {}  # place -> places too close to it: a robot holding it holds them too
+        self.near = near or {}  # place -> places too close to it: a robot may use it only while they are free
 
     # -- planning -------------------------------------------------------------------------------
     def _edges(self, place: str) -> list[tuple[str, Lane]]:

@@ -42,7 +42,7 @@ class Route:
     plan: Plan
     waypoints: list[Waypoint]
     steps: list[list[str]]  # resources of the step to waypoint i (the lane into it, the place)
-    near: list[list[str]]  # the places too close to waypoint i, held with it
+    near: list[list[str]]  # the places too close to waypoint i: nobody may be on them when it is released
     passed: int = 0  # waypoints reached (the robot heads to waypoint `passed`)
     released: int = 0
     planned_at: float = 0.0
@@ -164,20 +164,23 @@ class TrafficManager:
             near.append(list(self.planner.near_keys(vertices[i])))
         return Route(plan, waypoints, steps, near)
 
-    def _clear_for(self, robot_id: str, resource: str, ref: str | None = None) -> bool:
-        """No other robot holds the resource earlier in the plans' order and has yet to pass it. For a
+    def _ahead(self, robot_id: str, resource: str, ref: str | None = None) -> set[str]:
+        """The other robots holding the resource earlier in the plans' order (and yet to pass it). For a
         place near the step's place (`ref`), "earlier" is before the robot's hold on `ref`."""
-        holds = self.planner.table.holds.get(resource, ())
         mine = [h.start for h in self.planner.table.holds.get(ref or resource, ()) if h.robot == robot_id]
         if not mine:
-            return True
+            return set()
         first = min(mine)
-        return not any(h.robot != robot_id and h.start < first for h in holds)
+        return {h.robot for h in self.planner.table.holds.get(resource, ()) if h.robot != robot_id and h.start < first}
+
+    def _step_ahead(self, robot_id: str, route: Route, i: int) -> set[str]:
+        """The robots whose earlier passage holds back step i of the robot's route."""
+        place = route.steps[i][-1]
+        return ({other for r in route.steps[i] for other in self._ahead(robot_id, r)}
+                | {other for r in route.near[i] for other in self._ahead(robot_id, r, place)})
 
     def _step_clear(self, robot_id: str, route: Route, i: int) -> bool:
-        place = route.steps[i][-1]
-        return (all(self._clear_for(robot_id, r) for r in route.steps[i])
-                and all(self._clear_for(robot_id, r, place) for r in route.near[i])
+        return (not self._step_ahead(robot_id, route, i)
                 and not self._body_on(robot_id, route.waypoints[i - 1], route.waypoints[i]))
 
     def _body_on(self, robot_id: str, a: Waypoint, b: Waypoint) -> bool:
@@ -214,15 +217,7 @@ class TrafficManager:
         route = self.routes.get(robot_id)
         if route is None or route.released >= len(route.steps):
             return set()
-        out = set()
-        place = route.steps[route.released][-1]
-        for resource in (*route.steps[route.released], *route.near[route.released]):
-            holds = self.planner.table.holds.get(resource, ())
-            mine = [h.start for h in self.planner.table.holds.get(place if resource in route.near[route.released]
-                                                                   else resource, ()) if h.robot == robot_id]
-            if mine:
-                out |= {h.robot for h in holds if h.robot != robot_id and h.start < min(mine)}
-        return out
+        return self._step_ahead(robot_id, route, route.released)
 
     def should_yield(self, robot_id: str) -> bool:
         """In a standstill (the robot waits, through others, for itself), the robot with the newest plan
@@ -331,8 +326,10 @@ class DriveWatch:
         YIELD or a failure), or ("", 0) for nothing to do. `state` is the agent's (e.g. stopped for an
         obstacle: after OBSTACLE_REPLAN_S the drive is planned again, around what stands there)."""
         robot_id = self.robot_id
-        self.blocked_since = (self.blocked_since if self.blocked_since is not None else now) \
-            if state == "waiting_obstacle" else None
+        if state != "waiting_obstacle":
+            self.blocked_since = None
+        elif self.blocked_since is None:
+            self.blocked_since = now
         if robot_id in traffic.reroute or (self.blocked_since is not None
                                            and now - self.blocked_since > OBSTACLE_REPLAN_S):
             traffic.reroute.discard(robot_id)

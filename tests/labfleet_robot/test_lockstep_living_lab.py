@@ -7,11 +7,11 @@ import math
 from pathlib import Path
 
 from labfleet_robot.agent import Mode, Outcome, RobotAgent, Task, TaskResult, Waypoint
-from labfleet_robot.controller import Limits
 from labfleet_sim.fleet_config import load_fleet
 from labfleet_sim.physics import Contact, Simulator
 from labfleet_sim.world import load_world
 
+from bench import lockstep
 from fleet_manager.core.navgraph import NavGraph, load_navgraph
 
 SITE = Path(__file__).resolve().parents[2] / "sim_worlds" / "living_lab"
@@ -24,13 +24,9 @@ def make_sim() -> tuple[Simulator, NavGraph]:
 
 
 def make_agent(sim: Simulator, robot_id: str) -> RobotAgent:
-    model = sim.bodies[robot_id].config.model
-    limits = Limits(max_speed=model.max_speed, max_accel=model.max_accel, max_yaw_rate=model.max_yaw_rate,
-                    max_yaw_accel=model.max_yaw_accel, radius=model.radius)
     # blocked for ever here: the tests watch a robot wait behind an obstacle for longer than the agent's
     # default blocked timeout (tests/labfleet_robot/test_agent.py covers that timeout)
-    return RobotAgent(limits, {n: (a.duration_s, a.success_rate) for n, a in model.actions.items()},
-                      blocked_timeout_s=600.0)
+    return lockstep.make_agent(load_fleet(SITE / "fleet.yaml"), robot_id, blocked_timeout_s=600.0)
 
 
 def route_task(graph: NavGraph, task_id: str, start: str, goal: str) -> Task:
