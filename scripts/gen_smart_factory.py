@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sitegen import Box, Lane, Place, box_model, lane_entry, model_lines, place_entry, world_head, write_files, ynum
 
 REPO = Path(__file__).resolve().parents[1]
 SITE = "smart_factory"
@@ -81,36 +82,6 @@ RACK_COLOUR = (0.8, 0.45, 0.1)
 LINE_COLOUR = (0.3, 0.4, 0.6)
 
 
-@dataclass(frozen=True)
-class Box:
-    """A static box of the world: its extent in the plane and its height above the floor."""
-
-    name: str
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    height: float
-
-
-@dataclass(frozen=True)
-class Place:
-    name: str
-    x: float
-    y: float
-    kind: str = "waypoint"
-    yaw: float | None = None
-
-
-@dataclass(frozen=True)
-class Lane:
-    id: str
-    start: str
-    end: str
-    width: float | None = None
-    speed_limit: float | None = None
-
-
 @dataclass
 class Layout:
     walls: list[Box]
@@ -122,18 +93,6 @@ class Layout:
 
 
 # -- numbers -------------------------------------------------------------------------------------------
-
-def num(value: float) -> str:
-    """A number as written in the site files: at most 4 decimals, no trailing zeros, no '-0'."""
-    text = f"{value:.4f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
-def ynum(value: float) -> str:
-    """A YAML float: like num() but always with a decimal point (x: 8.0, not x: 8)."""
-    text = num(value)
-    return text if "." in text else f"{text}.0"
-
 
 def xname(x: float) -> str:
     """The x part of a road vertex name: 8 -> '08', 5.5 -> '05.5'."""
@@ -262,106 +221,17 @@ def layout() -> Layout:
 
 # -- writers -------------------------------------------------------------------------------------------
 
-def _rgb(colour: tuple[float, float, float]) -> str:
-    return " ".join(num(c) for c in colour) + " 1"
-
-
-def _box_link(box: Box, colour: tuple[float, float, float], indent: str) -> list[str]:
-    cx, cy = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
-    size = f"{num(box.x1 - box.x0)} {num(box.y1 - box.y0)} {num(box.height)}"
-    geometry = f"<geometry><box><size>{size}</size></box></geometry>"
-    material = f"<material><ambient>{_rgb(colour)}</ambient><diffuse>{_rgb(colour)}</diffuse></material>"
-    return [
-        f'{indent}<link name="{box.name}">',
-        f"{indent}  <pose>{num(cx)} {num(cy)} {num(box.height / 2)} 0 0 0</pose>",
-        f'{indent}  <collision name="collision">',
-        f"{indent}    {geometry}",
-        f"{indent}  </collision>",
-        f'{indent}  <visual name="visual">',
-        f"{indent}    {geometry}",
-        f"{indent}    {material}",
-        f"{indent}  </visual>",
-        f"{indent}</link>",
-    ]
-
-
-def _static_model(name: str, boxes: list[Box], colour: tuple[float, float, float]) -> list[str]:
-    out = [f'    <model name="{name}">', "      <static>true</static>", "      <pose>0 0 0 0 0 0</pose>"]
-    for box in boxes:
-        out += _box_link(box, colour, "      ")
-    return [*out, "    </model>"]
-
-
 def world_sdf(site: Layout) -> str:
-    plane = f"<plane><normal>0 0 1</normal><size>{num(HALL_X + 4)} {num(HALL_Y + 4)}</size></plane>"
-    ground = f"<geometry>{plane}</geometry>"
-    head = [
-        '<?xml version="1.0" ?>',
-        f"<!-- {HEADER}",
-        "     LabFleet smart factory: a dense manufacturing hall for the 20-robot traffic benchmark (storage",
-        "     aisles with cart bays in the west, two production lines with stations in the east). The one source",
-        "     of its geometry: gz sim loads it, and the built-in simulator and the map read the collision",
-        "     footprints of its static models. Map frame: metres, x east, y north, origin south-west. -->",
-        '<sdf version="1.9">',
-        f'  <world name="{SITE}">',
-        '    <physics name="1ms" type="ignored">',
-        "      <max_step_size>0.001</max_step_size>",
-        "      <real_time_factor>1.0</real_time_factor>",
-        "    </physics>",
-        '    <plugin filename="gz-sim-physics-system" name="gz::sim::systems::Physics"/>',
-        '    <plugin filename="gz-sim-user-commands-system" name="gz::sim::systems::UserCommands"/>',
-        '    <plugin filename="gz-sim-scene-broadcaster-system" name="gz::sim::systems::SceneBroadcaster"/>',
-        '    <plugin filename="gz-sim-sensors-system" name="gz::sim::systems::Sensors">',
-        "      <render_engine>ogre2</render_engine>",
-        "    </plugin>",
-        "    <gravity>0 0 -9.8</gravity>",
-        "    <scene>",
-        "      <ambient>0.6 0.6 0.6 1</ambient>",
-        "      <background>0.8 0.8 0.8 1</background>",
-        "    </scene>",
-        '    <light type="directional" name="sun">',
-        "      <cast_shadows>true</cast_shadows>",
-        f"      <pose>{num(HALL_X / 2)} {num(HALL_Y / 2)} 25 0 0 0</pose>",
-        "      <diffuse>0.9 0.9 0.9 1</diffuse>",
-        "      <specular>0.2 0.2 0.2 1</specular>",
-        "      <direction>-0.3 0.2 -0.9</direction>",
-        "    </light>",
-        '    <model name="ground_plane">',
-        "      <static>true</static>",
-        f"      <pose>{num(HALL_X / 2)} {num(HALL_Y / 2)} 0 0 0 0</pose>",
-        '      <link name="link">',
-        '        <collision name="collision">',
-        f"          {ground}",
-        "        </collision>",
-        '        <visual name="visual">',
-        f"          {ground}",
-        "          <material><ambient>0.7 0.7 0.7 1</ambient><diffuse>0.7 0.7 0.7 1</diffuse></material>",
-        "        </visual>",
-        "      </link>",
-        "    </model>",
-    ]
-    body = (_static_model("walls", site.walls, WALL_COLOUR) + _static_model("racks", site.racks, RACK_COLOUR)
-            + _static_model("production_lines", site.lines, LINE_COLOUR))
+    head = world_head(SITE, [
+        HEADER,
+        "LabFleet smart factory: a dense manufacturing hall for the 20-robot traffic benchmark (storage",
+        "aisles with cart bays in the west, two production lines with stations in the east). The one source",
+        "of its geometry: gz sim loads it, and the built-in simulator and the map read the collision",
+        "footprints of its static models. Map frame: metres, x east, y north, origin south-west.",
+    ], (HALL_X, HALL_Y))
+    body = (box_model("walls", site.walls, WALL_COLOUR) + box_model("racks", site.racks, RACK_COLOUR)
+            + box_model("production_lines", site.lines, LINE_COLOUR))
     return "\n".join([*head, *body, "  </world>", "</sdf>"]) + "\n"
-
-
-def _place_entry(place: Place) -> str:
-    fields = [f"x: {ynum(place.x)}", f"y: {ynum(place.y)}"]
-    if place.yaw is not None:
-        fields.append(f"yaw: {ynum(place.yaw)}")
-    if place.kind != "waypoint":
-        fields.append(f"kind: {place.kind}")
-    return "{" + ", ".join(fields) + "}"
-
-
-def _lane_entry(lane: Lane) -> str:
-    fields = [f"id: {lane.id}"]
-    if lane.width is not None:
-        fields.append(f"width: {ynum(lane.width)}")
-    if lane.speed_limit is not None:
-        fields.append(f"speed_limit: {ynum(lane.speed_limit)}")
-    fields += [f"from: {lane.start}", f"to: {lane.end}"]
-    return "  - {" + ", ".join(fields) + "}"
 
 
 PLACE_GROUPS = (
@@ -386,30 +256,16 @@ def navgraph_yaml(site: Layout) -> str:
         group = [p for p in site.places.values() if p.name not in listed and member(p)]
         out.append(f"  # {title}")
         for p in group:
-            out.append(f"  {p.name + ':':<{width}} {_place_entry(p)}")
+            out.append(f"  {p.name + ':':<{width}} {place_entry(p)}")
             listed.add(p.name)
     if listed != set(site.places):
         raise ValueError(f"places in no group: {sorted(set(site.places) - listed)}")
     out += ["lanes:",
             "  # roads: two-way with a carriageway per direction (a quarter of the width off the centre line)"]
-    out += [_lane_entry(lane) for lane in site.lanes if lane.width is not None]
+    out += [lane_entry(lane) for lane in site.lanes if lane.width is not None]
     out.append("  # aisles and spurs: single lanes (robots cannot pass each other there)")
-    out += [_lane_entry(lane) for lane in site.lanes if lane.width is None]
+    out += [lane_entry(lane) for lane in site.lanes if lane.width is None]
     return "\n".join(out) + "\n"
-
-
-def _flow(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_flow(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
-    return str(value)
 
 
 def tugger_model() -> dict[str, Any]:
@@ -429,14 +285,7 @@ def fleet_yaml(site: Layout) -> str:
     out = [f"# {HEADER}",
            "# The smart factory's fleet: 20 tuggers (the living lab's tugger model), each starting on its home",
            "# spot south of the south road: 16 parking spots and 4 chargers (see docs/site_files.md).",
-           f"site: {SITE}", "models:", "  tugger:"]
-    for key, value in tugger_model().items():
-        if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
-            out.append(f"    {key}:")
-            out += [f"      {k}: {_flow(v)}" for k, v in value.items()]
-        else:
-            out.append(f"    {key}: {_flow(value)}")
-    out.append("robots:")
+           f"site: {SITE}", "models:", *model_lines("tugger", tugger_model()), "robots:"]
     for spot, home in enumerate(site.homes, start=1):
         p = site.places[home]
         spawn = f"{{x: {ynum(p.x)}, y: {ynum(p.y)}, yaw: {ynum(p.yaw if p.yaw is not None else 0.0)}}}"
@@ -460,13 +309,7 @@ def site_files(site: Layout) -> dict[str, str]:
 
 
 def write_site(out: Path) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in site_files(layout()).items():
-        path = out / name
-        path.write_text(text)
-        written.append(path)
-    return written
+    return write_files(out, site_files(layout()))
 
 
 def main(argv: list[str] | None = None) -> None:

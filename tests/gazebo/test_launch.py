@@ -10,7 +10,7 @@ from labfleet_sim.fleet_config import load_fleet
 
 from tests.gazebo.helpers import LAUNCH_FILE, MODELS_DIR, SITES
 
-SITE = SITES[0]
+SITE = next(site for site in SITES if site.name == "living_lab")
 
 
 def _tree() -> ast.Module:

@@ -82,6 +82,24 @@ def test_nested_models_and_trivial_relative_to_frames():
         ("<sdf><world name='w'><model name='m'><static>true</static><link name='l'><collision name='c'>"
          "<geometry><cylinder><radius>-1</radius><length>1</length></cylinder></geometry></collision></link>"
          "</model></world></sdf>", "collision 'c'/cylinder/radius: expected 1 positive number"),
+        ("<sdf><world name='w'><actor name='a'/></world></sdf>", "actor 'a': no <script>"),
+        ("<sdf><world name='w'><actor name='a'><script><trajectory id='0' type='w'/><trajectory id='1' type='w'/>"
+         "</script></actor></world></sdf>", "actor 'a': <script> needs exactly one <trajectory>, got 2"),
+        ("<sdf><world name='w'><actor name='a'><script><trajectory id='0' type='w'/></script></actor></world></sdf>",
+         "actor 'a': the <trajectory> has no <waypoint>"),
+        ("<sdf><world name='w'><actor name='a'><script><trajectory id='0' type='w'>"
+         "<waypoint><time>2</time><pose>0 0 0 0 0 0</pose></waypoint>"
+         "<waypoint><time>2</time><pose>1 0 0 0 0 0</pose></waypoint></trajectory></script></actor></world></sdf>",
+         "actor 'a' waypoint 1: <time> 2 must be later than the previous waypoint's"),
+        ("<sdf><world name='w'><actor name='a'><script><loop>maybe</loop><trajectory id='0' type='w'>"
+         "<waypoint><time>0</time><pose>0 0 0 0 0 0</pose></waypoint></trajectory></script></actor></world></sdf>",
+         "actor 'a' script: <loop> must be true or false"),
+        ("<sdf><world name='w'><actor name='a'><script><delay_start>-1</delay_start><trajectory id='0' type='w'>"
+         "<waypoint><time>0</time><pose>0 0 0 0 0 0</pose></waypoint></trajectory></script></actor></world></sdf>",
+         "actor 'a' script: <delay_start> must be >= 0"),
+        ("<sdf><world name='w'><model name='a'/><actor name='a'><script><trajectory id='0' type='w'>"
+         "<waypoint><time>0</time><pose>0 0 0 0 0 0</pose></waypoint></trajectory></script></actor></world></sdf>",
+         "actor 'a': the name is already used"),
     ],
 )
 def test_malformed_worlds_name_the_element(sdf, message):

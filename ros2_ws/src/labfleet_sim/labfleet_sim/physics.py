@@ -1,7 +1,9 @@
-"""The built-in simulator's physics: planar differential-drive robots among static walls (pure Python).
+"""The built-in simulator's physics: planar differential-drive robots among static walls and scripted
+pedestrians (pure Python).
 
-Fixed step, seeded, deterministic: the same commands give the same trajectories. The ROS node
-(sim_node.py) wraps it; benchmarks and replays may step it directly in lock-step with the agents.
+Fixed step, seeded, deterministic: the same commands give the same trajectories (pedestrians walk as a
+function of sim time alone, see pedestrians.py). The ROS node (sim_node.py) wraps it; benchmarks and
+replays may step it directly in lock-step with the agents.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from labfleet_sim.fleet_config import FleetConfig, RobotConfig
+from labfleet_sim.pedestrians import PEDESTRIAN_RADIUS, Crowd, PedestrianPose
 from labfleet_sim.world import World
 
 COMMAND_TIMEOUT_S = 0.5
@@ -24,7 +27,7 @@ CHARGER_RADIUS_M = 0.25  # a robot this close to a charger's contact point, stan
 class Contact:
     time: float
     robot_id: str
-    other: str  # another robot's id or the obstacle's model name
+    other: str  # another robot's id, the obstacle's model name or the pedestrian's (actor's) name
     x: float
     y: float
     yaw: float
@@ -98,6 +101,10 @@ class Simulator:
         self._seg_len2 = np.maximum((self._seg_d**2).sum(axis=1), 1e-12)
         self._seg_model = [o.model for o in world.obstacles for _ in o.polygon]
         self._rays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.crowd = Crowd(world.actors)
+        clash = sorted(set(self.crowd.names) & set(self.bodies))
+        if clash:
+            raise ValueError(f"actors {clash} of world {world.name!r} have the ids of robots")
 
     # -- inputs ---------------------------------------------------------------------------------
     def set_command(self, robot_id: str, v: float, w: float) -> None:
@@ -118,6 +125,10 @@ class Simulator:
         b = self.bodies[robot_id]
         return BodyState(robot_id, b.x, b.y, b.yaw, b.v, b.w, b.battery_percentage, b.distance_m, b.energy_wh,
                          b.charging)
+
+    def pedestrians(self) -> list[PedestrianPose]:
+        """Every pedestrian (world actor) where it is now: name, x, y, yaw in the map frame."""
+        return self.crowd.poses(self.time)
 
     # -- geometry -------------------------------------------------------------------------------
     def _wall_clearance(self, x: float, y: float) -> tuple[float, int]:
@@ -145,6 +156,12 @@ class Simulator:
             new = math.hypot(x - other.x, y - other.y)
             if new < limit and new < math.hypot(body.x - other.x, body.y - other.y):
                 hits.append(other.config.id)
+        if len(self.crowd):  # where they are at the end of this step; a hit only if the robot's own move closes in
+            centres = self.crowd.centres(self.time + self.dt)
+            new_d = np.hypot(centres[:, 0] - x, centres[:, 1] - y)
+            old_d = np.hypot(centres[:, 0] - body.x, centres[:, 1] - body.y)
+            near = (new_d < radius + PEDESTRIAN_RADIUS) & (new_d < old_d)
+            hits += [self.crowd.names[i] for i in np.flatnonzero(near)]
         return hits
 
     def _forget_contacts(self, body: Body) -> None:
@@ -155,6 +172,9 @@ class Simulator:
             if other in self.bodies:
                 o = self.bodies[other]
                 if math.hypot(body.x - o.x, body.y - o.y) < clear + o.config.model.radius:
+                    still.add(other)
+            elif other in self.crowd:
+                if self.crowd.distance(other, body.x, body.y, self.time + self.dt) < clear + PEDESTRIAN_RADIUS:
                     still.add(other)
             elif self._wall_clearance(body.x, body.y)[0] < clear:
                 still.add(other)
@@ -217,7 +237,8 @@ class Simulator:
     def scan(self, robot_id: str) -> np.ndarray:
         """Ranges of the robot's 2D lidar (robot frame angles from scan_angles); inf where nothing is hit.
 
-        Vectorised over rays x wall edges and rays x robots; edges and robots out of range are culled first.
+        Vectorised over rays x wall edges and rays x discs (other robots, pedestrians); edges and discs out
+        of range are culled first.
         """
         body = self.bodies[robot_id]
         lidar = body.config.model.lidar
@@ -244,12 +265,10 @@ class Simulator:
                     u = u_num * inv
                 valid = (t > 0) & (u >= 0) & (u <= 1)
                 ranges = np.where(valid, t, np.inf).min(axis=1)
-        others = [o for o in self.bodies.values() if o is not body]
-        if others:
-            c = np.array([(o.x - body.x, o.y - body.y) for o in others])  # N x 2
-            r = np.array([o.config.model.radius for o in others])
-            near_robots = np.hypot(c[:, 0], c[:, 1]) - r <= reach
-            c, r = c[near_robots], r[near_robots]
+        c, r = self._discs_around(body)
+        if len(c):
+            near_discs = np.hypot(c[:, 0], c[:, 1]) - r <= reach
+            c, r = c[near_discs], r[near_discs]
             if len(c):
                 proj = np.outer(dx, c[:, 0]) + np.outer(dy, c[:, 1])  # R x N
                 gap2 = (r * r)[None, :] - ((c * c).sum(axis=1)[None, :] - proj * proj)
@@ -258,6 +277,16 @@ class Simulator:
                 hit = np.where((gap2 >= 0) & (hit > 0), hit, np.inf).min(axis=1)
                 ranges = np.minimum(ranges, hit)
         return np.where(ranges <= reach, ranges, np.inf)
+
+    def _discs_around(self, body: Body) -> tuple[np.ndarray, np.ndarray]:
+        """Centres relative to the body (N x 2) and radii of the other robots and of the pedestrians."""
+        others = [o for o in self.bodies.values() if o is not body]
+        c = np.array([(o.x - body.x, o.y - body.y) for o in others], dtype=float).reshape(-1, 2)
+        r = np.array([o.config.model.radius for o in others], dtype=float)
+        if len(self.crowd):
+            c = np.vstack([c, self.crowd.centres(self.time) - (body.x, body.y)])
+            r = np.concatenate([r, np.full(len(self.crowd), PEDESTRIAN_RADIUS)])
+        return c, r
 
     def _ray_table(self, robot_id: str) -> tuple[np.ndarray, np.ndarray]:
         """cos and sin of the lidar's ray angles in the robot frame (cached per robot)."""

@@ -1,4 +1,5 @@
-"""The static geometry of a site, read from its world.sdf (SDF 1.9): footprints of static collisions."""
+"""A site's world.sdf (SDF 1.9) as the built-in simulator sees it: the footprints of static collisions, and
+the scripted pedestrians (`<actor>`s with a `<script>` trajectory)."""
 
 from __future__ import annotations
 
@@ -24,9 +25,32 @@ class Obstacle:
 
 
 @dataclass(frozen=True)
+class Waypoint:
+    time: float  # s from the start of the script
+    x: float
+    y: float
+    yaw: float
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A scripted pedestrian: an `<actor>` walking the one `<trajectory>` of its `<script>`.
+
+    Waypoints are in the map frame (the actor's `<pose>` composed with each waypoint's pose), their times
+    strictly increasing. How the script plays over sim time is labfleet_sim.pedestrians' business.
+    """
+
+    name: str
+    waypoints: tuple[Waypoint, ...]
+    loop: bool = True
+    delay_start: float = 0.0
+
+
+@dataclass(frozen=True)
 class World:
     name: str
     obstacles: tuple[Obstacle, ...]
+    actors: tuple[Actor, ...] = ()
 
     def bounds(self) -> tuple[float, float, float, float]:
         xs = [x for o in self.obstacles for x, _ in o.polygon] or [0.0]
@@ -156,8 +180,59 @@ class _Parser:
                 self.obstacles.append(Obstacle(f"{scoped}/{lname}/{cname}", scoped, ring))
 
 
+def _flag(elem: ET.Element, tag: str, default: bool, where: str) -> bool:
+    text = (elem.findtext(tag) or "").strip().lower()
+    if not text:
+        return default
+    if text not in ("true", "1", "false", "0"):
+        raise WorldError(f"{where}: <{tag}> must be true or false, got {text!r}")
+    return text in ("true", "1")
+
+
+def _seconds(elem: ET.Element, tag: str, where: str, default: float | None = None) -> float:
+    text = (elem.findtext(tag) or "").strip()
+    if not text and default is not None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise WorldError(f"{where}: <{tag}> must be a number of seconds, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise WorldError(f"{where}: <{tag}> must be >= 0, got {text!r}")
+    return value
+
+
+def _actor(elem: ET.Element, source: str) -> Actor:
+    """An <actor>: its pose, and the loop, delay and waypoints of its script (skin and animations are
+    Gazebo's; <auto_start> is not read: every script plays from the start of the simulation)."""
+    name = elem.get("name") or ""
+    if not name:
+        raise WorldError(f"{source}: an <actor> without a name")
+    where = f"{source}: actor {name!r}"
+    script = elem.find("script")
+    if script is None:
+        raise WorldError(f"{where}: no <script>")
+    trajectories = script.findall("trajectory")
+    if len(trajectories) != 1:
+        raise WorldError(f"{where}: <script> needs exactly one <trajectory>, got {len(trajectories)}")
+    origin = _pose(elem.find("pose"), where)
+    waypoints: list[Waypoint] = []
+    for i, wp in enumerate(trajectories[0].findall("waypoint")):
+        wwhere = f"{where} waypoint {i}"
+        t = _seconds(wp, "time", wwhere)
+        if waypoints and t <= waypoints[-1].time:
+            raise WorldError(f"{wwhere}: <time> {t:g} must be later than the previous waypoint's")
+        x, y, yaw = _compose(origin, _pose(wp.find("pose"), wwhere))
+        waypoints.append(Waypoint(t, x, y, yaw))
+    if not waypoints:
+        raise WorldError(f"{where}: the <trajectory> has no <waypoint>")
+    return Actor(name, tuple(waypoints), _flag(script, "loop", True, f"{where} script"),
+                 _seconds(script, "delay_start", f"{where} script", 0.0))
+
+
 def parse_world(text: str, source: str = "world.sdf") -> World:
-    """The footprints of a world's static collisions; raises WorldError naming the source and element."""
+    """The footprints of a world's static collisions and its actors; raises WorldError naming the source
+    and element."""
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
@@ -170,7 +245,13 @@ def parse_world(text: str, source: str = "world.sdf") -> World:
     parser = _Parser(source)
     for model in world.findall("model"):
         parser.model(model, (0.0, 0.0, 0.0), "", False)
-    return World(world.get("name") or "world", tuple(parser.obstacles))
+    actors = tuple(_actor(elem, source) for elem in world.findall("actor"))
+    taken = {m.get("name") for m in world.findall("model")}
+    for actor in actors:
+        if actor.name in taken:
+            raise WorldError(f"{source}: actor {actor.name!r}: the name is already used by a model or an actor")
+        taken.add(actor.name)
+    return World(world.get("name") or "world", tuple(parser.obstacles), actors)
 
 
 def load_world(path: Path) -> World:
