@@ -204,18 +204,22 @@ class LockstepSite:
                                 self.now)
 
     def _make_way(self, robot: str, x: float, y: float, goal: str) -> None:
-        """As the dispatcher does: robots waiting for a route that stand on this one's way step aside to
-        the nearest free parking spot or charger."""
+        """As the dispatcher does: idle robots and robots waiting for a route that stand on this one's way
+        step aside to the nearest free parking spot or charger."""
         others, path = self.traffic.parked_on_the_way(robot, x, y, goal)
         for other in others:
             driver = self.drivers[other]
-            if driver.phase != "plan" or driver.aside is not None:
+            if driver.aside is not None or driver.phase not in ("plan", "idle"):
                 continue
             ox, oy, _ = self.pose(other)
             spot = nearest_free(self.graph, self.traffic, ox, oy, ("parking", "charger"), avoid=set(path))
-            if spot is not None:
+            if spot is None:
+                continue
+            self.stats.asides += 1
+            if driver.phase == "idle":  # no mission: it simply drives there
+                self.assign(Job(0, other, [("go_to", spot)], self.now, self.graph.nearest_place(ox, oy)[0].name))
+            else:
                 driver.aside, driver.retry_at = spot, self.now
-                self.stats.asides += 1
 
     def _stop_drive(self, driver: Driver, reason: str) -> None:
         driver.agent.cancel_task(reason)

@@ -73,6 +73,7 @@ HOME_X = (5.5, 8.0, 10.5, 13.0, 16.0, 18.5, 21.0, 23.5, 26.0, 28.5,
 CHARGER_SPOTS = (3, 8, 13, 18)  # 1-based home spots that are chargers (charger_1..4)
 MIN_HOME_GAP = 2.4
 MIN_VERTEX_GAP = 1.0
+MAX_ROAD_GAP = 3.5  # road vertices at most this far apart: a robot stopping on a road is near one
 
 AISLE_SPEED, BAY_SPEED, STATION_SPEED, HOME_SPEED = 0.8, 0.5, 0.5, 0.4
 YAW_NORTH = math.pi / 2
@@ -156,6 +157,15 @@ def check_homes(north_spurs: Iterable[float]) -> None:
             raise ValueError(f"HOME_X: home at x {x} is {near:.2f} m from a road junction: share it or move away")
 
 
+def subdivide(coords: list[float], max_gap: float = MAX_ROAD_GAP) -> list[float]:
+    """The coordinates with points added evenly between any two more than `max_gap` apart."""
+    out = [coords[0]]
+    for a, b in itertools.pairwise(coords):
+        parts = math.ceil((b - a) / max_gap - 1e-9)
+        out += [a + (b - a) * k / parts for k in range(1, parts)] + [b]
+    return out
+
+
 def road_lanes(road: str, names: list[str]) -> list[Lane]:
     return [Lane(f"{road}_{i:02d}", a, b, width=ROAD_WIDTH)
             for i, (a, b) in enumerate(itertools.pairwise(names), start=1)]
@@ -174,14 +184,17 @@ def layout() -> Layout:
     north_spurs = [float(x) for x in AISLES_X] + list(CROSS_X) + list(STATION_X)
     check_homes(north_spurs)
     south_xs = sorted({ROAD_X0, ROAD_X1, *north_spurs, *HOME_X})
-    north_xs = sorted({ROAD_X0, ROAD_X1, *(float(x) for x in AISLES_X), *CROSS_X, *STATION_X})
-    middle_xs = sorted({*CROSS_X, *STATION_X})
+    north_xs = subdivide(sorted({ROAD_X0, ROAD_X1, *(float(x) for x in AISLES_X), *CROSS_X, *STATION_X}))
+    middle_xs = subdivide(sorted({*CROSS_X, *STATION_X}))
     south = [add(Place(f"s_{xname(x)}", x, SOUTH_Y)) for x in south_xs]
     north = [add(Place(f"n_{xname(x)}", x, NORTH_Y)) for x in north_xs]
     middle = [add(Place(f"m_{xname(x)}", x, MIDDLE_Y)) for x in middle_xs]
     lanes += road_lanes("south", south) + road_lanes("north", north) + road_lanes("middle", middle)
     for x in CROSS_X:
-        chain = [f"s_{xname(x)}", f"m_{xname(x)}", f"n_{xname(x)}"]
+        ys = subdivide([SOUTH_Y, MIDDLE_Y, NORTH_Y])
+        inner = {y: add(Place(f"c{xname(x)}_{y:02.0f}", x, y)) for y in ys if y not in (SOUTH_Y, MIDDLE_Y, NORTH_Y)}
+        ends = {SOUTH_Y: f"s_{xname(x)}", MIDDLE_Y: f"m_{xname(x)}", NORTH_Y: f"n_{xname(x)}"}
+        chain = [ends.get(y) or inner[y] for y in ys]
         lanes += [Lane(f"cross_{xname(x)}_{i}", a, b, width=ROAD_WIDTH)
                   for i, (a, b) in enumerate(itertools.pairwise(chain), start=1)]
 
@@ -235,8 +248,9 @@ def world_sdf(site: Layout) -> str:
 
 
 PLACE_GROUPS = (
-    ("roads (width 2.5): south y 6, north y 36, middle y 21; a vertex wherever an aisle or a spur joins",
-     lambda p: p.name[:2] in ("s_", "n_", "m_")),
+    ("roads (width 2.5): south y 6, north y 36, middle y 21, cross roads x 30 and x 56 (c*); a vertex wherever "
+     "an aisle or a spur joins, and at most 3.5 m apart", lambda p: p.name[:2] in ("s_", "n_", "m_")
+     or (p.name.startswith("c") and p.kind == "waypoint")),
     ("storage aisles (single lane): a vertex every 6 m", lambda p: p.name.startswith("a")),
     ("cart bays: in a notch of the rack east of the aisle, 1.6 m off its centre line",
      lambda p: p.kind == "pickup"),

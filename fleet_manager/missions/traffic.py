@@ -32,6 +32,7 @@ ROUTE_WAIT_S = 90.0  # sim seconds a step waits for a route clear of other robot
 BODY_CLEAR_M = 0.85  # a step is not released while another robot's centre is this close to its lane (two
 # tuggers touch at 0.8 m; the carriageways of a 2.0 m wide corridor are 1.0 m apart)
 OBSTACLE_REPLAN_S = 15.0  # sim seconds stopped by an obstacle before the drive is planned again around it
+STILL_THERE_M = 0.5  # a robot this close to where it was parked still stands on the vertex it was parked on
 RESEND_S = 1.0  # a release is sent again after this long (one may be lost)
 
 
@@ -59,6 +60,8 @@ class TrafficManager:
     asked: dict[str, str] = field(default_factory=dict)  # robots waiting for a route, asked to step aside
     known: set[str] = field(default_factory=set)  # robots that hold places (parked or on a route)
     rerouted_at: dict[str, float] = field(default_factory=dict)  # last reroute around a stopped robot
+    # the vertex each robot was parked on last, and where it stood then
+    stands_on: dict[str, tuple[str, float, float]] = field(default_factory=dict)
     # where robots are now (x, y), when known: a step is released only onto floor no other robot is on
     locate: Callable[[str], tuple[float, float] | None] = field(default=lambda robot: None)
 
@@ -66,8 +69,13 @@ class TrafficManager:
         self.lanes = build_lane_graph(self.graph)
         self.planner = TrafficPlanner(self.lanes.graph, extra=self.lanes.extra, near=self.lanes.near)
 
-    def vertex_at(self, x: float, y: float) -> str:
-        """The lane-graph vertex a robot at (x, y) stands on: the nearest carriageway of the nearest place."""
+    def vertex_at(self, x: float, y: float, robot_id: str | None = None) -> str:
+        """The lane-graph vertex a robot at (x, y) stands on: the one it was parked on while it is still
+        there, else the nearest carriageway of the nearest place."""
+        if robot_id is not None and robot_id in self.stands_on:
+            vertex, px, py = self.stands_on[robot_id]
+            if math.hypot(px - x, py - y) <= STILL_THERE_M:
+                return vertex
         place, _ = self.graph.nearest_place(x, y)
         vertices = self.lanes.vertices_of(place.name)
         pts = self.lanes.graph.places
@@ -85,12 +93,20 @@ class TrafficManager:
         Robots still to pass there (or next to it) plan again, around it; when it is `moving_on` (about
         to plan a new route), each of them at most once in REROUTE_GAP_S, so that robots stopping to
         plan again do not keep each other planning."""
-        self.routes.pop(robot_id, None)
+        route = self.routes.pop(robot_id, None)
         self.known.add(robot_id)
-        vertex = self.vertex_at(x, y)
+        vertex = self.vertex_at(x, y) if route is None else self._on_route_at(route, x, y)
+        self.stands_on[robot_id] = (vertex, x, y)
         self.planner.park(robot_id, vertex, now)
         self._reroute_around(robot_id, vertex, now, REROUTE_GAP_S if moving_on else 0.0)
         return base_name(vertex)
+
+    def _on_route_at(self, route: Route, x: float, y: float) -> str:
+        """Where a robot stopping on its route stands: the nearer end of the lane it is on (the nearest
+        place may lie behind a wall, off a long lane)."""
+        ends = route.plan.visits[max(route.passed - 1, 0):route.passed + 1]
+        pts = self.lanes.graph.places
+        return min((v.place for v in ends), key=lambda v: math.hypot(pts[v].x - x, pts[v].y - y))
 
     def _reroute_around(self, robot_id: str, vertex: str, now: float, gap: float) -> None:
         """Robots still to pass where a robot now stands (or next to it) plan again, around it, unless
@@ -101,6 +117,15 @@ class TrafficManager:
                 continue
             ahead = route.steps[max(route.passed, 1):]
             if any(k in keys for step in ahead for k in step):
+                self.reroute.add(other)
+                self.rerouted_at[other] = now
+
+    def _reroute_waiting_for(self, robot_id: str, now: float) -> None:
+        """A robot finds no route, held back by the plans of robots that wait for it to leave: they plan
+        again (at most once in REROUTE_GAP_S each), so that one of the two can go."""
+        for other in list(self.routes):
+            if (other not in self.reroute and now - self.rerouted_at.get(other, -INF) >= REROUTE_GAP_S
+                    and robot_id in self.blockers(other)):
                 self.reroute.add(other)
                 self.rerouted_at[other] = now
 
@@ -134,8 +159,12 @@ class TrafficManager:
     def plan(self, mover: Mover, x: float, y: float, goal: str, now: float,
              speed_limits: bool = True) -> Route:
         """Plan and reserve a route from where the robot stands to a navgraph place; raises NoRoute."""
-        start = self.vertex_at(x, y)
-        plan = self.planner.plan_batch([(mover, start, self.lanes.vertices_of(goal))], now)[mover.robot]
+        start = self.vertex_at(x, y, mover.robot)
+        try:
+            plan = self.planner.plan_batch([(mover, start, self.lanes.vertices_of(goal))], now)[mover.robot]
+        except NoRoute:
+            self._reroute_waiting_for(mover.robot, now)
+            raise
         route = self._route(plan, speed_limits)
         route.planned_at = now
         self.routes[mover.robot] = route
@@ -249,8 +278,13 @@ class TrafficManager:
         """The robot heads to waypoint `heading_to`: it has passed the lanes into the waypoints before it
         and left the places before the last one; those are released to the others."""
         route = self.routes.get(robot_id)
-        if route is None or heading_to <= route.passed:
+        if route is None:
             return
+        if heading_to > route.passed:
+            self._passed(robot_id, route, heading_to)
+        self._left_behind(robot_id, route)
+
+    def _passed(self, robot_id: str, route: Route, heading_to: int) -> None:
         route.passed = heading_to
         goal = place_key(route.plan.visits[-1].place)
         done: set[str] = set()
@@ -258,11 +292,34 @@ class TrafficManager:
             done.update(route.steps[i][:-1])
             if i <= heading_to - 2 and route.steps[i][-1] != goal:
                 done.add(route.steps[i][-1])
-        for i in range(max(heading_to - 1, 0), len(route.steps)):  # still ahead (a place passed twice)
-            done.difference_update(route.steps[i][-1:])
-        table = self.planner.table
+        # still ahead: the place it stands on, and all that the steps to come hold (a place passed twice,
+        # or one the next lane crosses)
+        done.difference_update(route.steps[heading_to - 1][-1:] if heading_to <= len(route.steps) else ())
+        for i in range(heading_to, len(route.steps)):
+            done.difference_update(route.steps[i])
         for resource in done:
-            table.holds[resource] = [h for h in table.holds.get(resource, []) if h.robot != robot_id]
+            self._drop(robot_id, resource)
+
+    def _left_behind(self, robot_id: str, route: Route) -> None:
+        """The place the robot drove off last is free once the robot is a footprint and clearance away
+        from it (on a long lane, long before it reaches the next waypoint)."""
+        i = route.passed - 1
+        if i < 0 or i >= len(route.steps) - 1:
+            return
+        key = route.steps[i][-1]
+        if any(key in step for step in route.steps[i + 1:]):  # it comes back to it
+            return
+        where, mover = self.locate(robot_id), self.movers.get(robot_id)
+        if where is None or mover is None:
+            return
+        place = self.lanes.graph.places[route.plan.visits[i].place]
+        if math.hypot(where[0] - place.x, where[1] - place.y) >= mover.clear_s * mover.speed:
+            self._drop(robot_id, key)
+
+    def _drop(self, robot_id: str, resource: str) -> None:
+        table = self.planner.table
+        if any(h.robot == robot_id for h in table.holds.get(resource, ())):
+            table.holds[resource] = [h for h in table.holds[resource] if h.robot != robot_id]
 
     def ensure_parked(self, robot_id: str, x: float, y: float, now: float) -> None:
         """A robot the traffic manager has not seen yet holds its nearest place."""
@@ -337,7 +394,7 @@ class DriveWatch:
         stalled = now - self.moved_at if self.sent < self.total else 0.0
         if stalled > ROUTE_WAIT_S:
             ahead = ", ".join(sorted(traffic.blockers(robot_id))) or "none"
-            return "stop", f"the way ahead did not clear in {ROUTE_WAIT_S:g} s (waiting for {ahead})"
+            return "stop", f"the way ahead did not clear (waited {stalled:.0f} s, for {ahead})"
         if stalled > YIELD_S and self.yields < MAX_YIELDS and traffic.should_yield(robot_id):
             return "stop", YIELD
         traffic.progress(robot_id, heading_to)

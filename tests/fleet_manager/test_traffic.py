@@ -265,3 +265,84 @@ def test_only_a_cycle_of_waiting_robots_gives_way():
     assert traffic.blockers("B") == {"A"} and traffic.blockers("A") == set()
     assert not traffic.should_yield("B")  # B waits behind A, which can move: no standstill
     assert traffic.waits_for_itself("B") == []
+
+
+def test_a_place_a_later_lane_crosses_stays_held_after_the_robot_passed_it():
+    """A robot that drove over a place and will cross it again on a later lane (e.g. to turn into a side
+    lane from the far carriageway) keeps it until it has crossed it: nobody is released onto it meanwhile."""
+    from fleet_manager.core.robots import Waypoint
+    from fleet_manager.core.traffic import Visit
+    from fleet_manager.missions.traffic import Route, TrafficManager
+
+    traffic = TrafficManager(CORRIDOR)
+    steps = [["v:w@n"], ["l:1", "v:m@n"], ["l:2", "v:m@s"], ["l:3", "v:m@n", "v:room"]]
+    for step in steps:
+        for resource in step:
+            traffic.planner.table.add(resource, 0.0, 50.0, "A")
+    plan = Plan("A", (Visit("w@n", 0, 1, ()), Visit("m@n", 5, 6, ()), Visit("m@s", 7, 8, ()),
+                      Visit("room", 10, INF, ())))
+    waypoints = [Waypoint(v.place, 0.0, 0.0, None, 0.0) for v in plan.visits]
+    traffic.routes["A"] = Route(plan, waypoints, steps, [[] for _ in steps], released=4)
+
+    def held(resource: str) -> bool:
+        return any(h.robot == "A" for h in traffic.planner.table.holds.get(resource, ()))
+
+    traffic.progress("A", 3)  # on m@s, heading into the room across m@n
+    assert not held("v:w@n") and not held("l:1") and not held("l:2")
+    assert held("v:m@n")  # crossed again on the way into the room
+    assert held("v:m@s") and held("l:3") and held("v:room")
+
+
+def test_the_place_left_behind_on_a_long_lane_is_free_once_the_robot_is_clear_of_it():
+    from fleet_manager.missions.traffic import TrafficManager
+
+    traffic = TrafficManager(SINGLE_LANE)
+    g = SINGLE_LANE.places
+    where = {"A": (g["w_hub"].x, g["w_hub"].y)}
+    traffic.locate = where.get
+    traffic.movers["A"] = A
+    traffic.plan(A, g["w_room"].x, g["w_room"].y, "e_room", now=0.0)
+    traffic.releasable("A")
+    traffic.progress("A", 2)  # left w_hub, on the 4 m lane to b
+
+    def held(place: str) -> bool:
+        return any(h.robot == "A" for h in traffic.planner.table.holds.get(place_key(place), ()))
+
+    where["A"] = (g["w_hub"].x + 0.5, 0.0)
+    traffic.progress("A", 2)
+    assert held("w_hub")  # still within a footprint and clearance of it
+    where["A"] = (g["w_hub"].x + 1.5, 0.0)
+    traffic.progress("A", 2)
+    assert not held("w_hub") and held("b")
+
+
+def test_a_robot_that_finds_no_route_makes_the_robots_waiting_for_it_plan_again():
+    from fleet_manager.missions.traffic import TrafficManager
+
+    traffic = TrafficManager(SINGLE_LANE)
+    g = SINGLE_LANE.places
+    traffic.plan(A, g["w_room"].x, g["w_room"].y, "e_room", now=0.0)
+    traffic.plan(B, g["w_pocket"].x, g["w_pocket"].y, "e_pocket", now=0.0)  # behind A all the way
+    traffic.releasable("A")
+    traffic.progress("A", 3)  # A heads from b to c
+    traffic.releasable("B")  # B follows to w_hub
+    traffic.rerouted_at["B"] = 1.0  # B planned again a moment ago: A stopping does not make it plan again
+    traffic.finish("A", g["b"].x, g["b"].y, now=2.0, moving_on=True)  # A stops on b to plan again
+    assert traffic.reroute == set() and traffic.blockers("B") == {"A"}
+    traffic.planner.park("C", "c", 2.0)  # C stands on A's only way on
+    with pytest.raises(NoRoute):
+        traffic.plan(A, g["b"].x, g["b"].y, "e_room", now=7.0)  # REROUTE_GAP_S after B last planned
+    assert traffic.reroute == {"B"}  # B, waiting for A, plans again
+
+
+def test_a_robot_stopping_between_two_places_stands_on_the_nearer_end_of_its_lane():
+    from fleet_manager.missions.traffic import TrafficManager
+
+    traffic = TrafficManager(SINGLE_LANE)
+    g = SINGLE_LANE.places
+    traffic.plan(A, g["w_room"].x, g["w_room"].y, "e_room", now=0.0)
+    traffic.progress("A", 4)  # between c and e_hub
+    x, y = g["c"].x + 1.0, 1.9  # pushed aside, next to e_pocket's lane end: its nearest place is not on the lane
+    assert traffic.park("A", x, y, now=5.0) == "c"
+    assert traffic.vertex_at(x, y, "A") == "c"  # it plans from there while it stands still
+    assert traffic.vertex_at(g["w_pocket"].x, g["w_pocket"].y, "A") == "w_pocket"
