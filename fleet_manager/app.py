@@ -16,6 +16,8 @@ from fleet_manager.deps import LabDep
 from fleet_manager.lab import Lab
 from fleet_manager.missions.endpoints import dispatch_router
 from fleet_manager.missions.endpoints import router as missions_router
+from fleet_manager.pilots.endpoints import incidents_router, interventions_router
+from fleet_manager.pilots.endpoints import router as pilots_router
 from fleet_manager.robots.endpoints import router as robots_router
 from fleet_manager.schedules.endpoints import router as schedules_router
 from fleet_manager.settings import Settings
@@ -66,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         }
 
     for router in (robots_router, sites_router, missions_router, dispatch_router, schedules_router,
-                   telemetry_router):
+                   pilots_router, interventions_router, incidents_router, telemetry_router):
         api.include_router(router)
     app.include_router(api)
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
@@ -29,6 +33,24 @@ async def _database(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "the database is unavailable; try again shortly"}, status_code=503)
 
 
+def _json_safe(value: Any) -> Any:
+    """NaN and infinity (which Python's json parser accepts in a body) as strings: JSON has no such numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422, whose echo of the input could not otherwise be encoded when it holds NaN."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": _json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(OperationalError, _database)

@@ -20,7 +20,7 @@ from fleet_manager.robots.service import RobotRegistry
 from fleet_manager.ros.bridge import RosBridge
 from fleet_manager.schedules.service import ScheduleService
 from fleet_manager.settings import Settings
-from fleet_manager.sites.service import Site
+from fleet_manager.sites.service import Site, SiteCatalog
 from fleet_manager.telemetry.hub import TelemetryHub
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,15 @@ class Lab:
         log.info("lab %s started: %d places, %d templates", site.name, len(site.navgraph.places),
                  len(templates.all()))
         return lab
+
+    @property
+    def catalog(self) -> SiteCatalog:
+        """Every site (pilots may be set up for any of them), this one active."""
+        return SiteCatalog(self.settings.sites_dir, self.site.name)
+
+    def sim_now(self) -> float | None:
+        """The fleet manager's ROS clock (sim time when simulated); None without the bridge or a clock."""
+        return self.bridge.now() if self.bridge is not None else None
 
     async def _recover_then_dispatch(self) -> None:
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column, DateTime, Index, text
 from sqlmodel import Field, SQLModel
 
 
@@ -31,7 +31,7 @@ class Mission(SQLModel, table=True):
     priority: str = "normal"
     robot_id: str | None = Field(default=None, index=True)
     requested_robot_id: str | None = None
-    pilot_id: str | None = None
+    pilot_id: str | None = Field(default=None, index=True)  # None: the default pilot of the site
     not_before: datetime | None = _ts(nullable=True)
     route: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     failure_reason: str | None = None
@@ -91,3 +91,66 @@ class Schedule(SQLModel, table=True):
     next_run_at: datetime = _ts(nullable=False)
     last_mission_id: int | None = None
     created_at: datetime = _ts(nullable=False)
+
+
+class Pilot(SQLModel, table=True):
+    """A demonstration pilot: a site, a period, the robots enrolled and the KPI targets it must meet."""
+
+    __tablename__ = "pilot"
+
+    id: str = Field(primary_key=True)  # a uuid; the default pilot of a site has a fixed one (uuid5 of the site)
+    site: str = Field(index=True)
+    name: str
+    description: str = ""
+    period_start: datetime = _ts(nullable=False)
+    period_end: datetime = _ts(nullable=False)
+    robots: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    targets: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    is_default: bool = False
+    created_at: datetime = _ts(nullable=False)
+
+
+_OPEN = text("ended_at IS NULL")
+
+
+class Intervention(SQLModel, table=True):
+    """A human taking over a robot. Open while `ended_at` is None; at most one open per robot."""
+
+    __tablename__ = "intervention"
+    __table_args__ = (
+        Index("ux_intervention_open_robot", "robot_id", unique=True, sqlite_where=_OPEN, postgresql_where=_OPEN),
+    )
+
+    id: str = Field(primary_key=True)
+    pilot_id: str = Field(foreign_key="pilot.id", index=True)
+    robot_id: str = Field(index=True)
+    mission_id: int | None = Field(default=None, foreign_key="mission.id")
+    kind: str  # remote_assist | teleoperation | on_site
+    source: str  # operator | automatic
+    reason: str = ""
+    started_at: datetime = _ts(nullable=False)
+    sim_started_at: float | None = None
+    ended_at: datetime | None = _ts(nullable=True)
+    sim_ended_at: float | None = None
+    distance_m: float = 0.0
+
+
+class Incident(SQLModel, table=True):
+    """A safety or service incident, with the robot states that led to it as evidence."""
+
+    __tablename__ = "incident"
+
+    id: str = Field(primary_key=True)
+    pilot_id: str = Field(foreign_key="pilot.id", index=True)
+    robot_id: str = Field(index=True)
+    mission_id: int | None = Field(default=None, foreign_key="mission.id")
+    severity: str  # SEV0 (worst) .. SEV3
+    kind: str
+    source: str  # operator | automatic
+    time: datetime = _ts(nullable=False)
+    sim_time: float | None = None
+    x: float
+    y: float
+    place: str | None = None
+    description: str = ""
+    evidence: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from labfleet_sim.fleet_config import FleetConfig, load_fleet
+from labfleet_sim.fleet_config import FleetConfig, FleetConfigError, load_fleet
 from labfleet_sim.world import World, load_world
 
 from fleet_manager.core.coverage import CoverageZone, parse_cleaning_zones
@@ -69,3 +69,28 @@ class Site:
 
 def list_sites(sites_dir: Path) -> list[str]:
     return sorted(p.name for p in sites_dir.iterdir() if (p / "navgraph.yaml").exists())
+
+
+@dataclass(frozen=True)
+class SiteCatalog:
+    """Every site under `sites_dir` (not just the active one) and the robots each fleet.yaml lists."""
+
+    sites_dir: Path
+    active: str  # the site this fleet manager runs
+
+    def names(self) -> list[str]:
+        return list_sites(self.sites_dir)
+
+    def require(self, site: str, field: str = "site") -> None:
+        """InvalidInput naming `field` when `site` is not a site folder."""
+        known = self.names()
+        if site not in known:
+            raise InvalidInput(f"unknown site {site!r} (known: {', '.join(known)})", field=field)
+
+    def robot_ids(self, site: str) -> list[str]:
+        """The robot ids of the site's fleet.yaml, in file order."""
+        self.require(site)
+        try:
+            return [r.id for r in load_fleet(self.sites_dir / site / "fleet.yaml").robots]
+        except FleetConfigError as exc:
+            raise InvalidInput(f"site {site!r} has no usable fleet: {exc}", field="site") from None

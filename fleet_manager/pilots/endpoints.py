@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from fleet_manager.deps import LabDep, SessionDep
+from fleet_manager.pilots import service
+from fleet_manager.pilots.schemas import (
+    IncidentCreate,
+    IncidentKind,
+    IncidentPublic,
+    InterventionCreate,
+    InterventionEnd,
+    InterventionPublic,
+    PilotCreate,
+    PilotKpis,
+    PilotPublic,
+    PilotUpdate,
+    Severity,
+)
+
+# Sync endpoints: FastAPI runs them in its thread pool, with the request's session.
+router = APIRouter(prefix="/pilots", tags=["pilots"])
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=10**9)]
+IdFilter = Annotated[str | None, Query(max_length=200)]
+
+
+@router.post("", status_code=201, response_model=PilotPublic)
+def create_pilot(body: PilotCreate, session: SessionDep, lab: LabDep) -> PilotPublic:
+    return service.create_pilot(session, lab.catalog, body)
+
+
+@router.get("", response_model=list[PilotPublic])
+def list_pilots(session: SessionDep, lab: LabDep, site: IdFilter = None) -> list[PilotPublic]:
+    """The pilots of a site (every site without `site`); the site's default pilot is created if need be."""
+    return service.list_pilots(session, lab.catalog, site)
+
+
+@router.get("/{pilot_id}", response_model=PilotPublic)
+def get_pilot(pilot_id: str, session: SessionDep) -> PilotPublic:
+    return service.get_pilot(session, pilot_id)
+
+
+@router.patch("/{pilot_id}", response_model=PilotPublic)
+def update_pilot(pilot_id: str, body: PilotUpdate, session: SessionDep, lab: LabDep) -> PilotPublic:
+    return service.update_pilot(session, lab.catalog, pilot_id, body)
+
+
+@router.get("/{pilot_id}/kpis", response_model=PilotKpis)
+def pilot_kpis(pilot_id: str, session: SessionDep, lab: LabDep) -> PilotKpis:
+    """Every KPI of docs/kpis.md over the pilot's missions, interventions and incidents, and its targets."""
+    return service.pilot_kpis(session, pilot_id, lab.sim_now())
+
+
+interventions_router = APIRouter(prefix="/interventions", tags=["pilots"])
+
+
+@interventions_router.post("", status_code=201, response_model=InterventionPublic,
+                           responses={409: {"description": "the robot is already under intervention"}})
+def open_intervention(body: InterventionCreate, session: SessionDep, lab: LabDep) -> InterventionPublic:
+    """An operator takes over a robot, from now until the intervention is ended."""
+    return service.open_intervention(session, lab.catalog, body, lab.sim_now())
+
+
+@interventions_router.post("/{intervention_id}/end", response_model=InterventionPublic)
+def end_intervention(intervention_id: str, session: SessionDep, lab: LabDep,
+                     body: InterventionEnd | None = None) -> InterventionPublic:
+    return service.end_intervention(session, intervention_id, body or InterventionEnd(), lab.sim_now())
+
+
+@interventions_router.get("", response_model=list[InterventionPublic])
+def list_interventions(
+    session: SessionDep,
+    pilot_id: IdFilter = None,
+    robot_id: IdFilter = None,
+    is_open: Annotated[bool | None, Query(alias="open")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[InterventionPublic]:
+    return service.list_interventions(session, pilot_id=pilot_id, robot_id=robot_id, is_open=is_open, limit=limit,
+                                      offset=offset)
+
+
+incidents_router = APIRouter(prefix="/incidents", tags=["pilots"])
+
+
+@incidents_router.post("", status_code=201, response_model=IncidentPublic)
+def create_incident(body: IncidentCreate, session: SessionDep, lab: LabDep) -> IncidentPublic:
+    return service.create_incident(session, lab.catalog, body, lab.sim_now())
+
+
+@incidents_router.get("", response_model=list[IncidentPublic])
+def list_incidents(
+    session: SessionDep,
+    pilot_id: IdFilter = None,
+    severity: Severity | None = None,
+    kind: IncidentKind | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[IncidentPublic]:
+    return service.list_incidents(session, pilot_id=pilot_id, severity=severity, kind=kind, limit=limit,
+                                  offset=offset)
+
+
+@incidents_router.get("/{incident_id}", response_model=IncidentPublic)
+def get_incident(incident_id: str, session: SessionDep) -> IncidentPublic:
+    return service.get_incident(session, incident_id)
