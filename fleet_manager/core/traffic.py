@@ -151,18 +151,15 @@ class TrafficPlanner:
         self.closed: set[str] = set()  # lane ids closed at run time
         self.extra = extra or {}  # lane id -> places a robot on the lane also holds (it crosses them)
         self.near = near or {}  # place -> places too close to it: a robot may use it only while they are free
+        self._out: dict[str, list[tuple[str, Lane]]] = {}  # place -> (next place, lane) it may drive along
+        for lane in graph.lanes:
+            self._out.setdefault(lane.start, []).append((lane.end, lane))
+            if not lane.oneway:
+                self._out.setdefault(lane.end, []).append((lane.start, lane))
 
     # -- planning -------------------------------------------------------------------------------
     def _edges(self, place: str) -> list[tuple[str, Lane]]:
-        out = []
-        for lane in self.graph.lanes:
-            if lane.id in self.closed:
-                continue
-            if lane.start == place:
-                out.append((lane.end, lane))
-            elif lane.end == place and not lane.oneway:
-                out.append((lane.start, lane))
-        return out
+        return [(nxt, lane) for nxt, lane in self._out.get(place, ()) if lane.id not in self.closed]
 
     def _travel(self, a: str, b: str, lane: Lane, mover: Mover) -> float:
         pa, pb = self.graph.places[a], self.graph.places[b]
