@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -23,10 +24,13 @@ def api_url(explicit: str | None) -> str:
 
 
 class Client:
-    def __init__(self, base: str, timeout: float = 10.0) -> None:
-        self._http = httpx.Client(base_url=f"{base}/api/v1", timeout=timeout)
+    def __init__(self, base: str, timeout: float = 10.0, transport: httpx.BaseTransport | None = None) -> None:
+        self._http = httpx.Client(base_url=f"{base}/api/v1", timeout=timeout, transport=transport)
 
     def _call(self, method: str, path: str, **kw: Any) -> Any:
+        return self._request(method, path, **kw).json()
+
+    def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, **kw)
         except httpx.TransportError as exc:
@@ -38,7 +42,7 @@ class Client:
             except ValueError:
                 detail, field = response.text, None
             raise ApiError(response.status_code, detail, field)
-        return response.json()
+        return response
 
     def submit(self, body: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self._call("POST", "/missions", json=body)
@@ -60,3 +64,11 @@ class Client:
     def health(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "/health")
         return result
+
+    def pilot_report(self, pilot_id: str) -> str:
+        """The pilot's report as a self-contained HTML page."""
+        return self._request("GET", f"/pilots/{quote(pilot_id, safe='')}/report", timeout=60.0).text
+
+    def pilot_report_csv(self, pilot_id: str) -> str:
+        """Every mission run of the pilot, as CSV."""
+        return self._request("GET", f"/pilots/{quote(pilot_id, safe='')}/report.csv", timeout=60.0).text

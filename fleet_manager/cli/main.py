@@ -230,6 +230,37 @@ def _act(mission_id: int, verb: str, body: dict[str, Any] | None, api: str | Non
         _fail(str(exc.detail if exc.status else exc))
 
 
+def write_report(client: Client, pilot_id: str, out: Path | None, csv_out: Path | None) -> list[Path]:
+    """Fetch the pilot's HTML report (and with `csv_out` its missions as CSV) and write them; the paths written."""
+    out = out or Path(f"pilot-{pilot_id}-report.html")
+    page = client.pilot_report(pilot_id)
+    table = client.pilot_report_csv(pilot_id) if csv_out is not None else None
+    out.write_text(page, encoding="utf-8")
+    written = [out]
+    if csv_out is not None and table is not None:
+        csv_out.write_text(table, encoding="utf-8")
+        written.append(csv_out)
+    return written
+
+
+@app.command()
+def report(
+    pilot_id: Annotated[str, typer.Argument(help="the pilot's id (GET /api/v1/pilots lists them)")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="HTML file [pilot-ID-report.html]")] = None,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="also write every mission run as CSV here")] = None,
+    api: ApiOpt = None,
+) -> None:
+    """Write a pilot's report: one self-contained HTML page (KPIs, targets, charts, site map, robots)."""
+    try:
+        written = write_report(Client(api_url(api)), pilot_id, out, csv_out)
+    except ApiError as exc:
+        _fail(str(exc.detail if exc.status else exc))
+    except OSError as exc:
+        _fail(f"cannot write the report: {exc}")
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
 def main() -> None:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     app()

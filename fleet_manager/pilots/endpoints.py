@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, Response
 
 from fleet_manager.deps import LabDep, SessionDep
-from fleet_manager.pilots import service
+from fleet_manager.pilots import report, service
 from fleet_manager.pilots.schemas import (
     IncidentCreate,
     IncidentKind,
@@ -52,6 +54,23 @@ def update_pilot(pilot_id: str, body: PilotUpdate, session: SessionDep, lab: Lab
 def pilot_kpis(pilot_id: str, session: SessionDep, lab: LabDep) -> PilotKpis:
     """Every KPI of docs/kpis.md over the pilot's missions, interventions and incidents, and its targets."""
     return service.pilot_kpis(session, pilot_id, lab.sim_now())
+
+
+@router.get("/{pilot_id}/report", response_class=HTMLResponse,
+            responses={200: {"content": {"text/html": {}}, "description": "a self-contained HTML page"}})
+def pilot_report(pilot_id: str, session: SessionDep, lab: LabDep) -> HTMLResponse:
+    """The pilot's report: header, KPIs against targets, missions per day, the site map with interventions
+    and incidents, and a per-robot table; the same numbers as `/kpis`."""
+    return HTMLResponse(report.html_report(session, pilot_id, partial(report.site_map, lab.settings.sites_dir,
+                                                                      lab.site), lab.sim_now()))
+
+
+@router.get("/{pilot_id}/report.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}, "description": "one row per mission run"}})
+def pilot_report_csv(pilot_id: str, session: SessionDep, lab: LabDep) -> Response:
+    """Every mission run of the pilot as CSV (report.CSV_COLUMNS), in mission id order."""
+    return Response(report.csv_report(session, pilot_id, lab.sim_now()), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="pilot-{pilot_id}-missions.csv"'})
 
 
 interventions_router = APIRouter(prefix="/interventions", tags=["pilots"])

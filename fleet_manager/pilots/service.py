@@ -344,7 +344,7 @@ def _sim_complete(missions: Sequence[Mission], interventions: Sequence[Intervent
     return True
 
 
-def _run(m: Mission, sim: bool) -> kpis.MissionRun:
+def mission_run(m: Mission, sim: bool) -> kpis.MissionRun:
     start, end = _span(m.sim_started_at, m.sim_ended_at) if sim else _span(_epoch(m.started_at), _epoch(m.ended_at))
     if m.status not in _STARTED:
         start = end = None
@@ -379,7 +379,7 @@ def pilot_kpis(session: Session, pilot_id: str, sim_now: float | None = None) ->
         stamps += [n.sim_time for n in incidents if n.sim_time is not None]
         now = max(stamps, default=0.0)
         notes.append("no live clock: running missions and open interventions count up to the latest record")
-    runs = [_run(m, sim) for m in missions]
+    runs = [mission_run(m, sim) for m in missions]
     spans = [_span(i.sim_started_at, i.sim_ended_at) if sim else _span(_epoch(i.started_at), _epoch(i.ended_at))
              for i in interventions]
     records = [kpis.Intervention(id=i.id, robot_id=i.robot_id, kind=i.kind, start=start or 0.0, end=end,

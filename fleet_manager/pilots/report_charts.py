@@ -1,0 +1,129 @@
+"""The plotly figures of the pilot report (report.py): they draw numbers, they compute none."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.subplots import make_subplots
+
+from fleet_manager.core.kpis import Direction, TargetCheck
+from fleet_manager.core.missions import MissionStatus
+from fleet_manager.db.tables import Mission
+from fleet_manager.missions.schemas import as_utc
+from fleet_manager.pilots.schemas import IncidentPublic, InterventionPublic
+
+OUTCOMES = {"completed": "#2e7d32", "failed": "#c62828", "canceled": "#9e9e9e", "open": "#1976d2"}
+SEVERITY_COLOURS = {"SEV0": "#7f0000", "SEV1": "#d32f2f", "SEV2": "#f57c00", "SEV3": "#fbc02d"}
+VERDICT_COLOURS = {True: "#2e7d32", False: "#c62828", None: "#bdbdbd"}
+_LAYOUT: dict[str, Any] = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 30, "b": 40}}
+
+
+def to_div(fig: go.Figure, div_id: str, first: bool = False) -> str:
+    """The figure as a <div id=div_id>; the first one of the page carries plotly.js inline (no network)."""
+    html: str = pio.to_html(fig, include_plotlyjs=first, full_html=False, div_id=div_id,
+                            config={"displaylogo": False, "responsive": True})
+    return html
+
+
+def _empty(message: str) -> go.Figure:
+    fig = go.Figure(layout=_LAYOUT)
+    fig.add_annotation(text=message, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(height=160)
+    return fig
+
+
+def targets_figure(targets: Sequence[TargetCheck]) -> go.Figure:
+    """One row per target: the KPI's value as a bar (green met, red not, grey n.a.), the target as a tick."""
+    if not targets:
+        return _empty("The pilot sets no KPI targets.")
+    fig = make_subplots(rows=len(targets), cols=1, vertical_spacing=min(0.08, 0.5 / len(targets)),
+                        subplot_titles=[f"{t.kpi} ({'≥' if t.direction is Direction.HIGHER else '≤'} {t.target:g})"
+                                        for t in targets])
+    for row, t in enumerate(targets, start=1):
+        verdict = {True: "met", False: "not met", None: "n.a."}[t.met]
+        fig.add_trace(go.Bar(x=[t.value or 0.0], y=[t.kpi], orientation="h", name=verdict, showlegend=False,
+                             marker_color=VERDICT_COLOURS[t.met],
+                             hovertext=f"{t.kpi}: {'n.a.' if t.value is None else f'{t.value:.4g}'} ({verdict})",
+                             hoverinfo="text"), row=row, col=1)
+        fig.add_trace(go.Scatter(x=[t.target], y=[t.kpi], mode="markers", showlegend=False, name="target",
+                                 marker={"symbol": "line-ns-open", "size": 28, "color": "#000",
+                                         "line": {"width": 3}},
+                                 hovertext=f"target {t.target:g}", hoverinfo="text"), row=row, col=1)
+        fig.update_yaxes(showticklabels=False, row=row, col=1)
+    fig.update_layout(**_LAYOUT, height=90 + 90 * len(targets), bargap=0.4)
+    return fig
+
+
+def _outcome(status: str) -> str:
+    return status if status in (MissionStatus.COMPLETED, MissionStatus.FAILED, MissionStatus.CANCELED) else "open"
+
+
+def missions_per_day(missions: Sequence[Mission]) -> go.Figure:
+    """Missions by the UTC day they were created, stacked by outcome (open: not ended yet)."""
+    if not missions:
+        return _empty("No missions yet.")
+    counts = Counter((as_utc(m.created_at).date().isoformat(), _outcome(m.status)) for m in missions)
+    days = sorted({day for day, _ in counts})
+    fig = go.Figure(layout=_LAYOUT)
+    for outcome, colour in OUTCOMES.items():
+        ys = [counts.get((day, outcome), 0) for day in days]
+        if any(ys):
+            fig.add_trace(go.Bar(x=days, y=ys, name=outcome, marker_color=colour))
+    fig.update_layout(barmode="stack", height=340, xaxis={"type": "category", "title": "day (UTC)"},
+                      yaxis={"title": "missions"})
+    return fig
+
+
+def _walls(site_map: dict[str, Any]) -> tuple[list[float | None], list[float | None]]:
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for wall in site_map.get("walls", []):
+        points = list(wall["polygon"])
+        for x, y in [*points, points[0]] if points else []:
+            xs.append(x)
+            ys.append(y)
+        xs.append(None)
+        ys.append(None)
+    return xs, ys
+
+
+def site_map_figure(site_map: dict[str, Any], missions: Sequence[Mission],
+                    interventions: Sequence[InterventionPublic], incidents: Sequence[IncidentPublic]) -> go.Figure:
+    """Walls as lines, places as points; incidents where they happened, coloured by severity; interventions
+    at the final pose of their mission (an intervention with no mission, or no pose, has no place to draw)."""
+    fig = go.Figure(layout=_LAYOUT)
+    wx, wy = _walls(site_map)
+    fig.add_trace(go.Scatter(x=wx, y=wy, mode="lines", name="walls", line={"color": "#555", "width": 2},
+                             hoverinfo="skip"))
+    places = site_map.get("places", [])
+    fig.add_trace(go.Scatter(x=[p["x"] for p in places], y=[p["y"] for p in places], mode="markers+text",
+                             name="places", text=[p["name"] for p in places], textposition="top center",
+                             textfont={"size": 9, "color": "#777"}, marker={"size": 6, "color": "#90a4ae"}))
+    poses = {m.id: m.final_pose for m in missions if m.final_pose}
+    located = [(i, poses[i.mission_id]) for i in interventions if i.mission_id in poses]
+    if located:
+        fig.add_trace(go.Scatter(
+            x=[pose["x"] for _, pose in located], y=[pose["y"] for _, pose in located], mode="markers",
+            name="interventions", marker={"symbol": "x", "size": 11, "color": "#6a1b9a"},
+            hovertext=[f"{i.kind} {i.robot_id} (mission {i.mission_id}) {i.reason}" for i, _ in located],
+            hoverinfo="text"))
+    for severity, colour in SEVERITY_COLOURS.items():
+        mine = [n for n in incidents if n.severity == severity]
+        if mine:
+            fig.add_trace(go.Scatter(
+                x=[n.place.x for n in mine], y=[n.place.y for n in mine], mode="markers", name=f"incident {severity}",
+                marker={"size": 12, "color": colour, "line": {"width": 1, "color": "#000"}},
+                hovertext=[f"{n.severity} {n.kind} {n.robot_id} {n.place.name or ''} {n.description}" for n in mine],
+                hoverinfo="text"))
+    unplaced = len(interventions) - len(located)
+    if unplaced:
+        fig.add_annotation(text=f"{unplaced} intervention(s) without a recorded position are not drawn",
+                           showarrow=False, xref="paper", yref="paper", x=0, y=-0.08, xanchor="left")
+    fig.update_layout(height=560, xaxis={"title": "x (m)"}, yaxis={"title": "y (m)", "scaleanchor": "x"})
+    return fig

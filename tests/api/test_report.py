@@ -1,0 +1,183 @@
+"""The pilot report over HTTP (HTML and CSV) and through the CLI, against SQLite and PostgreSQL (no ROS)."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlmodel import Session
+from typer.testing import CliRunner
+
+from fleet_manager.cli.client import ApiError, Client
+from fleet_manager.cli.main import app, write_report
+from fleet_manager.db.tables import Incident, Intervention, Mission
+from fleet_manager.pilots.report import CSV_COLUMNS
+from tests.api.test_pilots import API, make_pilot
+
+DAY1 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+TARGETS = {"success_rate": 0.9, "mdbi_km": 0.3, "incidents_per_100km.SEV0": 0, "availability": 0.9}
+
+
+def _mission(pilot_id, robot, status, start=None, end=None, distance=None, day=0, **extra):
+    wall = DAY1 + timedelta(days=day)
+    return Mission(site="living_lab", pilot_id=pilot_id, robot_id=robot, status=status, distance_m=distance,
+                   created_at=wall, sim_started_at=start, sim_ended_at=end, template="delivery",
+                   started_at=None if start is None else wall + timedelta(seconds=start),
+                   ended_at=None if end is None else wall + timedelta(seconds=end), **extra)
+
+
+def _intervention(pilot_id, robot, kind, start, end, distance, mission_id=None):
+    return Intervention(id=str(uuid.uuid4()), pilot_id=pilot_id, robot_id=robot, kind=kind, source="operator",
+                        mission_id=mission_id, started_at=DAY1 + timedelta(seconds=start), sim_started_at=start,
+                        ended_at=DAY1 + timedelta(seconds=end), sim_ended_at=end, distance_m=distance)
+
+
+def _incident(pilot_id, robot, severity, kind, at, x, y):
+    return Incident(id=str(uuid.uuid4()), pilot_id=pilot_id, robot_id=robot, severity=severity, kind=kind,
+                    source="automatic", time=DAY1 + timedelta(seconds=at), sim_time=at, x=x, y=y)
+
+
+@pytest.fixture
+def pilot(client):
+    """A pilot with hand-inserted records on the sim clock (now = 800 s, the latest record)."""
+    p = make_pilot(client, targets=TARGETS)
+    pid = p["id"]
+    other = make_pilot(client, name="another pilot")["id"]
+    with Session(client.app.state.lab.engine) as session:
+        m1 = _mission(pid, "delivery_1", "completed", 100, 400, 600, final_pose={"x": 1.0, "y": 2.0, "yaw": 0.0},
+                      route=["lobby", "ward_a"])
+        missions = [
+            m1,
+            _mission(pid, "delivery_1", "failed", 500, 700, 100, day=1, failure_reason="blocked at the door"),
+            _mission(pid, "guide_1", "canceled", None, 50, day=1),
+            _mission(pid, "guide_1", "queued", day=1),
+            _mission(other, "guide_1", "completed", 0, 100, 5000),  # another pilot's
+        ]
+        session.add_all(missions)
+        session.flush()
+        session.add_all([
+            _intervention(pid, "delivery_1", "remote_assist", 150, 250, 50.0, mission_id=m1.id),
+            _intervention(pid, "guide_1", "on_site", 600, 650, 0.0),  # no mission: no position to draw
+            _incident(pid, "delivery_1", "SEV0", "collision", 300, 1.5, 2.5),
+            _incident(pid, "guide_1", "SEV3", "blocked", 800, -3.0, 4.0),
+            _incident(other, "guide_1", "SEV1", "collision", 10, 0.0, 0.0),
+        ])
+        session.commit()
+        ids = [m.id for m in missions[:4]]
+    return p, ids
+
+
+def _flat(kpis: dict) -> dict:
+    out = {}
+    for name, value in kpis.items():
+        if isinstance(value, dict) or name == "incidents_per_100km":
+            for severity in ("SEV0", "SEV1", "SEV2", "SEV3"):
+                out[f"{name}.{severity}"] = None if value is None else value[severity]
+        else:
+            out[name] = value
+    return out
+
+
+def test_html_report_shows_the_kpis_of_the_kpis_endpoint(client, pilot):
+    p, _ = pilot
+    kpis = client.get(f"{API}/pilots/{p['id']}/kpis").json()
+    assert kpis["clock"] == "sim" and kpis["now"] == 800
+    r = client.get(f"{API}/pilots/{p['id']}/report")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/html")
+    page = r.text
+
+    shown = {name: html.unescape(value) for name, value in re.findall(r'data-kpi="([^"]+)" data-value="([^"]*)"', page)}
+    expected = _flat(kpis["kpis"])
+    assert set(shown) == set(expected)
+    for name, value in expected.items():
+        if value is None:
+            assert shown[name] == "null", name
+        else:
+            assert float(shown[name]) == pytest.approx(value), name
+    assert expected["success_rate"] == pytest.approx(1 / 3) and expected["missions_total"] == 4  # a real pilot
+    verdicts = dict(re.findall(r'data-verdict="([^"]+)">([^<]*)<', page))
+    assert {t["kpi"]: t["met"] for t in kpis["targets"]} == {
+        "success_rate": False, "mdbi_km": True, "incidents_per_100km.SEV0": False, "availability": None}
+    assert {k: verdicts[k] for k in TARGETS} == {"success_rate": "not met", "mdbi_km": "met",
+                                                  "incidents_per_100km.SEV0": "not met", "availability": "n.a."}
+    assert verdicts["missions_total"] == "—"  # no target
+
+    for div in ("chart-targets", "chart-missions-per-day", "chart-site-map"):
+        assert f'id="{div}"' in page
+    assert page.count("Plotly.newPlot") == 3
+    assert not re.search(r'<script[^>]+src="https?:', page)  # plotly.js is inline: no network
+    assert p["name"] in page and "living_lab" in page and "delivery_1, guide_1" in page
+    assert "incident SEV0" in page and "incident SEV3" in page and '"interventions"' in page
+    assert "1 intervention(s) without a recorded position" in page
+
+    rows = {robot: cells for robot, cells in re.findall(r'<tr data-robot="([^"]+)">(.*?)</tr>', page)}
+    numbers = {robot: re.findall(r'class="num">([^<]*)<', cells) for robot, cells in rows.items()}
+    # missions, completed, distance (km), interventions, incidents
+    assert numbers == {"delivery_1": ["2", "1", "0.7", "1", "1"], "guide_1": ["2", "0", "0", "1", "1"]}
+
+
+def test_csv_has_one_row_per_mission_run(client, pilot):
+    p, ids = pilot
+    r = client.get(f"{API}/pilots/{p['id']}/report.csv")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert [(int(x["id"]), x["robot_id"], x["status"]) for x in rows] == [
+        (ids[0], "delivery_1", "completed"), (ids[1], "delivery_1", "failed"), (ids[2], "guide_1", "canceled"),
+        (ids[3], "guide_1", "queued")]
+    first, failed, canceled, queued = rows
+    assert float(first["duration_s"]) == 300 and float(first["distance_m"]) == 600
+    assert first["route"] == "lobby > ward_a" and first["template"] == "delivery"
+    assert datetime.fromisoformat(first["started_at"]) == DAY1 + timedelta(seconds=100)
+    assert failed["failure_reason"] == "blocked at the door" and float(failed["duration_s"]) == 200
+    assert canceled["duration_s"] == "" and queued["started_at"] == "" and queued["distance_m"] == ""
+
+
+def test_empty_and_unknown_pilots(client):
+    p = make_pilot(client, targets={})
+    r = client.get(f"{API}/pilots/{p['id']}/report")
+    assert r.status_code == 200 and "No missions yet." in r.text and "The pilot sets no KPI targets." in r.text
+    assert 'data-kpi="success_rate" data-value="null">n.a.<' in r.text
+    assert client.get(f"{API}/pilots/{p['id']}/report.csv").text == ",".join(CSV_COLUMNS) + "\n"
+    for path in ("/pilots/nope/report", "/pilots/nope/report.csv"):
+        r = client.get(f"{API}{path}")
+        assert r.status_code == 404 and "unknown pilot 'nope'" in r.json()["detail"], r.text
+
+
+def _client_over(test_client) -> Client:
+    """The CLI's HTTP client, its transport handing each request to the app under test."""
+
+    def forward(request: httpx.Request) -> httpx.Response:
+        r = test_client.request(request.method, request.url.raw_path.decode(), content=request.content,
+                                headers={"accept": request.headers.get("accept", "*/*")})
+        return httpx.Response(r.status_code, headers={"content-type": r.headers["content-type"]}, content=r.content)
+
+    return Client("http://fleet", transport=httpx.MockTransport(forward))
+
+
+def test_cli_writes_the_report_files(client, pilot, tmp_path):
+    p, ids = pilot
+    out, table = tmp_path / "report.html", tmp_path / "missions.csv"
+    assert write_report(_client_over(client), p["id"], out, table) == [out, table]
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and 'id="chart-site-map"' in page and p["name"] in page
+    assert [int(x["id"]) for x in csv.DictReader(io.StringIO(table.read_text()))] == ids
+
+    with pytest.raises(ApiError) as err:
+        write_report(_client_over(client), "nope", tmp_path / "nope.html", None)
+    assert err.value.status == 404 and not (tmp_path / "nope.html").exists()
+
+
+def test_cli_report_command_fails_cleanly_without_a_service(tmp_path):
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(app, ["report", "some-pilot", "--out", str(out), "--api", "http://127.0.0.1:9"])
+    assert result.exit_code == 1 and "cannot reach the fleet manager" in result.output
+    assert not out.exists()
