@@ -103,7 +103,10 @@ class TrafficManager:
 
     def _on_route_at(self, route: Route, x: float, y: float) -> str:
         """Where a robot stopping on its route stands: the nearer end of the lane it is on (the nearest
-        place may lie behind a wall, off a long lane)."""
+        place may lie behind a wall, off a long lane). A robot past the route's end (on a coverage sweep
+        after it) stands on its nearest place."""
+        if route.passed > len(route.plan.visits):
+            return self.vertex_at(x, y)
         ends = route.plan.visits[max(route.passed - 1, 0):route.passed + 1]
         pts = self.lanes.graph.places
         return min((v.place for v in ends), key=lambda v: math.hypot(pts[v].x - x, pts[v].y - y))

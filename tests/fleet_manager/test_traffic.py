@@ -346,3 +346,16 @@ def test_a_robot_stopping_between_two_places_stands_on_the_nearer_end_of_its_lan
     assert traffic.park("A", x, y, now=5.0) == "c"
     assert traffic.vertex_at(x, y, "A") == "c"  # it plans from there while it stands still
     assert traffic.vertex_at(g["w_pocket"].x, g["w_pocket"].y, "A") == "w_pocket"
+
+
+def test_a_robot_stopping_on_a_sweep_after_its_route_stands_on_its_nearest_place():
+    """A coverage task drives waypoints past the planned route (the sweep): a robot stopping there parks
+    on the place nearest to it."""
+    from fleet_manager.missions.traffic import TrafficManager
+
+    traffic = TrafficManager(SINGLE_LANE)
+    g = SINGLE_LANE.places
+    route = traffic.plan(A, g["w_room"].x, g["w_room"].y, "e_hub", now=0.0)
+    traffic.progress("A", len(route.waypoints) + 3)  # sweeping beyond e_hub
+    traffic.finish("A", g["e_room"].x, g["e_room"].y + 0.2, now=30.0)
+    assert traffic.parked_at("e_room") == "A"
