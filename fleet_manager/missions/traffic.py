@@ -116,21 +116,26 @@ class TrafficManager:
         rerouted so within `gap` seconds."""
         keys = {place_key(vertex), *self.planner.near_keys(vertex)}
         for other, route in self.routes.items():
-            if other == robot_id or other in self.reroute or now - self.rerouted_at.get(other, -INF) < gap:
+            if other == robot_id or self._rerouted_lately(other, now, gap):
                 continue
             ahead = route.steps[max(route.passed, 1):]
             if any(k in keys for step in ahead for k in step):
-                self.reroute.add(other)
-                self.rerouted_at[other] = now
+                self._flag_reroute(other, now)
 
     def _reroute_waiting_for(self, robot_id: str, now: float) -> None:
         """A robot finds no route, held back by the plans of robots that wait for it to leave: they plan
         again (at most once in REROUTE_GAP_S each), so that one of the two can go."""
         for other in list(self.routes):
-            if (other not in self.reroute and now - self.rerouted_at.get(other, -INF) >= REROUTE_GAP_S
-                    and robot_id in self.blockers(other)):
-                self.reroute.add(other)
-                self.rerouted_at[other] = now
+            if not self._rerouted_lately(other, now, REROUTE_GAP_S) and robot_id in self.blockers(other):
+                self._flag_reroute(other, now)
+
+    def _rerouted_lately(self, robot_id: str, now: float, gap: float) -> bool:
+        """The robot is already to plan again, or was rerouted so within `gap` seconds."""
+        return robot_id in self.reroute or now - self.rerouted_at.get(robot_id, -INF) < gap
+
+    def _flag_reroute(self, robot_id: str, now: float) -> None:
+        self.reroute.add(robot_id)
+        self.rerouted_at[robot_id] = now
 
     def parked_at(self, place: str, near: bool = False) -> str | None:
         """The robot holding `place` for ever (standing there with no route), if any; with `near`, also
