@@ -9,4 +9,6 @@ echo "[test] ruff"
 echo "[test] mypy"
 .venv/bin/mypy fleet_manager ros2_ws/src/labfleet_sim/labfleet_sim ros2_ws/src/labfleet_robot/labfleet_robot ros2_ws/src/labfleet_gazebo/labfleet_gazebo
 echo "[test] pytest"
-.venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 "$@"
+# two workers, one test module each at a time (module-scoped labs stay in one worker); the longest
+# modules start first (tests/conftest.py), so the soak overlaps the rest
+.venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 -n "${LABFLEET_TEST_WORKERS:-2}" --dist loadfile "$@"

@@ -14,10 +14,22 @@ REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = REPO / ".venv" / "bin"
 PG_ADMIN_URL = os.environ.get("LABFLEET_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
-# Every ROS test gets a domain of its own: 1..101 minus a band kept for `make demo` (20-29).
-_domains = itertools.cycle([d for d in range(30, 102)])
-for _ in range(os.getpid() % 72):
-    next(_domains)
+# Every ROS test gets a domain of its own: 30..101 (20-29 are kept for `make demo`). Under pytest-xdist
+# each worker takes a band of its own, so that two workers never share a domain; a run without xdist
+# starts at an offset drawn from its pid, so that two runs side by side rarely meet.
+def _domain_band() -> list[int]:
+    ids = list(range(30, 102))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if worker.startswith("gw") and count > 1:
+        index = int(worker[2:])
+        size = len(ids) // count
+        return ids[index * size:(index + 1) * size]
+    offset = os.getpid() % len(ids)
+    return ids[offset:] + ids[:offset]
+
+
+_domains = itertools.cycle(_domain_band())
 
 
 def next_domain_id() -> int:
@@ -77,3 +89,17 @@ def running_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         yield lab
     finally:
         lab.stop()
+
+
+# The longest modules run first, so that under pytest-xdist (`make test` runs two workers, one module per
+# worker at a time) the soak overlaps the rest of the suite instead of running alone at its end.
+LONGEST_FIRST = ("tests/integration/test_soak.py", "tests/integration/test_city_pilot.py",
+                 "tests/integration/test_lab.py", "tests/browser/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)),
+                    len(LONGEST_FIRST))
+
+    items.sort(key=rank)

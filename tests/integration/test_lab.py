@@ -129,18 +129,22 @@ def test_delivery_runs_end_to_end(running_lab):
 
 
 
-def _run(api: str, body: dict, timeout: float = 240) -> dict:
+def _submit(api: str, body: dict) -> int:
     m = httpx.post(f"{api}/missions", json=body, timeout=5).json()
     assert "id" in m, m
+    return int(m["id"])
+
+
+def _await(api: str, mission_id: int, timeout: float = 240) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        m = httpx.get(f"{api}/missions/{m['id']}", timeout=5).json()
+        m = httpx.get(f"{api}/missions/{mission_id}", timeout=5).json()
         if m["status"] in ("completed", "failed", "canceled"):
             return m
         time.sleep(0.5)
     robots = [(r["id"], r["mode"], round(r["pose"]["x"], 2), round(r["pose"]["y"], 2))
               for r in httpx.get(f"{api}/robots", timeout=5).json()]
-    raise AssertionError(f"mission {m['id']} did not end in {timeout} s: {m['status']}, steps "
+    raise AssertionError(f"mission {mission_id} did not end in {timeout} s: {m['status']}, steps "
                          f"{[s['status'] for s in m['steps']]}; robots {robots}")
 
 
@@ -148,52 +152,63 @@ HOME = {"delivery_1": "charger_1", "delivery_2": "charger_2", "guide_1": "charge
         "cleaner_1": "parking", "arm_1": "workshop_parking"}
 
 
-def _home(api: str, rid: str) -> None:
-    """Send a robot back to its charger or parking spot, out of everybody's way."""
-    step = {"dock": HOME[rid]} if HOME[rid].startswith("charger") else {"go_to": HOME[rid]}
-    charge = _run(api, {"spec": {"steps": [step | {"retries": 1}]}, "robot_id": rid})
-    assert charge["status"] == "completed" and charge["route"][-1] == HOME[rid], charge
-    pose = httpx.get(f"{api}/robots/{rid}").json()["pose"]
-    place = next(p for p in httpx.get(f"{api}/sites/living_lab/map").json()["places"] if p["name"] == HOME[rid])
-    assert math.hypot(pose["x"] - place["x"], pose["y"] - place["y"]) <= 0.3
+def _home(api: str, *rids: str) -> None:
+    """Send robots back to their charger or parking spot, out of everybody's way, all at once."""
+    sent = {}
+    for rid in rids:
+        step = {"dock": HOME[rid]} if HOME[rid].startswith("charger") else {"go_to": HOME[rid]}
+        sent[rid] = _submit(api, {"spec": {"steps": [step | {"retries": 1}]}, "robot_id": rid})
+    places = {p["name"]: p for p in httpx.get(f"{api}/sites/living_lab/map").json()["places"]}
+    for rid, mission_id in sent.items():
+        charge = _await(api, mission_id)
+        assert charge["status"] == "completed" and charge["route"][-1] == HOME[rid], charge
+        pose = httpx.get(f"{api}/robots/{rid}").json()["pose"]
+        place = places[HOME[rid]]
+        assert math.hypot(pose["x"] - place["x"], pose["y"] - place["y"]) <= 0.3
 
 
 @pytest.mark.timeout(900)
 def test_templates_run_to_completion(running_lab):
-    """guide_tour, material_transport, security_patrol, charge, floor_cleaning and pick_and_place, one after
-    another (no traffic management yet: each robot goes home before the next mission starts). delivery
-    runs to completion in test_delivery_runs_end_to_end."""
+    """guide_tour, material_transport, security_patrol, floor_cleaning and pick_and_place, all at once on five
+    robots (traffic management keeps them apart), then every robot goes home. delivery runs to completion
+    in test_delivery_runs_end_to_end."""
     api = f"{running_lab.url}/api/v1"
-    tour = _run(api, {"template": "guide_tour", "params": {
-        "meet": "ward_station", "first_stop": "ward_bed_2", "second_stop": "warehouse", "end": "warehouse_shelf"}})
+    ids = {
+        "tour": _submit(api, {"template": "guide_tour", "params": {
+            "meet": "ward_station", "first_stop": "ward_bed_2", "second_stop": "warehouse",
+            "end": "warehouse_shelf"}}),
+        "transport": _submit(api, {"template": "material_transport", "params": {"station": "warehouse_shelf"}}),
+        "patrol": _submit(api, {"template": "security_patrol",
+                                "params": {"start": "bay_entry", "via": "ward_station", "rounds": 1}}),
+        "cleaning": _submit(api, {"template": "floor_cleaning", "params": {"zone": "lab_floor"}}),
+        "pick": _submit(api, {"template": "pick_and_place", "params": {"pick_at": "workshop_station_2",
+                                                                       "place_at": "workshop_station_1"}}),
+    }
+    done = {name: _await(api, mission_id, 600) for name, mission_id in ids.items()}
+
+    tour = done["tour"]
     assert tour["status"] == "completed" and tour["robot_id"] == "guide_1", tour
     announced = [s for s in tour["steps"] if s.get("action") == "announce"]
     assert len(announced) == 4 and all(s["status"] == "done" for s in announced)
     assert announced[1]["params"]["message"] == "this is the ward_bed_2"
-    _home(api, "guide_1")
 
-    transport = _run(api, {"template": "material_transport", "params": {"station": "warehouse_shelf"}})
+    transport = done["transport"]
     assert transport["status"] == "completed" and transport["robot_id"] == "amr_1", transport
     assert transport["route"][-1] == "warehouse_shelf" and "warehouse" in transport["route"]
-    _home(api, "amr_1")
 
-    patrol = _run(api, {"template": "security_patrol",
-                        "params": {"start": "bay_entry", "via": "ward_station", "rounds": 1}})
+    patrol = done["patrol"]
     assert patrol["status"] == "completed", patrol
     assert [s["target"] for s in patrol["steps"]] == ["bay_entry", "ward_station", "bay_entry"]
-    _home(api, patrol["robot_id"])
 
-    cleaning = _run(api, {"template": "floor_cleaning", "params": {"zone": "lab_floor"}})
+    cleaning = done["cleaning"]
     assert cleaning["status"] == "completed" and cleaning["robot_id"] == "cleaner_1", cleaning
     assert [s.get("action") or s["kind"] for s in cleaning["steps"]] == ["brush_on", "cover", "brush_off"]
     assert "lab_floor (coverage)" in cleaning["route"] and cleaning["distance_m"] > 20
-    _home(api, "cleaner_1")
 
-    pick = _run(api, {"template": "pick_and_place", "params": {"pick_at": "workshop_station_2",
-                                                               "place_at": "workshop_station_1"}})
+    pick = done["pick"]
     assert pick["status"] == "completed" and pick["robot_id"] == "arm_1", pick
     assert [s.get("action") for s in pick["steps"] if s["kind"] == "action"] == ["pick", "place"]
-    _home(api, "arm_1")
+    _home(api, *sorted({m["robot_id"] for m in done.values()}))
 
 
 def _wait(api: str, mission_id: int, predicate, timeout: float = 120) -> dict:
