@@ -15,6 +15,8 @@ from labfleet_robot.params import agent_params, write_params_file
 from labfleet_sim.fleet_config import load_fleet
 
 from fleet_manager.cli.supervisor import Supervisor
+from fleet_manager.core.errors import InvalidInput
+from fleet_manager.core.zones import SpeedCaps, load_zones_file, parse_speed_caps
 from fleet_manager.settings import Settings
 
 READY_TIMEOUT_S = 60.0
@@ -55,6 +57,14 @@ class LabUp:
         target.write_text(yaml.safe_dump(data, sort_keys=False))
         return target
 
+    def _speed_caps(self) -> SpeedCaps:
+        """The site's speed caps per robot model (zones.yaml `speed_caps`; by default the mass tiers)."""
+        zones_file = self.settings.site_dir / "zones.yaml"
+        try:
+            return parse_speed_caps(load_zones_file(zones_file).get("speed_caps"))
+        except InvalidInput as exc:
+            raise ValueError(f"{zones_file}: {exc.message.removeprefix('zones.yaml: ')}") from None
+
     def _bin(self, name: str) -> str:
         return str(Path(sys.executable).parent / name)
 
@@ -76,11 +86,13 @@ class LabUp:
                               "-p", f"fleet_file:={fleet_file}", "-p", f"seed:={self.seed}",
                               "-p", f"real_time_factor:={self.speed}"],
                       env, critical=True)
+            caps = self._speed_caps()
             for i, robot in enumerate(fleet.robots):
                 model = robot.model
                 params = agent_params(
                     robot_id=robot.id, kind=model.kind, model=model.name, radius=model.radius,
-                    max_speed=model.max_speed, max_accel=model.max_accel, max_yaw_rate=model.max_yaw_rate,
+                    max_speed=caps.max_speed(model.name, model.mass_kg, model.max_speed),
+                    max_accel=model.max_accel, max_yaw_rate=model.max_yaw_rate,
                     max_yaw_accel=model.max_yaw_accel, seed=self.seed + i,
                     actions={name: (a.duration_s, a.success_rate) for name, a in model.actions.items()},
                 )

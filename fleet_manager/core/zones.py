@@ -10,22 +10,31 @@ Time of day is `clock_s`: seconds since local midnight at the site, taken modulo
 (None) the time is unknown: an hours zone counts as open, so it blocks nothing and its limit applies
 (the cautious reading for a speed). A closed hours zone has no limit: robots must not be in it at all.
 A point on a zone's edge is inside the zone; a segment that touches a zone crosses it.
+
+On routes (missions/traffic.py): lanes crossing a closed zone are not planned on, lane speed limits take
+the zones' limits (with_lane_limits), and `cut` names the zones that leave no way round. zones.yaml may
+also set `speed_caps` (SpeedCaps): each robot model's top speed, by default its mass tier.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+import networkx as nx
 import numpy as np
 import shapely
+import yaml
 from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from fleet_manager.core.errors import InvalidInput
-from fleet_manager.core.navgraph import NavGraph
+from fleet_manager.core.navgraph import NavGraph, Place
 
 KINDS = ("speed_limit", "no_go", "hours")
 SKIPPED_KINDS = ("cleaning",)  # parsed by coverage.parse_cleaning_zones
@@ -117,6 +126,43 @@ class OperatingZones:
         """Names of the places inside (or on the edge of) a no-go zone or an hours zone closed at clock_s."""
         return {p.name for p in graph.places.values() if self.forbidden_at(p.x, p.y, clock_s) is not None}
 
+    def closed(self, clock_s: float | None = None) -> tuple[str, ...]:
+        """Names of the zones robots may not be in at that time (no-go zones, hours zones out of hours)."""
+        return tuple(z.name for z in self.zones if not z.allows(clock_s))
+
+    def describe(self, name: str) -> str:
+        """How a reason names a zone robots may not enter: "no-go zone X", "zone X (open 07:00-21:00)"."""
+        zone = next(z for z in self.zones if z.name == name)
+        return f"no-go zone {name}" if zone.kind == "no_go" else f"zone {name} (open {zone.open}-{zone.close})"
+
+    def crossed(self, points: Sequence[tuple[float, float]], clock_s: float | None = None) -> list[str]:
+        """Names of the zones closed at clock_s that the polyline through `points` crosses or touches."""
+        line = _segment(*points[0], *points[0]) if len(points) == 1 else LineString(points)
+        return [z.name for z in self.zones if not z.allows(clock_s) and z.shape.intersects(line)]
+
+    def with_lane_limits(self, graph: NavGraph) -> NavGraph:
+        """The graph with each lane's speed_limit lowered to the lowest limit of the zones it crosses (with
+        no clock: an hours zone's limit always holds), so plans and routes both keep the zones' limits."""
+        lanes = []
+        for lane in graph.lanes:
+            a, b = graph.places[lane.start], graph.places[lane.end]
+            limit = _lowest([lane.speed_limit, self.limit_on_segment(a.x, a.y, b.x, b.y)])
+            lanes.append(dataclasses.replace(lane, speed_limit=limit))
+        return NavGraph(graph.site, dict(graph.places), lanes)
+
+    def cut(self, graph: NavGraph, start: str, goals: Collection[str], closed: Collection[str] = (),
+            clock_s: float | None = None, blocked: Collection[str] | None = None) -> list[str]:
+        """The zones closed at clock_s that cut every way from `start` to the `goals` on the graph (its lanes
+        but `closed`): [] when a way avoids them, or when there is no way even through them. Named are the
+        zones the shortest way through them crosses. `blocked`: the lanes they block, when known."""
+        blocked = self.blocked_lanes(graph, clock_s) if blocked is None else blocked
+        if not blocked:
+            return []
+        if _shortest_way(graph, start, goals, {*closed, *blocked}) is not None:
+            return []
+        way = _shortest_way(graph, start, goals, set(closed))
+        return [] if way is None else self.crossed([(p.x, p.y) for p in way], clock_s)
+
     def violations(self, samples: Sequence[Sample], *, tolerance: float = DEFAULT_SPEED_TOLERANCE,
                    clock: Callable[[float], float] | None = None) -> list[ZoneViolation]:
         """The zone rules a trajectory of (t, x, y, speed) samples broke, ordered by start time.
@@ -163,6 +209,53 @@ def speed_cap_for_mass(mass_kg: float, tiers: Sequence[tuple[float, float]] = DE
     if not caps:
         raise InvalidInput(f"mass_kg: no speed tier covers {mass_kg} kg", field="mass_kg")
     return caps[-1] / 3.6
+
+
+@dataclass(frozen=True)
+class SpeedCaps:
+    """The top speed of each robot model on a site (zones.yaml `speed_caps`): the model's own max_speed,
+    capped by the speed tier of its mass (`tiers`, default the Korean outdoor-robot rule) or, when one is
+    set for the model (`models`, m/s), by that instead."""
+
+    tiers: tuple[tuple[float, float], ...] = DEFAULT_MASS_TIERS  # (mass above, kg; km/h)
+    models: Mapping[str, float] = field(default_factory=dict)
+
+    def max_speed(self, model: str, mass_kg: float, max_speed: float) -> float:
+        cap = self.models.get(model)
+        return min(max_speed, speed_cap_for_mass(mass_kg, self.tiers) if cap is None else cap)
+
+
+def parse_speed_caps(raw: object) -> SpeedCaps:
+    """zones.yaml's optional `speed_caps: {tiers: [[KG, KMH], ...], models: {MODEL: MPS}}`."""
+    if raw is None:
+        return SpeedCaps()
+    if not isinstance(raw, dict) or set(raw) - {"tiers", "models"}:
+        raise InvalidInput("zones.yaml: speed_caps: expected a mapping with tiers and/or models", field="speed_caps")
+    tiers = raw.get("tiers", DEFAULT_MASS_TIERS)
+    if not isinstance(tiers, list | tuple) or not tiers or not all(
+            isinstance(t, list | tuple) and len(t) == 2 and all(_is_number(v) for v in t) and t[0] >= 0 and t[1] > 0
+            for t in tiers):
+        raise InvalidInput("zones.yaml: speed_caps.tiers: expected a list of [mass above (kg) >= 0, km/h > 0]",
+                           field="speed_caps.tiers")
+    models = raw.get("models") or {}
+    if not isinstance(models, dict) or not all(isinstance(k, str) and _is_number(v) and v > 0
+                                               for k, v in models.items()):
+        raise InvalidInput("zones.yaml: speed_caps.models: expected a mapping of model name to m/s > 0",
+                           field="speed_caps.models")
+    return SpeedCaps(tuple((float(a), float(b)) for a, b in tiers), {k: float(v) for k, v in models.items()})
+
+
+def load_zones_file(path: Path) -> dict[str, Any]:
+    """The document of a site's zones.yaml ({} when there is none); a bad file is a ValueError naming it."""
+    if not path.exists():
+        return {}
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("zones") or [], list):
+        raise ValueError(f"{path}: expected a mapping with a list of zones")
+    return doc
 
 
 def parse_operating_zones(raw: Sequence[object]) -> OperatingZones:
@@ -270,6 +363,28 @@ def _lowest(limits: Iterable[float | None]) -> float | None:
 
 def _segment(ax: float, ay: float, bx: float, by: float) -> BaseGeometry:
     return Point(ax, ay) if (ax, ay) == (bx, by) else LineString([(ax, ay), (bx, by)])
+
+
+def _shortest_way(graph: NavGraph, start: str, goals: Collection[str], skip: set[str]) -> list[Place] | None:
+    """The places of the shortest way from start to the nearest of the goals, on the lanes not in `skip`."""
+    g = nx.DiGraph()
+    for lane in graph.lanes:
+        if lane.id in skip:
+            continue
+        a, b = graph.places[lane.start], graph.places[lane.end]
+        length = math.hypot(b.x - a.x, b.y - a.y)
+        g.add_edge(a.name, b.name, length=length)
+        if not lane.oneway:
+            g.add_edge(b.name, a.name, length=length)
+    sink = object()
+    g.add_edges_from(((goal, sink) for goal in goals if goal in g), length=0.0)
+    if start not in g or sink not in g:
+        return None
+    try:
+        path = nx.shortest_path(g, start, sink, weight="length")
+    except nx.NetworkXNoPath:
+        return None
+    return [graph.places[name] for name in path[:-1]]
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:

@@ -45,7 +45,10 @@ class Dispatcher:
         self._started: set[int] = set()
         self._wake = asyncio.Event()
         self.before_round: Callable[[], Awaitable[Any]] | None = None  # e.g. submit the schedules that are due
-        self.traffic = TrafficManager(self.site.navgraph)
+        # routes keep off no-go zones and keep the zones' speed limits and each robot's speed cap; hours
+        # zones count as open (no site clock yet: the sim clock has no time of day)
+        self.traffic = TrafficManager(self.site.navgraph, zones=self.site.operating_zones,
+                                      robot_caps={r.id: self.site.max_speed(r.id) for r in self.site.fleet.robots})
         self.traffic.locate = self._last_seen_at
         self._making_way: set[str] = set()
         self._durations: dict[str | None, dict[str, float]] = {}
@@ -149,7 +152,7 @@ class Dispatcher:
             return RobotCandidate(report.id, report.kind, frozenset(), place.name, offset, 0.5)
         capacity = model.battery_capacity_wh
         return RobotCandidate(
-            report.id, report.kind, frozenset(model.capabilities), place.name, offset, model.max_speed,
+            report.id, report.kind, frozenset(model.capabilities), place.name, offset, self.site.max_speed(report.id),
             battery_wh=capacity * report.battery / 100.0, drive_power_w=model.drive_power_w,
             idle_power_w=model.idle_power_w, reserve_wh=capacity * self.settings.battery_reserve_pct / 100.0)
 

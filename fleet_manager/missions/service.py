@@ -71,11 +71,38 @@ class MissionService:
                 raise InvalidInput(exc.message, field="template") from None
             params, steps = template.instantiate(body.params, set(graph.places), zones=set(self.site.cleaning_zones))
             validate_steps(steps, graph, f"template {template.name}.steps", self.site.cleaning_zones)
+            self._check_zones(steps, f"template {template.name}.steps")
             return params, steps, template.robot_kind, list(template.capabilities)
         assert body.spec is not None
         steps = parse_steps(body.spec.steps)
         validate_steps(steps, graph, zones=self.site.cleaning_zones)
+        self._check_zones(steps, "spec.steps")
         return {}, steps, None, []
+
+    def _check_zones(self, steps: list[Step], where: str) -> None:
+        """No drive may end in a no-go zone, and each drive must have a way from the place before it that
+        avoids the no-go zones (hours zones are not held against a mission: it may run when they open)."""
+        zones, graph = self.site.operating_zones, self.site.navgraph
+        if not zones.closed():
+            return
+        blocked = zones.blocked_lanes(graph)
+        before: str | None = None
+        for i, step in enumerate(steps):
+            at = f"{where}[{i}]"
+            entry = self.site.cleaning_zones[step.zone].entry if step.zone in self.site.cleaning_zones else None
+            targets = [t for t in (step.target, entry, *step.places) if t is not None]
+            if step.places and step.repeat > 1:
+                targets.append(step.places[0])  # the patrol goes round again
+            for name in targets:
+                place = graph.places[name]
+                zone = zones.forbidden_at(place.x, place.y)
+                if zone is not None:
+                    raise InvalidInput(f"{at}: place {name!r} lies in {zones.describe(zone)}", field=at)
+                cut = zones.cut(graph, before, [name], blocked=blocked) if before is not None else []
+                if cut:
+                    raise InvalidInput(f"{at}: no route from {before!r} to {name!r} avoids "
+                                       f"{', '.join(zones.describe(z) for z in cut)}", field=at)
+                before = name
 
     def _check_robots(self, body: MissionCreate, kind: str | None, caps: list[str]) -> None:
         """A pinned robot must exist and be able to do the mission; some robot of the site must."""

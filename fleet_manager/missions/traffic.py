@@ -1,6 +1,8 @@
 """Traffic at run time: plans routes in time for the robots of the site, releases each route step by
 step in the order of passage the plans fix (an action-dependency-graph execution), parks idle robots,
-and closes or opens lanes."""
+and closes or opens lanes. Operating zones shape every route: lanes crossing a no-go zone (or an hours
+zone out of hours) are never planned on, and a lane's speed limit is the lowest of its own, the zones'
+it crosses and the robot's speed cap."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from fleet_manager.core.traffic import (
     TrafficPlanner,
     place_key,
 )
+from fleet_manager.core.zones import OperatingZones
 
 CLEARANCE_M = 0.3  # between two robots' footprints, on top of their radii
 PLAN_SPEED_SHARE = 0.7  # plans assume robots average this share of their top speed (turns, ramps)
@@ -34,6 +37,10 @@ BODY_CLEAR_M = 0.85  # a step is not released while another robot's centre is th
 OBSTACLE_REPLAN_S = 15.0  # sim seconds stopped by an obstacle before the drive is planned again around it
 STILL_THERE_M = 0.5  # a robot this close to where it was parked still stands on the vertex it was parked on
 RESEND_S = 1.0  # a release is sent again after this long (one may be lost)
+
+
+class ZoneBlocked(NoRoute):
+    """No route: the goal lies in a zone robots may not enter, or every way there crosses one."""
 
 
 @dataclass
@@ -64,10 +71,21 @@ class TrafficManager:
     stands_on: dict[str, tuple[str, float, float]] = field(default_factory=dict)
     # where robots are now (x, y), when known: a step is released only onto floor no other robot is on
     locate: Callable[[str], tuple[float, float] | None] = field(default=lambda robot: None)
+    zones: OperatingZones = field(default_factory=OperatingZones)
+    # the site's time of day (seconds since local midnight) at a sim time; None: unknown (hours zones open)
+    site_clock: Callable[[float], float | None] = field(default=lambda now: None)
+    robot_caps: dict[str, float] = field(default_factory=dict)  # each robot's top speed on the site (m/s)
+    operator_closed: set[str] = field(default_factory=set)  # lane-graph lanes closed by close_lane
+    # closed zones (names) -> the lane-graph lanes and vertices they close
+    _zone_shut: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str]]] = field(init=False, default_factory=dict)
+    _zone_lanes: frozenset[str] = field(init=False, default=frozenset())  # lanes the zones close now
 
     def __post_init__(self) -> None:
         self.lanes = build_lane_graph(self.graph)
+        if self.zones:
+            self.lanes.graph = self.zones.with_lane_limits(self.lanes.graph)
         self.planner = TrafficPlanner(self.lanes.graph, extra=self.lanes.extra, near=self.lanes.near)
+        self._close_zones(None)
 
     def vertex_at(self, x: float, y: float, robot_id: str | None = None) -> str:
         """The lane-graph vertex a robot at (x, y) stands on: the one it was parked on while it is still
@@ -83,7 +101,7 @@ class TrafficManager:
 
     # -- robots ---------------------------------------------------------------------------------
     def mover(self, robot_id: str, radius: float, max_speed: float) -> Mover:
-        speed = max(max_speed * PLAN_SPEED_SHARE, 0.05)
+        speed = max(min(max_speed, self.robot_caps.get(robot_id, INF)) * PLAN_SPEED_SHARE, 0.05)
         mover = Mover(robot_id, speed, (2 * radius + CLEARANCE_M) / speed)
         self.movers[robot_id] = mover
         return mover
@@ -166,28 +184,45 @@ class TrafficManager:
     # -- routes ---------------------------------------------------------------------------------
     def plan(self, mover: Mover, x: float, y: float, goal: str, now: float,
              speed_limits: bool = True) -> Route:
-        """Plan and reserve a route from where the robot stands to a navgraph place; raises NoRoute."""
+        """Plan and reserve a route from where the robot stands to a navgraph place; raises NoRoute
+        (ZoneBlocked when the zones closed now leave no way there)."""
         start = self.vertex_at(x, y, mover.robot)
+        goals = self.lanes.vertices_of(goal)
+        clock = self.site_clock(now)
+        lanes, vertices = self._close_zones(now)
+        if all(v in vertices for v in goals):
+            there = self.lanes.graph.places[goals[0]]
+            zone = self.zones.forbidden_at(there.x, there.y, clock) or ""
+            raise ZoneBlocked(f"no route to {goal}: it lies in {self.zones.describe(zone)}")
         try:
-            plan = self.planner.plan_batch([(mover, start, self.lanes.vertices_of(goal))], now)[mover.robot]
+            plan = self.planner.plan_batch([(mover, start, goals)], now)[mover.robot]
         except NoRoute:
+            cut = self.zones.cut(self.lanes.graph, start, goals, self.operator_closed, clock, lanes)
+            if cut:
+                raise ZoneBlocked(f"no route from {base_name(start)} to {goal} avoids "
+                                  f"{', '.join(self.zones.describe(z) for z in cut)}") from None
             self._reroute_waiting_for(mover.robot, now)
             raise
-        route = self._route(plan, speed_limits)
+        route = self._route(plan, speed_limits, (x, y))
         route.planned_at = now
         self.routes[mover.robot] = route
         self.known.add(mover.robot)
         route.released = self.releasable(mover.robot)
         return route
 
-    def _route(self, plan: Plan, speed_limits: bool) -> Route:
+    def _route(self, plan: Plan, speed_limits: bool, at: tuple[float, float]) -> Route:
         """Waypoint 0 is the start (the robot holds it, so it is always released); waypoint i needs the
-        lane into it, the places that lane crosses, and its place."""
+        lane into it, the places that lane crosses, and its place. A waypoint's max_speed (0: none) is
+        the lowest of the lane's limit (zones' limits included), the robot's cap, and on the way from
+        where the robot stands (`at`) to the start, the zones' limits there."""
         vertices = plan.places
         pts = self.lanes.graph.places
         first = pts[vertices[0]]
+        cap = self.robot_caps.get(plan.robot) if speed_limits else None
+        approach = self.zones.limit_on_segment(*at, first.x, first.y) if speed_limits else None
         waypoints = [Waypoint(base_name(vertices[0]), first.x, first.y,
-                              self.graph.place(base_name(vertices[0])).yaw if len(vertices) == 1 else None, 0.0)]
+                              self.graph.place(base_name(vertices[0])).yaw if len(vertices) == 1 else None,
+                              _lowest(approach, cap))]
         steps = [[place_key(vertices[0])]]
         near = [list(self.planner.near_keys(vertices[0]))]
         for i in range(1, len(vertices)):
@@ -195,7 +230,7 @@ class TrafficManager:
             last = i == len(vertices) - 1
             yaw = self.graph.place(base_name(vertices[i])).yaw if last else None
             lane = self.lanes.graph.lane_between(vertices[i - 1], vertices[i])
-            limit = lane.speed_limit if speed_limits and lane.speed_limit else 0.0
+            limit = _lowest(lane.speed_limit, cap) if speed_limits else 0.0
             waypoints.append(Waypoint(base_name(vertices[i]), v.x, v.y, yaw, limit))
             steps.append([*plan.visits[i].via, place_key(vertices[i])])
             near.append(list(self.planner.near_keys(vertices[i])))
@@ -343,6 +378,7 @@ class TrafficManager:
     def close_lane(self, lane_id: str) -> list[str]:
         """Close a lane; returns the robots whose routes still had to use it (they must be rerouted)."""
         derived = set(self.lanes.derived.get(lane_id, [lane_id]))
+        self.operator_closed.update(derived)
         self.planner.closed.update(derived)
         affected = []
         for robot_id, route in self.routes.items():
@@ -353,12 +389,32 @@ class TrafficManager:
         return affected
 
     def open_lane(self, lane_id: str) -> None:
-        self.planner.closed.difference_update(self.lanes.derived.get(lane_id, [lane_id]))
+        """Open a lane an operator closed; a lane a zone closes stays closed."""
+        self.operator_closed.difference_update(self.lanes.derived.get(lane_id, [lane_id]))
+        self.planner.closed = self.operator_closed | self._zone_lanes
 
     def closed_lanes(self) -> list[str]:
+        """The navgraph lanes operators closed."""
         return sorted(lane for lane, derived in self.lanes.derived.items()
-                      if derived and set(derived) <= self.planner.closed)
+                      if derived and set(derived) <= self.operator_closed)
 
+    def _close_zones(self, now: float | None) -> tuple[frozenset[str], frozenset[str]]:
+        """The lane-graph lanes and vertices the zones close at sim time `now` (no-go zones, hours zones
+        out of hours, at the site clock; `now` None: only no-go zones); the planner keeps off those lanes."""
+        clock = None if now is None else self.site_clock(now)
+        key = self.zones.closed(clock)
+        if key not in self._zone_shut:
+            g = self.lanes.graph
+            self._zone_shut[key] = (frozenset(self.zones.blocked_lanes(g, clock)),
+                                    frozenset(self.zones.blocked_places(g, clock)))
+        self._zone_lanes = self._zone_shut[key][0]
+        self.planner.closed = self.operator_closed | self._zone_lanes
+        return self._zone_shut[key]
+
+
+def _lowest(*limits: float | None) -> float:
+    """The lowest of the speed limits given (0.0: none)."""
+    return min((v for v in limits if v), default=0.0)
 
 
 def released_count(route: Route, total: int) -> int:

@@ -1,4 +1,5 @@
-"""A site: its navgraph, its world geometry (from world.sdf) and its fleet (from fleet.yaml)."""
+"""A site: its navgraph, its world geometry (from world.sdf), its fleet (from fleet.yaml) and its zones
+(zones.yaml: cleaning zones, operating zones and the robots' speed caps)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from labfleet_sim.fleet_config import FleetConfig, FleetConfigError, load_fleet
 from labfleet_sim.world import World, load_world
 
 from fleet_manager.core.coverage import CoverageZone, parse_cleaning_zones
 from fleet_manager.core.errors import InvalidInput, NotFound
 from fleet_manager.core.navgraph import NavGraph, load_navgraph
+from fleet_manager.core.zones import (
+    OperatingZones,
+    SpeedCaps,
+    load_zones_file,
+    parse_operating_zones,
+    parse_speed_caps,
+)
 
 
 @dataclass
@@ -24,18 +31,23 @@ class Site:
     fleet: FleetConfig
     zones: list[dict[str, Any]]
     cleaning_zones: dict[str, CoverageZone] = field(default_factory=dict)
+    operating_zones: OperatingZones = field(default_factory=OperatingZones)  # speed limits, no-go, hours
+    speed_caps: SpeedCaps = field(default_factory=SpeedCaps)
 
     @classmethod
     def load(cls, directory: Path) -> Site:
         if not directory.is_dir():
             raise NotFound(f"no site folder {directory}", field="site")
         zones_file = directory / "zones.yaml"
-        zones = (yaml.safe_load(zones_file.read_text()) or {}).get("zones") or [] if zones_file.exists() else []
+        doc = load_zones_file(zones_file)
+        zones = doc.get("zones") or []
         navgraph = load_navgraph(directory / "navgraph.yaml")
         try:
+            operating = parse_operating_zones(zones)  # first: it names an entry that is not a mapping
             cleaning = parse_cleaning_zones(list(zones), list(navgraph.places))
+            caps = parse_speed_caps(doc.get("speed_caps"))
         except InvalidInput as exc:
-            raise ValueError(f"{zones_file}: {exc.message}") from None
+            raise ValueError(f"{zones_file}: {exc.message.removeprefix('zones.yaml: ')}") from None
         return cls(
             name=directory.name,
             directory=directory,
@@ -44,7 +56,14 @@ class Site:
             fleet=load_fleet(directory / "fleet.yaml"),
             zones=list(zones),
             cleaning_zones=cleaning,
+            operating_zones=operating,
+            speed_caps=caps,
         )
+
+    def max_speed(self, robot_id: str) -> float:
+        """The robot's top speed here: its model's max_speed under the site's speed cap for the model."""
+        model = self.fleet.robot(robot_id).model
+        return self.speed_caps.max_speed(model.name, model.mass_kg, model.max_speed)
 
     def map(self) -> dict[str, Any]:
         min_x, min_y, max_x, max_y = self.world.bounds()

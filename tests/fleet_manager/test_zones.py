@@ -10,8 +10,11 @@ from fleet_manager.core.errors import DomainError, InvalidInput
 from fleet_manager.core.navgraph import parse_navgraph
 from fleet_manager.core.zones import (
     OperatingZones,
+    SpeedCaps,
     ZoneViolation,
+    load_zones_file,
     parse_operating_zones,
+    parse_speed_caps,
     speed_cap_for_mass,
 )
 
@@ -246,3 +249,71 @@ def test_zone_names_are_unique():
         parse_operating_zones([SCHOOL, {**SCHOOL, "limit_mps": 1.0}])
     assert str(caught.value) == "zones.yaml: zone 'school': name is used by another zone"
     assert caught.value.field == "zones[1].name"
+
+
+# -- zones on routes (issue 5, acceptance 4) -------------------------------------------------------
+
+
+def test_closed_zones_and_how_reasons_name_them(zones):
+    assert zones.closed() == ("pond",)
+    assert zones.closed(12 * H) == ("pond", "night_yard")
+    assert zones.closed(23 * H) == ("pond", "day_yard")
+    assert zones.describe("pond") == "no-go zone pond"
+    assert zones.describe("night_yard") == "zone night_yard (open 22:00-06:00)"
+    assert zones.crossed([(18, 2), (26, 2)]) == ["pond"]
+    assert zones.crossed([(18, 5), (26, 5), (42, 5)]) == []
+    assert zones.crossed([(18, 5), (26, 5), (42, 5)], 12 * H) == ["night_yard"]
+    assert zones.crossed([(22, 2)]) == ["pond"]
+
+
+def test_lane_limits_take_the_lowest_of_lane_and_zones(zones):
+    graph = parse_navgraph({"site": "z", "places": {"a": {"x": -5, "y": 5}, "b": {"x": 3, "y": 5},
+                                                    "c": {"x": 12, "y": 5}, "d": {"x": 12, "y": 20}},
+                            "lanes": [{"id": "ab", "from": "a", "to": "b"},
+                                      {"id": "bc", "from": "b", "to": "c", "speed_limit": 0.5},
+                                      {"id": "cd", "from": "c", "to": "d", "speed_limit": 2.0}]}, "test")
+    limited = {lane.id: lane.speed_limit for lane in zones.with_lane_limits(graph).lanes}
+    assert limited == {"ab": 1.4, "bc": 0.5, "cd": 0.8}
+    assert {lane.id: lane.speed_limit for lane in graph.lanes} == {"ab": None, "bc": 0.5, "cd": 2.0}
+
+
+def test_a_zone_cuts_the_way_only_when_no_way_avoids_it(zones, site):
+    assert zones.cut(site, "a", ["b"]) == ["pond"]  # through the pond (and along its edge) only
+    assert zones.cut(site, "c", ["d"]) == []  # beside it
+    assert zones.cut(site, "a", ["d"]) == []  # no way even through the zone: not the zone's doing
+    assert zones.cut(site, "h", ["i"]) == []  # the night yard is open without a clock
+    assert zones.cut(site, "h", ["i"], clock_s=12 * H) == ["night_yard"]
+    assert zones.cut(site, "a", ["a"]) == []
+
+
+def test_speed_caps_default_to_the_mass_tiers_and_a_model_may_set_its_own():
+    caps = SpeedCaps()
+    assert caps.max_speed("bot", 50, 1.5) == pytest.approx(1.5)  # 15 km/h is above its own top speed
+    assert caps.max_speed("bot", 300, 2.0) == pytest.approx(5 / 3.6)
+    own = parse_speed_caps({"models": {"bot": 0.9}})
+    assert own.max_speed("bot", 300, 2.0) == pytest.approx(0.9)  # its own cap, not the tier
+    assert own.max_speed("other", 300, 2.0) == pytest.approx(5 / 3.6)
+    assert own.max_speed("bot", 50, 0.5) == pytest.approx(0.5)  # never above the model's top speed
+    assert parse_speed_caps({"tiers": [[0, 7.2]]}).max_speed("bot", 50, 3.0) == pytest.approx(2.0)
+    assert parse_speed_caps(None) == SpeedCaps()
+
+
+@pytest.mark.parametrize(("raw", "field"), [
+    ([1], "speed_caps"), ({"tier": []}, "speed_caps"), ({"tiers": []}, "speed_caps.tiers"),
+    ({"tiers": [[0, 0]]}, "speed_caps.tiers"), ({"tiers": [[-1, 5]]}, "speed_caps.tiers"),
+    ({"tiers": [[0, "fast"]]}, "speed_caps.tiers"), ({"models": {"bot": 0}}, "speed_caps.models"),
+    ({"models": ["bot"]}, "speed_caps.models"),
+])
+def test_bad_speed_caps_name_the_field(raw, field):
+    with pytest.raises(InvalidInput) as caught:
+        parse_speed_caps(raw)
+    assert caught.value.field == field and str(caught.value).startswith(f"zones.yaml: {field}:")
+
+
+def test_the_zones_file(tmp_path):
+    assert load_zones_file(tmp_path / "none.yaml") == {}
+    bad = tmp_path / "zones.yaml"
+    for text in ("zones: [\n", "zones: 3\n", "- 1\n"):
+        bad.write_text(text)
+        with pytest.raises(ValueError, match=str(bad)):
+            load_zones_file(bad)

@@ -1,5 +1,6 @@
 """Path following for a differential-drive robot: regulated pure pursuit along a polyline of waypoints,
-with speed/acceleration limits, slowing to stop at the end of what is released, and obstacle slow-down
+with speed/acceleration limits, per-segment speed caps (braking ahead of a slower segment, so the robot
+enters it within its cap), slowing to stop at the end of what is released, and obstacle slow-down
 and stops from the lidar. Pure Python: the agent node and lock-step research runs use the same code."""
 
 from __future__ import annotations
@@ -149,6 +150,23 @@ class PathFollower:
             px, py = nx, ny
             i += 1
 
+    def _cap_ahead(self, x: float, y: float) -> float:
+        """The speed cap here: the current segment's, and low enough to brake (at half the acceleration
+        limit, as for a stop) to the cap of each slower segment ahead by the time the robot enters it."""
+        lim = self.limits
+        decel = 0.5 * lim.max_accel
+        k = min(self._seg + 1, len(self.speeds) - 1)
+        cap = self.speeds[k] or lim.max_speed
+        d = math.dist((x, y), self.points[k])  # to the start of segment k + 1
+        reach = lim.max_speed ** 2 / (2 * decel)  # no cap farther than this slows the robot now
+        for j in range(k + 1, len(self.speeds)):
+            if d > reach:
+                break
+            if self.speeds[j]:
+                cap = min(cap, math.sqrt(self.speeds[j] ** 2 + 2 * decel * d))
+            d += math.dist(self.points[j - 1], self.points[j])
+        return cap
+
     # -- control --------------------------------------------------------------------------------
     def compute(
         self, x: float, y: float, yaw: float, dt: float, obstacle: float = math.inf
@@ -182,8 +200,7 @@ class PathFollower:
             lx, ly = self._lookahead_point(x, y)
             alpha = wrap(math.atan2(ly - y, lx - x) - yaw)
             to_stop, _ = self.remaining(x, y)
-            speed_cap = self.speeds[min(self._seg + 1, len(self.speeds) - 1)] or lim.max_speed
-            v_max = min(lim.max_speed, speed_cap)
+            v_max = min(lim.max_speed, self._cap_ahead(x, y))
             v_max = min(v_max, math.sqrt(2 * 0.5 * lim.max_accel * max(to_stop - tun.goal_tolerance / 2, 0.0))
                         + tun.creep_speed)
             status = Status.DRIVING
