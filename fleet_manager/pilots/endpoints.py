@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from fleet_manager.deps import LabDep, SessionDep
+from fleet_manager.lab import Lab
 from fleet_manager.pilots import report, service
 from fleet_manager.pilots.schemas import (
     IncidentCreate,
@@ -56,13 +58,24 @@ def pilot_kpis(pilot_id: str, session: SessionDep, lab: LabDep) -> PilotKpis:
     return service.pilot_kpis(session, pilot_id, lab.sim_now())
 
 
+def _maps(lab: Lab) -> Callable[[str], dict[str, Any]]:
+    """A site's map by name, for the report's site map chart."""
+    return partial(report.site_map, lab.settings.sites_dir, lab.site)
+
+
 @router.get("/{pilot_id}/report", response_class=HTMLResponse,
             responses={200: {"content": {"text/html": {}}, "description": "a self-contained HTML page"}})
 def pilot_report(pilot_id: str, session: SessionDep, lab: LabDep) -> HTMLResponse:
     """The pilot's report: header, KPIs against targets, missions per day, the site map with interventions
     and incidents, and a per-robot table; the same numbers as `/kpis`."""
-    return HTMLResponse(report.html_report(session, pilot_id, partial(report.site_map, lab.settings.sites_dir,
-                                                                      lab.site), lab.sim_now()))
+    return HTMLResponse(report.html_report(session, pilot_id, _maps(lab), lab.sim_now()))
+
+
+@router.get("/{pilot_id}/charts", response_model=report.PilotCharts)
+def pilot_charts(pilot_id: str, session: SessionDep, lab: LabDep) -> report.PilotCharts:
+    """The report's charts as plotly figure JSON (KPIs against targets, missions per day, the site map with
+    interventions and incidents) and its per-robot table: what the console's pilot dashboard draws."""
+    return report.charts_report(session, pilot_id, _maps(lab), lab.sim_now())
 
 
 @router.get("/{pilot_id}/report.csv", response_class=Response,

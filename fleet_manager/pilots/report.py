@@ -1,4 +1,5 @@
-"""A pilot's report: one self-contained HTML page (plotly.js inline, no network) and a CSV of its mission runs.
+"""A pilot's report: one self-contained HTML page (plotly.js inline, no network), a CSV of its mission runs,
+and the same charts as plotly figure JSON for the console's pilot dashboard.
 
 Every number comes from the pilot service: the KPIs and targets are `service.pilot_kpis` (what
 `GET /pilots/{id}/kpis` answers), the per-robot figures are `core.kpis.compute_kpis` over the same
@@ -16,13 +17,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from fleet_manager.core import kpis
 from fleet_manager.db.tables import Mission, utcnow
 from fleet_manager.missions.schemas import as_utc
 from fleet_manager.pilots import repository, service
-from fleet_manager.pilots.report_charts import missions_per_day, site_map_figure, targets_figure, to_div
+from fleet_manager.pilots.report_charts import PLOTLY_CONFIG, Chart, plotlyjs_version, report_charts, to_div, to_json
 from fleet_manager.pilots.schemas import IncidentPublic, InterventionPublic, PilotKpis, PilotPublic
 from fleet_manager.sites.service import Site
 
@@ -110,6 +112,36 @@ def render_csv(report: PilotReport) -> str:
     return out.getvalue()
 
 
+# -- charts -------------------------------------------------------------------------------------
+def charts_of(report: PilotReport) -> list[Chart]:
+    """The report's plotly charts, in page order: what the HTML report inlines and `/charts` answers."""
+    return report_charts(report.site_map, report.missions, report.answer.targets, report.interventions,
+                         report.incidents)
+
+
+class ChartPublic(BaseModel):
+    id: str = Field(description="the chart's element id, as in the HTML report")
+    title: str
+    figure: dict[str, Any] = Field(description="plotly figure JSON: {data, layout}, for Plotly.newPlot")
+
+
+class PilotCharts(BaseModel):
+    """The HTML report's charts and per-robot table, for the console's pilot dashboard."""
+
+    pilot_id: str
+    plotlyjs_version: str = Field(description="the plotly.js release the figures are made for")
+    config: dict[str, Any] = Field(description="plotly.js config the report draws them with")
+    charts: list[ChartPublic]
+    robots: list[RobotRow]
+
+
+def render_charts(report: PilotReport) -> PilotCharts:
+    return PilotCharts(pilot_id=report.pilot.id, plotlyjs_version=plotlyjs_version(), config=PLOTLY_CONFIG,
+                       charts=[ChartPublic(id=c.id, title=c.title, figure=to_json(c.figure))
+                               for c in charts_of(report)],
+                       robots=report.robots)
+
+
 # -- HTML ---------------------------------------------------------------------------------------
 def fmt(value: float | int | None) -> str:
     """A KPI value for people: n.a. for None, integers as they are, others to 4 significant digits."""
@@ -178,14 +210,8 @@ def render_html(report: PilotReport) -> str:
     """The report as one HTML page; plotly.js is inlined once, in the first chart."""
     p, answer = report.pilot, report.answer
     unit = "sim" if answer.clock == "sim" else "wall (epoch seconds)"
-    charts = [
-        ("KPIs against targets", to_div(targets_figure(answer.targets), "chart-targets", first=True)),
-        ("Missions per day, by outcome", to_div(missions_per_day(report.missions), "chart-missions-per-day")),
-        ("Interventions and incidents on the site map",
-         to_div(site_map_figure(report.site_map, report.missions, report.interventions, report.incidents),
-                "chart-site-map")),
-    ]
-    sections = "".join(f"<section><h2>{_e(title)}</h2>{div}</section>" for title, div in charts)
+    sections = "".join(f"<section><h2>{_e(c.title)}</h2>{to_div(c.figure, c.id, first=i == 0)}</section>"
+                       for i, c in enumerate(charts_of(report)))
     notes = "".join(f"<li>{_e(n)}</li>" for n in answer.notes)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Pilot report: {_e(p.name)}</title><style>{_CSS}</style></head>
@@ -209,6 +235,11 @@ def render_html(report: PilotReport) -> str:
 def html_report(session: Session, pilot_id: str, map_of: Callable[[str], dict[str, Any]],
                 sim_now: float | None = None) -> str:
     return render_html(build_report(session, pilot_id, map_of, sim_now))
+
+
+def charts_report(session: Session, pilot_id: str, map_of: Callable[[str], dict[str, Any]],
+                  sim_now: float | None = None) -> PilotCharts:
+    return render_charts(build_report(session, pilot_id, map_of, sim_now))
 
 
 def csv_report(session: Session, pilot_id: str, sim_now: float | None = None) -> str:

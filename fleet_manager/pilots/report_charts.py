@@ -1,13 +1,17 @@
-"""The plotly figures of the pilot report (report.py): they draw numbers, they compute none."""
+"""The plotly figures of the pilot report (report.py) and of the console's pilot dashboard
+(`GET /pilots/{id}/charts`): they draw numbers, they compute none."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.offline import get_plotlyjs_version
 from plotly.subplots import make_subplots
 
 from fleet_manager.core.kpis import Direction, TargetCheck
@@ -20,13 +24,44 @@ OUTCOMES = {"completed": "#2e7d32", "failed": "#c62828", "canceled": "#9e9e9e", 
 SEVERITY_COLOURS = {"SEV0": "#7f0000", "SEV1": "#d32f2f", "SEV2": "#f57c00", "SEV3": "#fbc02d"}
 VERDICT_COLOURS = {True: "#2e7d32", False: "#c62828", None: "#bdbdbd"}
 _LAYOUT: dict[str, Any] = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 30, "b": 40}}
+# how plotly.js draws every chart, in the HTML report and in the console alike
+PLOTLY_CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True}
+
+
+@dataclass(frozen=True)
+class Chart:
+    id: str  # the element id, in the report and in the console
+    title: str
+    figure: go.Figure
 
 
 def to_div(fig: go.Figure, div_id: str, first: bool = False) -> str:
     """The figure as a <div id=div_id>; the first one of the page carries plotly.js inline (no network)."""
-    html: str = pio.to_html(fig, include_plotlyjs=first, full_html=False, div_id=div_id,
-                            config={"displaylogo": False, "responsive": True})
+    html: str = pio.to_html(fig, include_plotlyjs=first, full_html=False, div_id=div_id, config=PLOTLY_CONFIG)
     return html
+
+
+def to_json(fig: go.Figure) -> dict[str, Any]:
+    """The figure as plotly.js takes it (`{"data", "layout"}`), through plotly's own JSON encoder."""
+    figure: dict[str, Any] = json.loads(pio.to_json(fig, validate=False))
+    return figure
+
+
+def plotlyjs_version() -> str:
+    """The plotly.js release the figures are made for: the one plotly inlines in the HTML report."""
+    version: str = get_plotlyjs_version()
+    return version
+
+
+def report_charts(site_map: dict[str, Any], missions: Sequence[Mission], targets: Sequence[TargetCheck],
+                  interventions: Sequence[InterventionPublic], incidents: Sequence[IncidentPublic]) -> list[Chart]:
+    """The report's charts in page order; the HTML report and the console's dashboard both draw these."""
+    return [
+        Chart("chart-targets", "KPIs against targets", targets_figure(targets)),
+        Chart("chart-missions-per-day", "Missions per day, by outcome", missions_per_day(missions)),
+        Chart("chart-site-map", "Interventions and incidents on the site map",
+              site_map_figure(site_map, missions, interventions, incidents)),
+    ]
 
 
 def _empty(message: str) -> go.Figure:
@@ -38,11 +73,20 @@ def _empty(message: str) -> go.Figure:
     return fig
 
 
+def _axis_range(value: float, target: float) -> list[float]:
+    """From 0 (or below, for a negative number) to a little past the larger of the value and the target."""
+    lo, hi = min(0.0, value, target), max(0.0, value, target)
+    pad = 0.12 * ((hi - lo) or 1.0)
+    return [lo - pad if lo < 0 else 0.0, hi + pad]
+
+
 def targets_figure(targets: Sequence[TargetCheck]) -> go.Figure:
     """One row per target: the KPI's value as a bar (green met, red not, grey n.a.), the target as a tick."""
     if not targets:
         return _empty("The pilot sets no KPI targets.")
-    fig = make_subplots(rows=len(targets), cols=1, vertical_spacing=min(0.08, 0.5 / len(targets)),
+    height = 70 + 110 * len(targets)
+    # about 55 px between rows: the tick labels of one and the title of the next
+    fig = make_subplots(rows=len(targets), cols=1, vertical_spacing=55 / (height - 70),
                         subplot_titles=[f"{t.kpi} ({'≥' if t.direction is Direction.HIGHER else '≤'} {t.target:g})"
                                         for t in targets])
     for row, t in enumerate(targets, start=1):
@@ -56,7 +100,8 @@ def targets_figure(targets: Sequence[TargetCheck]) -> go.Figure:
                                          "line": {"width": 3}},
                                  hovertext=f"target {t.target:g}", hoverinfo="text"), row=row, col=1)
         fig.update_yaxes(showticklabels=False, row=row, col=1)
-    fig.update_layout(**_LAYOUT, height=90 + 90 * len(targets), bargap=0.4)
+        fig.update_xaxes(range=_axis_range(t.value or 0.0, t.target), row=row, col=1)
+    fig.update_layout(**_LAYOUT, height=height, bargap=0.4)
     return fig
 
 
@@ -124,6 +169,7 @@ def site_map_figure(site_map: dict[str, Any], missions: Sequence[Mission],
     unplaced = len(interventions) - len(located)
     if unplaced:
         fig.add_annotation(text=f"{unplaced} intervention(s) without a recorded position are not drawn",
-                           showarrow=False, xref="paper", yref="paper", x=0, y=-0.08, xanchor="left")
+                           showarrow=False, xref="paper", yref="paper", x=0, y=1, xanchor="left",
+                           yanchor="bottom")
     fig.update_layout(height=560, xaxis={"title": "x (m)"}, yaxis={"title": "y (m)", "scaleanchor": "x"})
     return fig

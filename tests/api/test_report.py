@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,6 +21,8 @@ from fleet_manager.cli.main import app, write_report
 from fleet_manager.db.tables import Incident, Intervention, Mission
 from fleet_manager.pilots.report import CSV_COLUMNS
 from tests.api.test_pilots import API, make_pilot
+
+REPO = Path(__file__).resolve().parents[2]
 
 DAY1 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 TARGETS = {"success_rate": 0.9, "mdbi_km": 0.3, "incidents_per_100km.SEV0": 0, "availability": 0.9}
@@ -141,13 +145,76 @@ def test_csv_has_one_row_per_mission_run(client, pilot):
     assert canceled["duration_s"] == "" and queued["started_at"] == "" and queued["distance_m"] == ""
 
 
+def _report_figures(page: str) -> dict[str, dict]:
+    """The figures the HTML report draws: each `Plotly.newPlot("id", data, layout, config)` call, decoded."""
+    decoder = json.JSONDecoder()
+    figures = {}
+    for match in re.finditer(r'Plotly\.newPlot\(\s*"([^"]+)",\s*', page):
+        data, end = decoder.raw_decode(page, match.end())
+        layout, _ = decoder.raw_decode(page, re.compile(r",\s*").match(page, end).end())
+        figures[match.group(1)] = {"data": data, "layout": layout}
+    return figures
+
+
+def test_charts_are_the_report_figures_as_json(client, pilot):
+    p, _ = pilot
+    r = client.get(f"{API}/pilots/{p['id']}/charts")
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    charts = {c["id"]: c for c in answer["charts"]}
+    assert [c["id"] for c in answer["charts"]] == ["chart-targets", "chart-missions-per-day", "chart-site-map"]
+    assert charts["chart-site-map"]["title"] == "Interventions and incidents on the site map"
+    # the very figures the HTML report inlines, trace for trace and layout for layout
+    page = client.get(f"{API}/pilots/{p['id']}/report").text
+    assert {k: c["figure"] for k, c in charts.items()} == _report_figures(page)
+    assert answer["config"] == {"displaylogo": False, "responsive": True}
+
+    # and they draw the pilot's records: the targets' values, the missions by day and outcome, the incidents
+    bars = [t for t in charts["chart-targets"]["figure"]["data"] if t["type"] == "bar"]
+    kpis = client.get(f"{API}/pilots/{p['id']}/kpis").json()
+    assert [(b["y"][0], b["x"][0], b["marker"]["color"]) for b in bars] == [
+        (t["kpi"], t["value"] or 0.0, {True: "#2e7d32", False: "#c62828", None: "#bdbdbd"}[t["met"]])
+        for t in kpis["targets"]]
+    per_day = {t["name"]: dict(zip(t["x"], t["y"], strict=True))
+               for t in charts["chart-missions-per-day"]["figure"]["data"]}
+    assert per_day == {"completed": {"2026-03-02": 1, "2026-03-03": 0}, "failed": {"2026-03-02": 0, "2026-03-03": 1},
+                       "canceled": {"2026-03-02": 0, "2026-03-03": 1}, "open": {"2026-03-02": 0, "2026-03-03": 1}}
+    on_map = {t["name"]: list(zip(t["x"], t["y"], strict=True)) for t in charts["chart-site-map"]["figure"]["data"]}
+    assert on_map["incident SEV0"] == [(1.5, 2.5)] and on_map["incident SEV3"] == [(-3.0, 4.0)]
+    assert on_map["interventions"] == [(1.0, 2.0)]  # at its mission's final pose; the other has none
+    assert len(on_map["places"]) > 10 and "walls" in on_map
+
+    assert answer["robots"] == [
+        {"robot_id": "delivery_1", "missions": 2, "completed": 1, "distance_km": 0.7, "interventions": 1,
+         "incidents": 1},
+        {"robot_id": "guide_1", "missions": 2, "completed": 0, "distance_km": 0.0, "interventions": 1,
+         "incidents": 1}]
+
+
+def test_the_console_draws_the_charts_with_the_plotly_js_of_the_report(client):
+    """The console bundles the plotly.js release that plotly (Python) inlines in the report, so the figure JSON
+    of /charts means the same thing in both."""
+    p = make_pilot(client, targets={})
+    inlined = client.get(f"{API}/pilots/{p['id']}/charts").json()["plotlyjs_version"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", inlined)
+    console = json.loads((REPO / "web_console" / "package.json").read_text())
+    assert console["devDependencies"]["plotly.js-dist-min"] == inlined
+    lock = json.loads((REPO / "web_console" / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/plotly.js-dist-min"]["version"] == inlined
+
+
 def test_empty_and_unknown_pilots(client):
     p = make_pilot(client, targets={})
     r = client.get(f"{API}/pilots/{p['id']}/report")
     assert r.status_code == 200 and "No missions yet." in r.text and "The pilot sets no KPI targets." in r.text
     assert 'data-kpi="success_rate" data-value="null">n.a.<' in r.text
     assert client.get(f"{API}/pilots/{p['id']}/report.csv").text == ",".join(CSV_COLUMNS) + "\n"
-    for path in ("/pilots/nope/report", "/pilots/nope/report.csv"):
+    charts = client.get(f"{API}/pilots/{p['id']}/charts").json()
+    notes = [a["text"] for c in charts["charts"] for a in c["figure"]["layout"].get("annotations", [])]
+    assert notes == ["The pilot sets no KPI targets.", "No missions yet."]
+    assert charts["robots"] == [{"robot_id": r, "missions": 0, "completed": 0, "distance_km": 0.0, "interventions": 0,
+                                 "incidents": 0} for r in ("delivery_1", "guide_1")]
+    for path in ("/pilots/nope/report", "/pilots/nope/report.csv", "/pilots/nope/charts"):
         r = client.get(f"{API}{path}")
         assert r.status_code == 404 and "unknown pilot 'nope'" in r.json()["detail"], r.text
 

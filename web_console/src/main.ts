@@ -4,7 +4,8 @@ import { DetailView } from "./detail";
 import { DispatchForm } from "./dispatch";
 import { $, text } from "./dom";
 import { MapView, MODE_COLORS, type TrafficView } from "./map";
-import { reportError } from "./messages";
+import { reportError, showMessage } from "./messages";
+import { PilotsView } from "./pilots";
 import { DispatchSwitch, loadMissions, QueueView } from "./queue";
 import { RobotsView } from "./robots";
 import { MissionStore } from "./store";
@@ -108,6 +109,32 @@ async function start(): Promise<void> {
   setInterval(() => void pollTraffic(), 1000);
   setInterval(() => void dispatch.refresh(), 5000); // another operator may pause or resume dispatch
 }
+
+/** The view in the address: #/ the live operations, #/pilots the pilots, #/pilots/ID a pilot's dashboard. */
+function route(pilots: PilotsView): void {
+  const match = /^#\/pilots(?:\/([^/]+))?\/?$/.exec(location.hash);
+  const view = match ? "pilots" : "ops";
+  $<HTMLElement>("#ops-view").hidden = view !== "ops";
+  $<HTMLElement>("#pilots-view").hidden = view !== "pilots";
+  for (const a of document.querySelectorAll<HTMLElement>("nav.views a")) {
+    a.classList.toggle("active", a.dataset.view === view);
+  }
+  if (!match) {
+    pilots.hide();
+    return;
+  }
+  let pilotId: string | null = null;
+  try {
+    pilotId = match[1] ? decodeURIComponent(match[1]) : null;
+  } catch {
+    showMessage(`no such pilot address: ${location.hash}`);
+  }
+  void pilots.show(pilotId);
+}
+
+const pilots = new PilotsView();
+window.addEventListener("hashchange", () => route(pilots));
+route(pilots);
 
 start().catch((err) => {
   document.body.prepend(text("div", `The console could not start: ${(err as Error).message}`, "fatal"));

@@ -50,3 +50,31 @@ export interface MissionInfoFrame {
 }
 export type Frame = ({ type: "robot_state" } & Robot) | MissionEventFrame | MissionStepFrame | MissionInfoFrame;
 export interface DispatchState { paused: boolean }
+
+// -- pilots (fleet_manager/pilots/schemas.py, report.py) ------------------------------------------
+export interface Pilot {
+  id: string; site: string; name: string; description: string; period_start: string; period_end: string;
+  robots: string[]; targets: Record<string, number>; is_default: boolean; created_at: string;
+}
+/** One KPI against its target; `met` is null when the KPI could not be computed. */
+export interface TargetCheck { kpi: string; target: number; value: number | null; direction: "higher" | "lower"; met: boolean | null }
+export interface PilotKpis {
+  pilot_id: string; clock: "sim" | "wall"; now: number;
+  kpis: Record<string, number | null | Record<string, number>>; targets: TargetCheck[]; notes: string[];
+}
+export interface Intervention {
+  id: string; pilot_id: string; robot_id: string; mission_id: number | null; kind: string; source: string; reason: string;
+  started_at: string; sim_started_at: number | null; ended_at: string | null; sim_ended_at: number | null;
+  distance_m: number; open: boolean;
+}
+export interface Incident {
+  id: string; pilot_id: string; robot_id: string; mission_id: number | null; severity: string; kind: string; source: string;
+  time: string; sim_time: number | null; place: { x: number; y: number; name: string | null }; description: string;
+}
+/** A plotly figure as plotly (Python) writes it: Plotly.react(element, data, layout, config). */
+export interface Figure { data: unknown[]; layout: Record<string, unknown> }
+export interface PilotChart { id: string; title: string; figure: Figure }
+export interface RobotRow { robot_id: string; missions: number; completed: number; distance_km: number; interventions: number; incidents: number }
+export interface PilotCharts {
+  pilot_id: string; plotlyjs_version: string; config: Record<string, unknown>; charts: PilotChart[]; robots: RobotRow[];
+}
