@@ -36,6 +36,7 @@ class Mission(SQLModel, table=True):
     route: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     failure_reason: str | None = None
     distance_m: float | None = None
+    energy_wh: float | None = None  # battery energy used while running (None: not measured)
     final_pose: dict[str, float] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = _ts(nullable=False)
     assigned_at: datetime | None = _ts(nullable=True)

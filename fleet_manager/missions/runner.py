@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import secrets
 from collections.abc import Awaitable, Callable
@@ -26,10 +27,13 @@ from fleet_manager.missions.traffic import (
     NoRoute,
     Route,
     TrafficManager,
+    ZoneBlocked,
     released_count,
 )
 from fleet_manager.robots.service import RobotRegistry
 from fleet_manager.ros.bridge import RosBridge
+
+log = logging.getLogger(__name__)
 
 
 class RobotLost(Unavailable):
@@ -80,6 +84,29 @@ class MissionRunner:
 
     async def run(self, state: RunState, start_index: int = 0) -> None:
         """Every step from start_index on; raises StepFailed or RobotLost, returns when all are done."""
+        used_before = self.registry.battery_used_pct(state.robot_id)
+        try:
+            await self._run(state, start_index)
+        finally:
+            await self._add_energy(state, self.registry.battery_used_pct(state.robot_id) - used_before)
+
+    async def _add_energy(self, state: RunState, used_pct: float) -> None:
+        """Add the battery energy this run used (percent points times the model's capacity) to the mission's."""
+        try:
+            capacity = self.site.fleet.robot(state.robot_id).model.battery_capacity_wh
+        except KeyError:  # not a robot of the site's fleet: its battery size is unknown
+            return
+
+        def add() -> None:
+            before = self.service.get(state.mission_id, False).energy_wh or 0.0
+            self.service.set_fields(state.mission_id, energy_wh=before + max(used_pct, 0.0) / 100.0 * capacity)
+
+        try:
+            await asyncio.to_thread(add)
+        except Exception:
+            log.exception("could not store the energy of mission %s", state.mission_id)
+
+    async def _run(self, state: RunState, start_index: int) -> None:
         mission = await asyncio.to_thread(self.service.get, state.mission_id, False)
         route = list(mission.route)
         for record in mission.steps[start_index:]:
@@ -149,13 +176,15 @@ class MissionRunner:
         way, a closed lane), ask parked robots to make way and try again, up to ROUTE_WAIT_S."""
         robot_id = state.robot_id
         model = self.site.fleet.robot(robot_id).model
-        mover = self.traffic.mover(robot_id, model.radius, model.max_speed)
+        mover = self.traffic.mover(robot_id, model.radius, self.site.max_speed(robot_id))
         waited, noted = 0.0, False
         try:
             while True:
                 report = self.registry.entry(robot_id).report
                 try:
                     return self.traffic.plan(mover, report.x, report.y, goal, self._now())
+                except ZoneBlocked as exc:  # no robot moving away can open a way: fail at once
+                    return TaskResult(TaskOutcome.FAILED, str(exc))
                 except NoRoute as exc:
                     if waited >= ROUTE_WAIT_S:
                         return TaskResult(TaskOutcome.FAILED, f"{exc} for {ROUTE_WAIT_S:g} s")
@@ -192,14 +221,21 @@ class MissionRunner:
 
     # -- step kinds -----------------------------------------------------------------------------
     def sweep(self, robot_id: str, zone_name: str, spacing: float | None) -> list[Waypoint]:
-        """A back-and-forth sweep inside the zone's polygon, then back to its entry place."""
+        """A back-and-forth sweep inside the zone's polygon, then back to its entry place, at a cleaning
+        pace kept within the robot's speed cap and, on each leg, the operating zones' limits."""
         zone = self.site.cleaning_zones[zone_name]
         radius = self.site.fleet.robot(robot_id).model.radius
         sweep = coverage_path(zone.shape, spacing or 2 * radius, margin=radius + 0.1)
         entry = self.site.navgraph.place(zone.entry)
-        speed = 0.5  # m/s: a cleaning pace
-        waypoints = [Waypoint(f"{zone_name}#{k}", x, y, None, speed) for k, (x, y) in enumerate(sweep)]
-        return [*waypoints, Waypoint(zone.entry, entry.x, entry.y, entry.yaw, speed)]
+        pace = min(0.5, self.site.max_speed(robot_id))  # m/s: a cleaning pace
+        waypoints, last = [], (entry.x, entry.y)
+        for k, (x, y) in enumerate([*sweep, last]):
+            limit = self.site.operating_zones.limit_on_segment(*last, x, y)
+            speed = pace if limit is None else min(pace, limit)
+            name, yaw = (f"{zone_name}#{k}", None) if k < len(sweep) else (zone.entry, entry.yaw)
+            waypoints.append(Waypoint(name, x, y, yaw, speed))
+            last = (x, y)
+        return waypoints
 
     async def _confirm(self, state: RunState, record: dict[str, Any]) -> TaskResult:
         await self._on_started(state.mission_id)

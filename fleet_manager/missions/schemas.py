@@ -71,6 +71,7 @@ class MissionPublic(BaseModel):
     route: list[str]
     failure_reason: str | None
     distance_m: float | None
+    energy_wh: float | None = None
     final_pose: dict[str, float] | None
     created_at: datetime
     assigned_at: datetime | None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -249,11 +249,12 @@ def end_intervention(session: Session, intervention_id: str, body: InterventionE
 
 def close_open(
     session: Session, robot_id: str, *, sim_time: float | None = None, distance_m: float | None = None,
-    source: Source | None = Source.AUTOMATIC,
+    source: Source | None = Source.AUTOMATIC, kinds: Collection[str] | None = None,
 ) -> InterventionPublic | None:
-    """End the robot's open intervention if it has one of `source` (None: any source); None when not."""
+    """End the robot's open intervention if it has one of `source` (None: any source) and of one of
+    `kinds` (None: any kind); None when not."""
     row = repository.open_intervention(session, robot_id)
-    if row is None or (source is not None and row.source != source):
+    if row is None or (source is not None and row.source != source) or (kinds is not None and row.kind not in kinds):
         return None
     return _end(session, row, sim_time, distance_m)
 
@@ -349,7 +350,7 @@ def mission_run(m: Mission, sim: bool) -> kpis.MissionRun:
     if m.status not in _STARTED:
         start = end = None
     return kpis.MissionRun(id=str(m.id), robot_id=m.robot_id or "", status=m.status, started_at=start,
-                           finished_at=end, distance_m=m.distance_m or 0.0, energy_wh=0.0)
+                           finished_at=end, distance_m=m.distance_m or 0.0, energy_wh=m.energy_wh or 0.0)
 
 
 def _public_interactions(missions: Sequence[Mission]) -> int:
@@ -365,9 +366,11 @@ def pilot_kpis(session: Session, pilot_id: str, sim_now: float | None = None) ->
     missions = repository.missions_of(session, pilot)
     interventions = repository.interventions(session, pilot_id=pilot.id)
     incidents = repository.incidents(session, pilot_id=pilot.id)
-    notes = ["energy_wh: missions store no energy yet; 0 Wh is used, so energy_wh_per_km is 0 whenever "
-             "robots drove",
-             "availability: no robot availability is recorded yet; it is None"]
+    notes = ["availability: no robot availability is recorded yet; it is None"]
+    unmeasured = sum(1 for m in missions if m.status in _STARTED and m.energy_wh is None)
+    if unmeasured:
+        notes.insert(0, f"energy_wh: {unmeasured} of the missions that ran store no energy (run before energy "
+                        "was measured, or on a robot of unknown battery capacity); they count 0 Wh")
     sim = _sim_complete(missions, interventions) and (sim_now is not None or bool(missions or interventions))
     if not sim:
         now = utcnow().timestamp()

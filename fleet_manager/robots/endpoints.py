@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from fleet_manager.core.errors import NotFound
 from fleet_manager.deps import LabDep
 from fleet_manager.robots.schemas import CommandIn, CommandOut, RobotPublic
 
@@ -21,8 +20,5 @@ async def get_robot(robot_id: str, lab: LabDep) -> dict[str, object]:
 
 @router.post("/{robot_id}/commands", response_model=CommandOut)
 async def command_robot(robot_id: str, body: CommandIn, lab: LabDep) -> CommandOut:
-    lab.registry.entry(robot_id)  # 404 for a robot never seen
-    if lab.bridge is None:
-        raise NotFound("robot commands need the ROS bridge, which is disabled", field="robot_id")
-    result, message = await lab.bridge.command(robot_id, body.command, body.reason)
+    result, message = await lab.command(robot_id, body.command, body.reason)
     return CommandOut(robot_id=robot_id, command=body.command, result=result, message=message)

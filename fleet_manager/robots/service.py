@@ -25,13 +25,23 @@ class RobotRegistry:
         self.timeout_s = timeout_s
         self._clock = clock
         self._robots: dict[str, RobotEntry] = {}
+        self._used_pct: dict[str, float] = {}  # robot id → battery percent points used since first seen
         self.assignments: dict[str, int] = {}  # robot id → mission id
 
     def update(self, report: RobotReport) -> bool:
         """Store a state; True when the robot is new."""
-        new = report.id not in self._robots
+        old = self._robots.get(report.id)
+        if old is None:
+            self._used_pct[report.id] = 0.0
+        elif not (report.charging or old.report.charging) and report.battery < old.report.battery:
+            self._used_pct[report.id] += old.report.battery - report.battery
         self._robots[report.id] = RobotEntry(report, self._clock())
-        return new
+        return old is None
+
+    def battery_used_pct(self, robot_id: str) -> float:
+        """Battery percent points the robot used since it was first seen: every drop between two states
+        while not charging (a rise, or any change while charging, counts nothing). 0 for an unknown robot."""
+        return self._used_pct.get(robot_id, 0.0)
 
     def ids(self) -> list[str]:
         return sorted(self._robots)

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import rclpy
 from labfleet_interfaces.action import ExecuteTask
-from labfleet_interfaces.msg import RobotState, RouteRelease
+from labfleet_interfaces.msg import Contact, RobotState, RouteRelease
 from labfleet_interfaces.srv import RobotCommand
 from rclpy.action import ActionClient
 from rclpy.action.client import ClientGoalHandle
@@ -34,12 +34,14 @@ from fleet_manager.core.robots import (
     TaskRequest,
     TaskResult,
 )
+from fleet_manager.pilots.watch import ContactReport
 from fleet_manager.ros import conversions
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 STATES_TOPIC = "/fleet/robot_states"
+CONTACTS_TOPIC = "/sim/contacts"
 SERVER_WAIT_S = 5.0
 
 
@@ -51,9 +53,13 @@ class RosBridge:
         *,
         use_sim_time: bool = False,
         node_name: str = "fleet_manager",
+        on_contact: Callable[[ContactReport], None] | None = None,
+        on_task_state: Callable[[str, str, str], None] | None = None,
     ) -> None:
         self._loop = loop
         self._on_states = on_states
+        self._on_contact = on_contact  # the simulator's contacts, on the event loop
+        self._on_task_state = on_task_state  # (robot id, task id, the agent's state) of every task feedback
         self._use_sim_time = use_sim_time
         self._node_name = node_name
         self._context = Context()
@@ -77,6 +83,8 @@ class RosBridge:
         )
         qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
         node.create_subscription(RobotState, STATES_TOPIC, self._on_state_msg, qos)
+        if self._on_contact is not None:
+            node.create_subscription(Contact, CONTACTS_TOPIC, self._on_contact_msg, qos)
         executor = EventsExecutor(context=self._context)
         executor.add_node(node)
         self._node, self._executor = node, executor
@@ -130,6 +138,12 @@ class RosBridge:
         if batch:
             self._on_states(batch)
 
+    def _on_contact_msg(self, msg: Contact) -> None:
+        assert self._on_contact is not None
+        contact = ContactReport(msg.robot_id, msg.other, msg.pose.x, msg.pose.y, msg.pose.yaw,
+                                conversions.time_to_seconds(msg.stamp))
+        self._loop.call_soon_threadsafe(self._on_contact, contact)
+
     # -- calls into the ROS thread --------------------------------------------------------------
     def _in_ros(self, fn: Callable[[], T]) -> asyncio.Future[T]:
         if self._executor is None or not self._context.ok():
@@ -146,6 +160,10 @@ class RosBridge:
 
         self._executor.create_task(run)
         return result
+
+    def in_ros(self, fn: Callable[[Node], T]) -> asyncio.Future[T]:
+        """Run fn(node) on the ROS thread (other adapters create their subscriptions on our node this way)."""
+        return self._in_ros(lambda: fn(self._node))  # type: ignore[arg-type]  # set while running
 
     def _ros_call(self, start: Callable[[], rclpy.task.Future]) -> asyncio.Future[Any]:
         """Start an rclpy call on the ROS thread; the asyncio future completes with its result."""
@@ -199,6 +217,8 @@ class RosBridge:
         def feedback(msg: Any) -> None:
             fb = conversions.task_feedback(task.task_id, msg.feedback)
             self._loop.call_soon_threadsafe(on_feedback, fb)
+            if self._on_task_state is not None:
+                self._loop.call_soon_threadsafe(self._on_task_state, robot_id, fb.task_id, fb.state)
 
         goal = conversions.task_goal(task)
         send = self._ros_call(lambda: client.send_goal_async(goal, feedback))

@@ -1,0 +1,97 @@
+"""An operator e-stop through `POST /robots/{id}/commands` opens an intervention and records an incident,
+and the release closes the intervention; against SQLite and PostgreSQL. The ROS bridge is a stand-in
+that answers commands like the agent does (no ROS here); robot states are fed the way the bridge feeds
+them (`Lab.on_ros_states`, on the event loop)."""
+
+from __future__ import annotations
+
+from fleet_manager.core.robots import Command, CommandResult, RobotMode, RobotReport
+from fleet_manager.pilots.service import default_pilot_id
+
+API = "/api/v1"
+
+
+class AgentStandIn:
+    """The part of RosBridge the command path uses; it remembers the robot's mode like the agent."""
+
+    received = 0
+
+    def __init__(self) -> None:
+        self.estopped: set[str] = set()
+        self.sent: list[tuple[str, Command]] = []
+        self.clock = 100.0
+
+    def now(self) -> float:
+        return self.clock
+
+    def stop(self) -> None:
+        pass
+
+    async def command(self, robot_id: str, command: Command, reason: str = "") -> tuple[CommandResult, str]:
+        self.sent.append((robot_id, command))
+        if command is Command.ESTOP:
+            self.estopped.add(robot_id)
+            return CommandResult.OK, "emergency stop"
+        if command is Command.RELEASE and robot_id in self.estopped:
+            self.estopped.discard(robot_id)
+            return CommandResult.OK, "e-stop released"
+        return CommandResult.REJECTED, "not e-stopped"
+
+
+def feed(client, lab, robot_id: str, t: float, mode: RobotMode) -> None:
+    report = RobotReport(robot_id, "delivery", "deliverybot", mode, 3.0 + t / 10, 4.0, 0.0, 0.0, 0.0, 80.0, False, "",
+                         0.0, (), t, 1.7e9 + t)
+    client.portal.call(lab.on_ros_states, [report])
+    client.portal.call(lab.pilots.drain)
+
+
+def test_an_operator_estop_is_an_intervention_and_an_incident(client):
+    lab = client.app.state.lab
+    robot = AgentStandIn()
+    lab.bridge = robot
+    for t in (95.0, 96.0, 97.0):
+        feed(client, lab, "delivery_1", t, RobotMode.MOVING)
+
+    r = client.post(f"{API}/robots/delivery_1/commands", json={"command": "estop", "reason": "blocking a fire door"})
+    assert r.status_code == 200 and r.json()["result"] == "ok", r.text
+    feed(client, lab, "delivery_1", 98.0, RobotMode.ESTOP)  # the agent now reports ESTOP: nothing new
+    client.portal.call(lab.pilots.drain)
+
+    (opened,) = client.get(f"{API}/interventions", params={"robot_id": "delivery_1"}).json()
+    assert (opened["kind"], opened["source"], opened["reason"], opened["open"]) == (
+        "remote_assist", "automatic", "e-stop by operator", True)
+    assert opened["pilot_id"] == default_pilot_id("living_lab") and opened["sim_started_at"] == 100.0
+    (incident,) = client.get(f"{API}/incidents").json()
+    assert (incident["kind"], incident["severity"], incident["source"], incident["robot_id"]) == (
+        "estop", "SEV2", "automatic", "delivery_1")
+    assert incident["description"] == "e-stop by operator: blocking a fire door"
+    assert incident["place"]["x"] == 3.0 + 97.0 / 10 and incident["sim_time"] == 100.0
+    assert [s["t"] for s in incident["evidence"]] == [95.0, 96.0, 97.0]
+    assert client.get(f"{API}/incidents/{incident['id']}").json() == incident
+
+    robot.clock = 110.0
+    r = client.post(f"{API}/robots/delivery_1/commands", json={"command": "release"})
+    assert r.status_code == 200 and r.json()["result"] == "ok", r.text
+    feed(client, lab, "delivery_1", 110.5, RobotMode.IDLE)  # released: the agent reports idle
+    (closed,) = client.get(f"{API}/interventions", params={"robot_id": "delivery_1"}).json()
+    assert closed["id"] == opened["id"] and not closed["open"] and closed["sim_ended_at"] == 110.5
+    assert robot.sent == [("delivery_1", Command.ESTOP), ("delivery_1", Command.RELEASE)]
+
+
+def test_a_refused_command_records_nothing_and_an_unknown_robot_is_404(client):
+    lab = client.app.state.lab
+    lab.bridge = AgentStandIn()
+    feed(client, lab, "guide_1", 1.0, RobotMode.IDLE)
+    r = client.post(f"{API}/robots/guide_1/commands", json={"command": "release"})
+    assert r.status_code == 200 and r.json()["result"] == "rejected"
+    assert client.get(f"{API}/interventions").json() == [] and client.get(f"{API}/incidents").json() == []
+    r = client.post(f"{API}/robots/nobody/commands", json={"command": "estop"})
+    assert r.status_code == 404 and "nobody" in r.json()["detail"]
+
+
+def test_without_the_ros_bridge_commands_are_refused(client):
+    lab = client.app.state.lab
+    feed(client, lab, "guide_1", 1.0, RobotMode.IDLE)
+    r = client.post(f"{API}/robots/guide_1/commands", json={"command": "estop"})
+    assert r.status_code == 404 and "ROS bridge" in r.json()["detail"]
+    assert client.get(f"{API}/interventions").json() == []
