@@ -261,6 +261,94 @@ def report(
         typer.echo(f"wrote {path}")
 
 
+class _ReplayClient(Client):
+    """The replay calls (they belong in cli/client.py's Client once it is free to change)."""
+
+    def replay(self, mission_id: int, overrides: dict[str, str], wait_s: float) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", f"/missions/{mission_id}/replay", json={"overrides": overrides},
+                                            params={"wait": wait_s}, timeout=wait_s + 30.0)
+        return result
+
+    def get_replay(self, replay_id: int) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"/replays/{replay_id}")
+        return result
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f}{unit}" if isinstance(value, float) else f"{value}{unit}"
+
+
+def format_replay(r: dict[str, Any]) -> list[str]:
+    """A replay as text: the figures of each mission side by side, path deviation, events that moved, KPIs."""
+    lines = [f"replay {r['id']} of mission {r['mission_id']}: {r['status']}"
+             + (f" ({r['error']})" if r.get("error") else "")]
+    if r.get("overrides"):
+        lines.append("  overrides: " + ", ".join(f"{k}={v}" for k, v in r["overrides"].items()))
+    if r.get("sim_s") is not None:
+        lines.append(f"  re-simulated {_fmt(r['sim_s'], ' s')} of sim time in {_fmt(r['wall_s'], ' s')} "
+                     f"({_fmt(r.get('speedup'), 'x')} real time), seed {r.get('seed')}")
+    comparison = r.get("comparison") or {}
+    for m in comparison.get("missions", []):
+        a, b, path = m["original"], m["replay"], m["path"]
+        lines.append(f"  mission {m['mission_id']}            original      replay       delta")
+        lines.append(f"    robot               {a['robot_id']:<13} {b['robot_id']:<12}")
+        lines.append(f"    outcome             {a['outcome']:<13} {b['outcome']:<12}")
+        lines.append(f"    duration (s)        {_fmt(a['duration_s']):<13} {_fmt(b['duration_s']):<12} "
+                     f"{_fmt(m['delta']['duration_s'])}")
+        lines.append(f"    distance (m)        {_fmt(a['distance_m']):<13} {_fmt(b['distance_m']):<12} "
+                     f"{_fmt(m['delta']['distance_m'])}")
+        lines.append(f"    energy (Wh)         {_fmt(a['energy_wh']):<13} {_fmt(b['energy_wh']):<12}")
+        lines.append(f"    path deviation      Frechet {_fmt(path['frechet_m'], ' m')}, DTW mean "
+                     f"{_fmt(path['dtw_mean_m'], ' m')} (resampled every {_fmt(path['spacing_m'], ' m')})")
+        moved = [e for e in m["events"] if e["delta_s"] is None or abs(e["delta_s"]) >= 0.5]
+        for e in moved[:20]:
+            lines.append(f"    step {e['step_index']} {e['status']:<22} {_fmt(e['original_t'], ' s'):<13} "
+                         f"{_fmt(e['replay_t'], ' s'):<12} {_fmt(e['delta_s'], ' s')}")
+    kpis = comparison.get("kpis")
+    if kpis:
+        lines.append("  KPIs                  original      replay")
+        for name, value in kpis["original"].items():
+            lines.append(f"    {name:<19} {_fmt(value):<13} {_fmt(kpis['replay'].get(name))}")
+    return lines
+
+
+@app.command()
+def replay(
+    mission_id: Annotated[int, typer.Argument(help="the recorded mission to re-simulate")],
+    override: Annotated[list[str] | None, typer.Option(
+        "--override", "-o", help="what-if KEY=VALUE: max_speed, max_accel, ROBOT.PARAM, world, seed, robot, "
+        "allocation=auto, battery_reserve_pct, speed_factor, confirm_delay, events=off")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the whole replay as JSON")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the result")] = 600.0,
+    api: ApiOpt = None,
+) -> None:
+    """Re-simulate a recorded mission faster than real time and compare it with the original run."""
+    overrides: dict[str, str] = {}
+    for item in override or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            _fail(f"--override takes KEY=VALUE, got {item!r}", 2)
+        overrides[key] = value
+    client = _ReplayClient(api_url(api))
+    try:
+        r = client.replay(mission_id, overrides, min(timeout, 600.0))
+        deadline = time.monotonic() + timeout
+        while r["status"] == "running" and time.monotonic() < deadline:
+            time.sleep(1.0)
+            r = client.get_replay(r["id"])
+    except ApiError as exc:
+        _fail(str(exc.detail if exc.status else exc))
+    if as_json:
+        typer.echo(json.dumps(r, indent=2))
+    else:
+        for line in format_replay(r):
+            typer.echo(line)
+    if r["status"] != "done":
+        raise typer.Exit(1)
+
+
 def main() -> None:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     app()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from bench.lockstep import Job, LockstepSite, load_site
+from fleet_manager.replay.lockstep import Job, LockstepSite, load_site
 
 SITE = Path(__file__).resolve().parents[2] / "sim_worlds" / "smart_factory"
 

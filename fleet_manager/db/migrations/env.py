@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 from fleet_manager.db import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from fleet_manager.replay import tables as replay_tables  # noqa: F401  (the replay table)
 
 target_metadata = SQLModel.metadata
 engine = context.config.attributes["engine"]

@@ -1,0 +1,242 @@
+"""Re-simulation (issue 6, acceptance 2): a mission run in lock-step and recorded as the live lab records it
+(MissionRecorder, replay metadata, the mission service's events) is replayed from its recording, twice:
+bit-identical trajectories; the comparison with the original is produced and stored in SQLite; an
+override (half the top speed) changes the duration."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlmodel import Session
+
+from fleet_manager.core.errors import InvalidInput, NotFound
+from fleet_manager.core.robots import RobotMode, RobotReport
+from fleet_manager.core.templates import TemplateLibrary
+from fleet_manager.db.engine import make_engine, upgrade
+from fleet_manager.db.tables import Mission, utcnow
+from fleet_manager.recording import MissionRecorder, RecorderOptions
+from fleet_manager.replay.compare import _diagonal_dp, path_deviation
+from fleet_manager.replay.initial_state import (
+    InitialState,
+    MissionStart,
+    RobotStart,
+    command_event,
+    replay_metadata,
+)
+from fleet_manager.replay.reader import read_metadata, read_recording, recorded_run
+from fleet_manager.replay.resim import job_steps, parse_overrides, resimulate
+from fleet_manager.replay.runs import Trajectory
+from fleet_manager.replay.service import execute_replay, recording_path, replay_mission
+from fleet_manager.replay.synthetic import PlannedMission, record_lockstep_run
+from fleet_manager.replay.tables import Replay
+
+REPO = Path(__file__).resolve().parents[2]
+SITES = REPO / "sim_worlds"
+MISSION = 7
+START_NS = 1_000 * 10**9  # the mission starts 1000 s into the lab's sim time (pedestrians walk by sim time)
+PAUSE_AT, RESUME_AT = 1020.0, 1030.0
+CONFIRM_DELAY_S = 7.0
+
+
+def record_lab(root: Path) -> dict[str, Any]:
+    """A delivery on living_lab, paused by the operator for 10 s, its receipt confirmed 7 s after it was asked
+    for, run in lock-step and recorded; a database (every migration) holding the mission."""
+    recordings = root / "recordings"
+    recordings.mkdir()
+    events = [{"type": "mission_event", "mission_id": MISSION, "status": "paused", "sim_time": PAUSE_AT},
+              {"type": "mission_event", "mission_id": MISSION, "status": "underway", "sim_time": RESUME_AT}]
+    original, stats = record_lockstep_run(
+        recording_path(recordings, MISSION), SITES, "living_lab",
+        [PlannedMission(MISSION, "delivery_1", "delivery", {"destination": "ward_bed_2"})],
+        TemplateLibrary.load(REPO / "missions"), seed=3, sim_start_ns=START_NS, events=events,
+        confirm_delay_s=CONFIRM_DELAY_S)
+    assert stats.complete and stats.messages["/delivery_1/odom"] > 1000
+    assert original.missions[0].outcome == "completed"
+    url = f"sqlite:///{root / 'labfleet.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with Session(engine) as session:
+        session.add(Mission(id=MISSION, site="living_lab", template="delivery", status="completed",
+                            robot_id="delivery_1", created_at=utcnow()))
+        session.commit()
+    return {"engine": engine, "url": url, "root": root, "recordings": recordings, "original": original}
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    made = record_lab(tmp_path_factory.mktemp("replay"))
+    yield made
+    made["engine"].dispose()
+
+
+def test_the_recording_holds_what_a_replay_needs(lab: dict[str, Any]) -> None:
+    bag = recording_path(lab["recordings"], MISSION)
+    initial = InitialState.from_metadata(read_metadata(bag))
+    assert (initial.site, initial.seed, initial.sim_start_s) == ("living_lab", 3, 1000.0)
+    assert set(initial.robots) == {"delivery_1", "delivery_2", "guide_1", "amr_1", "cleaner_1", "arm_1"}
+    assert (initial.robots["delivery_1"].x, initial.robots["delivery_1"].battery) == (24.9, 95.0)
+    mission = initial.missions[0]
+    assert (mission.mission_id, mission.robot_id, mission.robot_kind) == (MISSION, "delivery_1", "delivery")
+    assert [s["kind"] for s in mission.steps] == ["go_to", "action", "go_to", "confirm", "action"]
+    recording = read_recording(bag)
+    track = recording.trajectories["delivery_1"]
+    assert track.t[0] >= 1000.0 and np.all(np.diff(track.t) > 0)
+    kinds = [(e["type"], e.get("status")) for e in recording.events if e["type"] == "mission_event"]
+    assert kinds == [("mission_event", "underway"), ("mission_event", "paused"), ("mission_event", "underway"),
+                     ("mission_event", "completed")]
+
+
+def test_a_recorded_mission_replays_twice_to_identical_trajectories_and_the_comparison_is_stored(
+        lab: dict[str, Any]) -> None:
+    engine, recordings = lab["engine"], lab["recordings"]
+    recording = read_recording(recording_path(recordings, MISSION))
+    first = resimulate(recording.initial, recording.events, SITES)
+    second = resimulate(recording.initial, recording.events, SITES)
+    a, b = first.trajectories["delivery_1"], second.trajectories["delivery_1"]
+    assert len(a) > 1000 and a.identical(b)  # bit for bit
+    assert [m.summary() for m in first.missions] == [m.summary() for m in second.missions]
+    assert [(i["event"], i["t"], i["result"]) for i in first.injected] == [
+        ("pause", 20.0, "ok: paused"), ("resume", 30.0, "ok: resumed")]  # the recorded operator's pause
+
+    stored = [replay_mission(engine, SITES, recordings, MISSION) for _ in range(2)]
+    assert [r.status for r in stored] == ["done", "done"] and stored[0].id != stored[1].id
+    results = [{k: v for k, v in (r.result or {}).items() if k not in ("wall_s", "cpu_s", "speedup")} for r in stored]
+    assert results[0] == results[1] and stored[0].comparison == stored[1].comparison
+    with Session(engine) as session:  # in the database, linked to the mission
+        row = session.get(Replay, stored[0].id)
+        assert row is not None and row.mission_id == MISSION and row.status == "done" and row.sim_s
+        comparison = row.comparison
+    assert comparison is not None and comparison["same_outcome"] is True
+    mission = comparison["missions"][0]
+    original = lab["original"].missions[0]
+    # the same classes from the same initial state and events: the replay retraces the original
+    assert mission["original"]["duration_s"] == pytest.approx(original.duration_s, abs=1e-6)
+    assert mission["replay"]["duration_s"] == pytest.approx(original.duration_s, abs=1e-6)
+    assert mission["original"]["distance_m"] == pytest.approx(mission["replay"]["distance_m"], abs=0.01)
+    assert mission["path"]["frechet_m"] < 0.01 and mission["path"]["dtw_mean_m"] < 0.01
+    confirm = [e for e in mission["events"] if e["step_index"] == 3]
+    asked = next(e for e in confirm if e["status"] == "awaiting_confirmation")
+    done = next(e for e in confirm if e["status"] == "done")
+    assert done["replay_t"] - asked["replay_t"] == pytest.approx(CONFIRM_DELAY_S)  # the recorded delay
+    assert all(e["delta_s"] == 0.0 for e in mission["events"])
+    kpis = comparison["kpis"]
+    assert kpis["original"]["missions_completed"] == kpis["replay"]["missions_completed"] == 1
+    assert kpis["replay"]["mean_duration_s"] == pytest.approx(kpis["original"]["mean_duration_s"], abs=0.01)
+
+
+def test_half_the_top_speed_makes_the_replayed_mission_longer(lab: dict[str, Any]) -> None:
+    replay = replay_mission(lab["engine"], SITES, lab["recordings"], MISSION, ["max_speed=0.5"])
+    assert replay.status == "done" and replay.overrides == {"max_speed": 0.5}
+    assert replay.comparison is not None
+    mission = replay.comparison["missions"][0]
+    before, after = mission["original"]["duration_s"], mission["replay"]["duration_s"]
+    assert mission["replay"]["outcome"] == "completed"
+    assert after > 1.2 * before  # slower drives (less so on slow lanes); actions, pause, confirmation stay
+    assert mission["delta"]["duration_s"] == pytest.approx(after - before, abs=1e-3)
+    assert mission["path"]["frechet_m"] < 1.0  # the same route
+    assert replay.result is not None
+    rows = replay.result["trajectories"]["delivery_1"]  # [t from the start, x, y] at 1 Hz
+    assert rows[0][0] == 0.0 and rows[-1][0] == pytest.approx(after, abs=0.1)
+
+
+def test_an_estop_recorded_as_an_event_fails_the_replayed_mission(lab: dict[str, Any]) -> None:
+    recording = read_recording(recording_path(lab["recordings"], MISSION))
+    events = [*recording.events, {**command_event("delivery_1", "estop", 1010.0, MISSION), "t": 1010.0}]
+    run = resimulate(recording.initial, sorted(events, key=lambda e: e["t"]), SITES)
+    assert (run.missions[0].outcome, run.missions[0].reason) == ("failed", "estop")
+    assert run.missions[0].duration_s == pytest.approx(10.0)
+    assert resimulate(recording.initial, events, SITES, {"events": "off"}).missions[0].outcome == "completed"
+
+
+def test_overrides_missing_recordings_and_unknown_step_kinds_are_refused(lab: dict[str, Any]) -> None:
+    assert parse_overrides(["max_speed=0.5", "delivery_2.max_accel=0.3", "seed=4", "world=living_lab"]) == {
+        "max_speed": 0.5, "delivery_2.max_accel": 0.3, "seed": 4, "world": "living_lab"}
+    for bad, field in (["warp=9"], "overrides.warp"), (["max_speed=-1"], "overrides.max_speed"), (
+            ["speed_factor=2"], "overrides.speed_factor"), (["seed=1.5"], "overrides.seed"), (["nothing"], "overrides"):
+        with pytest.raises(InvalidInput) as err:
+            parse_overrides(bad)
+        assert err.value.field == field
+    recording = read_recording(recording_path(lab["recordings"], MISSION))
+    with pytest.raises(InvalidInput, match="no site 'moon'"):
+        resimulate(recording.initial, [], SITES, {"world": "moon"})
+    with pytest.raises(InvalidInput, match="'teleport' step cannot be re-simulated"):
+        job_steps(MissionStart(1, "r", [{"index": 0, "kind": "teleport"}], 0.0), {}, None)
+    with Session(lab["engine"]) as session:
+        session.add(Mission(id=8, site="living_lab", status="completed", created_at=utcnow()))
+        session.commit()
+    with pytest.raises(NotFound, match="mission 8 has no recording"):
+        replay_mission(lab["engine"], SITES, lab["recordings"], 8)
+    with pytest.raises(NotFound, match="no mission 99"):
+        replay_mission(lab["engine"], SITES, lab["recordings"], 99)
+    with pytest.raises(NotFound):
+        execute_replay(lab["engine"], 12345, SITES)
+
+
+def test_the_original_run_reads_back_from_the_recording(lab: dict[str, Any]) -> None:
+    original = recorded_run(read_recording(recording_path(lab["recordings"], MISSION)))
+    truth = lab["original"].missions[0]
+    mission = original.missions[0]
+    assert (mission.outcome, mission.started_s) == ("completed", 1000.0)
+    assert mission.duration_s == pytest.approx(truth.duration_s)
+    assert mission.distance_m == pytest.approx(truth.distance_m, rel=1e-3)  # odom at 20 Hz vs the simulator's sum
+    assert [(e["step_index"], e["status"]) for e in mission.events] == [
+        (e["step_index"], e["status"]) for e in truth.events]
+
+
+def test_robot_states_stand_in_for_missing_odometry(tmp_path: Path) -> None:
+    meta = replay_metadata(mission_id=1, site="living_lab", robot_id="r1", template=None, params={},
+                           steps=[{"index": 0, "kind": "wait", "seconds": 1.0, "status": "done"}],
+                           robots={"r1": RobotStart(1.0, 2.0, 0.5, 50.0)}, seed=None, sim_start_ns=5 * 10**9,
+                           wall_start=datetime(2026, 1, 1, tzinfo=UTC))
+    rec = MissionRecorder(tmp_path / "m", meta, RecorderOptions(in_process=True))
+    for i in range(10):
+        rec.record_state(5 * 10**9 + i * 10**8, RobotReport(
+            "r1", "delivery", "deliverybot", RobotMode.MOVING, 1.0 + 0.1 * i, 2.0, 0.5, 1.0, 0.0, 50.0, False, "1.0.1",
+            0.1 * i, (), 5.0 + 0.1 * i, 0.0))
+    assert rec.close().complete
+    recording = read_recording(tmp_path / "m")
+    assert recording.trajectories["r1"].x.tolist() == pytest.approx([1.0 + 0.1 * i for i in range(10)])
+    assert (recording.initial.seed, recording.initial.sim_start_s) == (0, 5.0)
+    assert recording.initial.missions[0].steps == [{"index": 0, "kind": "wait", "seconds": 1.0}]  # no run keys
+
+    unknown_start = {**meta, "sim_start_ns": ""}  # not known when the recording began: its "underway" event is
+    with MissionRecorder(tmp_path / "n", unknown_start, RecorderOptions(in_process=True)) as rec:
+        rec.record_event(6 * 10**9, {"type": "mission_event", "mission_id": 1, "status": "underway", "sim_time": 6.0})
+    assert read_recording(tmp_path / "n").initial.missions[0].start_s == 6.0
+
+
+def _brute(d: np.ndarray, frechet: bool) -> float:
+    n, m = d.shape
+    c = np.full((n, m), np.inf)
+    for i in range(n):
+        for j in range(m):
+            before = 0.0 if i == j == 0 else min(c[i - 1, j] if i else np.inf, c[i - 1, j - 1] if i and j else np.inf,
+                                                   c[i, j - 1] if j else np.inf)
+            c[i, j] = max(before, d[i, j]) if frechet else before + d[i, j]
+    return float(c[-1, -1])
+
+
+@pytest.mark.parametrize("n,m", [(1, 1), (1, 6), (7, 3), (25, 40)])
+def test_frechet_and_dtw_agree_with_the_textbook_recurrences(n: int, m: int) -> None:
+    rng = np.random.default_rng(n * 100 + m)
+    p, q = rng.random((n, 2)) * 5, rng.random((m, 2)) * 5
+    d = np.hypot(p[:, None, 0] - q[None, :, 0], p[:, None, 1] - q[None, :, 1])
+    assert _diagonal_dp(p, q, frechet=True)[0] == pytest.approx(_brute(d, True), abs=1e-12)
+    assert _diagonal_dp(p, q, frechet=False)[0] == pytest.approx(_brute(d, False), abs=1e-12)
+
+
+def test_path_deviation_of_a_parallel_path_is_its_offset() -> None:
+    t = np.linspace(0.0, 60.0, 601)
+    a = Trajectory(t, t * 0.5, np.zeros_like(t))
+    b = Trajectory(t, t * 0.5, np.full_like(t, 0.4))
+    dev = path_deviation(a, b)
+    assert dev["frechet_m"] == pytest.approx(0.4) and dev["dtw_mean_m"] == pytest.approx(0.4)
+    assert path_deviation(a, a)["frechet_m"] == 0.0
+    detour = Trajectory(t, t * 0.5, 2.0 * np.sin(t / 60.0 * math.pi))
+    assert path_deviation(a, detour)["frechet_m"] == pytest.approx(2.0, abs=0.01)

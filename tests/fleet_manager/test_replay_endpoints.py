@@ -1,0 +1,65 @@
+"""The replay routes and the worker process behind them: POST /missions/{id}/replay re-simulates in a child
+process that writes the result to the database (the same as a replay run in this process, bit for bit),
+GET /replays/{id} reads it; bad overrides and unknown missions are 4xx naming the field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from fastapi import APIRouter, FastAPI
+from fastapi.testclient import TestClient
+
+from fleet_manager import exception_handlers
+from fleet_manager.cli.main import format_replay
+from fleet_manager.replay.endpoints import router
+from fleet_manager.replay.service import replay_mission
+from fleet_manager.settings import Settings
+from tests.fleet_manager.test_replay import MISSION, SITES, record_lab
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, Any]]]:
+    made = record_lab(tmp_path_factory.mktemp("replay_api"))
+    app = FastAPI()
+    exception_handlers.install(app)
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(router)
+    app.include_router(api)
+    settings = Settings(data_dir=made["root"], sites_dir=SITES, database_url=made["url"], ros_enabled=False)
+    app.state.lab = SimpleNamespace(settings=settings, engine=made["engine"])  # what the routes use of the Lab
+    with TestClient(app) as http:
+        yield http, made
+    made["engine"].dispose()
+
+
+def test_a_replay_posted_runs_in_a_worker_process_and_is_stored(client: tuple[TestClient, dict[str, Any]]) -> None:
+    http, made = client
+    response = http.post(f"/api/v1/missions/{MISSION}/replay", params={"wait": 300},
+                         json={"overrides": {"max_speed": 0.5}})
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert (body["mission_id"], body["status"], body["overrides"], body["error"]) == (
+        MISSION, "done", {"max_speed": 0.5}, None)
+    assert body["speedup"] > 1.0 and body["comparison"]["missions"][0]["replay"]["outcome"] == "completed"
+    again = http.get(f"/api/v1/replays/{body['id']}")
+    assert again.status_code == 200 and again.json()["comparison"] == body["comparison"]
+    here = replay_mission(made["engine"], SITES, made["recordings"], MISSION, {"max_speed": 0.5})
+    assert here.comparison == body["comparison"]  # another process, the same run
+    assert here.result is not None and here.result["trajectories"] == body["result"]["trajectories"]
+    text = "\n".join(format_replay(body))
+    assert f"replay {body['id']} of mission {MISSION}: done" in text and "Frechet" in text
+
+
+def test_bad_requests_are_4xx_naming_the_field(client: tuple[TestClient, dict[str, Any]]) -> None:
+    http, _ = client
+    bad = http.post(f"/api/v1/missions/{MISSION}/replay", json={"overrides": {"warp": 9}})
+    assert bad.status_code == 422 and bad.json()["field"] == "overrides.warp"
+    slow = http.post(f"/api/v1/missions/{MISSION}/replay", json={"overrides": {"max_speed": 0}})
+    assert slow.status_code == 422 and slow.json()["field"] == "overrides.max_speed"
+    missing = http.post("/api/v1/missions/999/replay")
+    assert missing.status_code == 404 and missing.json()["field"] == "mission_id"
+    assert http.get("/api/v1/replays/999").status_code == 404
+    assert http.get("/api/v1/replays/0").status_code == 422
