@@ -10,11 +10,15 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from fleet_manager.core.robots import RobotMode, RobotReport
+from fleet_manager.core.errors import NotFound
+from fleet_manager.core.robots import Command, CommandResult, RobotMode, RobotReport
 from fleet_manager.core.templates import TemplateLibrary
 from fleet_manager.db.engine import make_engine, upgrade
 from fleet_manager.missions.dispatcher import Dispatcher
 from fleet_manager.missions.service import MissionService
+from fleet_manager.pilots.automatic import PilotMonitor
+from fleet_manager.recording.service import RecordingService
+from fleet_manager.recording.taps import RobotTaps
 from fleet_manager.robots import repository as robot_repository
 from fleet_manager.robots.service import RobotRegistry
 from fleet_manager.ros.bridge import RosBridge
@@ -40,6 +44,8 @@ class Lab:
     dispatcher: Dispatcher
     bridge: RosBridge | None
     schedules: ScheduleService
+    pilots: PilotMonitor
+    recordings: RecordingService | None = None  # every mission run recorded (settings.recording_enabled)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _offline: set[str] = field(default_factory=set)
     _save_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -53,18 +59,25 @@ class Lab:
         templates = TemplateLibrary.load(settings.missions_dir)
         hub = TelemetryHub(loop)
         registry = RobotRegistry(settings.robot_timeout_s)
+        pilots = PilotMonitor.for_site(engine, SiteCatalog(settings.sites_dir, site.name), site,
+                                       registry.assignments.get)
         holder: list[Lab] = []
         bridge = None
         if settings.ros_enabled:
-            bridge = RosBridge(loop, lambda batch: holder[0].on_states(batch), use_sim_time=settings.use_sim_time)
+            bridge = RosBridge(loop, lambda batch: holder[0].on_ros_states(batch), use_sim_time=settings.use_sim_time,
+                               on_contact=pilots.on_contact, on_task_state=pilots.on_task_state)
         missions = MissionService(engine, site, templates, hub, bridge.now if bridge else lambda: None)
         dispatcher = Dispatcher(missions, registry, bridge, settings)
         schedules = ScheduleService(missions)
         dispatcher.before_round = lambda: asyncio.to_thread(schedules.run_due)
-        lab = cls(settings, engine, site, templates, hub, registry, missions, dispatcher, bridge, schedules)
+        lab = cls(settings, engine, site, templates, hub, registry, missions, dispatcher, bridge, schedules, pilots)
         holder.append(lab)
         if bridge is not None:
             bridge.start()
+        if settings.recording_enabled:
+            taps = RobotTaps(bridge, settings.recording_scan_hz) if bridge is not None else None
+            lab.recordings = RecordingService(settings, hub, missions, registry, taps, lab.sim_now)
+            await lab.recordings.start()
         lab._tasks = [
             asyncio.create_task(lab._recover_then_dispatch(), name="dispatcher"),
             asyncio.create_task(lab._watch_robots(), name="robot-watch"),
@@ -96,8 +109,11 @@ class Lab:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.dispatcher.stop()
+        if self.recordings is not None:
+            await self.recordings.stop()
         if self.bridge is not None:
             await asyncio.to_thread(self.bridge.stop)
+        await asyncio.to_thread(self.pilots.close)
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self._save_robots)
         self.engine.dispose()
@@ -109,9 +125,31 @@ class Lab:
             new_robot |= self.registry.update(report)
             self._offline.discard(report.id)
             self.hub.publish_state(report.id, {"type": "robot_state", **self.registry.view(report.id)})
+        if self.recordings is not None:
+            self.recordings.on_states(batch)
         if new_robot:
             self.dispatcher.wake()
             asyncio.get_running_loop().run_in_executor(None, self._save_robots_logged)
+
+    def on_ros_states(self, batch: list[RobotReport]) -> None:
+        """A batch from the ROS bridge: into the registry and the websocket, then to the pilot watch."""
+        self.on_states(batch)
+        self.pilots.on_states(batch)
+
+    async def command(self, robot_id: str, command: Command, reason: str = "") -> tuple[CommandResult, str]:
+        """An operator's command to a robot; an e-stop is also an intervention and an incident of its pilot."""
+        self.registry.entry(robot_id)  # 404 for a robot never seen
+        if self.bridge is None:
+            raise NotFound("robot commands need the ROS bridge, which is disabled", field="robot_id")
+        if command is not Command.ESTOP:
+            return await self.bridge.command(robot_id, command, reason)
+        self.pilots.expect_estop(robot_id)
+        result = CommandResult.UNAVAILABLE
+        try:
+            result, message = await self.bridge.command(robot_id, command, reason)
+        finally:
+            self.pilots.operator_estop(robot_id, result is CommandResult.OK, self.sim_now(), reason)
+        return result, message
 
     def _save_robots(self) -> None:
         with self._save_lock:  # one writer at a time: a robot row is inserted once

@@ -33,11 +33,21 @@ class Settings(BaseSettings):
                                        description="battery a robot must still have when back at a charger")
     auto_charge: bool = True
     max_request_bytes: int = 1_000_000
+    seed: int | None = Field(default=None, description="the simulator's seed, when known (stored in recordings)")
+    recording_enabled: bool = Field(default=True, description="record every mission run (MCAP)")
+    recordings_dir: Path | None = Field(default=None, description="default: <data_dir>/recordings")
+    recording_max_bytes: int = Field(default=5 * 1024**3, ge=0,
+                                     description="oldest recordings deleted beyond this total (0: no limit)")
+    recording_max_age_days: float = Field(default=90.0, ge=0,
+                                          description="recordings deleted after this many days (0: kept)")
+    recording_scan_hz: float = Field(default=2.0, gt=0, le=100, description="scans kept per robot per second")
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'labfleet.db'}"
+        if self.recordings_dir is None:
+            self.recordings_dir = self.data_dir / "recordings"
         if self.environment == "production" and self.database_url.startswith("sqlite"):
             raise ValueError("LABFLEET_DATABASE_URL must name a PostgreSQL database in production")
         return self

@@ -104,6 +104,8 @@ class LabUp:
             "LABFLEET_SITE": self.settings.site,
             "LABFLEET_USE_SIM_TIME": "false" if self.backend == "none" else "true",
         }
+        if self.backend == "lite":  # the built-in simulator's seed, stored in every mission's recording
+            manager_env["LABFLEET_SEED"] = str(self.seed)
         # the fleet manager keeps no state outside the database: when it dies it is started again, and it
         # reconciles the missions in flight with what the robots report
         sup.start("manager", [sys.executable, "-m", "fleet_manager", "--port", str(self.port)], manager_env,

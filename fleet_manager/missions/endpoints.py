@@ -4,10 +4,14 @@ import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 
+from fleet_manager.core.errors import NotFound
 from fleet_manager.core.missions import MissionStatus
 from fleet_manager.deps import LabDep
 from fleet_manager.missions.schemas import ConfirmIn, DispatchState, MissionCreate, MissionPublic
+from fleet_manager.recording.schemas import RecordingPublic
 
 router = APIRouter(prefix="/missions", tags=["missions"])
 
@@ -34,6 +38,31 @@ async def list_missions(
 @router.get("/{mission_id}", response_model=MissionPublic)
 async def get_mission(mission_id: int, lab: LabDep) -> MissionPublic:
     return await asyncio.to_thread(lab.missions.get, mission_id)
+
+
+_NO_RECORDINGS = "recording is off in this fleet manager (LABFLEET_RECORDING_ENABLED)"
+
+
+@router.get("/{mission_id}/recording", response_class=FileResponse, responses={
+    200: {"content": {"application/octet-stream": {}},
+          "description": "the mission's recording: one MCAP file (ROS 2 profile; opens in Foxglove)"},
+    404: {"description": "unknown mission, or no recording (never underway, recording off, deleted by retention)"},
+    409: {"description": "the mission is still being recorded"}})
+async def download_recording(mission_id: int, lab: LabDep) -> FileResponse:
+    if lab.recordings is None:
+        raise NotFound(_NO_RECORDINGS)
+    path, temporary = await asyncio.to_thread(lab.recordings.file_for, mission_id)
+    return FileResponse(path, media_type="application/octet-stream", filename=f"mission-{mission_id}.mcap",
+                        background=BackgroundTask(path.unlink, missing_ok=True) if temporary else None)
+
+
+@router.get("/{mission_id}/recording/info", response_model=RecordingPublic)
+async def recording_info(mission_id: int, lab: LabDep) -> RecordingPublic:
+    """The recording's segments, their status and figures (written messages per topic, bytes, drops)."""
+    if lab.recordings is None:
+        raise NotFound(_NO_RECORDINGS)
+    data = await asyncio.to_thread(lab.recordings.info, mission_id)
+    return RecordingPublic.of(data, f"/api/v1/missions/{mission_id}/recording")
 
 
 @router.post("/{mission_id}/cancel", response_model=MissionPublic)

@@ -36,6 +36,9 @@ CMD_VEL = 2  # (CMD_VEL, t_ns, robot_id, linear, angular)
 BATTERY = 3  # (BATTERY, t_ns, robot_id, percentage 0..100, charging)
 SCAN = 4  # (SCAN, t_ns, robot_id, angle_min, angle_increment, range_min, range_max, scan_time, ranges f32)
 EVENT = 5  # (EVENT, t_ns, json_text)
+STATES = 6  # (STATES, t_ns, [row, ...]): one on_states batch, a row being a STATE item without its first two
+#             fields; each row is logged at its own stamp (t_ns when it has none). The sink expands it.
+RAW = 7  # (RAW, t_ns, robot_id, kind, cdr_bytes): a driver message as received (kind ODOM, CMD_VEL or BATTERY)
 
 STATES_TOPIC = "/fleet/robot_states"
 EVENTS_TOPIC = "/mission/events"
@@ -70,6 +73,19 @@ def _qos(depth: int, reliability: QosReliability) -> list[Qos]:
     default = QosTime(0, 0)  # 0: the RMW default (no deadline, lifespan or lease), as rosbag2 reads it
     return [Qos(QosHistory.KEEP_LAST, depth, reliability, QosDurability.VOLATILE, default, default,
                 QosLiveliness.AUTOMATIC, default, False)]
+
+
+def expand_states(item: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """A STATES batch as STATE items, each logged at its robot's stamp (the batch's time when it has none)."""
+    batch_ns = item[1]
+    out = []
+    for row in item[2]:
+        try:
+            stamp_ns = round(row[-2] * 1e9)
+        except (TypeError, ValueError, OverflowError):  # not a number: the codec reports the row
+            stamp_ns = 0
+        out.append((STATE, stamp_ns if 0 < stamp_ns < 1 << 63 else batch_ns, *row))
+    return out
 
 
 def offered_qos(kind: int) -> list[Qos]:
@@ -151,6 +167,8 @@ class Codec:
     def encode(self, item: tuple[Any, ...]) -> tuple[str, str, bytes]:
         """(topic, message type, CDR bytes) of one item."""
         kind = item[0]
+        if kind == RAW:
+            return (*topic_of(item[3], item[2]), bytes(item[4]))
         topic, typename = topic_of(kind, "" if kind in (STATE, EVENT) else item[2])
         fast = self._fast.get(kind)
         return topic, typename, fast(item) if fast is not None else self.reference(item)

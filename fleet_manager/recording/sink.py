@@ -32,7 +32,7 @@ from rosbags.rosbag2.metadata import dump_qos_v9
 from rosbags.serde import SerdeError
 
 from fleet_manager.recording import messages
-from fleet_manager.recording.messages import Codec
+from fleet_manager.recording.messages import RAW, STATES, Codec, expand_states
 from fleet_manager.recording.transport import read_frame
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,13 @@ class McapSink:
 
     def write(self, *parts: list[tuple[Any, ...]]) -> None:
         """Write a batch (any number of item lists), in log-time order."""
-        items = [item for part in parts for item in part]
+        items: list[tuple[Any, ...]] = []
+        for part in parts:
+            for item in part:
+                if item[0] == STATES:
+                    items += expand_states(item)
+                else:
+                    items.append(item)
         items.sort(key=_by_time)
         for item in items:
             self._write_item(item)
@@ -83,7 +89,8 @@ class McapSink:
             if self.invalid == 1:  # once: a bad producer would flood the log
                 log.error("recording %s: skipped an item that does not fit its message: %s", self.bag_dir, exc)
             return
-        channel = self._channels.get(topic) or self._add_channel(topic, typename, item[0])
+        channel = self._channels.get(topic) or self._add_channel(topic, typename,
+                                                                 item[3] if item[0] == RAW else item[0])
         t_ns = item[1]
         self._writer.add_message(channel.id, log_time=t_ns, data=data, publish_time=t_ns, sequence=channel.count)
         channel.count += 1

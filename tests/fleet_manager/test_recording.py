@@ -3,6 +3,8 @@ back with two independent readers (rosbags' AnyReader on the bag folder, mcap_ro
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import math
 import os
@@ -350,3 +352,77 @@ def test_a_changed_definition_sends_its_messages_back_to_rosbags() -> None:
     assert codec.fast_kinds == {ODOM, CMD_VEL}
     item = (STATE, 0, "r1", "k", "m", 1, 1.0, 2.0, 0.3, 0.5, 0.1, 80.0, False, "", 0.0, (), 1.0, 2.0)
     assert codec.encode(item)[2] == codec.reference(item) != fastcdr.robot_state(item)
+
+
+def test_the_event_loop_ships_batches_to_a_nice_writer_process(tmp_path: Path) -> None:
+    """The running lab's way: states by batch, driver messages as received (raw CDR), shipped by the loop."""
+    store = Codec().store
+    raw_odom = bytes(store.serialize_cdr(Codec()._build(ODOM, (ODOM, 3 * SECOND, "r1", 1.0, 2.0, 0.5, 0.3, 0.1)),
+                                         "nav_msgs/msg/Odometry"))
+
+    async def run() -> tuple[MissionRecorder, int, int]:
+        loop = asyncio.get_running_loop()
+        rec = MissionRecorder(tmp_path / "m", {"mission_id": "7"}, RecorderOptions(flush_period_s=0.01), loop=loop)
+        assert rec.writer_pid is not None
+        nice = os.getpriority(os.PRIO_PROCESS, rec.writer_pid)
+        for i in range(5):
+            t = SECOND + i * SECOND // 10
+            rec.record_states(t, [report("r1", t, i), report("r2", t, i)])
+            rec.record_raw(t, "r1", ODOM, raw_odom)
+        await asyncio.sleep(0.3)  # the loop's ticks have shipped everything
+        shipped = rec.queued
+        rec.record_event(2 * SECOND, {"kind": "completed"})  # queued: close() ships it
+        rec.record_states(0, [dataclasses.replace(report("r2", 0, 9), stamp=0.0)])  # no stamp: the batch's time
+        return rec, shipped, nice
+
+    rec, shipped, nice = asyncio.run(run())
+    stats = rec.close()
+    assert shipped == 0 and nice == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 19)  # the lowest priority
+    assert stats.complete and stats.messages == {"/fleet/robot_states": 11, "/r1/odom": 5, "/mission/events": 1}
+    with AnyReader([rec.path]) as reader:
+        got = [(c.topic, t, reader.deserialize(raw, c.msgtype)) for c, t, raw in reader.messages()]
+    states = [(t, m) for topic, t, m in got if topic == "/fleet/robot_states"]
+    assert states[0][0] == 0 and states[0][1].task_progress == pytest.approx(9 / 30)
+    assert [t for t, m in states if m.id == "r1"] == [SECOND + i * SECOND // 10 for i in range(5)]  # their stamps
+    odom = next(m for topic, _, m in got if topic == "/r1/odom")
+    assert (odom.header.stamp.sec, odom.pose.pose.position.y, odom.twist.twist.linear.x) == (3, 2.0, 0.3)
+
+
+def test_close_ships_what_the_loop_has_not_yet(tmp_path: Path) -> None:
+    async def run() -> MissionRecorder:
+        rec = MissionRecorder(tmp_path / "m", {}, RecorderOptions(flush_period_s=100.0),
+                              loop=asyncio.get_running_loop())
+        rec.record_states(SECOND, [report("r1", SECOND, i) for i in range(3)])
+        return rec  # the loop never ran a tick
+
+    rec = asyncio.run(run())
+    assert rec.close().messages == {"/fleet/robot_states": 3}
+
+
+def test_a_header_stamp_is_read_from_the_raw_message() -> None:
+    from fleet_manager.recording.taps import header_stamp_ns
+
+    store = Codec().store
+    raw = bytes(store.serialize_cdr(Codec()._build(ODOM, (ODOM, 5 * SECOND + 7, "r1", 0.0, 0.0, 0.0, 0.0, 0.0)),
+                                    "nav_msgs/msg/Odometry"))
+    big = bytes(store.serialize_cdr(Codec()._build(ODOM, (ODOM, 5 * SECOND + 7, "r1", 0.0, 0.0, 0.0, 0.0, 0.0)),
+                                    "nav_msgs/msg/Odometry", little_endian=False))
+    assert header_stamp_ns(raw) == header_stamp_ns(big) == 5 * SECOND + 7
+    assert header_stamp_ns(b"\x00\x01") == 0
+
+
+def test_a_dead_writer_costs_the_event_loop_nothing_either(tmp_path: Path) -> None:
+    async def run() -> MissionRecorder:
+        rec = MissionRecorder(tmp_path / "m", {}, RecorderOptions(flush_period_s=0.01),
+                              loop=asyncio.get_running_loop())
+        assert rec.writer_pid is not None
+        os.kill(rec.writer_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while rec.lost == 0 and time.monotonic() < deadline:  # a tick finds the broken pipe
+            rec.record_states(SECOND, [report("r1", SECOND, 0)])
+            await asyncio.sleep(0.01)
+        return rec
+
+    rec = asyncio.run(run())
+    stats = rec.close()
+    assert stats.error and stats.lost > 0 and not stats.complete

@@ -1,0 +1,281 @@
+"""The recording service without ROS: mission events from the telemetry hub start and stop a recording,
+robot states are fed by batch, segments after a restart, the download (merged segments, 404 and 409),
+retention, and GET /missions/{id}/recording through the app. SQLite; the driver-topic taps need ROS and
+are covered by tests/integration/test_recording_lab.py."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+import warnings
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from mcap.reader import make_reader
+from rosbags.highlevel import AnyReader
+
+from fleet_manager.app import create_app
+from fleet_manager.core.errors import Conflict, NotFound
+from fleet_manager.core.missions import MissionStatus
+from fleet_manager.core.robots import RobotMode, RobotReport
+from fleet_manager.core.templates import TemplateLibrary
+from fleet_manager.db.engine import make_engine, upgrade
+from fleet_manager.missions.schemas import MissionCreate
+from fleet_manager.missions.service import MissionService
+from fleet_manager.recording import RecorderOptions
+from fleet_manager.recording.metadata import spec_steps
+from fleet_manager.recording.service import RecordingService
+from fleet_manager.replay.initial_state import InitialState, RobotStart
+from fleet_manager.robots.service import RobotRegistry
+from fleet_manager.settings import Settings
+from fleet_manager.sites.service import Site
+from fleet_manager.telemetry.hub import TelemetryHub
+
+with warnings.catch_warnings():  # mcap-ros2-support 0.6.0 warns on import that this module is deprecated
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from mcap_ros2.reader import read_ros2_messages
+
+REPO = Path(__file__).resolve().parents[2]
+SECOND = 1_000_000_000
+
+
+def report(rid: str, t: float, x: float = 0.0, battery: float = 80.0) -> RobotReport:
+    return RobotReport(rid, "delivery", "deliverybot", RobotMode.MOVING, x, 1.0, 0.1, 0.5, 0.0, battery, False,
+                       "t", 0.5, (), t, 1.7e9 + t)
+
+
+class Rig:
+    """A mission service, hub, registry and recording service on one event loop, with a settable sim clock."""
+
+    def __init__(self, tmp_path: Path, **settings: Any) -> None:
+        self.settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'lab.db'}",
+                                 ros_enabled=False, environment="test", seed=11, **settings)
+        self.engine = make_engine(self.settings.database_url)
+        upgrade(self.engine)
+        self.site = Site.load(REPO / "sim_worlds" / "living_lab")
+        self.templates = TemplateLibrary.load(REPO / "missions")
+        self.sim = 100.0
+        self.registry = RobotRegistry(30.0)
+        for rid, x, battery in (("delivery_1", 1.0, 77.0), ("delivery_2", 5.0, 64.0)):
+            self.registry.update(report(rid, self.sim, x, battery))
+
+    async def start(self) -> None:
+        self.hub = TelemetryHub(asyncio.get_running_loop())
+        self.missions = MissionService(self.engine, self.site, self.templates, self.hub, lambda: self.sim)
+        self.service = RecordingService(self.settings, self.hub, self.missions, self.registry, None,
+                                        lambda: self.sim, RecorderOptions(in_process=True))
+        await self.service.start()
+
+    async def submit_underway(self, robot_id: str = "delivery_1") -> int:
+        body = MissionCreate(spec={"steps": [{"go_to": "pharmacy"}, {"wait": 2}, {"confirm": "ok?", "timeout": 30}]},
+                             robot_id=robot_id)
+        mission = await asyncio.to_thread(self.missions.submit, body)
+        await asyncio.to_thread(self.missions.transition, mission.id, MissionStatus.ASSIGNED, "assigned",
+                                robot_id=robot_id)
+        self.sim += 1.0
+        await asyncio.to_thread(self.missions.transition, mission.id, MissionStatus.UNDERWAY, "underway")
+        await until(lambda: mission.id in self.service.recording)
+        return mission.id
+
+    async def finish(self, mission_id: int, status: MissionStatus = MissionStatus.COMPLETED) -> None:
+        await asyncio.to_thread(self.missions.transition, mission_id, status, str(status))
+        await until(lambda: self.segment_status(mission_id) not in (None, "recording"))
+
+    def segment_status(self, mission_id: int) -> str | None:
+        data = self.service.store.load(mission_id)
+        return data["segments"][-1]["status"] if data else None
+
+
+async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+def read_back(path: Path) -> tuple[dict[str, int], list[tuple[str, int, Any]], dict[str, str]]:
+    with AnyReader([path]) as reader:
+        counts = {c.topic: c.msgcount for c in reader.connections}
+        decoded = [(c.topic, t, reader.deserialize(raw, c.msgtype)) for c, t, raw in reader.messages()]
+    with path.open("rb") as f:
+        meta = next(m.metadata for m in make_reader(f).iter_metadata() if m.name == "labfleet_mission")
+    return counts, decoded, meta
+
+
+def test_a_mission_underway_is_recorded_until_it_ends(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+
+    async def run() -> tuple[int, Path]:
+        await rig.start()
+        other = await rig.submit_underway("delivery_2")  # in flight when the next one starts
+        mission_id = await rig.submit_underway("delivery_1")
+        assert set(rig.service.recording) == {other, mission_id}
+        for i in range(20):  # the mission's robot and another one, in the same batches
+            rig.sim += 0.1
+            rig.service.on_states([report("delivery_1", rig.sim, 1.0 + 0.1 * i), report("delivery_2", rig.sim)])
+        await asyncio.to_thread(rig.missions.update_step, mission_id, 0, "active")
+        await asyncio.to_thread(rig.missions.update_step, mission_id, 0, "done")
+        with pytest.raises(Conflict, match="still being recorded"):
+            rig.service.file_for(mission_id)
+        rig.sim += 1.0
+        await rig.finish(mission_id)
+        rig.service.on_states([report("delivery_1", rig.sim)])  # after the end: not recorded
+        path, temporary = rig.service.file_for(mission_id)
+        assert not temporary
+        await rig.service.stop()
+        return mission_id, path
+
+    mission_id, path = asyncio.run(run())
+    assert path == tmp_path / "recordings" / f"mission-{mission_id}" / f"mission-{mission_id}_0.mcap"
+    counts, decoded, meta = read_back(path)
+    assert counts == {"/fleet/robot_states": 20, "/mission/events": 6}
+    states = [m for topic, _, m in decoded if topic == "/fleet/robot_states"]
+    assert {s.id for s in states} == {"delivery_1"} and states[-1].pose.x == pytest.approx(2.9)
+    times = [t for topic, t, _ in decoded if topic == "/fleet/robot_states"]
+    assert times == sorted(times) and times[0] == round(102.1 * SECOND)  # logged at the robots' own stamps
+    events = [json.loads(m.data) for topic, _, m in decoded if topic == "/mission/events"]
+    assert [(e["type"], e.get("status")) for e in events] == [
+        ("mission_event", "queued"), ("mission_event", "assigned"), ("mission_event", "underway"),
+        ("mission_step", "active"), ("mission_step", "done"), ("mission_event", "completed")]
+    assert events[0]["from_history"] and events[-1]["mission"]["status"] == "completed"
+
+    assert meta["mission_id"] == str(mission_id) and meta["site"] == "living_lab" and meta["seed"] == "11"
+    assert (meta["robots"], meta["robot_id"], meta["segment"], meta["resumed"]) == ("delivery_1", "delivery_1", "0",
+                                                                                    "false")
+    assert meta["sim_start_ns"] == str(102 * SECOND) and meta["time_source"] == "ros"
+    assert json.loads(meta["spec"]) == {"steps": [{"go_to": "pharmacy"}, {"wait": 2.0},
+                                                  {"confirm": "ok?", "timeout": 30.0}]}
+    initial = json.loads(meta["initial_robots"])
+    assert set(initial) == {"delivery_1", "delivery_2"}  # every robot of the site, for a re-simulation
+    assert (initial["delivery_2"]["x"], initial["delivery_2"]["battery"]) == (5.0, 64.0)
+    assert json.loads(meta["settings"])["battery_reserve_pct"] == 10.0
+    # what a re-simulation reads (replay/initial_state.py)
+    initial_state = InitialState.from_metadata(meta)
+    assert initial_state.site == "living_lab" and initial_state.seed == 11 and initial_state.sim_start_s == 102.0
+    assert initial_state.robots["delivery_2"] == RobotStart(5.0, 1.0, 0.1, 64.0)
+    main, *others = initial_state.missions
+    assert (main.mission_id, main.robot_id, [s["kind"] for s in main.steps]) == (mission_id, "delivery_1",
+                                                                                 ["go_to", "wait", "confirm"])
+    assert [(m.mission_id, m.robot_id, m.start_s) for m in others] == [(mission_id - 1, "delivery_2", 102.0)]
+
+    side = json.loads((tmp_path / "recordings" / f"mission-{mission_id}.json").read_text())
+    (segment,) = side["segments"]
+    assert segment["status"] == "finished" and segment["bytes"] == path.stat().st_size
+    assert segment["messages"] == counts and segment["mission_status"] == "completed"
+
+    msgs = list(read_ros2_messages(path))  # the second, independent reader
+    assert Counter(m.channel.topic for m in msgs) == counts
+
+
+def test_a_restart_starts_a_new_segment_and_the_download_merges_them(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+
+    async def first_run() -> int:
+        await rig.start()
+        mission_id = await rig.submit_underway()
+        rig.service.on_states([report("delivery_1", rig.sim + 0.1)])
+        await rig.service.stop()  # the fleet manager stops; the mission is still underway
+        return mission_id
+
+    async def second_run(mission_id: int) -> tuple[Path, bool]:
+        await rig.start()  # finds the mission underway: segment 1
+        await until(lambda: mission_id in rig.service.recording)
+        rig.sim += 5
+        rig.service.on_states([report("delivery_1", rig.sim)])
+        await rig.finish(mission_id)
+        got = rig.service.file_for(mission_id)
+        await rig.service.stop()
+        return got
+
+    mission_id = asyncio.run(first_run())
+    assert rig.segment_status(mission_id) == "finished"
+    path, temporary = asyncio.run(second_run(mission_id))
+    try:
+        assert temporary and path.parent == tmp_path / "recordings"
+        folders = sorted(p.name for p in (tmp_path / "recordings").iterdir() if p.is_dir())
+        assert folders == [f"mission-{mission_id}", f"mission-{mission_id}.1"]
+        counts, decoded, meta = read_back(path)
+        assert counts == {"/fleet/robot_states": 2, "/mission/events": 4}  # queued, assigned, underway | completed
+        assert (meta["segment"], meta["segments"]) == ("0", "2")
+        assert [t for _, t, _ in decoded] == sorted(t for _, t, _ in decoded)
+        with (tmp_path / "recordings" / f"mission-{mission_id}.1" / f"mission-{mission_id}.1_0.mcap").open("rb") as f:
+            second = next(m.metadata for m in make_reader(f).iter_metadata() if m.name == "labfleet_mission")
+        assert (second["segment"], second["resumed"], second["status"]) == ("1", "true", "underway")
+    finally:
+        path.unlink()
+
+
+def test_no_recording_is_a_404_that_says_why(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, recording_max_age_days=1.0)
+
+    async def run() -> None:
+        await rig.start()
+        with pytest.raises(NotFound, match="mission 99"):
+            rig.service.file_for(99)  # no such mission
+        queued = await asyncio.to_thread(rig.missions.submit, MissionCreate(spec={"steps": [{"wait": 1}]}))
+        with pytest.raises(NotFound, match="never went underway"):
+            rig.service.file_for(queued.id)
+        mission_id = await rig.submit_underway()
+        await rig.finish(mission_id, MissionStatus.CANCELED)
+        assert rig.service.file_for(mission_id)[0].is_file()
+        old = time.time() - 3 * 86_400
+        for f in (tmp_path / "recordings" / f"mission-{mission_id}").iterdir():
+            os.utime(f, (old, old))
+        other = await rig.submit_underway("delivery_2")
+        await rig.finish(other)  # each recording that closes applies the retention limits
+        assert rig.segment_status(mission_id) == "pruned"
+        with pytest.raises(NotFound, match="retention"):
+            rig.service.file_for(mission_id)
+        assert rig.service.file_for(other)[0].is_file()
+        await rig.service.stop()
+
+    asyncio.run(run())
+
+
+def test_the_download_endpoint(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'lab.db'}", ros_enabled=False,
+                        environment="test")
+    with TestClient(create_app(settings)) as client:
+        lab = client.app.state.lab  # type: ignore[attr-defined]
+        api = "/api/v1/missions"
+        assert client.get(f"{api}/5/recording").status_code == 404
+        mission_id = client.post(api, json={"spec": {"steps": [{"go_to": "pharmacy"}]},
+                                            "robot_id": "delivery_1"}).json()["id"]
+        none = client.get(f"{api}/{mission_id}/recording")
+        assert none.status_code == 404 and "never went underway" in none.json()["detail"]
+        lab.missions.transition(mission_id, MissionStatus.ASSIGNED, "assigned", robot_id="delivery_1")
+        lab.missions.transition(mission_id, MissionStatus.UNDERWAY, "underway")
+        deadline = time.monotonic() + 20
+        while client.get(f"{api}/{mission_id}/recording").status_code == 404 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        busy = client.get(f"{api}/{mission_id}/recording")
+        assert busy.status_code == 409 and "still being recorded" in busy.json()["detail"]
+        lab.missions.transition(mission_id, MissionStatus.COMPLETED, "done")
+        while client.get(f"{api}/{mission_id}/recording").status_code == 409 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        got = client.get(f"{api}/{mission_id}/recording")
+        assert got.status_code == 200, got.text
+        assert got.headers["content-type"] == "application/octet-stream"
+        assert f'filename="mission-{mission_id}.mcap"' in got.headers["content-disposition"]
+        info = client.get(f"{api}/{mission_id}/recording/info").json()
+        assert info["segments"][0]["status"] == "finished" and info["download"].endswith(f"/{mission_id}/recording")
+    path = tmp_path / "download.mcap"
+    path.write_bytes(got.content)
+    counts, _, meta = read_back(path)
+    assert counts == {"/mission/events": 4} and meta["mission_id"] == str(mission_id)
+
+
+def test_recorded_steps_read_back_in_the_mission_language() -> None:
+    records = [{"kind": "go_to", "target": "a", "retries": 2}, {"kind": "dock", "target": "c1"},
+               {"kind": "action", "action": "load", "params": {"kg": 2}},
+               {"kind": "cover", "zone": "z", "spacing": 0.5}, {"kind": "confirm", "prompt": "p"},
+               {"kind": "wait", "seconds": 3.0}]
+    assert spec_steps(records) == [{"go_to": "a", "retries": 2}, {"dock": "c1"},
+                                   {"action": "load", "params": {"kg": 2}}, {"cover": "z", "spacing": 0.5},
+                                   {"confirm": "p"}, {"wait": 3.0}]
