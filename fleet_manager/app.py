@@ -18,6 +18,8 @@ from fleet_manager.missions.endpoints import dispatch_router
 from fleet_manager.missions.endpoints import router as missions_router
 from fleet_manager.pilots.endpoints import incidents_router, interventions_router
 from fleet_manager.pilots.endpoints import router as pilots_router
+from fleet_manager.recording.playback_endpoints import router as playback_router
+from fleet_manager.replay.endpoints import router as replays_router
 from fleet_manager.robots.endpoints import router as robots_router
 from fleet_manager.schedules.endpoints import router as schedules_router
 from fleet_manager.settings import Settings
@@ -68,7 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         }
 
     for router in (robots_router, sites_router, missions_router, dispatch_router, schedules_router,
-                   pilots_router, interventions_router, incidents_router, telemetry_router):
+                   pilots_router, interventions_router, incidents_router, playback_router, replays_router,
+                   telemetry_router):
         api.include_router(router)
     app.include_router(api)
 

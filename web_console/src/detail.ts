@@ -44,6 +44,16 @@ export function frameEvent(frame: Frame): MissionEvent | null {
   return null;
 }
 
+/** "Play back" for a mission that ran and ended: its recording is complete (GET /missions/{id}/playback). */
+function playbackLink(m: Mission): HTMLAnchorElement[] {
+  if (!m.started_at || !["completed", "failed", "canceled"].includes(m.status)) return [];
+  const a = text("a", "▶ Play back", "button-link playback-link") as HTMLAnchorElement;
+  a.href = `#/missions/${m.id}/playback`;
+  a.dataset.testid = "playback-link";
+  a.title = "play the recorded mission back on the map";
+  return [a];
+}
+
 export class DetailView {
   private missionId: number | null = null;
   private events: MissionEvent[] = [];
@@ -165,7 +175,7 @@ export class DetailView {
       return;
     }
     $("#detail-summary").replaceChildren(this.summary(m));
-    $("#detail-actions").replaceChildren(...missionButtons(this.store, m));
+    $("#detail-actions").replaceChildren(...missionButtons(this.store, m), ...playbackLink(m));
     $("#detail-steps").replaceChildren(...m.steps.map((s) => this.step(s)));
     // newest first: what just happened is at the top
     $("#detail-events").replaceChildren(...[...this.events].reverse().map((e) => this.eventRow(e)));

@@ -6,6 +6,7 @@ import { $, text } from "./dom";
 import { MapView, MODE_COLORS, type TrafficView } from "./map";
 import { reportError, showMessage } from "./messages";
 import { PilotsView } from "./pilots";
+import { PlaybackView } from "./playback";
 import { DispatchSwitch, loadMissions, QueueView } from "./queue";
 import { RobotsView } from "./robots";
 import { MissionStore } from "./store";
@@ -110,15 +111,20 @@ async function start(): Promise<void> {
   setInterval(() => void dispatch.refresh(), 5000); // another operator may pause or resume dispatch
 }
 
-/** The view in the address: #/ the live operations, #/pilots the pilots, #/pilots/ID a pilot's dashboard. */
-function route(pilots: PilotsView): void {
+/** The view in the address: #/ the live operations, #/pilots the pilots, #/pilots/ID a pilot's dashboard,
+ * #/missions/ID/playback a recorded mission played back. */
+function route(pilots: PilotsView, playback: PlaybackView): void {
+  const replay = /^#\/missions\/(\d+)\/playback\/?$/.exec(location.hash);
   const match = /^#\/pilots(?:\/([^/]+))?\/?$/.exec(location.hash);
-  const view = match ? "pilots" : "ops";
+  const view = replay ? "playback" : match ? "pilots" : "ops";
   $<HTMLElement>("#ops-view").hidden = view !== "ops";
   $<HTMLElement>("#pilots-view").hidden = view !== "pilots";
+  $<HTMLElement>("#playback-view").hidden = view !== "playback";
   for (const a of document.querySelectorAll<HTMLElement>("nav.views a")) {
     a.classList.toggle("active", a.dataset.view === view);
   }
+  if (replay) void playback.show(Number(replay[1]));
+  else playback.hide();
   if (!match) {
     pilots.hide();
     return;
@@ -133,8 +139,9 @@ function route(pilots: PilotsView): void {
 }
 
 const pilots = new PilotsView();
-window.addEventListener("hashchange", () => route(pilots));
-route(pilots);
+const playback = new PlaybackView();
+window.addEventListener("hashchange", () => route(pilots, playback));
+route(pilots, playback);
 
 start().catch((err) => {
   document.body.prepend(text("div", `The console could not start: ${(err as Error).message}`, "fatal"));
