@@ -137,18 +137,25 @@ class Lab:
         self.pilots.on_states(batch)
 
     async def command(self, robot_id: str, command: Command, reason: str = "") -> tuple[CommandResult, str]:
-        """An operator's command to a robot; an e-stop is also an intervention and an incident of its pilot."""
+        """An operator's command to a robot; an e-stop is also an intervention and an incident of its pilot.
+        Every command a robot answers goes into the recordings of its missions, at the sim time it was sent."""
         self.registry.entry(robot_id)  # 404 for a robot never seen
         if self.bridge is None:
             raise NotFound("robot commands need the ROS bridge, which is disabled", field="robot_id")
+        sent_at = self.sim_now()
+        recordings = self.recordings.recordings_of(robot_id) if self.recordings is not None else ()
         if command is not Command.ESTOP:
-            return await self.bridge.command(robot_id, command, reason)
-        self.pilots.expect_estop(robot_id)
-        result = CommandResult.UNAVAILABLE
-        try:
             result, message = await self.bridge.command(robot_id, command, reason)
-        finally:
-            self.pilots.operator_estop(robot_id, result is CommandResult.OK, self.sim_now(), reason)
+        else:
+            self.pilots.expect_estop(robot_id)
+            result = CommandResult.UNAVAILABLE
+            try:
+                result, message = await self.bridge.command(robot_id, command, reason)
+            finally:
+                self.pilots.operator_estop(robot_id, result is CommandResult.OK, self.sim_now(), reason)
+        if self.recordings is not None and recordings:
+            self.recordings.record_command(recordings, robot_id, str(command), str(result), sim_time=sent_at,
+                                           message=message, reason=reason)
         return result, message
 
     def _save_robots(self) -> None:

@@ -38,6 +38,7 @@ from fleet_manager.core.errors import InvalidInput
 from fleet_manager.core.robots import MODE_BY_CODE
 from fleet_manager.recording.messages import EVENTS_TOPIC, STATES_TOPIC
 from fleet_manager.recording.sink import METADATA_RECORD
+from fleet_manager.replay.initial_state import ROBOT_COMMAND
 
 if TYPE_CHECKING:
     from fleet_manager.recording.service import RecordingService
@@ -49,7 +50,7 @@ _JSON_FIELDS = ("params", "spec", "steps", "initial_robots", "initial_state", "m
 _STEP_STATUSES = frozenset({"pending", "active", "awaiting_confirmation", "retrying", "done", "failed", "skipped"})
 
 Sample = tuple[float, float, float, float, float, str]  # t, x, y, yaw, speed, mode
-Event = tuple[float, str, str]  # t, text, kind (status | step | info)
+Event = tuple[float, str, str]  # t, text, kind (status | step | command | info)
 
 
 class RobotTrack(BaseModel):
@@ -199,6 +200,8 @@ def event_text(frame: Mapping[str, Any], steps: list[Any]) -> tuple[str, str]:
     index = frame.get("step_index")
     if frame.get("type") == "mission_event":
         return (f"{status}: {message}" if message and message != status else str(status)), "status"
+    if frame.get("type") == ROBOT_COMMAND:  # an operator's command to the robot (Lab.command)
+        return message or f"operator {frame.get('command')} on {frame.get('robot_id')}", "command"
     if not isinstance(index, int):
         return message, "info"
     record = steps[index] if 0 <= index < len(steps) and isinstance(steps[index], Mapping) else None

@@ -4,9 +4,10 @@ When a mission goes underway a MissionRecorder starts for it (metadata: recordin
 fed the states of the mission's robot (`on_states`, called by Lab.on_states: one queue put per
 batch), its driver topics (RobotTaps: odom, cmd_vel, battery_state, scans at scan_max_hz) and the
 mission's events, which the service reads from the telemetry hub like a websocket client (the
-mission's earlier status events, from the database, open the recording). When the mission ends (or
-goes back to the queue) the recorder is closed off the event loop, the side-car notes the file and
-its figures, and the retention limits are applied.
+mission's earlier status events, from the database, open the recording), and the operator's commands to
+its robot (`record_command`, called by Lab.command) as command_event frames the replay injects. When
+the mission ends (or goes back to the queue) the recorder is closed off the event loop, the side-car
+notes the file and its figures, and the retention limits are applied.
 
 Restart: a mission still underway when the fleet manager starts gets a new recording segment
 (`mission-<id>.<n>`, metadata "segment" n and "resumed"); the previous segment was finished by its
@@ -35,6 +36,7 @@ from fleet_manager.missions.service import MissionService
 from fleet_manager.recording.metadata import recording_metadata
 from fleet_manager.recording.store import RecordingStore
 from fleet_manager.recording.writer import MissionRecorder, RecorderOptions
+from fleet_manager.replay.initial_state import command_event
 from fleet_manager.robots.service import RobotRegistry
 from fleet_manager.settings import Settings
 from fleet_manager.telemetry.hub import Client, TelemetryHub
@@ -129,8 +131,35 @@ class RecordingService:
                 recorder.record_states(t_ns, picked)
 
     def _now_ns(self) -> int:
+        """Now on the lab's clock: the fleet manager's (sim time when simulated); before its first /clock
+        (discovery under load can take seconds), the newest stamp its robots reported, on the same clock;
+        wall time without either."""
         now = self._clock()
-        return round(now * 1e9) if now else time.time_ns()
+        if now:
+            return round(now * 1e9)
+        newest = max((self._registry.entry(rid).report.stamp for rid in self._registry.ids()), default=0.0)
+        return round(newest * 1e9) if newest > 0 else time.time_ns()
+
+    # -- operator commands ------------------------------------------------------------------------
+    def recordings_of(self, robot_id: str) -> tuple[Active, ...]:
+        """The recordings the robot is in now (take them when a command is sent: an e-stop may end the
+        mission, and so its recording, before the robot's answer is back)."""
+        return tuple(a for a in self._active.values() if robot_id in a.robots)
+
+    def record_command(self, into: tuple[Active, ...], robot_id: str, command: str, result: str, *,
+                       sim_time: float | None = None, message: str = "", reason: str = "") -> list[int]:
+        """On the event loop: an operator's command to a robot (Lab.command), written as a command_event frame
+        (replay/initial_state.py) into the recordings `into` (recordings_of when it was sent) at `sim_time`
+        (default now), with the robot's answer; the re-simulation injects it then if the robot took it.
+        Returns the missions whose recordings got it (a recording already closed cannot)."""
+        t_ns = round(sim_time * 1e9) if sim_time else self._now_ns()
+        recorded = []
+        for active in into:
+            frame = command_event(robot_id, command, t_ns / 1e9, active.mission_id, result=result, message=message,
+                                  reason=reason)
+            if active.recorder.record_event(t_ns, json.dumps(frame, separators=(",", ":"))):
+                recorded.append(active.mission_id)
+        return recorded
 
     # -- mission events ---------------------------------------------------------------------------
     async def _run(self) -> None:
@@ -231,19 +260,28 @@ class RecordingService:
         return [m.model_dump(mode="json") for m in running]
 
     def _history(self, mission_id: int) -> list[tuple[int, str]]:
-        """The mission's status events before it went underway (submitted, assigned), as event frames."""
+        """The mission's status events before it went underway (submitted, assigned), as event frames. One
+        stored without a sim time (submitted before the fleet manager's first /clock) is logged at its wall
+        time only if that is not later than the next event (or now): on the sim clock it is logged with the
+        next event, not after the whole mission."""
         mission = self._missions.get(mission_id)
-        out = []
+        events = []
         for event in mission.events or []:
             if event.kind == "status" and event.status == MissionStatus.UNDERWAY:
                 break
+            events.append(event)
+        out: list[tuple[int, str]] = []
+        later = self._now_ns()
+        for event in reversed(events):
             frame = {"type": "mission_event" if event.kind == "status" else f"mission_{event.kind}",
                      "mission_id": mission_id, "status": event.status, "step_index": event.step_index,
                      "message": event.message, "time": event.time.isoformat(), "sim_time": event.sim_time,
                      "from_history": True}
-            t_ns = round(event.sim_time * 1e9) if event.sim_time else round(event.time.timestamp() * 1e9)
+            own = round(event.sim_time * 1e9) if event.sim_time else round(event.time.timestamp() * 1e9)
+            t_ns = min(own, later)
             out.append((t_ns, json.dumps(frame, separators=(",", ":"))))
-        return out
+            later = t_ns
+        return out[::-1]
 
     def track(self, active: Active) -> Active:
         """Feed an open recorder the states of its robots (also for lock-step runs and bench/recording.py)."""

@@ -216,10 +216,11 @@ class MissionRecorder:
         if rows:
             self._put_keep((STATES, _time(t_ns), rows), len(rows))
 
-    def record_event(self, t_ns: int, event: Mapping[str, Any] | str) -> None:
-        """A mission event, as JSON in a std_msgs/String on /mission/events (a str is taken as JSON already)."""
+    def record_event(self, t_ns: int, event: Mapping[str, Any] | str) -> bool:
+        """A mission event, as JSON in a std_msgs/String on /mission/events (a str is taken as JSON already);
+        False when the recording is closing and the event comes too late."""
         text = event if isinstance(event, str) else json.dumps(event, separators=(",", ":"), default=str)
-        self._put_keep((EVENT, _time(t_ns), text))
+        return self._put_keep((EVENT, _time(t_ns), text))
 
     def record_raw(self, t_ns: int, robot_id: str, kind: int, data: bytes) -> None:
         """A driver message exactly as received (its CDR bytes): kind ODOM, CMD_VEL or BATTERY."""
@@ -263,11 +264,11 @@ class MissionRecorder:
             self._robot_ids.add(robot_id)
         return robot_id
 
-    def _put_keep(self, item: tuple[Any, ...], weight: int = 1) -> None:
+    def _put_keep(self, item: tuple[Any, ...], weight: int = 1) -> bool:
         with self._lock:
             if self._closing:
                 self._late += weight
-                return
+                return False
             excess = self._size + weight - self._capacity
             while excess > 0 and self._drop_oldest(sensors=True):
                 excess -= 1
@@ -276,6 +277,7 @@ class MissionRecorder:
             wake = self._grew()
         if wake:
             self._wake.set()
+        return True
 
     def _put_sensor(self, item: tuple[Any, ...]) -> None:
         with self._lock:

@@ -38,8 +38,8 @@ from fleet_manager.recording.writer import mission_metadata
 
 REPLAY_FORMAT = "1"
 RUN_KEYS = frozenset({"status", "started_at", "ended_at", "message", "attempt"})  # step keys of a run, not a spec
-COMMANDS = ("pause", "resume", "estop", "release")
-ROBOT_COMMAND = "robot_command"  # {"type", "robot_id", "command", "sim_time", "mission_id"?}
+COMMANDS = ("pause", "resume", "estop", "release", "dock")
+ROBOT_COMMAND = "robot_command"  # {"type", "robot_id", "command", "sim_time", "mission_id"?, "result"?, ...}
 FAULT = "fault"  # {"type", "kind": "slowdown", "robot_id", "factor", "sim_time"}
 
 
@@ -150,12 +150,20 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), allow_nan=False, default=str)
 
 
-def command_event(robot_id: str, command: str, sim_time: float, mission_id: int | None = None) -> dict[str, Any]:
-    """An operator's command to a robot (pause, resume, estop, release), as a recorded mission event."""
+def command_event(robot_id: str, command: str, sim_time: float, mission_id: int | None = None, *,
+                  result: str | None = None, message: str = "", reason: str = "") -> dict[str, Any]:
+    """An operator's command to a robot (pause, resume, estop, release, dock), as a recorded mission event;
+    `result` is the robot's answer (ok, rejected, ...: a re-simulation injects only the commands it took)."""
     if command not in COMMANDS:
         raise ValueError(f"command must be one of {COMMANDS}, not {command!r}")
-    return {"type": ROBOT_COMMAND, "robot_id": robot_id, "command": command, "sim_time": sim_time,
-            "mission_id": mission_id}
+    event: dict[str, Any] = {"type": ROBOT_COMMAND, "robot_id": robot_id, "command": command, "sim_time": sim_time,
+                             "mission_id": mission_id}
+    if result is not None:
+        event["result"] = result
+        event["message"] = f"operator {command} on {robot_id}: {result}" + (f" ({message})" if message else "")
+    if reason:
+        event["reason"] = reason
+    return event
 
 
 def slowdown_event(robot_id: str, factor: float, sim_time: float) -> dict[str, Any]:

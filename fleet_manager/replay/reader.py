@@ -106,6 +106,19 @@ def _started_at(initial: InitialState, events: list[dict[str, Any]], first: floa
 
 
 TERMINAL = ("completed", "failed", "canceled")
+STEP_STATUSES = frozenset({"pending", "active", "awaiting_confirmation", "retrying", "done", "failed", "skipped"})
+
+
+def step_status(event: dict[str, Any]) -> str | None:
+    """A mission_step event's status; the events from before the recording began (history) hold it only in
+    their stored text, "step N STATUS[: why]"."""
+    if event.get("status"):
+        return str(event["status"])
+    index, words = event.get("step_index"), str(event.get("message") or "").split(":", 1)[0].split()
+    if event.get("from_history") and len(words) == 3 and words[:2] == ["step", str(index)] and (
+            words[2] in STEP_STATUSES):
+        return words[2]
+    return None
 
 
 def recorded_run(recording: Recording) -> Run:
@@ -124,9 +137,9 @@ def recorded_run(recording: Recording) -> Run:
         finished = end["t"] if end is not None else (float(track.t[-1]) if len(track) else None)
         detail = (end or {}).get("mission") or {}
         energy = detail.get("energy_wh")
-        steps = [{"t": round(e["t"] - started, 3), "step_index": e.get("step_index"), "status": e.get("status"),
+        steps = [{"t": round(e["t"] - started, 3), "step_index": e.get("step_index"), "status": step,
                   "message": e.get("message") or ""}
-                 for e in mine if e.get("type") == "mission_step" and e.get("status")]
+                 for e in mine if e.get("type") == "mission_step" and (step := step_status(e))]
         runs.append(MissionRun(
             m.mission_id, m.robot_id, end["status"] if end is not None else "unfinished",
             (detail.get("failure_reason") or end.get("message", "")) if end is not None else "", started, finished,

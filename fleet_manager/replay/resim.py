@@ -1,8 +1,8 @@
 """Re-simulation: a recorded mission run again in lock-step (simulator physics, robot agents, the fleet
-manager's traffic layer; lockstep.py) from the recorded initial state — the site, every robot's pose and
-battery, the same steps, the same injected events (pauses, commands, slowdowns) at the same sim times,
-confirmations after the recorded delay — as fast as the machine allows, seeded, so the same recording
-and overrides give bit-identical trajectories.
+manager's traffic layer; lockstep.py) from the recorded initial state — the site, the robots the lab ran
+with their poses and batteries, the same steps, the same injected events (pauses, operator commands,
+slowdowns) at the same sim times, confirmations after the recorded delay — as fast as the machine allows,
+seeded, so the same recording and overrides give bit-identical trajectories.
 
 Overrides (what-if studies), as `key=value`:
     MODEL_PARAM=V        for the robots that carry out the missions: max_speed, max_accel, max_decel,
@@ -43,7 +43,8 @@ MODEL_PARAMS = ("max_speed", "max_accel", "max_decel", "max_yaw_rate", "max_yaw_
 CHOICES = {"allocation": ("recorded", "auto"), "events": ("recorded", "off")}
 SAMPLE_EVERY = 2  # physics steps per trajectory sample (10 Hz)
 MAX_RUN_S = 6 * 3600.0
-_COMMANDS = {"pause": Command.PAUSE, "resume": Command.RESUME, "estop": Command.ESTOP, "release": Command.RELEASE}
+_COMMANDS = {"pause": Command.PAUSE, "resume": Command.RESUME, "estop": Command.ESTOP, "release": Command.RELEASE,
+             "dock": Command.DOCK}
 
 
 def parse_overrides(items: Sequence[str] | Mapping[str, Any]) -> dict[str, Any]:
@@ -155,8 +156,9 @@ def confirm_delays(events: Sequence[Mapping[str, Any]], mission_id: int) -> dict
 
 def injections(events: Sequence[Mapping[str, Any]], robot_of: Mapping[int, str], renamed: Mapping[str, str]
                ) -> list[tuple[float, str, str, float]]:
-    """(sim time, robot, pause | resume | estop | release | slowdown, factor) in time order: the mission
-    service's pauses and resumes of the replayed missions, operator commands and faults of their robots."""
+    """(sim time, robot, pause | resume | estop | release | dock | slowdown, factor) in time order: the mission
+    service's pauses and resumes of the replayed missions, the operator commands their robots took (recorded
+    by Lab.command) and the faults of their robots."""
     out: list[tuple[float, str, str, float]] = []
     paused: set[int] = set()
     for e in events:
@@ -169,16 +171,25 @@ def injections(events: Sequence[Mapping[str, Any]], robot_of: Mapping[int, str],
             elif e.get("status") == "underway" and mission in paused:
                 paused.discard(mission)
                 out.append((t, robot_of[mission], "resume", 0.0))
-        elif kind == ROBOT_COMMAND and e.get("robot_id") in renamed and e.get("command") in _COMMANDS:
+        elif (kind == ROBOT_COMMAND and e.get("robot_id") in renamed and e.get("command") in _COMMANDS
+              and e.get("result", "ok") == "ok"):  # a command the robot refused changed nothing
             out.append((t, renamed[str(e["robot_id"])], str(e["command"]), 0.0))
         elif kind == FAULT and e.get("kind") == "slowdown" and e.get("robot_id") in renamed:
             out.append((t, renamed[str(e["robot_id"])], "slowdown", float(e.get("factor", 1.0))))
     return out
 
 
+def _in_lab(site: Site, initial: InitialState) -> set[str] | None:
+    """The robots the lab ran when the mission was recorded (`labfleet up --robots N` runs part of the site's
+    fleet), or None (every robot of the site) for another world or a recording that does not list them."""
+    return set(initial.robots) if site.name == initial.site and initial.robots else None
+
+
 def _fleet(site: Site, initial: InitialState, robots: Sequence[str], overrides: Mapping[str, Any]) -> FleetConfig:
-    """The site's fleet with the recorded poses and batteries and the model overrides."""
+    """The site's fleet as the lab ran it (the robots it recorded, and those the missions are given), with the
+    recorded poses and batteries and the model overrides."""
     fleet = site.fleet
+    present = _in_lab(site, initial)
     known = {r.id for r in fleet.robots}
     for key in overrides:
         robot, dot, param = key.rpartition(".")
@@ -186,6 +197,8 @@ def _fleet(site: Site, initial: InitialState, robots: Sequence[str], overrides: 
             raise InvalidInput(f"overrides.{key}: no robot {robot!r} in site {site.name!r}", field=f"overrides.{key}")
     out = []
     for r in fleet.robots:
+        if present is not None and r.id not in present and r.id not in robots:
+            continue  # not in the lab then
         start = initial.robots.get(r.id)
         update: dict[str, Any] = {} if start is None else {"spawn": Pose(x=start.x, y=start.y, yaw=start.yaw),
                                                              "battery": min(100.0, max(0.0, start.battery))}
@@ -198,10 +211,13 @@ def _fleet(site: Site, initial: InitialState, robots: Sequence[str], overrides: 
 
 
 def _allocate(site: Site, initial: InitialState, reserve_pct: float) -> dict[int, str]:
-    """Mission id -> robot chosen by the allocator, every robot idle where it was recorded."""
+    """Mission id -> robot chosen by the allocator among the robots in the lab, each idle where it was recorded."""
     graph = site.navgraph
     candidates = []
+    present = _in_lab(site, initial)
     for r in site.fleet.robots:
+        if present is not None and r.id not in present:
+            continue
         start = initial.robots.get(r.id)
         x, y, battery = (start.x, start.y, start.battery) if start else (r.spawn.x, r.spawn.y, r.battery)
         place, offset = graph.nearest_place(x, y)

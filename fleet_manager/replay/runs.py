@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,13 @@ class Trajectory:
         """Bit for bit the same samples."""
         return all(a.shape == b.shape and a.tobytes() == b.tobytes()
                    for a, b in ((self.t, other.t), (self.x, other.x), (self.y, other.y)))
+
+    def digest(self) -> str:
+        """SHA-256 of every sample (t, x, y as little-endian float64): equal digests, bit-identical paths."""
+        h = hashlib.sha256()
+        for a in (self.t, self.x, self.y):
+            h.update(np.ascontiguousarray(a, dtype="<f8").tobytes())
+        return h.hexdigest()
 
     def rows(self, every_s: float = 0.0, origin: float = 0.0) -> list[list[float]]:
         """[t - origin, x, y] rows (JSON-ready), at most one per `every_s` seconds (and always the last)."""
@@ -104,13 +112,17 @@ class Run:
         return next((m for m in self.missions if m.mission_id == mission_id), None)
 
     def summary(self, trajectory_every_s: float = 1.0) -> dict[str, Any]:
-        """JSON-ready: every mission, the robots' trajectories (t from the run's start) and the figures."""
-        return {"site": self.site, "seed": self.seed, "overrides": self.overrides, "sim_s": _round(self.sim_s),
-                "wall_s": _round(self.wall_s), "cpu_s": _round(self.cpu_s), "speedup": _round(self.speedup),
+        """JSON-ready: every mission, the robots' trajectories (t from the run's start, `start_s` in sim seconds;
+        sampled every `trajectory_every_s`), the digest of each whole trajectory and the figures."""
+        return {"site": self.site, "seed": self.seed, "overrides": self.overrides, "start_s": _round(self.start_s),
+                "sim_s": _round(self.sim_s), "wall_s": _round(self.wall_s), "cpu_s": _round(self.cpu_s),
+                "speedup": _round(self.speedup),
                 "missions": [m.summary() for m in self.missions], "injected": self.injected,
                 "contacts": self.contacts,
                 "trajectories": {rid: tr.rows(trajectory_every_s, self.start_s)
-                                 for rid, tr in self.trajectories.items()}}
+                                 for rid, tr in self.trajectories.items()},
+                "trajectory_digests": {rid: {"sha256": tr.digest(), "samples": len(tr)}
+                                       for rid, tr in self.trajectories.items()}}
 
 
 def _round(value: float | None, digits: int = 3) -> float | None:

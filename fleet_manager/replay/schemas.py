@@ -34,7 +34,8 @@ class ReplayPublic(BaseModel):
     wall_s: float | None
     speedup: float | None  # sim seconds per wall second
     error: str | None
-    result: dict[str, Any] | None  # the re-simulated run: missions, step events, trajectories (1 Hz)
+    result: dict[str, Any] | None  # the re-simulated run: missions, step events, trajectories (1 Hz) and the
+    # SHA-256 of each whole trajectory (runs.py Run.summary)
     comparison: dict[str, Any] | None  # against the recorded run (compare.py)
 
     @classmethod

@@ -4,6 +4,13 @@ closed, GET /missions/{id}/playback answers with the robot's trajectory and the 
 playback.e2e.mjs opens the playback from the mission's detail view, checks the trajectory and the robot marker
 drawn, plays (the time cursor moves), seeks to where the robot drives (the marker moves between two moments),
 changes the speed, seeks by clicking an event, pauses, and saves var/screenshots/playback.png mid-playback.
+
+Then the same mission is re-simulated from the console (replay.e2e.mjs): "Re-simulate" in the mission's detail
+view opens the playback at its re-simulation panel; a bad override is refused in the form; "Re-simulate" posts
+the replay and polls it until done; the comparison table (robot, outcome, duration, distance, energy, Fréchet and
+DTW path deviation), the step events and the KPIs are checked against GET /replays/{id}, the re-simulated
+trajectory is drawn dashed over the recorded one with a ghost marker that follows the timeline; a what-if run at
+half the top speed takes longer. Screenshots: replay_comparison.png (as recorded), replay_whatif.png.
 """
 
 from __future__ import annotations
@@ -58,11 +65,18 @@ def _recorded_mission(api: httpx.Client, lab) -> tuple[dict, dict]:
     return mission, _until(f"the recording of mission {mid} is ready", playback, lab, 60)
 
 
-def test_a_recorded_mission_plays_back_in_the_console(running_lab):
+@pytest.fixture(scope="module")
+def recorded(running_lab) -> tuple[dict, dict]:
+    """A mission run to completed in the lab, and its playback once its recording is closed."""
+    with httpx.Client(base_url=f"{running_lab.url}/api/v1", timeout=10) as api:
+        return _recorded_mission(api, running_lab)
+
+
+def test_a_recorded_mission_plays_back_in_the_console(running_lab, recorded):
     assert shutil.which("node"), "node is required for the browser test"
     assert Path("/usr/bin/chromium").exists(), "Debian chromium is required (make setup installs it)"
+    mission, play = recorded
     with httpx.Client(base_url=f"{running_lab.url}/api/v1", timeout=10) as api:
-        mission, play = _recorded_mission(api, running_lab)
         assert api.get("/missions/999999/playback").status_code == 404
 
     # what the console is given: delivery_1's drive and the mission's status events, on the sim clock
@@ -87,3 +101,30 @@ def test_a_recorded_mission_plays_back_in_the_console(running_lab):
                          cwd=REPO / "web_console", capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n{running_lab.output()}"
     assert shot.stat().st_size > 50_000
+
+
+def test_a_recorded_mission_is_re_simulated_and_compared_in_the_console(running_lab, recorded):
+    assert shutil.which("node"), "node is required for the browser test"
+    mission, _ = recorded
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shots = [SHOTS / "replay_comparison.png", SHOTS / "replay_whatif.png"]
+    for shot in shots:
+        shot.unlink(missing_ok=True)
+    run = subprocess.run(["node", str(REPO / "web_console" / "e2e" / "replay.e2e.mjs"), running_lab.url,
+                          str(SHOTS), str(mission["id"])],
+                         cwd=REPO / "web_console", capture_output=True, text=True, timeout=600)
+    print(run.stdout)
+    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n{running_lab.output()}"
+    for shot in shots:
+        assert shot.stat().st_size > 50_000, shot
+
+    # what the console showed is stored: both replays of the mission, done, with their comparison
+    with httpx.Client(base_url=f"{running_lab.url}/api/v1", timeout=10) as api:
+        ids = [int(line.split()[-1]) for line in run.stdout.splitlines() if line.startswith("replay id ")]
+        assert len(ids) == 2, run.stdout
+        replays = [_ok(api.get(f"/replays/{i}")) for i in ids]
+    assert [(r["mission_id"], r["status"]) for r in replays] == [(mission["id"], "done")] * 2
+    as_recorded, slower = (r["comparison"]["missions"][0] for r in replays)
+    assert replays[0]["overrides"] == {} and replays[1]["overrides"] == {"max_speed": 0.5}
+    assert as_recorded["replay"]["outcome"] == "completed" and as_recorded["path"]["frechet_m"] < 1.5
+    assert slower["replay"]["duration_s"] > as_recorded["replay"]["duration_s"]

@@ -25,6 +25,7 @@ from fleet_manager.recording.playback import SAMPLE_HZ, fast_state, read_playbac
 from fleet_manager.recording.playback_endpoints import router
 from fleet_manager.recording.store import RecordingStore
 from fleet_manager.recording.writer import RecordingStats
+from fleet_manager.replay.initial_state import command_event
 
 SECOND = 1_000_000_000
 MISSION = 42
@@ -45,7 +46,8 @@ def frame(kind: str, at: float, **fields: Any) -> dict[str, Any]:
 
 def record(folder: Path, t0: float = START, seconds: float = 3.0, x0: float = 0.0) -> None:
     """delivery_1's states at 20 Hz (driving +x at 0.5 m/s, the last half second idle); odometry only for
-    guide_1 (its agent silent); the mission's events, one of another mission, and history before t0."""
+    guide_1 (its agent silent); the mission's events, an operator's command, one event of another mission,
+    and history before t0."""
     meta = mission_metadata(mission_id=MISSION, site="living_lab", robots=["delivery_1", "guide_1"],
                             template="delivery", seed=3, sim_start_ns=round(t0 * SECOND),
                             wall_start=datetime(2026, 5, 1, 9, 30, tzinfo=UTC))
@@ -69,6 +71,8 @@ def record(folder: Path, t0: float = START, seconds: float = 3.0, x0: float = 0.
                                                          message="confirmed by nurse Kim"))
         rec.record_event(round((t0 + 2) * SECOND), {**frame("mission_event", t0 + 2, status="paused"),
                                                      "mission_id": 7})
+        rec.record_event(round((t0 + 2.5) * SECOND), command_event("delivery_1", "pause", t0 + 2.5, MISSION,
+                                                                   result="ok", message="paused"))
         rec.record_event(round((t0 + seconds) * SECOND), frame("mission_event", t0 + seconds, status="completed",
                                                                message="completed"))
 
@@ -105,6 +109,7 @@ def test_a_recording_plays_back_as_samples_and_events(tmp_path: Path) -> None:
         (START, "underway", "status"),
         (START + 1.5, "step 0 (go_to ward_bed_2) done", "step"),
         (START + 2.0, "step 1 (wait 2 s): confirmed by nurse Kim", "info"),
+        (START + 2.5, "operator pause on delivery_1: ok (paused)", "command"),
         (START + 3.0, "completed", "status"),
     ]  # mission 7's event is not this mission's
 

@@ -1,6 +1,7 @@
 """The recording service without ROS: mission events from the telemetry hub start and stop a recording,
-robot states are fed by batch, segments after a restart, the download (merged segments, 404 and 409),
-retention, and GET /missions/{id}/recording through the app. SQLite; the driver-topic taps need ROS and
+robot states are fed by batch, operator commands (Lab.command) are recorded as the events a replay injects,
+segments after a restart, the download (merged segments, 404 and 409), retention, and
+GET /missions/{id}/recording through the app. SQLite; the driver-topic taps need ROS and
 are covered by tests/integration/test_recording_lab.py."""
 
 from __future__ import annotations
@@ -23,15 +24,18 @@ from rosbags.highlevel import AnyReader
 from fleet_manager.app import create_app
 from fleet_manager.core.errors import Conflict, NotFound
 from fleet_manager.core.missions import MissionStatus
-from fleet_manager.core.robots import RobotMode, RobotReport
+from fleet_manager.core.robots import Command, CommandResult, RobotMode, RobotReport
 from fleet_manager.core.templates import TemplateLibrary
 from fleet_manager.db.engine import make_engine, upgrade
+from fleet_manager.lab import Lab
 from fleet_manager.missions.schemas import MissionCreate
 from fleet_manager.missions.service import MissionService
 from fleet_manager.recording import RecorderOptions
 from fleet_manager.recording.metadata import spec_steps
 from fleet_manager.recording.service import RecordingService
-from fleet_manager.replay.initial_state import InitialState, RobotStart
+from fleet_manager.replay.initial_state import ROBOT_COMMAND, InitialState, RobotStart
+from fleet_manager.replay.reader import read_recording
+from fleet_manager.replay.resim import injections
 from fleet_manager.robots.service import RobotRegistry
 from fleet_manager.settings import Settings
 from fleet_manager.sites.service import Site
@@ -173,6 +177,129 @@ def test_a_mission_underway_is_recorded_until_it_ends(tmp_path: Path) -> None:
     assert Counter(m.channel.topic for m in msgs) == counts
 
 
+class FakeBridge:
+    """The ROS adapter's command call, faked at the edge: delivery_1 refuses a release while not e-stopped."""
+
+    def __init__(self, rig: Rig) -> None:
+        self.rig = rig
+        self.sent: list[tuple[str, Command]] = []
+
+    def now(self) -> float:
+        return self.rig.sim
+
+    async def command(self, robot_id: str, command: Command, reason: str = "") -> tuple[CommandResult, str]:
+        self.sent.append((robot_id, command))
+        self.rig.sim += 0.05  # the answer comes back a little later
+        if command is Command.RELEASE and (robot_id, Command.ESTOP) not in self.sent:
+            return CommandResult.REJECTED, "not e-stopped"
+        return CommandResult.OK, f"{command}d"
+
+
+class FakePilots:
+    def __init__(self) -> None:
+        self.estops: list[tuple[str, bool, float | None]] = []
+
+    def expect_estop(self, robot_id: str) -> None:
+        pass
+
+    def operator_estop(self, robot_id: str, accepted: bool, sim_time: float | None, reason: str = "") -> None:
+        self.estops.append((robot_id, accepted, sim_time))
+
+
+def test_operator_commands_to_a_recorded_robot_are_recorded_as_replay_events(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    pilots = FakePilots()
+
+    async def run() -> tuple[int, Path, list[str]]:
+        await rig.start()
+        bridge = FakeBridge(rig)
+        lab = Lab(rig.settings, rig.engine, rig.site, rig.templates, rig.hub, rig.registry, rig.missions,
+                  None, bridge, None, pilots, rig.service)  # type: ignore[arg-type]  # what Lab.command uses
+        mission_id = await rig.submit_underway("delivery_1")
+        sent = []
+        for command in (Command.PAUSE, Command.RESUME, Command.RELEASE, Command.DOCK, Command.ESTOP,
+                        Command.RELEASE):
+            rig.sim += 1.0
+            sent.append(rig.sim)
+            await lab.command("delivery_1", command, "test")
+        await lab.command("delivery_2", Command.PAUSE)  # on no recorded mission: in no recording
+        assert len(bridge.sent) == 7 and pilots.estops == [("delivery_1", True, pytest.approx(sent[4] + 0.05))]
+        rig.sim += 1.0
+        await rig.finish(mission_id, MissionStatus.FAILED)
+        await lab.command("delivery_1", Command.PAUSE)  # after the mission: not in its recording
+        path, _ = rig.service.file_for(mission_id)
+        await rig.service.stop()
+        return mission_id, path, [f"{t:.2f}" for t in sent]
+
+    mission_id, path, sent = asyncio.run(run())
+    _, decoded, _ = read_back(path)
+    frames = [json.loads(m.data) for topic, _, m in decoded if topic == "/mission/events"]
+    commands = [f for f in frames if f["type"] == ROBOT_COMMAND]
+    assert [(f["command"], f["result"], f"{f['sim_time']:.2f}") for f in commands] == [
+        ("pause", "ok", sent[0]), ("resume", "ok", sent[1]), ("release", "rejected", sent[2]),
+        ("dock", "ok", sent[3]), ("estop", "ok", sent[4]), ("release", "ok", sent[5])]
+    assert all(f["robot_id"] == "delivery_1" and f["mission_id"] == mission_id and f["reason"] == "test"
+               for f in commands)
+    assert commands[2]["message"] == "operator release on delivery_1: rejected (not e-stopped)"
+    times = [t for topic, t, m in decoded if topic == "/mission/events" and json.loads(m.data)["type"] == ROBOT_COMMAND]
+    assert [f"{t / SECOND:.2f}" for t in times] == sent  # logged at the sim time each was sent
+    # what the re-simulation injects: the commands the robot took, at their times (the refused release is not)
+    recording = read_recording(path.parent)
+    planned = injections(recording.events, {mission_id: "delivery_1"}, {"delivery_1": "delivery_1"})
+    assert [(f"{t:.2f}", robot, what) for t, robot, what, _ in planned] == [
+        (sent[0], "delivery_1", "pause"), (sent[1], "delivery_1", "resume"), (sent[3], "delivery_1", "dock"),
+        (sent[4], "delivery_1", "estop"), (sent[5], "delivery_1", "release")]
+
+
+def test_an_event_from_before_the_first_clock_is_logged_on_the_sim_clock(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+
+    async def run() -> Path:
+        await rig.start()
+        rig.sim = None  # type: ignore[assignment]  # submitted before the fleet manager's first /clock
+        body = MissionCreate(spec={"steps": [{"wait": 1}]}, robot_id="delivery_1")
+        mission = await asyncio.to_thread(rig.missions.submit, body)
+        rig.sim = 100.0
+        await asyncio.to_thread(rig.missions.transition, mission.id, MissionStatus.ASSIGNED, "assigned",
+                                robot_id="delivery_1")
+        rig.sim = 101.0
+        await asyncio.to_thread(rig.missions.transition, mission.id, MissionStatus.UNDERWAY, "underway")
+        await until(lambda: mission.id in rig.service.recording)
+        rig.sim = 103.0
+        await rig.finish(mission.id)
+        path, _ = rig.service.file_for(mission.id)
+        await rig.service.stop()
+        return path
+
+    _, decoded, _ = read_back(asyncio.run(run()))
+    events = [(t / SECOND, json.loads(m.data)) for topic, t, m in decoded if topic == "/mission/events"]
+    assert [(t, e["status"], e["sim_time"]) for t, e in events] == [
+        (100.0, "queued", None), (100.0, "assigned", 100.0), (101.0, "underway", 101.0),
+        (103.0, "completed", 103.0)]  # not at its wall time, after the mission
+
+
+def test_without_the_fleet_managers_clock_events_are_logged_at_the_robots_time(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+
+    async def run() -> Path:
+        await rig.start()
+        mission_id = await rig.submit_underway()
+        rig.sim = None  # type: ignore[assignment]  # the fleet manager's ROS clock, as before its first /clock
+        rig.registry.update(report("delivery_1", 150.5))  # the robots' own stamps go on
+        rig.registry.update(report("delivery_2", 150.2))
+        (active,) = rig.service.recordings_of("delivery_1")
+        assert rig.service.record_command((active,), "delivery_1", "pause", "ok") == [mission_id]
+        await rig.finish(mission_id)
+        path, _ = rig.service.file_for(mission_id)
+        await rig.service.stop()
+        return path
+
+    _, decoded, _ = read_back(asyncio.run(run()))
+    events = [(t / SECOND, json.loads(m.data)) for topic, t, m in decoded if topic == "/mission/events"]
+    assert [(t, e.get("command") or e["status"]) for t, e in events][-2:] == [(150.5, "pause"), (150.5, "completed")]
+    assert events[-2][1]["sim_time"] == 150.5  # not the wall time: the replay injects it at the robots' time
+
+
 def test_a_restart_starts_a_new_segment_and_the_download_merges_them(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
 
@@ -228,7 +355,8 @@ def test_no_recording_is_a_404_that_says_why(tmp_path: Path) -> None:
         for f in (tmp_path / "recordings" / f"mission-{mission_id}").iterdir():
             os.utime(f, (old, old))
         other = await rig.submit_underway("delivery_2")
-        await rig.finish(other)  # each recording that closes applies the retention limits
+        await rig.finish(other)  # each recording that closes applies the retention limits (once it is noted)
+        await until(lambda: rig.segment_status(mission_id) != "finished")
         assert rig.segment_status(mission_id) == "pruned"
         with pytest.raises(NotFound, match="retention"):
             rig.service.file_for(mission_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from fleet_manager.replay.initial_state import (
     command_event,
     replay_metadata,
 )
-from fleet_manager.replay.reader import read_metadata, read_recording, recorded_run
+from fleet_manager.replay.reader import read_metadata, read_recording, recorded_run, step_status
 from fleet_manager.replay.resim import job_steps, parse_overrides, resimulate
 from fleet_manager.replay.runs import Trajectory
 from fleet_manager.replay.service import execute_replay, recording_path, replay_mission
@@ -108,6 +109,9 @@ def test_a_recorded_mission_replays_twice_to_identical_trajectories_and_the_comp
     assert [r.status for r in stored] == ["done", "done"] and stored[0].id != stored[1].id
     results = [{k: v for k, v in (r.result or {}).items() if k not in ("wall_s", "cpu_s", "speedup")} for r in stored]
     assert results[0] == results[1] and stored[0].comparison == stored[1].comparison
+    digest = results[0]["trajectory_digests"]["delivery_1"]  # of the whole trajectory, stored with the result
+    assert digest == {"sha256": a.digest(), "samples": len(a)} and a.digest() == b.digest()
+    assert results[0]["start_s"] == pytest.approx(1000.0)
     with Session(engine) as session:  # in the database, linked to the mission
         row = session.get(Replay, stored[0].id)
         assert row is not None and row.mission_id == MISSION and row.status == "done" and row.sim_s
@@ -152,6 +156,31 @@ def test_an_estop_recorded_as_an_event_fails_the_replayed_mission(lab: dict[str,
     assert (run.missions[0].outcome, run.missions[0].reason) == ("failed", "estop")
     assert run.missions[0].duration_s == pytest.approx(10.0)
     assert resimulate(recording.initial, events, SITES, {"events": "off"}).missions[0].outcome == "completed"
+
+
+class Bodies:
+    """An observer that notes which robots the lock-step simulator runs."""
+
+    def __init__(self) -> None:
+        self.robots: set[str] = set()
+
+    def event(self, event: dict[str, Any]) -> None:
+        pass
+
+    def stepped(self, site: Any) -> None:
+        self.robots = set(site.sim.bodies)
+
+
+def test_only_the_robots_the_lab_ran_are_re_simulated(lab: dict[str, Any]) -> None:
+    recording = read_recording(recording_path(lab["recordings"], MISSION))
+    two = replace(recording.initial, robots={r: recording.initial.robots[r] for r in ("delivery_1", "delivery_2")})
+    seen = Bodies()
+    run = resimulate(two, recording.events, SITES, observer=seen)  # recorded by `labfleet up --robots 2`
+    assert seen.robots == {"delivery_1", "delivery_2"} and run.missions[0].outcome == "completed"
+    resimulate(two, recording.events, SITES, {"robot": "guide_1"}, max_run_s=1.0, observer=seen)
+    assert seen.robots == {"delivery_1", "delivery_2", "guide_1"}  # a robot the mission is given joins
+    resimulate(recording.initial, recording.events, SITES, max_run_s=1.0, observer=seen)
+    assert len(seen.robots) == 6  # the whole fleet ran when it was recorded
 
 
 def test_overrides_missing_recordings_and_unknown_step_kinds_are_refused(lab: dict[str, Any]) -> None:
@@ -240,3 +269,13 @@ def test_path_deviation_of_a_parallel_path_is_its_offset() -> None:
     assert path_deviation(a, a)["frechet_m"] == 0.0
     detour = Trajectory(t, t * 0.5, 2.0 * np.sin(t / 60.0 * math.pi))
     assert path_deviation(a, detour)["frechet_m"] == pytest.approx(2.0, abs=0.01)
+
+
+def test_a_step_status_from_before_the_recording_is_read_from_its_stored_text() -> None:
+    assert step_status({"type": "mission_step", "step_index": 0, "status": "done"}) == "done"
+    history = {"type": "mission_step", "step_index": 0, "status": None, "from_history": True}
+    assert step_status({**history, "message": "step 0 active"}) == "active"
+    assert step_status({**history, "message": "step 0 failed: blocked"}) == "failed"
+    assert step_status({**history, "message": "step 0 confirmed by nurse Kim"}) is None  # information
+    assert step_status({**history, "message": "step 1 active"}) is None  # another step's text
+    assert step_status({"type": "mission_step", "step_index": 0, "message": "step 0 active"}) is None  # live: info

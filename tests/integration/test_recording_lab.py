@@ -1,7 +1,11 @@
-"""Acceptance 1 of issue 6, end to end: the whole lab as real processes (`labfleet up`, the built-in
-simulator, two agents, the fleet manager) records a mission while it runs; the file downloaded from
-GET /missions/{id}/recording reads back with rosbags and with mcap_ros2, with the expected topics,
-non-zero message counts and the mission metadata."""
+"""Acceptances 1 and 2 of issue 6, end to end: the whole lab as real processes (`labfleet up`, the built-in
+simulator, two agents, the fleet manager) records a mission while it runs, the operator pausing and resuming
+its robot on the way; the file downloaded from GET /missions/{id}/recording reads back with rosbags and with
+mcap_ros2, with the expected topics, non-zero message counts, the operator's commands and the mission
+metadata. Then POST /missions/{id}/replay, twice: both re-simulations (worker processes of the fleet manager)
+inject the recorded pause and resume and give bit-identical trajectories (the same SHA-256 of every sample),
+the comparison with the original is stored (GET /replays/{id} afterwards) and the re-simulated path follows the
+recorded one (discrete Fréchet distance well under a lane's width)."""
 
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ with warnings.catch_warnings():  # mcap-ros2-support 0.6.0 warns on import that 
 pytestmark = pytest.mark.ros
 
 ROBOT = "delivery_1"
+GOAL = "pharmacy"  # from charger_1 across the ward and along the corridor: lanes, carriageways and turns
 TOPICS = {"/fleet/robot_states", "/mission/events", f"/{ROBOT}/odom", f"/{ROBOT}/cmd_vel",
           f"/{ROBOT}/battery_state", f"/{ROBOT}/scan"}
 
@@ -43,15 +48,47 @@ def _poll(fn: Any, done: Any, timeout: float, what: str, lab: LabProcess) -> Any
         time.sleep(0.3)
 
 
-def test_a_mission_run_is_recorded_and_downloads_as_mcap(ros_env: dict[str, str], tmp_path: Path) -> None:
+def _command(api: str, command: str) -> dict[str, Any]:
+    answer = httpx.post(f"{api}/robots/{ROBOT}/commands", json={"command": command, "reason": "test"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    assert body["result"] == "ok", body
+    return body
+
+
+def _replay(api: str, mission_id: int, lab: LabProcess) -> dict[str, Any]:
+    """POST /missions/{id}/replay, waiting for it (and polling GET /replays/{id} should the wait run out)."""
+    answer = httpx.post(f"{api}/missions/{mission_id}/replay", params={"wait": 300}, json={}, timeout=330)
+    assert answer.status_code == 202, answer.text
+    replay: dict[str, Any] = answer.json()
+    if replay["status"] == "running":
+        replay = _poll(lambda: httpx.get(f"{api}/replays/{replay['id']}").json(),
+                       lambda r: r["status"] != "running", 300, "replay", lab)
+    assert replay["status"] == "done", replay
+    return replay
+
+
+def test_a_mission_run_is_recorded_and_downloads_as_mcap_and_replays(ros_env: dict[str, str],
+                                                                      tmp_path: Path) -> None:
     lab = LabProcess(ros_env, tmp_path / "lab", robots=2, extra=("--speed", "2", "--seed", "5"))
     try:
         lab.wait_ready(robots=2)
         api = f"{lab.url}/api/v1"
+        # the fleet manager's own sim clock (its first /clock may come seconds after the robots' states): the
+        # mission's timings are then on it
+        _poll(lambda: httpx.get(f"{api}/health").json(), lambda h: h["sim_time"] is not None, 60, "sim clock", lab)
         places = {p["name"]: p for p in httpx.get(f"{api}/sites/living_lab/map").json()["places"]}
-        spec = {"steps": [{"go_to": "bay_1"}, {"wait": 2}]}
+        spec = {"steps": [{"go_to": GOAL}, {"wait": 2}]}
         mission = httpx.post(f"{api}/missions", json={"spec": spec, "robot_id": ROBOT}).json()
         mission_id = mission["id"]
+        # on its way, the operator pauses the robot for a moment (POST /robots/{id}/commands, Lab.command)
+        _poll(lambda: httpx.get(f"{api}/robots/{ROBOT}").json(), lambda r: r["mode"] == "moving", 120,
+              "the robot drives", lab)
+        _command(api, "pause")
+        _poll(lambda: httpx.get(f"{api}/robots/{ROBOT}").json(), lambda r: r["mode"] == "paused", 30,
+              "the robot pauses", lab)
+        time.sleep(1.5)
+        _command(api, "resume")
         mission = _poll(lambda: httpx.get(f"{api}/missions/{mission_id}").json(),
                         lambda m: m["status"] in ("completed", "failed", "canceled"), 180, "mission", lab)
         assert mission["status"] == "completed", mission
@@ -60,6 +97,10 @@ def test_a_mission_run_is_recorded_and_downloads_as_mcap(ros_env: dict[str, str]
         assert got.status_code == 200, got.text
         assert got.headers["content-disposition"] == f'attachment; filename="mission-{mission_id}.mcap"'
         info = httpx.get(f"{api}/missions/{mission_id}/recording/info").json()
+
+        # -- acceptance 2: re-simulated twice, identical; the comparison stored --------------------------
+        replays = [_replay(api, mission_id, lab) for _ in range(2)]
+        stored = [httpx.get(f"{api}/replays/{r['id']}").json() for r in replays]  # read back afterwards
     finally:
         lab.stop()
     assert not lab.leftovers, f"processes left running: {lab.leftovers}"
@@ -86,7 +127,7 @@ def test_a_mission_run_is_recorded_and_downloads_as_mcap(ros_env: dict[str, str]
     for topic in TOPICS - {"/mission/events"}:  # sim time, within the mission (a robot's clock may lag a little)
         times = [t for t, _ in by_topic[topic]]
         assert start_ns - 2e9 <= times[0] and times[-1] <= end_ns + 2e9, (topic, start_ns, times[0], times[-1], end_ns)
-    goal = places["bay_1"]
+    goal = places[GOAL]
     odom = [m for _, m in by_topic[f"/{ROBOT}/odom"]]
     assert odom[-1].header.frame_id == f"{ROBOT}/odom"
     last = odom[-1].pose.pose.position
@@ -97,8 +138,12 @@ def test_a_mission_run_is_recorded_and_downloads_as_mcap(ros_env: dict[str, str]
     assert len({t // 500_000_000 for t in scans}) == len(scans) >= 2  # downsampled: one per 0.5 s of sim time
     events = [json.loads(m.data) for _, m in by_topic["/mission/events"]]
     statuses = [e["status"] for e in events if e["type"] == "mission_event"]
-    assert statuses == ["queued", "assigned", "underway", "completed"]
+    assert statuses == ["queued", "assigned", "underway", "completed"], events  # in sim-time order
     assert {e["mission_id"] for e in events} == {mission_id}
+    commands = [e for e in events if e["type"] == "robot_command"]  # the operator's, at the sim time sent
+    assert [(c["command"], c["result"], c["robot_id"]) for c in commands] == [("pause", "ok", ROBOT),
+                                                                               ("resume", "ok", ROBOT)]
+    assert mission["sim_started_at"] < commands[0]["sim_time"] < commands[1]["sim_time"] < mission["sim_ended_at"]
 
     # -- mcap_ros2: the same file, its own decoder --------------------------------------------------
     msgs = list(read_ros2_messages(path))
@@ -113,7 +158,7 @@ def test_a_mission_run_is_recorded_and_downloads_as_mcap(ros_env: dict[str, str]
     assert (meta["mission_id"], meta["site"], meta["robots"], meta["segment"]) == (str(mission_id), "living_lab",
                                                                                    ROBOT, "0")
     assert meta["time_source"] == "sim" and meta["sim_start_ns"] == str(start_ns)
-    assert json.loads(meta["spec"]) == {"steps": [{"go_to": "bay_1"}, {"wait": 2.0}]}
+    assert json.loads(meta["spec"]) == {"steps": [{"go_to": GOAL}, {"wait": 2.0}]}
     initial = json.loads(meta["initial_robots"])
     assert set(initial) == {"delivery_1", "delivery_2"}
     assert math.hypot(initial[ROBOT]["x"] - 24.9, initial[ROBOT]["y"] - 2.0) < 0.3  # its spawn, fleet.yaml
@@ -121,3 +166,41 @@ def test_a_mission_run_is_recorded_and_downloads_as_mcap(ros_env: dict[str, str]
     state = InitialState.from_metadata(meta)  # what `labfleet replay` starts from
     assert set(state.robots) == {"delivery_1", "delivery_2"} and state.missions[0].mission_id == mission_id
     assert [s["kind"] for s in state.missions[0].steps] == ["go_to", "wait"]
+
+    # -- the two re-simulations ---------------------------------------------------------------------
+    first, second = replays
+    assert first["id"] != second["id"] and {r["mission_id"] for r in replays} == {mission_id}
+    assert [r["seed"] for r in replays] == [5, 5]  # the lab's seed, from the recording
+    results = [r["result"] for r in replays]
+    digests = [r["trajectory_digests"] for r in results]
+    assert digests[0] == digests[1] and digests[0][ROBOT]["samples"] > 100, digests  # bit-identical paths
+    assert results[0]["trajectories"] == results[1]["trajectories"]
+    for result in results:  # the recorded pause and resume, injected when the operator sent them
+        assert [(i["event"], i["result"].split(":")[0]) for i in result["injected"]] == [("pause", "ok"),
+                                                                                         ("resume", "ok")]
+        assert [i["t"] for i in result["injected"]] == pytest.approx(
+            [c["sim_time"] - results[0]["start_s"] for c in commands], abs=1e-3)
+    comparison = first["comparison"]
+    assert comparison is not None and second["comparison"] == comparison
+    assert [s["comparison"] for s in stored] == [first["comparison"], second["comparison"]]  # stored
+    assert [s["status"] for s in stored] == ["done", "done"]
+    assert [s["result"]["trajectory_digests"] for s in stored] == digests
+    (compared,) = comparison["missions"]
+    original, again, path = compared["original"], compared["replay"], compared["path"]
+    print(f"replays {first['id']}, {second['id']} of mission {mission_id}: sha256 {digests[0][ROBOT]['sha256'][:16]}, "
+          f"{digests[0][ROBOT]['samples']} samples, {first['speedup']}x / {second['speedup']}x real time")
+    print(f"  duration {original['duration_s']} s recorded, {again['duration_s']} s re-simulated; distance "
+          f"{original['distance_m']} m / {again['distance_m']} m; energy {original['energy_wh']} / "
+          f"{again['energy_wh']} Wh")
+    print(f"  path deviation: Frechet {path['frechet_m']} m, DTW mean {path['dtw_mean_m']} m "
+          f"(resampled every {path['spacing_m']} m, {path['points']} points)")
+    assert compared["mission_id"] == mission_id and comparison["same_outcome"] is True
+    assert (original["outcome"], again["outcome"]) == ("completed", "completed")
+    assert path["frechet_m"] is not None and path["frechet_m"] < 1.5  # the same lanes, the same route
+    assert again["distance_m"] == pytest.approx(original["distance_m"], rel=0.25)
+    kpis = comparison["kpis"]
+    assert kpis["original"]["missions_completed"] == kpis["replay"]["missions_completed"] == 1
+    steps = {(e["step_index"], e["status"]) for e in compared["events"]}
+    assert {(0, "active"), (0, "done"), (1, "active"), (1, "done")} <= steps, compared["events"]
+    assert all(e["original_t"] is not None and e["replay_t"] is not None for e in compared["events"]), (
+        compared["events"])  # every step event of one run has its counterpart in the other

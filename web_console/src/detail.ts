@@ -44,14 +44,20 @@ export function frameEvent(frame: Frame): MissionEvent | null {
   return null;
 }
 
-/** "Play back" for a mission that ran and ended: its recording is complete (GET /missions/{id}/playback). */
-function playbackLink(m: Mission): HTMLAnchorElement[] {
+/** "Play back" and "Re-simulate" for a mission that ran and ended: its recording is complete
+ * (GET /missions/{id}/playback; POST /missions/{id}/replay from the playback view). */
+function playbackLinks(m: Mission): HTMLAnchorElement[] {
   if (!m.started_at || !["completed", "failed", "canceled"].includes(m.status)) return [];
-  const a = text("a", "▶ Play back", "button-link playback-link") as HTMLAnchorElement;
-  a.href = `#/missions/${m.id}/playback`;
-  a.dataset.testid = "playback-link";
-  a.title = "play the recorded mission back on the map";
-  return [a];
+  const link = (label: string, path: string, testid: string, title: string) => {
+    const a = text("a", label, "button-link playback-link") as HTMLAnchorElement;
+    a.href = `#/missions/${m.id}/${path}`;
+    a.dataset.testid = testid;
+    a.title = title;
+    return a;
+  };
+  return [link("▶ Play back", "playback", "playback-link", "play the recorded mission back on the map"),
+    link("⟲ Re-simulate", "replay", "replay-link",
+      "re-run the recorded mission in simulation (what-if overrides) and compare it with what happened")];
 }
 
 export class DetailView {
@@ -175,7 +181,7 @@ export class DetailView {
       return;
     }
     $("#detail-summary").replaceChildren(this.summary(m));
-    $("#detail-actions").replaceChildren(...missionButtons(this.store, m), ...playbackLink(m));
+    $("#detail-actions").replaceChildren(...missionButtons(this.store, m), ...playbackLinks(m));
     $("#detail-steps").replaceChildren(...m.steps.map((s) => this.step(s)));
     // newest first: what just happened is at the top
     $("#detail-events").replaceChildren(...[...this.events].reverse().map((e) => this.eventRow(e)));

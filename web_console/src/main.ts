@@ -7,6 +7,7 @@ import { MapView, MODE_COLORS, type TrafficView } from "./map";
 import { reportError, showMessage } from "./messages";
 import { PilotsView } from "./pilots";
 import { PlaybackView } from "./playback";
+import { ReplayPanel } from "./replay";
 import { DispatchSwitch, loadMissions, QueueView } from "./queue";
 import { RobotsView } from "./robots";
 import { MissionStore } from "./store";
@@ -112,9 +113,9 @@ async function start(): Promise<void> {
 }
 
 /** The view in the address: #/ the live operations, #/pilots the pilots, #/pilots/ID a pilot's dashboard,
- * #/missions/ID/playback a recorded mission played back. */
-function route(pilots: PilotsView, playback: PlaybackView): void {
-  const replay = /^#\/missions\/(\d+)\/playback\/?$/.exec(location.hash);
+ * #/missions/ID/playback a recorded mission played back, #/missions/ID/replay the same, at its re-simulation. */
+function route(pilots: PilotsView, playback: PlaybackView, resim: ReplayPanel): void {
+  const replay = /^#\/missions\/(\d+)\/(playback|replay)\/?$/.exec(location.hash);
   const match = /^#\/pilots(?:\/([^/]+))?\/?$/.exec(location.hash);
   const view = replay ? "playback" : match ? "pilots" : "ops";
   $<HTMLElement>("#ops-view").hidden = view !== "ops";
@@ -123,7 +124,7 @@ function route(pilots: PilotsView, playback: PlaybackView): void {
   for (const a of document.querySelectorAll<HTMLElement>("nav.views a")) {
     a.classList.toggle("active", a.dataset.view === view);
   }
-  if (replay) void playback.show(Number(replay[1]));
+  if (replay) void playback.show(Number(replay[1])).then(() => { if (replay[2] === "replay") resim.focus(); });
   else playback.hide();
   if (!match) {
     pilots.hide();
@@ -140,8 +141,9 @@ function route(pilots: PilotsView, playback: PlaybackView): void {
 
 const pilots = new PilotsView();
 const playback = new PlaybackView();
-window.addEventListener("hashchange", () => route(pilots, playback));
-route(pilots, playback);
+const resim = new ReplayPanel(playback);
+window.addEventListener("hashchange", () => route(pilots, playback, resim));
+route(pilots, playback, resim);
 
 start().catch((err) => {
   document.body.prepend(text("div", `The console could not start: ${(err as Error).message}`, "fatal"));

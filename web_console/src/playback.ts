@@ -58,7 +58,7 @@ function clockText(d: Playback, t: number): string {
   return new Date(t * 1000).toLocaleTimeString([], { hour12: false });
 }
 
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string>): SVGElementTagNameMap[K] {
+export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string>): SVGElementTagNameMap[K] {
   const node = document.createElementNS(NS, tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
   return node;
@@ -87,6 +87,11 @@ export class PlaybackView {
   private playing = false;
   private lastFrame: number | null = null;
   private loading = 0; // which load is the latest
+  private overlayLayer: SVGGElement | null = null;
+  /** Told when a mission starts loading (null) and when its playback is drawn (replay.ts draws over it). */
+  readonly onShown: ((data: Playback | null, missionId: number) => void)[] = [];
+  /** Told the time on every frame drawn. */
+  readonly onTime: ((t: number) => void)[] = [];
 
   constructor() {
     this.toggle.addEventListener("click", () => (this.playing ? this.pause() : this.play()));
@@ -117,7 +122,9 @@ export class PlaybackView {
     this.pause();
     this.missionId = missionId;
     this.data = null;
+    this.overlayLayer = null;
     const load = ++this.loading;
+    for (const f of this.onShown) f(null, missionId);
     this.setState("loading");
     $("#playback-title").textContent = `Playback · mission #${missionId}`;
     $<HTMLAnchorElement>("#playback-download").href = `/api/v1/missions/${missionId}/recording`;
@@ -134,6 +141,7 @@ export class PlaybackView {
       this.seekTo(data.start);
       this.setState("paused");
       $("#playback-note").textContent = data.robots.length ? "" : "the recording holds no robot poses";
+      for (const f of this.onShown) f(data, missionId);
     } catch (err) {
       if (load !== this.loading) return;
       this.setState("error");
@@ -141,6 +149,21 @@ export class PlaybackView {
         ? `Mission #${missionId} is still being recorded: its playback is ready when it ends.`
         : `No playback: ${reason(err)}`;
     }
+  }
+
+  /** The playback shown (null while loading or when there is none). */
+  get shown(): Playback | null {
+    return this.data;
+  }
+
+  /** The map layer drawn over the trajectories and under the robots, for other runs of the mission. */
+  get overlay(): SVGGElement | null {
+    return this.overlayLayer;
+  }
+
+  /** The colour a robot's recorded trajectory is drawn in. */
+  colorOf(robotId: string): string | undefined {
+    return this.drawn.find((r) => r.track.id === robotId)?.color;
   }
 
   /** Leaves the view: playback stops where it is. */
@@ -211,7 +234,8 @@ export class PlaybackView {
     const view = new MapView(this.mapSvg, map);
     const robots = this.mapSvg.querySelector("g.robots");
     const paths = svg("g", { class: "trajectories" });
-    robots?.before(paths);
+    this.overlayLayer = svg("g", { class: "overlay" });
+    robots?.before(paths, this.overlayLayer);
     this.drawn = d.robots.filter((t) => t.samples.length).map((track, k) => {
       const color = PALETTE[k % PALETTE.length];
       const points = track.samples.map((s) => `${s[1]},${s[2]}`);
@@ -309,6 +333,7 @@ export class PlaybackView {
     this.timeLabel.textContent = `${elapsed(this.now - d.start)} / ${elapsed(span)}`;
     this.timeLabel.dataset.t = this.now.toFixed(3);
     $("#playback-clock").textContent = clockText(d, this.now);
+    for (const f of this.onTime) f(this.now);
     let current = -1;
     d.events.forEach(([t], i) => { if (t <= this.now + 1e-6) current = i; });
     if (current !== this.currentEvent) this.markEvent(current);
