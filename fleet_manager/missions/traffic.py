@@ -35,6 +35,7 @@ ROUTE_WAIT_S = 90.0  # sim seconds a step waits for a route clear of other robot
 BODY_CLEAR_M = 0.85  # a step is not released while another robot's centre is this close to its lane (two
 # tuggers touch at 0.8 m; the carriageways of a 2.0 m wide corridor are 1.0 m apart)
 OBSTACLE_REPLAN_S = 15.0  # sim seconds stopped by an obstacle before the drive is planned again around it
+OBSTACLE_REPLANS = 4  # replans in a row for an obstacle the robot does not get past: then the drive fails
 STILL_THERE_M = 0.5  # a robot this close to where it was parked still stands on the vertex it was parked on
 RESEND_S = 1.0  # a release is sent again after this long (one may be lost)
 
@@ -65,6 +66,7 @@ class TrafficManager:
     movers: dict[str, Mover] = field(default_factory=dict)
     reroute: set[str] = field(default_factory=set)  # robots whose route uses a lane closed since
     asked: dict[str, str] = field(default_factory=dict)  # robots waiting for a route, asked to step aside
+    obstacle_replans: dict[str, int] = field(default_factory=dict)  # in a row, without getting past
     known: set[str] = field(default_factory=set)  # robots that hold places (parked or on a route)
     rerouted_at: dict[str, float] = field(default_factory=dict)  # last reroute around a stopped robot
     # the vertex each robot was parked on last, and where it stood then
@@ -372,6 +374,8 @@ class TrafficManager:
     def finish(self, robot_id: str, x: float, y: float, now: float, moving_on: bool = False) -> None:
         """The robot's task ended (arrived, failed or canceled): it parks where it is (see park)."""
         self.planner.table.remove_robot(robot_id)
+        if not moving_on:
+            self.obstacle_replans.pop(robot_id, None)
         self.park(robot_id, x, y, now, moving_on)
 
     # -- lanes ----------------------------------------------------------------------------------
@@ -451,6 +455,13 @@ class DriveWatch:
             self.blocked_since = None
         elif self.blocked_since is None:
             self.blocked_since = now
+        if heading_to >= 2:  # got past the start of this drive: earlier obstacles are behind it
+            traffic.obstacle_replans.pop(robot_id, None)
+        if self.blocked_since is not None and now - self.blocked_since > OBSTACLE_REPLAN_S:
+            replans = traffic.obstacle_replans[robot_id] = traffic.obstacle_replans.get(robot_id, 0) + 1
+            if replans > OBSTACLE_REPLANS:  # planning again does not get it past (a kerb, a parked car)
+                traffic.obstacle_replans.pop(robot_id, None)
+                return "stop", f"blocked by an obstacle for {replans * OBSTACLE_REPLAN_S:.0f} s"
         if robot_id in traffic.reroute or (self.blocked_since is not None
                                            and now - self.blocked_since > OBSTACLE_REPLAN_S):
             traffic.reroute.discard(robot_id)

@@ -359,3 +359,34 @@ def test_a_robot_stopping_on_a_sweep_after_its_route_stands_on_its_nearest_place
     traffic.progress("A", len(route.waypoints) + 3)  # sweeping beyond e_hub
     traffic.finish("A", g["e_room"].x, g["e_room"].y + 0.2, now=30.0)
     assert traffic.parked_at("e_room") == "A"
+
+
+def test_a_robot_an_obstacle_keeps_stopped_plans_again_a_few_times_then_its_drive_fails():
+    from fleet_manager.missions.traffic import (
+        OBSTACLE_REPLAN_S,
+        OBSTACLE_REPLANS,
+        REROUTE,
+        DriveWatch,
+        TrafficManager,
+    )
+
+    traffic = TrafficManager(SINGLE_LANE)
+    g = SINGLE_LANE.places
+    now, verdicts = 0.0, []
+    for _ in range(OBSTACLE_REPLANS + 1):  # each drive: stopped for an obstacle before its first waypoint
+        route = traffic.plan(A, g["w_room"].x, g["w_room"].y, "e_room", now=now)
+        watch = DriveWatch.start("A", route, len(route.waypoints), now)
+        verdict: tuple[str, int | str] = ("", 0)
+        while verdict[0] != "stop":
+            now += 1.0
+            verdict = watch.tick(traffic, 1, now, "waiting_obstacle")
+        verdicts.append(verdict[1])
+        traffic.finish("A", g["w_room"].x, g["w_room"].y, now, moving_on=verdict[1] == REROUTE)
+    assert verdicts[:-1] == [REROUTE] * OBSTACLE_REPLANS
+    assert verdicts[-1] == f"blocked by an obstacle for {(OBSTACLE_REPLANS + 1) * OBSTACLE_REPLAN_S:.0f} s"
+    # a robot that gets past the obstacle starts counting afresh
+    route = traffic.plan(A, g["w_room"].x, g["w_room"].y, "e_room", now=now)
+    traffic.obstacle_replans["A"] = OBSTACLE_REPLANS
+    watch = DriveWatch.start("A", route, len(route.waypoints), now)
+    watch.tick(traffic, 2, now + 1.0, "driving")
+    assert "A" not in traffic.obstacle_replans
