@@ -23,7 +23,16 @@ class Limits:
 
 @dataclass(frozen=True)
 class Tuning:
+    # The lookahead grows with speed: `lookahead_time` seconds of travel, from `lookahead` (at low speed, by
+    # doors and on spurs) up to `max_lookahead`. A fixed 0.6 m at 1.5 m/s steers so hard that a few tenths
+    # of a second of lag (odometry, scan and commands in a loaded ROS lab) make the robot weave across its
+    # sidewalk into the wall beside it. Bends are followed as closely as before: the lookahead point never
+    # passes a stop-and-turn corner (see sharp_turn) or the end of what is released, it stays within
+    # `lookahead` of a gentler bend ahead, and past such a bend the lookahead grows back as the robot
+    # leaves it behind.
     lookahead: float = 0.6  # m
+    lookahead_time: float = 1.5  # s
+    max_lookahead: float = 2.25  # m
     goal_tolerance: float = 0.08  # m
     yaw_tolerance: float = 0.08  # rad
     rotate_in_place: float = 0.9  # rad: turn on the spot above this heading error
@@ -36,6 +45,7 @@ class Tuning:
 
 
 STOP_BAND = 0.05  # m: this close to the stop distance counts as stopped for the obstacle
+BEND = 0.02  # rad: the path bends at a waypoint that turns it more than this
 
 
 class Status(StrEnum):
@@ -90,12 +100,16 @@ class PathFollower:
         self.released = max(self.released, min(len(self.points), released_waypoints + 1))
 
     # -- geometry along the path ----------------------------------------------------------------
+    def _turn(self, k: int) -> float:
+        """How much the path turns at point k (rad, 0 at its ends)."""
+        if k <= 0 or k >= len(self.points) - 1:
+            return 0.0
+        (ax, ay), (bx, by), (cx, cy) = self.points[k - 1], self.points[k], self.points[k + 1]
+        return abs(wrap(math.atan2(cy - by, cx - bx) - math.atan2(by - ay, bx - ax)))
+
     def _sharp(self, k: int) -> bool:
         """Whether the path turns sharply at point k (a stop-and-turn corner)."""
-        if k <= 0 or k >= len(self.points) - 1:
-            return False
-        (ax, ay), (bx, by), (cx, cy) = self.points[k - 1], self.points[k], self.points[k + 1]
-        return abs(wrap(math.atan2(cy - by, cx - bx) - math.atan2(by - ay, bx - ax))) > self.tuning.sharp_turn
+        return self._turn(k) > self.tuning.sharp_turn
 
     def _next_stop(self, seg: int) -> int:
         """The first point after segment `seg` where the robot must stop: a sharp corner or the release end."""
@@ -131,12 +145,29 @@ class PathFollower:
         stop = self._next_stop(seg) - seg - 1
         return first + sum(steps[:stop]), first + sum(steps)
 
+    def lookahead(self) -> float:
+        """The lookahead distance at the present (commanded) speed."""
+        tun = self.tuning
+        return min(max(tun.lookahead, abs(self.v) * tun.lookahead_time), max(tun.max_lookahead, tun.lookahead))
+
+    def _past_bend(self, seg: int, px: float, py: float) -> float:
+        """How far along the path the point (px, py) of segment `seg` lies past the last bend the robot drove
+        round (inf if it stopped and turned on the spot since, or there is none)."""
+        k = seg
+        while k > 0 and self._turn(k) <= BEND:
+            k -= 1
+        if k == 0 or self._sharp(k):
+            return math.inf
+        return math.dist(self.points[seg], (px, py)) + sum(
+            math.dist(self.points[j], self.points[j + 1]) for j in range(k, seg))
+
     def _lookahead_point(self, x: float, y: float) -> tuple[float, float]:
         seg, t = self._project(x, y)
         end = self._next_stop(seg)
         (ax, ay), (bx, by) = self.points[seg], self.points[seg + 1]
         px, py = ax + t * (bx - ax), ay + t * (by - ay)
-        need = self.tuning.lookahead
+        need = min(self.lookahead(), self.tuning.lookahead + self._past_bend(seg, px, py))
+        walked = 0.0
         i = seg
         while True:
             nx, ny = self.points[i + 1]
@@ -147,6 +178,11 @@ class PathFollower:
                     return px + f * (nx - px), py + f * (ny - py)
                 return nx, ny
             need -= d
+            walked += d
+            if self._turn(i + 1) > BEND:  # past a bend, no farther than the least lookahead would reach
+                need = min(need, max(self.tuning.lookahead - walked, 0.0))
+                if need <= 0.0:
+                    return nx, ny
             px, py = nx, ny
             i += 1
 
