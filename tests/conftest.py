@@ -92,11 +92,12 @@ def running_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 
 # The longest modules run first, so that under pytest-xdist (`make test` runs two workers, one module per
-# worker at a time) they overlap instead of one of them running alone at the end. xdist's loadfile
-# scheduler hands each worker two modules to start with, in this order: the soak and test_up on one, the
-# shared-lab module and the city pilot on the other.
-LONGEST_FIRST = ("tests/integration/test_soak.py", "tests/integration/test_up.py", "tests/integration/test_lab.py",
-                 "tests/integration/test_city_pilot.py", "tests/browser/")
+# worker at a time) they overlap instead of one of them running alone at the end. scripts/test.sh passes
+# --no-loadscope-reorder (else xdist puts the modules with the most tests first, and these one-test
+# modules last); each worker starts with two modules, in turn: the soak and the shared lab on one, the
+# city pilot and test_up on the other.
+LONGEST_FIRST = ("tests/integration/test_soak.py", "tests/integration/test_city_pilot.py",
+                 "tests/integration/test_lab.py", "tests/integration/test_up.py", "tests/browser/")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
