@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from shapely.affinity import rotate
@@ -99,3 +99,26 @@ def covered_fraction(polygon: Polygon, path: Sequence[tuple[float, float]], widt
         return 0.0
     swept = LineString(path).buffer(width / 2, cap_style="flat")
     return float(swept.intersection(polygon).area / polygon.area)
+
+
+SWEEP_SPEED = 0.5  # m/s: the cleaning pace of a coverage sweep
+
+SweepLeg = tuple[str, float, float, float | None, float]  # name, x, y, yaw (the last only), speed
+
+
+def sweep_legs(zone: CoverageZone, entry: tuple[float, float, float | None], radius: float, spacing: float | None,
+               pace: float = SWEEP_SPEED,
+               limit_on_segment: Callable[[float, float, float, float], float | None] | None = None) -> list[SweepLeg]:
+    """A back-and-forth sweep inside the zone's polygon from its entry place (x, y, yaw), then back to it,
+    at `pace` kept under each leg's limit (the live mission runner and the lock-step site both drive it)."""
+    sweep = coverage_path(zone.shape, spacing or 2 * radius, margin=radius + 0.1)
+    ex, ey, eyaw = entry
+    legs: list[SweepLeg] = []
+    last = (ex, ey)
+    for k, (x, y) in enumerate([*sweep, last]):
+        limit = limit_on_segment(*last, x, y) if limit_on_segment is not None else None
+        speed = pace if limit is None else min(pace, limit)
+        name, yaw = (f"{zone.name}#{k}", None) if k < len(sweep) else (zone.entry, eyaw)
+        legs.append((name, x, y, yaw, speed))
+        last = (x, y)
+    return legs

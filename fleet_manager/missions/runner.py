@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleet_manager.core.coverage import coverage_path
+from fleet_manager.core.coverage import SWEEP_SPEED, sweep_legs
 from fleet_manager.core.errors import Conflict, Unavailable
 from fleet_manager.core.missions import MissionStatus
 from fleet_manager.core.robots import TaskAction, TaskFeedback, TaskOutcome, TaskRequest, TaskResult, Waypoint
@@ -224,18 +224,10 @@ class MissionRunner:
         """A back-and-forth sweep inside the zone's polygon, then back to its entry place, at a cleaning
         pace kept within the robot's speed cap and, on each leg, the operating zones' limits."""
         zone = self.site.cleaning_zones[zone_name]
-        radius = self.site.fleet.robot(robot_id).model.radius
-        sweep = coverage_path(zone.shape, spacing or 2 * radius, margin=radius + 0.1)
         entry = self.site.navgraph.place(zone.entry)
-        pace = min(0.5, self.site.max_speed(robot_id))  # m/s: a cleaning pace
-        waypoints, last = [], (entry.x, entry.y)
-        for k, (x, y) in enumerate([*sweep, last]):
-            limit = self.site.operating_zones.limit_on_segment(*last, x, y)
-            speed = pace if limit is None else min(pace, limit)
-            name, yaw = (f"{zone_name}#{k}", None) if k < len(sweep) else (zone.entry, entry.yaw)
-            waypoints.append(Waypoint(name, x, y, yaw, speed))
-            last = (x, y)
-        return waypoints
+        legs = sweep_legs(zone, (entry.x, entry.y, entry.yaw), self.site.fleet.robot(robot_id).model.radius, spacing,
+                          min(SWEEP_SPEED, self.site.max_speed(robot_id)), self.site.operating_zones.limit_on_segment)
+        return [Waypoint(*leg) for leg in legs]
 
     async def _confirm(self, state: RunState, record: dict[str, Any]) -> TaskResult:
         await self._on_started(state.mission_id)

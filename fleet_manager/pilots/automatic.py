@@ -17,7 +17,6 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from fleet_manager.core.robots import RobotReport
-from fleet_manager.core.zones import OperatingZones, parse_operating_zones
 from fleet_manager.pilots import service
 from fleet_manager.pilots.watch import (
     Action,
@@ -35,13 +34,10 @@ log = logging.getLogger(__name__)
 
 def site_facts(site: Site) -> SiteFacts:
     """What the watch needs of a site: its fleet's footprints, places, operating zones and pedestrians."""
-    zones = getattr(site, "operating_zones", None)
-    if not isinstance(zones, OperatingZones):  # until Site parses them itself
-        zones = parse_operating_zones(list(site.zones))
     actors = getattr(site.world, "actors", ())
     return SiteFacts(robots={r.id: r.model.radius for r in site.fleet.robots},
                      places=[(p.name, p.x, p.y) for p in site.navgraph.places.values()],
-                     zones=zones, pedestrians=Crowd(actors) if actors else None)
+                     zones=site.operating_zones, pedestrians=Crowd(actors) if actors else None)
 
 
 def apply(engine: Engine, sites: SiteCatalog, actions: Iterable[Action]) -> None:

@@ -27,7 +27,7 @@ from labfleet_sim.fleet_config import FleetConfig, load_fleet
 from labfleet_sim.physics import Contact, Simulator
 from labfleet_sim.world import World, load_world
 
-from fleet_manager.core.coverage import CoverageZone, coverage_path
+from fleet_manager.core.coverage import SWEEP_SPEED, CoverageZone, sweep_legs
 from fleet_manager.core.navgraph import NavGraph, load_navgraph
 from fleet_manager.missions.traffic import (
     REROUTE,
@@ -46,7 +46,6 @@ SCAN_EVERY = 2  # physics steps per lidar scan (10 Hz, as the ROS simulator publ
 FM_EVERY = 4  # physics steps per fleet-manager cycle (0.2 s, as the mission runner polls)
 PLAN_RETRY_S = 1.0
 HOLD_EPS_S = 1e-6  # a hold ends at the step its end time falls on, whatever the float rounding of sim time
-SWEEP_SPEED = 0.5  # m/s: the cleaning pace of a coverage sweep (as MissionRunner.sweep)
 DRIVES = frozenset({"go_to", "dock", "cover"})
 HOLDS = frozenset({"wait", "confirm"})
 STEP_KINDS = DRIVES | HOLDS | {"action"}
@@ -133,16 +132,9 @@ def sweep_waypoints(zone: CoverageZone, graph: NavGraph, radius: float, spacing:
                     ) -> list[AgentWaypoint]:
     """A back-and-forth sweep inside the zone's polygon, then back to its entry place, at `pace` kept under
     each leg's limit (MissionRunner.sweep does the same for the live lab)."""
-    sweep = coverage_path(zone.shape, spacing or 2 * radius, margin=radius + 0.1)
     entry = graph.place(zone.entry)
-    waypoints, last = [], (entry.x, entry.y)
-    for k, (x, y) in enumerate([*sweep, last]):
-        limit = limit_on_segment(*last, x, y) if limit_on_segment is not None else None
-        speed = pace if limit is None else min(pace, limit)
-        name, yaw = (f"{zone.name}#{k}", None) if k < len(sweep) else (zone.entry, entry.yaw)
-        waypoints.append(AgentWaypoint(name, x, y, yaw, speed))
-        last = (x, y)
-    return waypoints
+    legs = sweep_legs(zone, (entry.x, entry.y, entry.yaw), radius, spacing, pace, limit_on_segment)
+    return [AgentWaypoint(*leg) for leg in legs]
 
 
 class LockstepSite:
