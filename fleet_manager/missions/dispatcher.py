@@ -396,14 +396,16 @@ class Dispatcher:
         mission = await asyncio.to_thread(self.service.get, mission_id)
         if mission.status.terminal:
             return mission  # idempotent: the same final state
+        task = self._tasks.get(mission_id)
+        if task is not None:
+            task.cancel()  # the robot stops first (its goal is canceled at once); the records follow
         try:
             await asyncio.to_thread(self.service.transition, mission_id, MissionStatus.CANCELED,
                                     "canceled by operator")
+            canceled = True
         except Conflict:
-            return await asyncio.to_thread(self.service.get, mission_id)
-        task = self._tasks.get(mission_id)
+            canceled = False  # it ended on its own meanwhile; its own outcome stands
         if task is not None:
-            task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
             self._tasks.pop(mission_id, None)
@@ -411,7 +413,7 @@ class Dispatcher:
         if mission.robot_id:
             if self.registry.assignments.get(mission.robot_id) == mission_id:
                 del self.registry.assignments[mission.robot_id]
-            if mission.template == CHARGE_TEMPLATE:
+            if canceled and mission.template == CHARGE_TEMPLATE:
                 self.chargers.release(mission.robot_id)
         self.wake()
         return await asyncio.to_thread(self.service.get, mission_id)
