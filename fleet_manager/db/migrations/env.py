@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+from fleet_manager.audit import tables as audit_tables  # noqa: F401  (the audit_log table)
 from fleet_manager.db import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from fleet_manager.replay import tables as replay_tables  # noqa: F401  (the replay table)
 
