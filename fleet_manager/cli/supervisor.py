@@ -1,5 +1,8 @@
 """A small process supervisor: children in their own process groups, output prefixed, deaths reported,
-everything stopped on Ctrl-C (SIGTERM first, SIGKILL after a grace period)."""
+everything stopped on Ctrl-C (SIGTERM first, SIGKILL after a grace period).
+
+A child that dies is restarted (`restart`, up to MAX_RESTARTS times), or reported and left dead; only a
+`critical` one makes `poll` answer it, so that the caller stops the rest."""
 
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ class Child:
     env: dict[str, str] = field(default_factory=dict, repr=False)
     restart: bool = False  # started again when it dies (up to MAX_RESTARTS times)
     restarts: int = 0
+    on_death: str = ""  # what its death means, said with the report
     reported: bool = False
     pump: threading.Thread | None = field(default=None, repr=False)
 
@@ -48,8 +52,9 @@ class Supervisor:
             self._out.flush()
 
     def start(self, name: str, argv: Sequence[str], env: dict[str, str], *, critical: bool = False,
-              restart: bool = False) -> Child:
-        child = Child(name, list(argv), critical, self._spawn(name, argv, env), dict(env), restart)
+              restart: bool = False, on_death: str = "") -> Child:
+        child = Child(name, list(argv), critical, self._spawn(name, argv, env), dict(env), restart,
+                      on_death=on_death)
         self._pump_output(child)
         self.children.append(child)
         return child
@@ -84,7 +89,8 @@ class Supervisor:
                     self._pump_output(child)
                     continue
                 child.reported = True
-                self.say(f"{child.name} exited with code {code}" + (" (critical)" if child.critical else ""))
+                self.say(f"{child.name} exited with code {code}" + (" (critical)" if child.critical else "")
+                         + (f": {child.on_death}" if child.on_death else ""))
                 if child.critical:
                     dead_critical = child
         return dead_critical

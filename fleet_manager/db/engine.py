@@ -28,7 +28,9 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # a server out of reach fails a request in seconds (the API answers 503) instead of hanging it
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=10,
+                         connect_args={"connect_timeout": 5})
 
 
 def alembic_config(engine: Engine) -> Config:

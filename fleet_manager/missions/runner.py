@@ -1,6 +1,7 @@
 """Carrying out one mission on one robot, step by step: routes, actions, waits, confirmations,
 coverage sweeps and per-step retries. The dispatcher owns the runners and decides what happens when
-a robot is lost (fail or requeue)."""
+a robot is lost (fail or requeue). Its database work is tried again while the database is out of
+reach (db/retry.py): an outage holds a mission up at its next record, it does not fail it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from fleet_manager.core.errors import Conflict, Unavailable
 from fleet_manager.core.missions import MissionStatus
 from fleet_manager.core.robots import TaskAction, TaskFeedback, TaskOutcome, TaskRequest, TaskResult, Waypoint
 from fleet_manager.core.traffic import Mover
+from fleet_manager.db.retry import to_thread_retrying
 from fleet_manager.missions.service import MissionService
 from fleet_manager.missions.traffic import (
     REROUTE,
@@ -102,12 +104,12 @@ class MissionRunner:
             self.service.set_fields(state.mission_id, energy_wh=before + max(used_pct, 0.0) / 100.0 * capacity)
 
         try:
-            await asyncio.to_thread(add)
+            await to_thread_retrying(add)
         except Exception:
             log.exception("could not store the energy of mission %s", state.mission_id)
 
     async def _run(self, state: RunState, start_index: int) -> None:
-        mission = await asyncio.to_thread(self.service.get, state.mission_id, False)
+        mission = await to_thread_retrying(self.service.get, state.mission_id, False)
         route = list(mission.route)
         for record in mission.steps[start_index:]:
             await self._while_paused(state)
@@ -115,18 +117,18 @@ class MissionRunner:
             retries = int(record.get("retries", 0))
             for attempt in range(retries + 1):
                 note = f"attempt {attempt + 1} of {retries + 1}" if attempt else ""
-                await asyncio.to_thread(self.service.update_step, state.mission_id, index, "active", note,
+                await to_thread_retrying(self.service.update_step, state.mission_id, index, "active", note,
                                         attempt=attempt + 1)
                 result = await self._step(state, record, route, attempt + 1)
                 if result.outcome is TaskOutcome.SUCCEEDED:
                     break
                 reason = result.reason or f"task {result.outcome}"
                 if attempt < retries:
-                    await asyncio.to_thread(self.service.update_step, state.mission_id, index, "retrying", reason)
+                    await to_thread_retrying(self.service.update_step, state.mission_id, index, "retrying", reason)
                     continue
-                await asyncio.to_thread(self.service.update_step, state.mission_id, index, "failed", reason)
+                await to_thread_retrying(self.service.update_step, state.mission_id, index, "failed", reason)
                 raise StepFailed(index, reason)
-            await asyncio.to_thread(self.service.update_step, state.mission_id, index, "done")
+            await to_thread_retrying(self.service.update_step, state.mission_id, index, "done")
         await self._on_started(state.mission_id)
 
     async def _step(self, state: RunState, record: dict[str, Any], route: list[str], attempt: int) -> TaskResult:
@@ -157,7 +159,7 @@ class MissionRunner:
             waypoints += self.sweep(robot_id, record["zone"], record.get("spacing"))
             names = [*names, f"{zone.name} (coverage)", zone.entry]
         route.extend(names)
-        await asyncio.to_thread(self.service.set_fields, state.mission_id, route=list(route))
+        await to_thread_retrying(self.service.set_fields, state.mission_id, route=list(route))
         task = TaskRequest(task_id, state.mission_id, tuple(waypoints),
                            released=released_count(planned, len(waypoints)))
         result = await self._run_task(state, task, planned)
@@ -166,7 +168,7 @@ class MissionRunner:
         if result.reason in (REROUTE, YIELD):  # plan again from where the robot is
             why = ("a lane on the route was closed, or a robot stopped on it" if result.reason == REROUTE
                    else "standstill: giving way")
-            await asyncio.to_thread(self.service.add_event, state.mission_id,
+            await to_thread_retrying(self.service.add_event, state.mission_id,
                                     f"step {record['index']}: {why}; planning the route again")
             return await self._drive(state, record, route, attempt)
         return result
@@ -190,7 +192,7 @@ class MissionRunner:
                         return TaskResult(TaskOutcome.FAILED, f"{exc} for {ROUTE_WAIT_S:g} s")
                     if not noted:
                         noted = True
-                        await asyncio.to_thread(self.service.add_event, state.mission_id,
+                        await to_thread_retrying(self.service.add_event, state.mission_id,
                                                 f"waiting for a clear route to {goal}: {exc}")
                 state.waiting_route = True
                 await self._make_way(robot_id, goal)
@@ -209,7 +211,7 @@ class MissionRunner:
             aside = self.traffic.plan(mover, report.x, report.y, spot, self._now())
         except NoRoute:
             return
-        await asyncio.to_thread(self.service.add_event, state.mission_id,
+        await to_thread_retrying(self.service.add_event, state.mission_id,
                                 f"{state.robot_id} steps aside to {spot} while it waits for its route")
         task = TaskRequest(state.task_id(-1, 1), state.mission_id, tuple(aside.waypoints),
                            released=released_count(aside, len(aside.waypoints)))
@@ -234,7 +236,7 @@ class MissionRunner:
         index = record["index"]
         state.confirmed.clear()
         state.awaiting = index
-        await asyncio.to_thread(self.service.update_step, state.mission_id, index, "awaiting_confirmation",
+        await to_thread_retrying(self.service.update_step, state.mission_id, index, "awaiting_confirmation",
                                 str(record.get("prompt", "")))
         timeout = float(record["timeout"]) if record.get("timeout") is not None else math.inf
         try:
@@ -317,7 +319,7 @@ class MissionRunner:
 
 async def mark_underway(service: MissionService, mission_id: int) -> None:
     """assigned → underway, once: later calls (and a mission paused meanwhile) change nothing."""
-    mission = await asyncio.to_thread(service.get, mission_id, False)
+    mission = await to_thread_retrying(service.get, mission_id, False)
     if mission.status is MissionStatus.ASSIGNED:
         with contextlib.suppress(Conflict):
-            await asyncio.to_thread(service.transition, mission_id, MissionStatus.UNDERWAY, "underway")
+            await to_thread_retrying(service.transition, mission_id, MissionStatus.UNDERWAY, "underway")

@@ -2,21 +2,25 @@
 
 `PilotMonitor` owns a `PilotWatch` (pilots/watch.py) and one writer thread: the watch's actions are
 written in the order they were found (an intervention is opened before it is closed), each in a session
-of its own, through the pilot service functions. A write that fails is logged and skipped.
+of its own, through the pilot service functions. A write is tried again while the database is out of
+reach (db/retry.py); one that fails otherwise is logged and skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 
 from labfleet_sim.pedestrians import Crowd
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from fleet_manager.core.robots import RobotReport
+from fleet_manager.db.retry import call_retrying
 from fleet_manager.pilots import service
 from fleet_manager.pilots.watch import (
     Action,
@@ -40,14 +44,20 @@ def site_facts(site: Site) -> SiteFacts:
                      zones=site.operating_zones, pedestrians=Crowd(actors) if actors else None)
 
 
-def apply(engine: Engine, sites: SiteCatalog, actions: Iterable[Action]) -> None:
-    """Write the actions, in order, each in a session of its own; a failure is logged and skipped."""
+def apply(engine: Engine, sites: SiteCatalog, actions: Iterable[Action], stop: threading.Event | None = None) -> None:
+    """Write the actions, in order, each in a session of its own, each tried again while the database is out
+    of reach (until `stop` is set); any other failure is logged and the action skipped."""
     for action in actions:
         try:
-            with Session(engine, expire_on_commit=False) as session:
-                _apply_one(session, sites, action)
+            what = f"pilot record {type(action).__name__} of {action.robot_id}"
+            call_retrying(partial(_store, engine, sites, action), stop, what=what)
         except Exception:  # one record lost, the others still written
             log.exception("could not record %s", action)
+
+
+def _store(engine: Engine, sites: SiteCatalog, action: Action) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        _apply_one(session, sites, action)
 
 
 def _apply_one(session: Session, sites: SiteCatalog, action: Action) -> None:
@@ -77,6 +87,7 @@ class PilotMonitor:
         self.sites = sites
         self.watch = watch
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pilot-watch")
+        self._stop = threading.Event()  # set on close: a write waiting for the database gives up
         self._last: Future[None] | None = None  # writes run in order: the last one done, all are
 
     @classmethod
@@ -103,7 +114,7 @@ class PilotMonitor:
         if not actions:
             return
         try:
-            self._last = self._writer.submit(apply, self.engine, self.sites, actions)
+            self._last = self._writer.submit(apply, self.engine, self.sites, actions, self._stop)
         except RuntimeError:  # closed: the lab is stopping
             log.warning("pilot watch stopped: not recorded: %s", actions)
 
@@ -113,5 +124,7 @@ class PilotMonitor:
             await asyncio.wrap_future(self._last)
 
     def close(self) -> None:
-        """Write what is queued, then stop the writer thread (blocking: call it off the event loop)."""
+        """Write what is queued (without waiting for a database out of reach), then stop the writer thread
+        (blocking: call it off the event loop)."""
+        self._stop.set()
         self._writer.shutdown(wait=True)

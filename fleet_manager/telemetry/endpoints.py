@@ -5,31 +5,41 @@ import contextlib
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from fleet_manager.deps import LabWsDep
+from fleet_manager.auth.deps import VIEWER, websocket_principal
+from fleet_manager.deps import LabDep, LabWsDep
+from fleet_manager.telemetry.schemas import TelemetryStats
 
 router = APIRouter(tags=["telemetry"])
 
 
-@router.websocket("/ws/telemetry")
-async def telemetry(websocket: WebSocket, lab: LabWsDep) -> None:
-    await websocket.accept()
-    client = lab.hub.connect()
+@router.get("/telemetry/stats", response_model=TelemetryStats, dependencies=[VIEWER])
+async def telemetry_stats(lab: LabDep) -> TelemetryStats:
+    """Each websocket client's backlog: a client that stops reading holds one state per robot and at most
+    `event_queue` events (older ones dropped), never more."""
+    return TelemetryStats.model_validate(lab.hub.stats())
 
-    async def drain_incoming() -> None:  # notices the close; clients send nothing we need
-        with contextlib.suppress(WebSocketDisconnect):
-            while True:
-                await websocket.receive_text()
+
+@router.websocket("/ws/telemetry")
+async def telemetry(websocket: WebSocket, lab: LabWsDep, token: str | None = None) -> None:
+    """`?token=<access token>` of a user of this site; else closed with 4401 (no usable token) or 4403."""
+    await websocket.accept()
+    if await websocket_principal(websocket, lab, token) is None:
+        return
+    peer = f"{websocket.client.host}:{websocket.client.port}" if websocket.client else ""
+    client = lab.hub.connect(peer)
+
+    async def drain_incoming() -> None:  # notices the close; clients send nothing we need (text or bytes)
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
 
     reader = asyncio.create_task(drain_incoming())
+    sender = asyncio.create_task(client.pump(websocket.send_text))  # a slow reader holds up only itself
     try:
-        while not reader.done():
-            waiter = asyncio.create_task(client.wake.wait())
-            await asyncio.wait({waiter, reader}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            for frame in client.take():
-                await websocket.send_text(frame)
-    except (WebSocketDisconnect, RuntimeError):
-        pass
+        await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         lab.hub.disconnect(client)
-        reader.cancel()
+        for task in (sender, reader):
+            task.cancel()
+        for task in (sender, reader):  # the send that ended the connection raised: nothing to report
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError):
+                await task

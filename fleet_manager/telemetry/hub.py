@@ -2,7 +2,9 @@
 
 Each client has the latest robot_state per robot (coalesced: a slow client skips stale states, it
 never queues them) and a bounded queue of events; a client that stops reading costs bounded memory
-and never delays the others.
+and never delays the others. `Client.pump` sends one frame at a time, so what a client holds is at
+most one state per robot, EVENT_QUEUE events and the one frame being sent; `TelemetryHub.stats()`
+shows each client's backlog.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import logging
 import threading
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -20,11 +23,45 @@ EVENT_QUEUE = 1000
 
 
 class Client:
-    def __init__(self) -> None:
+    def __init__(self, peer: str = "internal") -> None:
+        self.peer = peer  # who it is, for stats: a websocket's address ("127.0.0.1:53422")
         self.states: dict[str, str] = {}
         self.events: deque[str] = deque(maxlen=EVENT_QUEUE)
         self.dropped_events = 0
+        self.replaced_states = 0  # states a newer one of the same robot replaced before they were sent
+        self.sent = 0
+        self.sending = ""  # the frame being sent (empty when none)
         self.wake = asyncio.Event()
+
+    def next_frame(self) -> str | None:
+        """The oldest event, else the state of one robot; None when there is nothing to send."""
+        if self.events:
+            return self.events.popleft()
+        if self.states:
+            robot_id = next(iter(self.states))
+            return self.states.pop(robot_id)
+        return None
+
+    async def pump(self, send: Callable[[str], Awaitable[None]]) -> None:
+        """Send the frames as they come, one at a time, until cancelled (or `send` raises). A send that
+        waits (the client reads slowly) holds up this client alone."""
+        while True:
+            frame = self.next_frame()
+            if frame is None:
+                self.wake.clear()
+                await self.wake.wait()
+                continue
+            self.sending = frame
+            await send(frame)
+            self.sending = ""
+            self.sent += 1
+
+    def stats(self) -> dict[str, Any]:
+        """Its backlog: frames and bytes waiting (the frame being sent included) and what was coalesced or dropped."""
+        waiting = [*self.events, *self.states.values()] + ([self.sending] if self.sending else [])
+        return {"peer": self.peer, "queued_states": len(self.states), "queued_events": len(self.events),
+                "sending": bool(self.sending), "queued_bytes": sum(len(f) for f in waiting), "sent": self.sent,
+                "replaced_states": self.replaced_states, "dropped_events": self.dropped_events}
 
     def take(self) -> list[str]:
         frames = list(self.events)
@@ -41,10 +78,9 @@ class TelemetryHub:
         self._thread_id = threading.get_ident()
         self._clients: set[Client] = set()
         self._latest: dict[str, str] = {}
-        self.frames_out = 0
 
-    def connect(self) -> Client:
-        client = Client()
+    def connect(self, peer: str = "internal") -> Client:
+        client = Client(peer)
         client.states.update(self._latest)  # a new client starts with every known robot
         client.wake.set()
         self._clients.add(client)
@@ -62,6 +98,8 @@ class TelemetryHub:
         text = json.dumps(frame, separators=(",", ":"))
         self._latest[robot_id] = text
         for client in self._clients:
+            if robot_id in client.states:
+                client.replaced_states += 1
             client.states[robot_id] = text
             client.wake.set()
 
@@ -79,3 +117,8 @@ class TelemetryHub:
                 client.dropped_events += 1
             client.events.append(text)
             client.wake.set()
+
+    def stats(self) -> dict[str, Any]:
+        """Every client's backlog, and the bounds that hold it: one state per robot, EVENT_QUEUE events."""
+        return {"clients": [c.stats() for c in self._clients], "robots": len(self._latest),
+                "event_queue": EVENT_QUEUE}

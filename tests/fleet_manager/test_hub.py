@@ -41,3 +41,44 @@ def test_events_from_worker_threads_arrive_on_the_loop():
         assert [json.loads(f)["seq"] for f in client.take()] == [1]
 
     asyncio.run(scenario())
+
+
+def test_a_client_whose_send_blocks_holds_a_bounded_backlog_and_does_not_hold_up_the_others():
+    async def scenario():
+        hub = TelemetryHub(asyncio.get_running_loop())
+        stalled, reader = hub.connect("stalled"), hub.connect("reader")
+        never = asyncio.Event()
+        received: list[dict] = []
+
+        async def stuck(_frame: str) -> None:  # a client that stopped reading: its send never returns
+            await never.wait()
+
+        async def read(frame: str) -> None:
+            received.append(json.loads(frame))
+
+        pumps = [asyncio.create_task(stalled.pump(stuck)), asyncio.create_task(reader.pump(read))]
+        for i in range(500):
+            for rid in ("r1", "r2", "r3"):
+                hub.publish_state(rid, {"type": "robot_state", "id": rid, "seq": i})
+            if i % 2:
+                hub.publish_event({"type": "mission_event", "seq": i})
+            await asyncio.sleep(0)  # the reader's pump runs between publications
+        await asyncio.sleep(0.01)
+        stats = {c["peer"]: c for c in hub.stats()["clients"]}
+        assert stats["stalled"]["sending"] and stats["stalled"]["sent"] == 0
+        assert stats["stalled"]["queued_states"] == 3  # coalesced: one per robot, never more
+        assert stats["stalled"]["queued_events"] == 250  # the frame stuck in the send is r1's first state
+        assert stats["stalled"]["replaced_states"] >= 3 * 499 - 3
+        assert stats["reader"]["queued_states"] == 0 and not stats["reader"]["sending"]
+        assert max(f["seq"] for f in received if f.get("id") == "r3") == 499  # the reader got the newest
+        for i in range(EVENT_QUEUE + 10):
+            hub.publish_event({"type": "mission_event", "seq": 1000 + i})
+        await asyncio.sleep(0.01)
+        stalled_stats = next(c for c in hub.stats()["clients"] if c["peer"] == "stalled")
+        assert stalled_stats["queued_events"] == EVENT_QUEUE and stalled_stats["dropped_events"] == 260
+        assert stalled_stats["queued_bytes"] < (EVENT_QUEUE + 4) * 100
+        for pump in pumps:
+            pump.cancel()
+        await asyncio.gather(*pumps, return_exceptions=True)
+
+    asyncio.run(scenario())
