@@ -10,7 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from pydantic import BaseModel
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
 from fleet_manager.core.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
 
@@ -19,18 +23,76 @@ log = logging.getLogger(__name__)
 _STATUS: dict[type[DomainError], int] = {NotFound: 404, InvalidInput: 422, Conflict: 409, Unavailable: 503}
 
 
+class FieldError(BaseModel):
+    """One entry of a 422 for a request that does not fit its schema (FastAPI's validation error)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: what is wrong (a message, or one entry per invalid part of the request) and, when
+    one field is at fault, its name."""
+
+    detail: str | list[FieldError]
+    field: str | None = None
+
+
+def error_response(description: str) -> dict[str, Any]:
+    """An entry of a route's `responses=`: the error body, with what the status means there."""
+    return {"model": ErrorBody, "description": description}
+
+
+# documented on every route of the API (a route's own entry for a status replaces the one here)
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: error_response("no token, or an invalid or expired one"),
+    403: error_response("the user's role or sites do not allow it"),
+    404: error_response("something the request names does not exist"),
+    409: error_response("valid, but not possible in the current state"),
+    413: error_response("the request body is over the size limit"),
+    422: error_response("invalid input: `field`, or each entry of `detail`, names what is wrong"),
+    503: error_response("the database is unavailable; try again shortly"),
+}
+# the same for a route whose own answer is not JSON (an HTML page): its errors are JSON all the same
+JSON_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"description": entry["description"],
+           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+    for code, entry in ERROR_RESPONSES.items()}
+
+
+ECHO_MAX = 500  # characters of the client's own input an error answer repeats
+
+
+def _clipped(text: str) -> str:
+    return text if len(text) <= 2 * ECHO_MAX else f"{text[:2 * ECHO_MAX]}... ({len(text)} characters)"
+
+
+def _echo(value: Any) -> Any:
+    """The input a validation error repeats, clipped: a 1 MB string is not sent back whole."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= ECHO_MAX:
+        return value
+    return f"{text[:ECHO_MAX]}... ({len(text)} characters)"
+
+
 async def _domain(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 400)
-    body: dict[str, object] = {"detail": exc.message}
+    body: dict[str, object] = {"detail": _clipped(exc.message)}
     if exc.field:
         body["field"] = exc.field
     return JSONResponse(body, status_code=status)
 
 
+DATABASE_RETRY_AFTER_S = 5
+
+
 async def _database(_: Request, exc: Exception) -> JSONResponse:
-    log.error("database unavailable: %s", exc)
-    return JSONResponse({"detail": "the database is unavailable; try again shortly"}, status_code=503)
+    """The database is out of reach (connection refused or lost, no connection left in the pool): 503."""
+    log.error("database unavailable: %s", str(exc).splitlines()[0])
+    return JSONResponse({"detail": "the database is unavailable; try again shortly"}, status_code=503,
+                        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
 
 
 def _json_safe(value: Any) -> Any:
@@ -45,12 +107,54 @@ def _json_safe(value: Any) -> Any:
 
 
 async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's 422, whose echo of the input could not otherwise be encoded when it holds NaN."""
+    """FastAPI's 422, whose echo of the input could not otherwise be encoded when it holds NaN; a body that
+    is not JSON is named with the parser's reason and position."""
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse({"detail": _json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
+    errors = []
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            reason = (error.get("ctx") or {}).get("error", "")
+            error = {**error, "msg": f"the body is not valid JSON: {reason} at character {error['loc'][-1]}",
+                     "input": None}
+        elif "input" in error:
+            error = {**error, "input": _echo(error["input"])}
+        errors.append(error)
+    return JSONResponse({"detail": _json_safe(jsonable_encoder(errors))}, status_code=422)
+
+
+def _unreadable(cause: BaseException | None) -> str:
+    if isinstance(cause, UnicodeDecodeError):
+        return f"the body is not UTF-8 text ({cause.reason} at byte {cause.start})"
+    if isinstance(cause, RecursionError):
+        return "the body's JSON is nested too deeply"
+    return f"the body cannot be read as JSON ({type(cause).__name__})"
+
+
+async def _bad_request(_: Request, exc: Exception) -> JSONResponse:
+    """A body that cannot be parsed is a 422 naming the reason, like a JSON syntax error: FastAPI answers 400
+    'There was an error parsing the body' when the JSON parser fails otherwise (bytes that are not UTF-8,
+    nesting too deep), Starlette 400 for a broken form (a multipart body without its boundary)."""
+    assert isinstance(exc, HTTPException)
+    if isinstance(exc.__context__, MultiPartException):
+        error = {"type": "form_invalid", "loc": ["body"], "msg": f"the form cannot be read: {exc.detail}"}
+    elif exc.__cause__ is not None:
+        error = {"type": "json_invalid", "loc": ["body"], "msg": _unreadable(exc.__cause__)}
+    else:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse({"detail": [error]}, status_code=422)
+
+
+async def _unstorable(_: Request, exc: Exception) -> JSONResponse:
+    """The database refuses a value the schemas let through (PostgreSQL takes no NUL character in text)."""
+    assert isinstance(exc, DataError)
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else "out of range"
+    return JSONResponse({"detail": f"a value of the request cannot be stored: {reason}"}, status_code=422)
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DomainError, _domain)
-    app.add_exception_handler(OperationalError, _database)
+    for database_error in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(database_error, _database)
+    app.add_exception_handler(DataError, _unstorable)
+    app.add_exception_handler(400, _bad_request)

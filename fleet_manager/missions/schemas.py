@@ -3,23 +3,43 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from fleet_manager.core.missions import MissionStatus, Priority
 from fleet_manager.db.tables import Mission, MissionEvent
 
+MAX_JSON_DEPTH = 20  # levels of free-form JSON (params, steps, evidence) a request may nest
+
+
+def shallow(value: Any) -> Any:
+    """Free-form JSON nested at most MAX_JSON_DEPTH levels: deeper input is refused, not stored (a record
+    too deep to serialise would fail every later read of it)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return value
+
 
 class SpecIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    steps: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+    steps: Annotated[list[dict[str, Any]], AfterValidator(shallow)] = Field(min_length=1, max_length=1000)
+
+
+Params = Annotated[dict[Annotated[str, Field(max_length=100)], Any], AfterValidator(shallow)]
 
 
 class MissionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     template: str | None = Field(None, min_length=1, max_length=200)
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: Params = Field(default_factory=dict, max_length=100)
     spec: SpecIn | None = None
     robot_id: str | None = Field(None, min_length=1, max_length=200)
     priority: Priority = Priority.NORMAL
@@ -52,6 +72,10 @@ class EventPublic(BaseModel):
     status: str | None
     step_index: int | None
     message: str
+
+    @field_serializer("time")
+    def _utc(self, value: datetime) -> str:
+        return as_utc(value).isoformat()
 
 
 class MissionPublic(BaseModel):

@@ -11,10 +11,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 
 from fleet_manager.core.kpis import KpiReport, TargetCheck
 from fleet_manager.db.tables import Incident, Intervention, Pilot
-from fleet_manager.missions.schemas import as_utc
+from fleet_manager.missions.schemas import as_utc, shallow
 
 _ID = Field(min_length=1, max_length=200)
 MISSION_ID_MAX = 2**31 - 1  # the mission table's integer key
+RobotId = Annotated[str, Field(min_length=1, max_length=200)]
+KpiName = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class InterventionKind(StrEnum):  # core/kpis.py INTERVENTION_KINDS
@@ -62,7 +64,7 @@ def _finite(value: Any, where: str = "") -> Any:
     return value
 
 
-FiniteJson = Annotated[list[dict[str, Any]], AfterValidator(_finite)]
+FiniteJson = Annotated[list[dict[str, Any]], AfterValidator(shallow), AfterValidator(_finite)]
 
 
 # -- pilots -------------------------------------------------------------------------------------
@@ -72,8 +74,9 @@ class PilotBase(BaseModel):
     description: str = Field("", max_length=10_000)
     period_start: datetime
     period_end: datetime
-    robots: list[str] = Field(default_factory=list, max_length=1000, description="robot ids of the site's fleet")
-    targets: dict[str, float] = Field(default_factory=dict, description='KPI targets, e.g. {"success_rate": 0.95}')
+    robots: list[RobotId] = Field(default_factory=list, max_length=1000, description="robot ids of the site's fleet")
+    targets: dict[KpiName, float] = Field(default_factory=dict, max_length=100,
+                                          description='KPI targets, e.g. {"success_rate": 0.95}')
 
 
 class PilotCreate(PilotBase):
@@ -86,8 +89,8 @@ class PilotUpdate(BaseModel):
     description: str | None = Field(None, max_length=10_000)
     period_start: datetime | None = None
     period_end: datetime | None = None
-    robots: list[str] | None = Field(None, max_length=1000)
-    targets: dict[str, float] | None = None
+    robots: list[RobotId] | None = Field(None, max_length=1000)
+    targets: dict[KpiName, float] | None = Field(None, max_length=100)
 
 
 class PilotPublic(BaseModel):

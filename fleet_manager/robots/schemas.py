@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from fleet_manager.core.robots import Command, CommandResult, RobotMode
 
@@ -43,7 +43,7 @@ class RobotPublic(BaseModel):
 class CommandIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     command: Command
-    reason: str = ""
+    reason: str = Field("", max_length=2000)
 
 
 class CommandOut(BaseModel):
