@@ -5,7 +5,7 @@ setup:
 	@bash scripts/setup.sh
 
 demo: setup
-	.venv/bin/labfleet up
+	.venv/bin/labfleet up --demo
 
 test: setup
 	@bash scripts/test.sh

@@ -8,6 +8,7 @@ import logging
 import uvicorn
 
 from fleet_manager.app import create_app
+from fleet_manager.auth.startup import StartupError, check_secret
 from fleet_manager.settings import Settings
 
 
@@ -19,8 +20,13 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     settings = Settings()
+    try:
+        check_secret(settings)
+    except StartupError as exc:
+        parser.exit(2, f"error: {exc}\n")
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                ws_max_size=1_000_000, timeout_graceful_shutdown=5, access_log=False)
+                ws_max_size=1_000_000, ws_per_message_deflate=False, timeout_graceful_shutdown=5,
+                access_log=False)
 
 
 if __name__ == "__main__":

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from fleet_manager import exception_handlers
+from fleet_manager import audit, exception_handlers
+from fleet_manager.audit.endpoints import router as audit_router
+from fleet_manager.auth.deps import VIEWER
+from fleet_manager.auth.endpoints import router as auth_router
+from fleet_manager.auth.endpoints import users_router
 from fleet_manager.deps import LabDep
 from fleet_manager.lab import Lab
+from fleet_manager.limits import RequestLimits
 from fleet_manager.missions.endpoints import dispatch_router
 from fleet_manager.missions.endpoints import router as missions_router
 from fleet_manager.pilots.endpoints import incidents_router, interventions_router
@@ -47,15 +52,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     exception_handlers.install(app)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_request_bytes):
-            return JSONResponse({"detail": f"request body over {settings.max_request_bytes} bytes"},
-                                status_code=413)
-        return await call_next(request)
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_request_bytes,
+                       max_ws_message_bytes=settings.max_ws_message_bytes)
+    audit.install(app)  # after the other middleware: what they refuse (413) is recorded too
 
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, responses=exception_handlers.ERROR_RESPONSES)
 
     @api.get("/health", tags=["health"])
     async def health(lab: LabDep) -> dict[str, Any]:
@@ -69,10 +70,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "websocket_clients": lab.hub.client_count,
         }
 
+    # every route needs a token of a user of this site: viewer at least; the routes that change something
+    # name a higher role in their own module (auth.deps RESEARCHER / OPERATOR / ADMIN)
     for router in (robots_router, sites_router, missions_router, dispatch_router, schedules_router,
-                   pilots_router, interventions_router, incidents_router, playback_router, replays_router,
-                   telemetry_router):
-        api.include_router(router)
+                   pilots_router, interventions_router, incidents_router, playback_router, replays_router):
+        api.include_router(router, dependencies=[VIEWER])
+    api.include_router(telemetry_router)  # the websocket checks its ?token= itself (closes 4401 / 4403)
+    api.include_router(auth_router)  # log in and refresh need no token; /auth/me any site
+    api.include_router(users_router)  # admins only
+    api.include_router(audit_router)  # admins only; read-only
     app.include_router(api)
 
     # the OpenAPI document also at the root, as DESIGN.md names it

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from fleet_manager.audit.writer import AuditWriter
+from fleet_manager.auth.service import AuthService
+from fleet_manager.auth.startup import bootstrap_admin, jwt_secret
 from fleet_manager.core.errors import NotFound
 from fleet_manager.core.robots import Command, CommandResult, RobotMode, RobotReport
 from fleet_manager.core.templates import TemplateLibrary
@@ -46,6 +49,8 @@ class Lab:
     schedules: ScheduleService
     pilots: PilotMonitor
     recordings: RecordingService | None = None  # every mission run recorded (settings.recording_enabled)
+    auth: AuthService | None = None  # accounts and tokens: every endpoint but health and login needs one
+    audit: AuditWriter | None = None  # the audit log's writer (requests and robot commands)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _offline: set[str] = field(default_factory=set)
     _save_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -53,8 +58,10 @@ class Lab:
     @classmethod
     async def start(cls, settings: Settings) -> Lab:
         loop = asyncio.get_running_loop()
+        secret = jwt_secret(settings)  # refuses the default secret outside demo mode, before anything starts
         engine = make_engine(settings.database_url)
         await asyncio.to_thread(upgrade, engine)
+        await asyncio.to_thread(bootstrap_admin, engine, settings)
         site = Site.load(settings.site_dir)
         templates = TemplateLibrary.load(settings.missions_dir)
         hub = TelemetryHub(loop)
@@ -72,6 +79,9 @@ class Lab:
         dispatcher.before_round = lambda: asyncio.to_thread(schedules.run_due)
         lab = cls(settings, engine, site, templates, hub, registry, missions, dispatcher, bridge, schedules, pilots)
         holder.append(lab)
+        lab.auth = AuthService.from_settings(engine, secret, settings)
+        lab.audit = dispatcher.audit = AuditWriter(engine)
+        lab.audit.start()
         if bridge is not None:
             bridge.start()
         if settings.recording_enabled:
@@ -116,6 +126,8 @@ class Lab:
         await asyncio.to_thread(self.pilots.close)
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self._save_robots)
+        if self.audit is not None:
+            await asyncio.to_thread(self.audit.stop)
         self.engine.dispose()
 
     def on_states(self, batch: list[RobotReport]) -> None:
@@ -156,6 +168,8 @@ class Lab:
         if self.recordings is not None and recordings:
             self.recordings.record_command(recordings, robot_id, str(command), str(result), sim_time=sent_at,
                                            message=message, reason=reason)
+        if self.audit is not None:
+            self.audit.record_command(robot_id, command, result, message, reason)
         return result, message
 
     def _save_robots(self) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_JWT_SECRET = "labfleet-insecure-default-secret"  # refused at start-up outside demo mode
 
 
 class Settings(BaseSettings):
@@ -32,7 +33,9 @@ class Settings(BaseSettings):
     battery_reserve_pct: float = Field(default=10.0, ge=0, le=100,
                                        description="battery a robot must still have when back at a charger")
     auto_charge: bool = True
-    max_request_bytes: int = 1_000_000
+    max_request_bytes: int = Field(default=1_000_000, ge=1, description="largest HTTP request body (then 413)")
+    max_ws_message_bytes: int = Field(default=65_536, ge=1,
+                                      description="largest websocket message a client may send (then closed, 1009)")
     seed: int | None = Field(default=None, description="the simulator's seed, when known (stored in recordings)")
     recording_enabled: bool = Field(default=True, description="record every mission run (MCAP)")
     recordings_dir: Path | None = Field(default=None, description="default: <data_dir>/recordings")
@@ -41,6 +44,15 @@ class Settings(BaseSettings):
     recording_max_age_days: float = Field(default=90.0, ge=0,
                                           description="recordings deleted after this many days (0: kept)")
     recording_scan_hz: float = Field(default=2.0, gt=0, le=100, description="scans kept per robot per second")
+    demo: bool = Field(default=False, description="demo mode: a generated secret and admin (`labfleet up --demo`)")
+    jwt_secret: SecretStr = Field(default=SecretStr(DEFAULT_JWT_SECRET),
+                                  description="signs the access and refresh tokens (HS256, at least 32 characters)")
+    access_token_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
+    refresh_token_days: float = Field(default=7.0, gt=0, le=365)
+    admin_password: SecretStr | None = Field(
+        default=None, description="at start-up, with no users yet, user admin is created with this password")
+    login_attempts_per_minute: int = Field(default=10, ge=1,
+                                           description="failed logins per username and client address, then 429")
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:

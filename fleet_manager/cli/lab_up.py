@@ -80,12 +80,13 @@ class LabUp:
             sup.start("gazebo", ["ros2", "launch", "labfleet_gazebo", "labfleet_gazebo.launch.py",
                                  f"site:={self.settings.site}", f"sites_dir:={self.settings.sites_dir}",
                                  f"robots:={self.robots or 0}", f"seed:={self.seed}"], env, critical=True)
-        if self.backend == "lite":
+        if self.backend == "lite":  # a dead simulator is reported and left dead: its robots go offline, their
+            # missions follow the offline policy, and the fleet manager keeps serving (the console shows it)
             sup.start("sim", [self._bin("labfleet-sim"), "--ros-args",
                               "-p", f"world_file:={self.settings.site_dir / 'world.sdf'}",
                               "-p", f"fleet_file:={fleet_file}", "-p", f"seed:={self.seed}",
                               "-p", f"real_time_factor:={self.speed}"],
-                      env, critical=True)
+                      env, on_death="its robots stop reporting and go offline; the fleet manager keeps serving")
             caps = self._speed_caps()
             for i, robot in enumerate(fleet.robots):
                 model = robot.model
@@ -106,6 +107,8 @@ class LabUp:
         }
         if self.backend == "lite":  # the built-in simulator's seed, stored in every mission's recording
             manager_env["LABFLEET_SEED"] = str(self.seed)
+        if self.settings.demo:  # a generated token secret, and an admin whose password the manager prints once
+            manager_env["LABFLEET_DEMO"] = "true"
         # the fleet manager keeps no state outside the database: when it dies it is started again, and it
         # reconciles the missions in flight with what the robots report
         sup.start("manager", [sys.executable, "-m", "fleet_manager", "--port", str(self.port)], manager_env,
@@ -136,6 +139,9 @@ class LabUp:
             self.start_children()
             if self._wait_ready():
                 self.supervisor.say(f"LabFleet console: http://127.0.0.1:{self.port}/  (Ctrl-C stops the lab)")
+                if self.settings.demo:
+                    self.supervisor.say("sign in as the demo admin (its password is printed above on the first "
+                                        "start only; `labfleet user add` makes more users)")
             elif not self._stop:
                 self.supervisor.say("the fleet manager did not become ready; stopping")
                 return 1

@@ -13,12 +13,16 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from fleet_manager.auth.startup import StartupError, check_secret
+from fleet_manager.cli.accounts import login, user_app
 from fleet_manager.cli.client import ApiError, Client, api_url
 from fleet_manager.settings import Settings
 
 app = typer.Typer(help="LabFleet: run a robot living lab.", no_args_is_help=True, add_completion=False)
 mission_app = typer.Typer(help="Submit and follow missions.", no_args_is_help=True)
 app.add_typer(mission_app, name="mission")
+app.add_typer(user_app, name="user")
+app.command()(login)
 
 DEFAULT_DOMAIN_ID = 23
 ApiOpt = Annotated[str | None, typer.Option("--api", help="fleet manager URL [env LABFLEET_API_URL]")]
@@ -37,6 +41,8 @@ def up(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     seed: Annotated[int, typer.Option(help="simulator seed")] = 0,
     speed: Annotated[float, typer.Option(min=0.1, max=20.0, help="built-in simulator: sim seconds per second")] = 1.0,
+    demo: Annotated[bool, typer.Option("--demo", help="demo mode: a generated token secret (kept in the data "
+                                                      "directory), an admin whose password is printed once")] = False,
 ) -> None:
     """Start the lab: simulator, one agent per robot and the fleet manager, supervised."""
     from fleet_manager.cli.lab_up import LabUp  # imports ROS helpers only when needed
@@ -47,9 +53,13 @@ def up(
         missing = [tool for tool in ("gz", "ros2") if shutil.which(tool) is None]
         if missing:
             _fail(f"--sim gazebo needs ROS 2 Jazzy and Gazebo Harmonic; not found on PATH: {', '.join(missing)}", 2)
-    settings = Settings(site=site)
+    settings = Settings(site=site, demo=True) if demo else Settings(site=site)
     if not (settings.site_dir / "navgraph.yaml").exists():
         _fail(f"unknown site {site!r}: no {settings.site_dir / 'navgraph.yaml'}", 2)
+    try:
+        check_secret(settings)  # the fleet manager would refuse to start: say so before starting anything
+    except StartupError as exc:
+        _fail(str(exc), 2)
     lab = LabUp(settings, robots=robots, backend=sim, port=port, seed=seed, speed=speed,
                 domain_id=int(os.environ.get("ROS_DOMAIN_ID", DEFAULT_DOMAIN_ID)))
     raise typer.Exit(lab.run())

@@ -155,3 +155,20 @@ class Incident(SQLModel, table=True):
     place: str | None = None
     description: str = ""
     evidence: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class User(SQLModel, table=True):
+    """An account: one role (viewer < researcher < operator < admin) and the sites it may use ("*": all).
+    Disabling bumps `token_version`, which every token carries: the user's tokens are refused from then on."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True)
+    password_hash: str  # argon2id, with its parameters and salt
+    role: str
+    sites: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    enabled: bool = True
+    token_version: int = 0
+    created_at: datetime = _ts(nullable=False)
+    disabled_at: datetime | None = _ts(nullable=True)

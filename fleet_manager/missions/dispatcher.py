@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+from fleet_manager.audit.writer import AuditWriter
 from fleet_manager.core.allocation import MissionRequest, RobotCandidate, assign, suitable
 from fleet_manager.core.errors import Conflict, DomainError
 from fleet_manager.core.missions import PRIORITY_RANK, MissionStatus, Priority
 from fleet_manager.core.robots import Command, CommandResult
+from fleet_manager.db.retry import to_thread_retrying, unreachable
 from fleet_manager.missions.charging import ChargerBook, needs_charge
 from fleet_manager.missions.runner import MissionRunner, RobotLost, RunState, StepFailed, mark_underway
 from fleet_manager.missions.schemas import MissionCreate, MissionPublic, as_utc
@@ -45,6 +47,7 @@ class Dispatcher:
         self._started: set[int] = set()
         self._wake = asyncio.Event()
         self.before_round: Callable[[], Awaitable[Any]] | None = None  # e.g. submit the schedules that are due
+        self.audit: AuditWriter | None = None  # records every robot command sent
         # routes keep off no-go zones and keep the zones' speed limits and each robot's speed cap; hours
         # zones count as open (no site clock yet: the sim clock has no time of day)
         self.traffic = TrafficManager(self.site.navgraph, zones=self.site.operating_zones,
@@ -76,8 +79,11 @@ class Dispatcher:
                 if self.before_round is not None:
                     await self.before_round()
                 await self.dispatch_once()
-            except Exception:
-                log.exception("dispatch round failed")
+            except Exception as exc:
+                if unreachable(exc):  # nothing to assign without the queue: the next round tries again
+                    log.warning("dispatch round skipped: the database is out of reach (%s)", type(exc).__name__)
+                else:
+                    log.exception("dispatch round failed")
 
     async def stop(self) -> None:
         tasks = list(self._tasks.values())
@@ -137,7 +143,7 @@ class Dispatcher:
             self._making_way.add(other)
             try:
                 body = MissionCreate(spec={"steps": [{"go_to": spot}]}, robot_id=other, priority=Priority.HIGH)
-                mission = await asyncio.to_thread(self.service.submit, body)
+                mission = await to_thread_retrying(self.service.submit, body)
                 await self._start(mission.id, other, f"assigned to {other}: making way for {robot_id} at {place}",
                                   making_way=True)
             finally:
@@ -196,13 +202,13 @@ class Dispatcher:
         self.registry.assignments[robot_id] = mission_id
         if transition:
             try:
-                mission = await asyncio.to_thread(self.service.transition, mission_id, MissionStatus.ASSIGNED,
-                                                  message, robot_id=robot_id)
+                mission = await to_thread_retrying(self.service.transition, mission_id, MissionStatus.ASSIGNED,
+                                                   message, robot_id=robot_id)
             except Conflict:  # canceled meanwhile
                 self.registry.assignments.pop(robot_id, None)
                 return False
         else:
-            mission = await asyncio.to_thread(self.service.get, mission_id, False)
+            mission = await to_thread_retrying(self.service.get, mission_id, False)
         if mission.template != CHARGE_TEMPLATE:
             self.chargers.release(robot_id)
         state = RunState(mission_id, robot_id, mission.template)
@@ -251,7 +257,7 @@ class Dispatcher:
             self.chargers.reserve(charger, robot.id)
             body = MissionCreate(template=CHARGE_TEMPLATE, params={"charger": charger}, robot_id=robot.id,
                                  priority=Priority.HIGH)
-            charge = await asyncio.to_thread(self.service.submit, body)
+            charge = await to_thread_retrying(self.service.submit, body)
             log.info("robot %s at %.0f%% < %.0f%%: sent to %s (mission %s)", robot.id, robot.battery, threshold,
                      charger, charge.id)
             await self._start(charge.id, robot.id,
@@ -319,7 +325,7 @@ class Dispatcher:
         elif state.template == CHARGE_TEMPLATE:
             self.chargers.release(state.robot_id)
         try:
-            await asyncio.to_thread(self.service.transition, state.mission_id, status, message, **fields)
+            await to_thread_retrying(self.service.transition, state.mission_id, status, message, **fields)
         except Conflict:
             log.info("mission %s was already final when it ended %s", state.mission_id, status)
 
@@ -335,7 +341,7 @@ class Dispatcher:
             del self.registry.assignments[state.robot_id]
         self._started.discard(mission_id)
         try:
-            await asyncio.to_thread(self.service.requeue, mission_id, message)
+            await to_thread_retrying(self.service.requeue, mission_id, message)
         except Conflict:
             log.info("mission %s could not be requeued: already final", mission_id)
 
@@ -347,11 +353,11 @@ class Dispatcher:
         carries on from the step that was active (its new task replaces whatever it still runs); the
         missions of robots that stay silent follow the offline policy. Assigned, not started: requeued.
         """
-        in_flight = await asyncio.to_thread(self.service.search, ("assigned", "underway", "paused"), None, 10_000)
+        in_flight = await to_thread_retrying(self.service.search, ("assigned", "underway", "paused"), None, 10_000)
         for m in in_flight:
             if m.status is MissionStatus.ASSIGNED:
-                await asyncio.to_thread(self.service.requeue, m.id,
-                                        "requeued: the fleet manager restarted before the robot started")
+                await to_thread_retrying(self.service.requeue, m.id,
+                                         "requeued: the fleet manager restarted before the robot started")
         running = [m for m in in_flight if m.status is not MissionStatus.ASSIGNED]
         if not running:
             return
@@ -372,10 +378,10 @@ class Dispatcher:
                 del self.registry.assignments[m.robot_id]
             reason = f"robot {m.robot_id} did not report after the fleet manager restarted"
             if self.settings.offline_policy == "requeue":
-                await asyncio.to_thread(self.service.requeue, m.id, f"requeued: {reason}")
+                await to_thread_retrying(self.service.requeue, m.id, f"requeued: {reason}")
             else:
-                await asyncio.to_thread(self.service.transition, m.id, MissionStatus.FAILED, reason,
-                                        failure_reason=reason)
+                await to_thread_retrying(self.service.transition, m.id, MissionStatus.FAILED, reason,
+                                         failure_reason=reason)
 
     async def _resume_after_restart(self, mission: MissionPublic) -> None:
         assert mission.robot_id is not None
@@ -383,11 +389,11 @@ class Dispatcher:
         if mission.status is MissionStatus.PAUSED:
             with contextlib.suppress(DomainError):  # the agent may still hold the pause
                 await self._command(mission.robot_id, Command.RESUME)
-            await asyncio.to_thread(self.service.transition, mission.id, MissionStatus.UNDERWAY,
-                                    "resumed after the fleet manager restarted")
-        await asyncio.to_thread(self.service.add_event, mission.id,
-                                f"reconciled after restart: {mission.robot_id} reports again; "
-                                f"carrying on from step {index}")
+            await to_thread_retrying(self.service.transition, mission.id, MissionStatus.UNDERWAY,
+                                     "resumed after the fleet manager restarted")
+        await to_thread_retrying(self.service.add_event, mission.id,
+                                 f"reconciled after restart: {mission.robot_id} reports again; "
+                                 f"carrying on from step {index}")
         self._started.add(mission.id)
         await self._start(mission.id, mission.robot_id, "", start_index=index, transition=False)
 
@@ -455,5 +461,7 @@ class Dispatcher:
     async def _command(self, robot_id: str | None, command: Command) -> None:
         assert self.bridge is not None and robot_id is not None
         result, message = await self.bridge.command(robot_id, command, "operator")
+        if self.audit is not None:
+            self.audit.record_command(robot_id, command, result, message)
         if result is not CommandResult.OK:
             raise Conflict(f"robot {robot_id} refused {command}: {message or result}", field="robot_id")

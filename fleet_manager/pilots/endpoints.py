@@ -7,7 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
+from fleet_manager.auth.deps import OPERATOR, RESEARCHER
 from fleet_manager.deps import LabDep, SessionDep
+from fleet_manager.exception_handlers import JSON_ERROR_RESPONSES, error_response
 from fleet_manager.lab import Lab
 from fleet_manager.pilots import report, service
 from fleet_manager.pilots.schemas import (
@@ -31,7 +33,7 @@ Offset = Annotated[int, Query(ge=0, le=10**9)]
 IdFilter = Annotated[str | None, Query(max_length=200)]
 
 
-@router.post("", status_code=201, response_model=PilotPublic)
+@router.post("", dependencies=[RESEARCHER], status_code=201, response_model=PilotPublic)
 def create_pilot(body: PilotCreate, session: SessionDep, lab: LabDep) -> PilotPublic:
     return service.create_pilot(session, lab.catalog, body)
 
@@ -47,7 +49,7 @@ def get_pilot(pilot_id: str, session: SessionDep) -> PilotPublic:
     return service.get_pilot(session, pilot_id)
 
 
-@router.patch("/{pilot_id}", response_model=PilotPublic)
+@router.patch("/{pilot_id}", dependencies=[RESEARCHER], response_model=PilotPublic)
 def update_pilot(pilot_id: str, body: PilotUpdate, session: SessionDep, lab: LabDep) -> PilotPublic:
     return service.update_pilot(session, lab.catalog, pilot_id, body)
 
@@ -64,7 +66,8 @@ def _maps(lab: Lab) -> Callable[[str], dict[str, Any]]:
 
 
 @router.get("/{pilot_id}/report", response_class=HTMLResponse,
-            responses={200: {"content": {"text/html": {}}, "description": "a self-contained HTML page"}})
+            responses={200: {"content": {"text/html": {}}, "description": "a self-contained HTML page"},
+                       **JSON_ERROR_RESPONSES})
 def pilot_report(pilot_id: str, session: SessionDep, lab: LabDep) -> HTMLResponse:
     """The pilot's report: header, KPIs against targets, missions per day, the site map with interventions
     and incidents, and a per-robot table; the same numbers as `/kpis`."""
@@ -89,14 +92,14 @@ def pilot_report_csv(pilot_id: str, session: SessionDep, lab: LabDep) -> Respons
 interventions_router = APIRouter(prefix="/interventions", tags=["pilots"])
 
 
-@interventions_router.post("", status_code=201, response_model=InterventionPublic,
-                           responses={409: {"description": "the robot is already under intervention"}})
+@interventions_router.post("", dependencies=[OPERATOR], status_code=201, response_model=InterventionPublic,
+                           responses={409: error_response("the robot is already under intervention")})
 def open_intervention(body: InterventionCreate, session: SessionDep, lab: LabDep) -> InterventionPublic:
     """An operator takes over a robot, from now until the intervention is ended."""
     return service.open_intervention(session, lab.catalog, body, lab.sim_now())
 
 
-@interventions_router.post("/{intervention_id}/end", response_model=InterventionPublic)
+@interventions_router.post("/{intervention_id}/end", dependencies=[OPERATOR], response_model=InterventionPublic)
 def end_intervention(intervention_id: str, session: SessionDep, lab: LabDep,
                      body: InterventionEnd | None = None) -> InterventionPublic:
     return service.end_intervention(session, intervention_id, body or InterventionEnd(), lab.sim_now())
@@ -118,7 +121,7 @@ def list_interventions(
 incidents_router = APIRouter(prefix="/incidents", tags=["pilots"])
 
 
-@incidents_router.post("", status_code=201, response_model=IncidentPublic)
+@incidents_router.post("", dependencies=[OPERATOR], status_code=201, response_model=IncidentPublic)
 def create_incident(body: IncidentCreate, session: SessionDep, lab: LabDep) -> IncidentPublic:
     return service.create_incident(session, lab.catalog, body, lab.sim_now())
 

@@ -7,8 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
+from fleet_manager.auth.deps import RESEARCHER
 from fleet_manager.core.errors import NotFound
 from fleet_manager.deps import LabDep
+from fleet_manager.exception_handlers import error_response
 from fleet_manager.recording.playback import PlaybackCache, PlaybackPublic, load_playback
 
 router = APIRouter(prefix="/missions", tags=["missions"])
@@ -26,11 +28,11 @@ def get_playback_cache(request: Request) -> PlaybackCache:
 PlaybackCacheDep = Annotated[PlaybackCache, Depends(get_playback_cache)]
 
 
-@router.get("/{mission_id}/playback", response_class=Response, responses={
+@router.get("/{mission_id}/playback", dependencies=[RESEARCHER], response_class=Response, responses={
     200: {"model": PlaybackPublic, "description": "per robot its poses (at most 10 a second), the mission's events"},
-    404: {"description": "unknown mission, or no recording (never underway, recording off, deleted by retention)"},
-    409: {"description": "the mission is still being recorded"},
-    422: {"description": "the recording cannot be read"}})
+    404: error_response("unknown mission, or no recording (never underway, recording off, deleted by retention)"),
+    409: error_response("the mission is still being recorded"),
+    422: error_response("the recording cannot be read")})
 async def mission_playback(mission_id: MissionId, lab: LabDep, cache: PlaybackCacheDep) -> Response:
     """A recorded mission for playback on the map: each robot's trajectory [t, x, y, yaw, speed, mode], the
     mission's events [t, text, kind] and its metadata, times in seconds on the recording's clock."""

@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
 
+from fleet_manager.auth.deps import RESEARCHER
 from fleet_manager.deps import LabDep, SessionDep
+from fleet_manager.exception_handlers import error_response
 from fleet_manager.replay import service
 from fleet_manager.replay.schemas import ReplayCreate, ReplayPublic
 
@@ -15,9 +17,9 @@ router = APIRouter(tags=["replays"])
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-@router.post("/missions/{mission_id}/replay", status_code=202, response_model=ReplayPublic,
-             responses={404: {"description": "no such mission, or it has no recording"},
-                        422: {"description": "an override is unknown or out of range"}})
+@router.post("/missions/{mission_id}/replay", dependencies=[RESEARCHER], status_code=202, response_model=ReplayPublic,
+             responses={404: error_response("no such mission, or it has no recording"),
+                        422: error_response("an override is unknown or out of range")})
 def replay_mission(mission_id: Id, lab: LabDep, body: Annotated[ReplayCreate | None, Body()] = None,
                    wait: Annotated[float, Query(ge=0, le=600, description="seconds to wait for the result")] = 0.0,
                    ) -> ReplayPublic:

@@ -4,6 +4,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 
+from fleet_manager.auth.deps import OPERATOR
 from fleet_manager.core.errors import NotFound
 from fleet_manager.deps import LabDep
 from fleet_manager.sites.service import list_sites
@@ -44,7 +45,7 @@ async def get_traffic(site: str, lab: LabDep) -> dict[str, Any]:
     }
 
 
-@router.post("/sites/{site}/lanes/{lane_id}/{action}")
+@router.post("/sites/{site}/lanes/{lane_id}/{action}", dependencies=[OPERATOR])
 async def close_or_open_lane(site: str, lane_id: str, action: LaneAction, lab: LabDep) -> dict[str, Any]:
     """Close a lane (robots whose routes still use it are rerouted) or open it again."""
     _active(site, lab)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from fleet_manager.app import create_app
+from tests.api.conftest import admin_client
 
 API = "/api/v1"
 
@@ -101,9 +100,9 @@ def test_malformed_and_oversized_requests(client, settings):
 
 
 def test_missions_survive_a_restart(settings):
-    with TestClient(create_app(settings)) as c:
+    with admin_client(settings) as c:
         m = submit(c, {"spec": {"steps": [{"go_to": "lobby"}]}})
-    with TestClient(create_app(settings)) as c:
+    with admin_client(settings) as c:
         again = c.get(f"{API}/missions/{m['id']}").json()
     assert again["status"] == "queued" and again["steps"] == m["steps"]
 

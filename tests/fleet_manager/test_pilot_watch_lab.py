@@ -9,11 +9,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.conftest import VENV_BIN, next_domain_id
-from tests.lab_process import LabProcess
+from tests.lab_process import LabProcess, http
 
 pytestmark = pytest.mark.ros
 
@@ -46,13 +45,13 @@ def _until(what: str, get: Callable[[], Any], ok: Callable[[Any], bool], timeout
 def test_an_operator_estop_is_recorded_and_the_release_ends_it(lab):
     api = f"{lab.url}/api/v1"
     robot = "delivery_1"
-    r = httpx.post(f"{api}/robots/{robot}/commands", json={"command": "estop", "reason": "test"}, timeout=10)
+    r = http.post(f"{api}/robots/{robot}/commands", json={"command": "estop", "reason": "test"}, timeout=10)
     assert r.status_code == 200 and r.json()["result"] == "ok", r.text
-    _until("the robot reports estop", lambda: httpx.get(f"{api}/robots/{robot}").json()["mode"],
+    _until("the robot reports estop", lambda: http.get(f"{api}/robots/{robot}").json()["mode"],
            lambda mode: mode == "estop")
 
     def listed(path: str) -> list[dict[str, Any]]:
-        return httpx.get(f"{api}/{path}", params={"robot_id": robot} if path == "interventions" else None).json()
+        return http.get(f"{api}/{path}", params={"robot_id": robot} if path == "interventions" else None).json()
 
     (opened,) = _until("an intervention", lambda: listed("interventions"), lambda rows: len(rows) >= 1)
     assert (opened["kind"], opened["source"], opened["reason"], opened["open"]) == (
@@ -62,7 +61,7 @@ def test_an_operator_estop_is_recorded_and_the_release_ends_it(lab):
     assert (incident["kind"], incident["severity"], incident["robot_id"]) == ("estop", "SEV2", robot)
     assert incident["evidence"] and all(s["robot_id"] == robot for s in incident["evidence"])
 
-    r = httpx.post(f"{api}/robots/{robot}/commands", json={"command": "release"}, timeout=10)
+    r = http.post(f"{api}/robots/{robot}/commands", json={"command": "release"}, timeout=10)
     assert r.status_code == 200 and r.json()["result"] == "ok", r.text
     (closed,) = _until("the intervention ends", lambda: listed("interventions"),
                        lambda rows: len(rows) == 1 and not rows[0]["open"])

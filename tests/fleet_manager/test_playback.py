@@ -18,6 +18,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 
 from fleet_manager import exception_handlers
+from fleet_manager.auth.deps import require
+from fleet_manager.auth.roles import Principal, Role
 from fleet_manager.core.robots import RobotMode, RobotReport
 from fleet_manager.recording import MissionRecorder, RecorderOptions, mission_metadata
 from fleet_manager.recording.messages import ROBOT_STATE, STATE, Codec
@@ -148,6 +150,7 @@ def api(tmp_path: Path) -> Iterator[tuple[TestClient, Recordings]]:
     app.include_router(outer)
     recordings = Recordings(RecordingStore(tmp_path / "recordings"))
     app.state.lab = SimpleNamespace(recordings=recordings)
+    app.dependency_overrides[require(Role.researcher)] = lambda: Principal("tester", Role.researcher, ("*",))
     with TestClient(app) as http:
         yield http, recordings
 

@@ -17,11 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from mcap.reader import make_reader
 from rosbags.highlevel import AnyReader
 
-from fleet_manager.app import create_app
 from fleet_manager.core.errors import Conflict, NotFound
 from fleet_manager.core.missions import MissionStatus
 from fleet_manager.core.robots import Command, CommandResult, RobotMode, RobotReport
@@ -40,6 +38,7 @@ from fleet_manager.robots.service import RobotRegistry
 from fleet_manager.settings import Settings
 from fleet_manager.sites.service import Site
 from fleet_manager.telemetry.hub import TelemetryHub
+from tests.api.conftest import ADMIN_PASSWORD, JWT_SECRET, admin_client
 
 with warnings.catch_warnings():  # mcap-ros2-support 0.6.0 warns on import that this module is deprecated
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -368,8 +367,8 @@ def test_no_recording_is_a_404_that_says_why(tmp_path: Path) -> None:
 
 def test_the_download_endpoint(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'lab.db'}", ros_enabled=False,
-                        environment="test")
-    with TestClient(create_app(settings)) as client:
+                        environment="test", jwt_secret=JWT_SECRET, admin_password=ADMIN_PASSWORD)
+    with admin_client(settings) as client:
         lab = client.app.state.lab  # type: ignore[attr-defined]
         api = "/api/v1/missions"
         assert client.get(f"{api}/5/recording").status_code == 404

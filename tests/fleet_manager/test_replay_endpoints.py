@@ -13,6 +13,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 
 from fleet_manager import exception_handlers
+from fleet_manager.auth.deps import require
+from fleet_manager.auth.roles import Principal, Role
 from fleet_manager.cli.main import format_replay
 from fleet_manager.replay.endpoints import router
 from fleet_manager.replay.service import replay_mission
@@ -30,6 +32,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
     app.include_router(api)
     settings = Settings(data_dir=made["root"], sites_dir=SITES, database_url=made["url"], ros_enabled=False)
     app.state.lab = SimpleNamespace(settings=settings, engine=made["engine"])  # what the routes use of the Lab
+    app.dependency_overrides[require(Role.researcher)] = lambda: Principal("tester", Role.researcher, ("*",))
     with TestClient(app) as http:
         yield http, made
     made["engine"].dispose()

@@ -12,10 +12,8 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
-from fastapi.testclient import TestClient
 from shapely.geometry import LineString
 
-from fleet_manager.app import create_app
 from fleet_manager.core.navgraph import parse_navgraph
 from fleet_manager.core.traffic import NoRoute
 from fleet_manager.core.zones import parse_operating_zones
@@ -23,6 +21,7 @@ from fleet_manager.missions.runner import MissionRunner
 from fleet_manager.missions.traffic import Route, TrafficManager, ZoneBlocked
 from fleet_manager.settings import Settings
 from fleet_manager.sites.service import Site
+from tests.api.conftest import ADMIN_PASSWORD, JWT_SECRET, admin_client
 
 SITES = Path(__file__).resolve().parents[2] / "sim_worlds"
 API = "/api/v1"
@@ -212,8 +211,9 @@ def city_app(tmp_path):
                                                                  [71.0, 74.5]]}]
     site_copy(tmp_path, "city_block", zones)
     settings = Settings(sites_dir=tmp_path / "sites", site="city_block", data_dir=tmp_path, ros_enabled=False,
-                        environment="test", database_url=f"sqlite:///{tmp_path / 'labfleet.db'}")
-    with TestClient(create_app(settings)) as client:
+                        environment="test", database_url=f"sqlite:///{tmp_path / 'labfleet.db'}",
+                        jwt_secret=JWT_SECRET, admin_password=ADMIN_PASSWORD)
+    with admin_client(settings) as client:
         yield client
 
 

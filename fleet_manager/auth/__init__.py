@@ -1,0 +1,1 @@
+"""Accounts, roles and tokens: argon2 passwords, JWT access and refresh tokens, role and site checks."""

@@ -1,0 +1,125 @@
+"""`labfleet login` and `labfleet user add|list|disable` (users are managed on the database directly, so an
+admin can be made before the service runs)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, NoReturn
+
+import typer
+from sqlalchemy import Engine
+
+from fleet_manager.auth import accounts
+from fleet_manager.cli import credentials
+from fleet_manager.cli.client import ApiError, Client, api_url
+from fleet_manager.cli.credentials import Credentials, CredentialsError
+from fleet_manager.core.errors import Conflict, DomainError
+from fleet_manager.db.engine import make_engine, upgrade
+from fleet_manager.settings import Settings
+from fleet_manager.sites.service import list_sites
+
+user_app = typer.Typer(help="Manage users: add, list, disable (on the database of LABFLEET_DATABASE_URL).",
+                       no_args_is_help=True)
+
+ApiOpt = Annotated[str | None, typer.Option("--api", help="fleet manager URL [env LABFLEET_API_URL]")]
+PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="read the password from the first line of "
+                                                                     "standard input instead of prompting")]
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _password(from_stdin: bool, confirm: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            _fail("--password-stdin: no password on standard input", 2)
+        return line
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+    return password
+
+
+def _database() -> tuple[Settings, Engine]:
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+    except Exception as exc:
+        engine.dispose()
+        _fail(f"cannot open the database {settings.database_url}: {exc}")
+    return settings, engine
+
+
+def _problem(exc: DomainError) -> str:
+    return f"{exc.field}: {exc.message}" if exc.field and exc.field not in exc.message else exc.message
+
+
+def login(
+    api: ApiOpt = None,
+    username: Annotated[str | None, typer.Option(help="user name (prompted when not given)")] = None,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Log in to a fleet manager; the tokens are kept (mode 0600) for the other commands."""
+    base = api_url(api)
+    name = username or typer.prompt("Username")
+    password = _password(password_stdin, confirm=False)
+    try:
+        tokens = Client(base).login(name, password)
+        path = credentials.save(Credentials(base, name, tokens["access_token"], tokens["refresh_token"]))
+    except ApiError as exc:
+        _fail(f"login refused: {exc.detail}" if exc.status else str(exc.detail))
+    except CredentialsError as exc:
+        _fail(str(exc))
+    sites = ", ".join(tokens["sites"])
+    typer.echo(f"logged in to {base} as {name} ({tokens['role']}; sites: {sites}); tokens in {path}")
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="user name: a-z, 0-9, '.', '_', '-'")],
+    role: Annotated[str, typer.Option(help="viewer | researcher | operator | admin")],
+    site: Annotated[list[str] | None, typer.Option(
+        "--site", help="a site the user may use (repeat for more; '*': every site; an admin has every site)")] = None,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Add a user with a role and its sites."""
+    settings, engine = _database()
+    try:
+        known = list_sites(settings.sites_dir) if settings.sites_dir.is_dir() else None
+        accounts.check_username(name)
+        accounts.check_sites(accounts.parse_role(role), site or [], known)
+        password = _password(password_stdin, confirm=True)
+        account = accounts.add_user(engine, name, password, role, site or [], known)
+    except DomainError as exc:
+        _fail(_problem(exc), 1 if isinstance(exc, Conflict) else 2)
+    finally:
+        engine.dispose()
+    typer.echo(f"added user {account.username}: {account.role}, sites {', '.join(account.sites)}")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Every user: role, sites, and whether it is enabled."""
+    _, engine = _database()
+    try:
+        users = accounts.list_users(engine)
+    finally:
+        engine.dispose()
+    typer.echo(f"{'USER':<20} {'ROLE':<11} {'SITES':<30} STATE")
+    for u in users:
+        typer.echo(f"{u.username:<20} {u.role:<11} {','.join(u.sites):<30} {'enabled' if u.enabled else 'disabled'}")
+
+
+@user_app.command("disable")
+def user_disable(name: Annotated[str, typer.Argument(help="the user to disable")]) -> None:
+    """Disable a user: logins and its tokens are refused from now on (within seconds by a running service)."""
+    _, engine = _database()
+    try:
+        account = accounts.disable_user(engine, name)
+    except DomainError as exc:
+        _fail(_problem(exc))
+    finally:
+        engine.dispose()
+    typer.echo(f"disabled user {account.username}")
