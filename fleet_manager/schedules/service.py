@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 from sqlmodel import Session, select
@@ -13,21 +13,22 @@ from fleet_manager.core.errors import NotFound
 from fleet_manager.core.missions import Priority
 from fleet_manager.core.schedules import next_run, parse_clock, zone
 from fleet_manager.db.tables import Schedule, utcnow
-from fleet_manager.missions.schemas import MissionCreate, as_utc
+from fleet_manager.missions.schemas import MissionCreate, Params, as_utc
 from fleet_manager.missions.service import MissionService
 
 log = logging.getLogger(__name__)
+Clock = Annotated[str, Field(max_length=20)]  # "HH:MM", parsed by core/schedules.parse_clock
 
 
 class ScheduleCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
     template: str = Field(min_length=1, max_length=200)
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: Params = Field(default_factory=dict, max_length=100)
     priority: Priority = Priority.NORMAL
     robot_id: str | None = Field(None, min_length=1, max_length=200)
     every_minutes: float = Field(ge=1, le=7 * 24 * 60, description="minutes between two missions")
-    between: tuple[str, str] | None = Field(None, description='daily window, e.g. ["09:00", "18:00"]')
+    between: tuple[Clock, Clock] | None = Field(None, description='daily window, e.g. ["09:00", "18:00"]')
     timezone: str = Field("UTC", max_length=64, description="IANA time zone of the window, e.g. Asia/Seoul")
 
 
