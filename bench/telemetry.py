@@ -15,6 +15,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,7 @@ from ros_load import count_states, publish_states
 
 REPO = Path(__file__).resolve().parent.parent
 WARMUP_S = 4.0
+ADMIN_PASSWORD = secrets.token_urlsafe(12)  # the manager's admin (created at its start), for this run only
 
 
 def ws_clients(url: str, clients: int, warmup: float, seconds: float, out: Any) -> None:
@@ -64,7 +66,8 @@ def ws_clients(url: str, clients: int, warmup: float, seconds: float, out: Any) 
 def start_manager(port: int, domain: int, data: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
                LABFLEET_DATA_DIR=str(data), LABFLEET_DATABASE_URL=f"sqlite:///{data / 'bench.db'}",
-               LABFLEET_ROBOT_TIMEOUT_S="30")
+               LABFLEET_ROBOT_TIMEOUT_S="30", LABFLEET_JWT_SECRET=secrets.token_urlsafe(32),
+               LABFLEET_ADMIN_PASSWORD=ADMIN_PASSWORD)
     proc = subprocess.Popen([sys.executable, "-m", "fleet_manager", "--port", str(port), "--log-level", "warning"],
                             env=env, cwd=REPO)
     for _ in range(150):
@@ -75,6 +78,15 @@ def start_manager(port: int, domain: int, data: Path) -> subprocess.Popen[bytes]
             time.sleep(0.2)
     proc.kill()
     raise SystemExit("the fleet manager did not start")
+
+
+def access_token(port: int) -> str:
+    """A fresh access token of the manager's admin (POST /auth/token): the websocket clients need one."""
+    answer = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token", timeout=10,
+                        data={"username": "admin", "password": ADMIN_PASSWORD})
+    if answer.status_code != 200:
+        raise SystemExit(f"login as admin: {answer.status_code} {answer.text}")
+    return str(answer.json()["access_token"])
 
 
 def received(port: int) -> int:
@@ -97,7 +109,7 @@ def run(robots: int, seconds: float, clients: int, port: int, domain: int, raw_d
     sub.join()
     pub.join()
 
-    url = f"ws://127.0.0.1:{port}/api/v1/ws/telemetry"
+    url = f"ws://127.0.0.1:{port}/api/v1/ws/telemetry?token={access_token(port)}"
     ws = ctx.Process(target=ws_clients, args=(url, clients, WARMUP_S, seconds, q))
     pub = ctx.Process(target=publish_states, args=(domain, robots, 10.0, total, q))
     ws.start()

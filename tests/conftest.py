@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import uuid
@@ -47,10 +48,11 @@ def ros_env() -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database, dropped afterwards."""
-    psycopg = pytest.importorskip("psycopg")
+@contextlib.contextmanager
+def fresh_postgres() -> Iterator[str]:
+    """A new PostgreSQL database on the test server, dropped afterwards: its name."""
+    import psycopg
+
     name = f"labfleet_test_{uuid.uuid4().hex[:12]}"
     try:
         admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
@@ -58,12 +60,19 @@ def postgres_url() -> Iterator[str]:
         pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is required for this test: {exc}")
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
     try:
-        yield f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}"
+        yield name
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped afterwards."""
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    with fresh_postgres() as name:
+        yield f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -97,7 +106,8 @@ def running_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 # modules last); each worker starts with two modules, in turn: the soak and the shared lab on one, the
 # city pilot and test_up on the other.
 LONGEST_FIRST = ("tests/integration/test_soak.py", "tests/integration/test_city_pilot.py",
-                 "tests/integration/test_lab.py", "tests/integration/test_up.py", "tests/browser/")
+                 "tests/integration/test_lab.py", "tests/integration/test_up.py",
+                 "tests/integration/test_faults.py", "tests/browser/")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,4 +1,8 @@
-"""Run `labfleet up` as a real child process for integration and browser tests."""
+"""Run `labfleet up` as a real child process for integration and browser tests, signed in as its admin.
+
+`http.get(url, ...)` (and post, patch, put, delete) are httpx's functions with the token of the lab whose base URL
+the address starts with: integration tests call a lab's API as `http.get(f"{lab.url}/api/v1/robots")`.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,60 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
+# the lab's signing secret and its admin's password (created at start-up, the users table being empty)
+JWT_SECRET = "labfleet-integration-test-secret-3f9c2a7d"
+ADMIN_PASSWORD = "integration-admin-7c41e0"
+_labs: dict[str, LabProcess] = {}  # base URL (scheme://host:port) -> the lab, for `http`
+
+
+class LabHttp:
+    """httpx's request functions with the bearer token of the lab whose base URL the address starts with; on a
+    401 (the access token expired in a long test) the lab logs in again and the request is sent once more."""
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        lab = next((lab for base, lab in _labs.items() if url == base or url.startswith(base + "/")), None)
+        if lab is None:
+            raise ValueError(f"{url} is not the address of a lab this test started ({', '.join(_labs) or 'none'})")
+        extra = kwargs.pop("headers", None) or {}
+        if lab.token is None:
+            lab.login()
+        answer = httpx.request(method, url, headers={**lab.headers, **extra}, **kwargs)
+        if answer.status_code == 401 and "authorization" not in {k.lower() for k in extra}:
+            lab.login()
+            answer = httpx.request(method, url, headers={**lab.headers, **extra}, **kwargs)
+        return answer
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PATCH", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PUT", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("DELETE", url, **kwargs)
+
+
+http = LabHttp()
+
+
+def login(url: str, username: str, password: str) -> dict[str, Any]:
+    """POST /api/v1/auth/token (the OAuth2 password form) on the service at `url`: the token answer."""
+    answer = httpx.post(f"{url}/api/v1/auth/token", data={"username": username, "password": password}, timeout=10)
+    if answer.status_code != 200:
+        raise AssertionError(f"login as {username} at {url}: {answer.status_code} {answer.text}")
+    tokens: dict[str, Any] = answer.json()
+    return tokens
 
 
 def free_port() -> int:
@@ -41,13 +95,18 @@ def processes_with_env(key: str, value: str) -> list[int]:
 
 class LabProcess:
     def __init__(self, env: dict[str, str], data_dir: Path, robots: int | None = None,
-                 extra: tuple[str, ...] = ()) -> None:
+                 extra: tuple[str, ...] = (), database_url: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = env | {"LABFLEET_DATA_DIR": str(data_dir),
-                          "LABFLEET_DATABASE_URL": f"sqlite:///{data_dir / 'lab.db'}"}
+        self.env = {"LABFLEET_JWT_SECRET": JWT_SECRET, "LABFLEET_ADMIN_PASSWORD": ADMIN_PASSWORD} | env | {
+            "LABFLEET_DATA_DIR": str(data_dir),
+            "LABFLEET_DATABASE_URL": database_url or f"sqlite:///{data_dir / 'lab.db'}"}
         self.domain = env["ROS_DOMAIN_ID"]
         self.lines: list[str] = []
+        self.token: str | None = None
+        self.refresh_token: str | None = None
+        self.headers: dict[str, str] = {}
+        _labs[self.url] = self
         argv = [str(REPO / ".venv/bin/labfleet"), "up", "--port", str(self.port)]
         if robots:
             argv += ["--robots", str(robots)]
@@ -65,6 +124,25 @@ class LabProcess:
     def output(self) -> str:
         return "\n".join(self.lines[-80:])
 
+    def login(self, username: str = "admin", password: str | None = None) -> dict[str, Any]:
+        """Logs in (as the lab's admin unless told otherwise); the admin's tokens are kept in `token`,
+        `refresh_token` and `headers`. Returns the token answer."""
+        tokens = login(self.url, username, password if password is not None else self.env["LABFLEET_ADMIN_PASSWORD"])
+        if username == "admin":
+            self.token, self.refresh_token = tokens["access_token"], tokens["refresh_token"]
+            self.headers = {"Authorization": f"Bearer {self.token}"}
+        return tokens
+
+    def client(self, timeout: float = 10.0) -> httpx.Client:
+        """An httpx client on the lab's API (base URL .../api/v1) with a fresh admin token."""
+        self.login()
+        return httpx.Client(base_url=f"{self.url}/api/v1", headers=self.headers, timeout=timeout)
+
+    def ws_url(self, path: str = "/api/v1/ws/telemetry") -> str:
+        """The websocket address of `path` with a fresh admin token (a websocket has no header to carry it)."""
+        self.login()
+        return f"ws://127.0.0.1:{self.port}{path}?token={self.token}"
+
     def wait_ready(self, robots: int, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -72,7 +150,9 @@ class LabProcess:
                 raise AssertionError(f"labfleet up exited with {self.proc.returncode}:\n{self.output()}")
             if any("LabFleet console: " + self.url in line for line in self.lines):
                 try:
-                    listed = httpx.get(f"{self.url}/api/v1/robots", timeout=2).json()
+                    if self.token is None:
+                        self.login()
+                    listed = httpx.get(f"{self.url}/api/v1/robots", headers=self.headers, timeout=2).json()
                 except httpx.TransportError:
                     listed = []
                 if len([r for r in listed if r["mode"] in ("idle", "charging")]) >= robots:

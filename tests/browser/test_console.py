@@ -1,44 +1,80 @@
 """The web console in Debian Chromium (playwright-core), against a real lab. Screenshots land in
-var/screenshots/.
+var/screenshots/. The scripts get the lab's tokens (or its admin's credentials) from e2e_env.
 
-- console.e2e.mjs: the robots on the map, a refused and then an accepted delivery from the dispatch
+- console.e2e.mjs: the admin signs in through the login form (a wrong password refused first), the robots
+  on the map, a refused and then an accepted delivery from the dispatch
   form, its route drawn on the map, driven to completed with the recipient's confirmation given from
   the mission detail view.
 - queue.e2e.mjs: a delivery dispatched with every field (params, priority, robot, not_before) appears
   in the queue, its detail view shows the step timeline and events, an API refusal reaches the message
   area, it is canceled; with dispatch paused a new mission stays queued, after resume it is driven,
   paused, resumed and canceled.
+- roles.e2e.mjs: a viewer sees the console with every command disabled (the title names the role needed);
+  an expired access token is refreshed; Sign out and a refused refresh bring the login form back.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.lab_process import LabProcess, http
+
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "var" / "screenshots"
 pytestmark = pytest.mark.browser
 
 
-def run_e2e(script: str, lab, timeout: float) -> None:
+def e2e_env(lab: LabProcess, user: tuple[str, str] | None = None) -> dict[str, str]:
+    """The environment of an e2e script: fresh tokens of the lab's admin (or of `user`, name and password) and
+    the credentials, for web_console/e2e/browser.mjs."""
+    username, password = user or ("admin", lab.env["LABFLEET_ADMIN_PASSWORD"])
+    tokens = lab.login(username, password)
+    return dict(os.environ, LABFLEET_E2E_ACCESS_TOKEN=tokens["access_token"],
+                LABFLEET_E2E_REFRESH_TOKEN=tokens["refresh_token"], LABFLEET_E2E_USERNAME=username,
+                LABFLEET_E2E_PASSWORD=password)
+
+
+def run_e2e(script: str, lab: LabProcess, timeout: float, user: tuple[str, str] | None = None) -> None:
     assert shutil.which("node"), "node is required for the browser test"
     assert Path("/usr/bin/chromium").exists(), "Debian chromium is required (make setup installs it)"
     SHOTS.mkdir(parents=True, exist_ok=True)
     run = subprocess.run(["node", str(REPO / "web_console" / "e2e" / script), lab.url, str(SHOTS)],
-                         cwd=REPO / "web_console", capture_output=True, text=True, timeout=timeout)
+                         cwd=REPO / "web_console", capture_output=True, text=True, timeout=timeout,
+                         env=e2e_env(lab, user))
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n{lab.output()}"
 
 
 def test_console_dispatches_a_mission(running_lab):
     run_e2e("console.e2e.mjs", running_lab, 400)
-    for name in ("console.png", "underway.png", "awaiting-confirmation.png", "completed.png"):
+    for name in ("login.png", "console.png", "underway.png", "awaiting-confirmation.png", "completed.png"):
         assert (SHOTS / name).stat().st_size > 10_000, name
+    assert (SHOTS / "signed-in.png").stat().st_size > 3_000  # the top bar alone
 
 
 def test_mission_queue_dispatch_detail_and_controls(running_lab):
     run_e2e("queue.e2e.mjs", running_lab, 300)
     for name in ("queue-detail.png", "dispatch-paused.png", "mission-paused.png", "queue.png"):
+        assert (SHOTS / name).stat().st_size > 10_000, name
+
+
+def test_a_viewer_sees_the_console_but_every_command_is_disabled(running_lab):
+    api = f"{running_lab.url}/api/v1"
+    viewer = ("vera", "vera-looks-but-never-touches")
+    created = http.post(f"{api}/users", json={"username": viewer[0], "password": viewer[1], "role": "viewer",
+                                              "sites": ["living_lab"]}, timeout=10)
+    assert created.is_success, created.text
+    # a mission that stays queued, so that the viewer's queue shows a Cancel button (disabled)
+    queued = http.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "pharmacy"}]},
+                                                "not_before": "2099-01-01T00:00:00Z"}, timeout=10)
+    assert queued.is_success, queued.text
+    try:
+        run_e2e("roles.e2e.mjs", running_lab, 180, user=viewer)
+    finally:
+        http.post(f"{api}/missions/{queued.json()['id']}/cancel", timeout=10)
+    for name in ("viewer.png", "signed-out.png"):
         assert (SHOTS / name).stat().st_size > 10_000, name

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.browser.test_console import REPO, SHOTS
+from tests.browser.test_console import REPO, SHOTS, e2e_env
 
 pytestmark = pytest.mark.browser
 DESTINATION = "ward_bed_2"  # a few metres from delivery_1's charger
@@ -71,12 +71,13 @@ def _make_records(api: httpx.Client, lab) -> dict:
 def test_pilot_dashboard_draws_the_report_charts(running_lab):
     assert shutil.which("node"), "node is required for the browser test"
     assert Path("/usr/bin/chromium").exists(), "Debian chromium is required (make setup installs it)"
-    with httpx.Client(base_url=f"{running_lab.url}/api/v1", timeout=10) as api:
+    with running_lab.client() as api:
         pilot = _make_records(api, running_lab)
     SHOTS.mkdir(parents=True, exist_ok=True)
     shot = SHOTS / "pilot_dashboard.png"
     shot.unlink(missing_ok=True)
     run = subprocess.run(["node", str(REPO / "web_console" / "e2e" / "pilots.e2e.mjs"), running_lab.url, str(SHOTS),
-                          pilot["id"]], cwd=REPO / "web_console", capture_output=True, text=True, timeout=300)
+                          pilot["id"]], cwd=REPO / "web_console", capture_output=True, text=True,
+                         env=e2e_env(running_lab), timeout=300)
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n{running_lab.output()}"
     assert shot.stat().st_size > 50_000

@@ -24,7 +24,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.browser.test_console import REPO, SHOTS
+from tests.browser.test_console import REPO, SHOTS, e2e_env
+from tests.lab_process import http
 
 pytestmark = pytest.mark.browser
 STEPS = [{"go_to": "ward_station"}, {"wait": 2}, {"go_to": "ward_bed_2"}]
@@ -68,7 +69,7 @@ def _recorded_mission(api: httpx.Client, lab) -> tuple[dict, dict]:
 @pytest.fixture(scope="module")
 def recorded(running_lab) -> tuple[dict, dict]:
     """A mission run to completed in the lab, and its playback once its recording is closed."""
-    with httpx.Client(base_url=f"{running_lab.url}/api/v1", timeout=10) as api:
+    with running_lab.client() as api:
         return _recorded_mission(api, running_lab)
 
 
@@ -76,7 +77,7 @@ def test_a_recorded_mission_plays_back_in_the_console(running_lab, recorded):
     assert shutil.which("node"), "node is required for the browser test"
     assert Path("/usr/bin/chromium").exists(), "Debian chromium is required (make setup installs it)"
     mission, play = recorded
-    with httpx.Client(base_url=f"{running_lab.url}/api/v1", timeout=10) as api:
+    with running_lab.client() as api:
         assert api.get("/missions/999999/playback").status_code == 404
 
     # what the console is given: delivery_1's drive and the mission's status events, on the sim clock
@@ -89,7 +90,7 @@ def test_a_recorded_mission_plays_back_in_the_console(running_lab, recorded):
     assert {"moving"} <= {s[5] for s in samples}
     statuses = [text for _, text, kind in play["events"] if kind == "status"]
     assert statuses[-1].startswith("completed") and any(s.startswith("underway") for s in statuses), statuses
-    places = {p["name"]: p for p in _ok(httpx.get(f"{running_lab.url}/api/v1/sites/living_lab/map"))["places"]}
+    places = {p["name"]: p for p in _ok(http.get(f"{running_lab.url}/api/v1/sites/living_lab/map"))["places"]}
     end = samples[-1]
     assert abs(end[1] - places["ward_bed_2"]["x"]) < 0.6 and abs(end[2] - places["ward_bed_2"]["y"]) < 0.6, end
 
@@ -98,7 +99,8 @@ def test_a_recorded_mission_plays_back_in_the_console(running_lab, recorded):
     shot.unlink(missing_ok=True)
     run = subprocess.run(["node", str(REPO / "web_console" / "e2e" / "playback.e2e.mjs"), running_lab.url,
                           str(SHOTS), str(mission["id"])],
-                         cwd=REPO / "web_console", capture_output=True, text=True, timeout=300)
+                         cwd=REPO / "web_console", capture_output=True, text=True, env=e2e_env(running_lab),
+                         timeout=300)
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n{running_lab.output()}"
     assert shot.stat().st_size > 50_000
 
@@ -112,14 +114,15 @@ def test_a_recorded_mission_is_re_simulated_and_compared_in_the_console(running_
         shot.unlink(missing_ok=True)
     run = subprocess.run(["node", str(REPO / "web_console" / "e2e" / "replay.e2e.mjs"), running_lab.url,
                           str(SHOTS), str(mission["id"])],
-                         cwd=REPO / "web_console", capture_output=True, text=True, timeout=600)
+                         cwd=REPO / "web_console", capture_output=True, text=True, env=e2e_env(running_lab),
+                         timeout=600)
     print(run.stdout)
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n{running_lab.output()}"
     for shot in shots:
         assert shot.stat().st_size > 50_000, shot
 
     # what the console showed is stored: both replays of the mission, done, with their comparison
-    with httpx.Client(base_url=f"{running_lab.url}/api/v1", timeout=10) as api:
+    with running_lab.client() as api:
         ids = [int(line.split()[-1]) for line in run.stdout.splitlines() if line.startswith("replay id ")]
         assert len(ids) == 2, run.stdout
         replays = [_ok(api.get(f"/replays/{i}")) for i in ids]

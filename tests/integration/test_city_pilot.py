@@ -19,12 +19,11 @@ import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
 from fleet_manager.pilots.report import fmt
 from tests.conftest import VENV_BIN, next_domain_id
-from tests.lab_process import LabProcess
+from tests.lab_process import LabProcess, http
 
 pytestmark = pytest.mark.ros
 
@@ -42,15 +41,15 @@ def delivery(rng: random.Random, doors: list[str]) -> dict:
 def estop_a_moving_courier(api: str, deadline: float) -> str:
     """E-stop the first courier seen driving a mission, hold it 3 s, then release and resume it."""
     while time.monotonic() < deadline:
-        moving = [r for r in httpx.get(f"{api}/robots", timeout=5).json()
+        moving = [r for r in http.get(f"{api}/robots", timeout=5).json()
                   if r["mode"] == "moving" and r["current_mission_id"] is not None]
         if moving:
             rid = moving[0]["id"]
-            r = httpx.post(f"{api}/robots/{rid}/commands", json={"command": "estop"}, timeout=10)
+            r = http.post(f"{api}/robots/{rid}/commands", json={"command": "estop"}, timeout=10)
             assert r.status_code == 200, r.text
             time.sleep(3.0)
             for command in ("release", "resume"):
-                r = httpx.post(f"{api}/robots/{rid}/commands", json={"command": command}, timeout=10)
+                r = http.post(f"{api}/robots/{rid}/commands", json={"command": command}, timeout=10)
                 assert r.status_code == 200, r.text
             return str(rid)
         time.sleep(0.5)
@@ -66,7 +65,7 @@ def test_city_block_pilot_report_matches_the_database(tmp_path):
         lab.wait_ready(robots=3)
         api = f"{lab.url}/api/v1"
         now = datetime.now(UTC)
-        pilot = httpx.post(f"{api}/pilots", json={
+        pilot = http.post(f"{api}/pilots", json={
             "name": "Sidewalk delivery, city block", "site": "city_block", "robots": ROBOTS,
             "period_start": (now - timedelta(hours=1)).isoformat(), "period_end": (now + timedelta(days=1)).isoformat(),
             "targets": {"success_rate": 0.9, "autonomy_by_time": 0.95}}, timeout=10)
@@ -74,13 +73,13 @@ def test_city_block_pilot_report_matches_the_database(tmp_path):
         pilot_id = pilot.json()["id"]
 
         places = collections.defaultdict(list)
-        for p in httpx.get(f"{api}/sites/city_block/map", timeout=10).json()["places"]:
+        for p in http.get(f"{api}/sites/city_block/map", timeout=10).json()["places"]:
             places[p.get("kind")].append(p["name"])
         rng = random.Random(20261130)
         ids = []
         for _ in range(MISSIONS):
-            r = httpx.post(f"{api}/missions", json=delivery(rng, places["pickup"] + places["dropoff"])
-                           | {"pilot_id": pilot_id}, timeout=10)
+            r = http.post(f"{api}/missions", json=delivery(rng, places["pickup"] + places["dropoff"])
+                          | {"pilot_id": pilot_id}, timeout=10)
             assert r.status_code == 201, r.text
             ids.append(r.json()["id"])
 
@@ -88,7 +87,7 @@ def test_city_block_pilot_report_matches_the_database(tmp_path):
         stopped = estop_a_moving_courier(api, time.monotonic() + 120)
         missions: list[dict] = []
         while time.monotonic() < deadline:
-            missions = [m for m in httpx.get(f"{api}/missions", params={"limit": 1000}, timeout=10).json()
+            missions = [m for m in http.get(f"{api}/missions", params={"limit": 1000}, timeout=10).json()
                         if m["id"] in ids]
             if len(missions) == MISSIONS and all(m["status"] in TERMINAL for m in missions):
                 break
@@ -96,10 +95,10 @@ def test_city_block_pilot_report_matches_the_database(tmp_path):
         assert all(m["status"] in TERMINAL for m in missions), [
             (m["id"], m["status"]) for m in missions if m["status"] not in TERMINAL]
 
-        answer = httpx.get(f"{api}/pilots/{pilot_id}/kpis", timeout=30).json()
-        html = httpx.get(f"{api}/pilots/{pilot_id}/report", timeout=60)
+        answer = http.get(f"{api}/pilots/{pilot_id}/kpis", timeout=30).json()
+        html = http.get(f"{api}/pilots/{pilot_id}/report", timeout=60)
         assert html.status_code == 200 and "text/html" in html.headers["content-type"]
-        rows = list(csv.DictReader(io.StringIO(httpx.get(f"{api}/pilots/{pilot_id}/report.csv", timeout=30).text)))
+        rows = list(csv.DictReader(io.StringIO(http.get(f"{api}/pilots/{pilot_id}/report.csv", timeout=30).text)))
     finally:
         lab.stop()
     assert lab.leftovers == []

@@ -6,16 +6,17 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import subprocess
 import threading
 import time
 from collections import defaultdict
 
-import httpx
 import pytest
 import websockets
 
 from tests.conftest import VENV_BIN
+from tests.lab_process import http
 
 pytestmark = pytest.mark.ros
 
@@ -47,14 +48,14 @@ class Listener:
 def robots_at_home(running_lab):
     """The lab is shared (the browser tests use it too): every robot starts the test at its home."""
     api = f"{running_lab.url}/api/v1"
-    places = {p["name"]: p for p in httpx.get(f"{api}/sites/living_lab/map").json()["places"]}
+    places = {p["name"]: p for p in http.get(f"{api}/sites/living_lab/map").json()["places"]}
     sent = []
-    for robot in httpx.get(f"{api}/robots").json():
+    for robot in http.get(f"{api}/robots").json():
         home = places[HOME[robot["id"]]]
         if math.hypot(robot["pose"]["x"] - home["x"], robot["pose"]["y"] - home["y"]) > 0.3:
             step = {"dock": home["name"]} if home["kind"] == "charger" else {"go_to": home["name"]}
-            sent.append(httpx.post(f"{api}/missions", json={"spec": {"steps": [step]}, "robot_id": robot["id"],
-                                                            "priority": "high"}).json()["id"])
+            sent.append(http.post(f"{api}/missions", json={"spec": {"steps": [step]}, "robot_id": robot["id"],
+                                                           "priority": "high"}).json()["id"])
     for mission_id in sent:
         m = _wait(api, mission_id, lambda x: x["status"] in ("completed", "failed", "canceled"), 300)
         assert m["status"] == "completed", m
@@ -63,27 +64,28 @@ def robots_at_home(running_lab):
 def test_delivery_runs_end_to_end(running_lab):
     lab = running_lab
     api = f"{lab.url}/api/v1"
-    site = httpx.get(f"{api}/sites/living_lab/map").json()
+    site = http.get(f"{api}/sites/living_lab/map").json()
     places = {p["name"]: p for p in site["places"]}
-    template = next(t for t in httpx.get(f"{api}/mission-templates").json() if t["name"] == "delivery")
+    template = next(t for t in http.get(f"{api}/mission-templates").json() if t["name"] == "delivery")
     assert {"pickup", "destination"} <= {p["name"] for p in template["params"]}
     pickup, destination = "pharmacy", "ward_bed_2"
     assert pickup in places and destination in places
 
-    listener = Listener(f"ws://127.0.0.1:{lab.port}/api/v1/ws/telemetry")
+    listener = Listener(lab.ws_url())
     try:
         time.sleep(1.0)
         cli = subprocess.Popen(
             [str(VENV_BIN / "labfleet"), "mission", "submit", "delivery", "--param", f"pickup={pickup}",
              "--param", f"destination={destination}", "--wait", "--timeout", "300", "--api", lab.url],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, LABFLEET_TOKEN=lab.login()["access_token"]),  # fresh: good for the whole wait
         )
         # the recipient confirms once the robot waits at the destination
         deadline, confirmed = time.monotonic() + 300, None
         while confirmed is None and time.monotonic() < deadline and cli.poll() is None:
-            for m in httpx.get(f"{api}/missions", params={"status": "underway"}).json():
+            for m in http.get(f"{api}/missions", params={"status": "underway"}).json():
                 if any(s["status"] == "awaiting_confirmation" for s in m["steps"]):
-                    confirmed = httpx.post(f"{api}/missions/{m['id']}/confirm", json={"by": "ward nurse"}).json()
+                    confirmed = http.post(f"{api}/missions/{m['id']}/confirm", json={"by": "ward nurse"}).json()
             time.sleep(0.5)
         out, err = cli.communicate(timeout=330)
         assert confirmed is not None, f"{out}\n{err}\n{lab.output()}"
@@ -94,7 +96,7 @@ def test_delivery_runs_end_to_end(running_lab):
     finally:
         listener.close()
 
-    mission = httpx.get(f"{api}/missions/{mission_id}").json()
+    mission = http.get(f"{api}/missions/{mission_id}").json()
     assert mission["status"] == "completed"
     robot_id = mission["robot_id"]
     assert robot_id in ("delivery_1", "delivery_2")
@@ -108,7 +110,7 @@ def test_delivery_runs_end_to_end(running_lab):
 
     # the robot stopped within 0.3 m of the destination (unload happens there)
     goal = places[destination]
-    pose = httpx.get(f"{api}/robots/{robot_id}").json()["pose"]
+    pose = http.get(f"{api}/robots/{robot_id}").json()["pose"]
     assert math.hypot(pose["x"] - goal["x"], pose["y"] - goal["y"]) <= 0.3
     final = mission["final_pose"]
     assert math.hypot(final["x"] - goal["x"], final["y"] - goal["y"]) <= 0.3
@@ -130,7 +132,7 @@ def test_delivery_runs_end_to_end(running_lab):
 
 
 def _submit(api: str, body: dict) -> int:
-    m = httpx.post(f"{api}/missions", json=body, timeout=5).json()
+    m = http.post(f"{api}/missions", json=body, timeout=5).json()
     assert "id" in m, m
     return int(m["id"])
 
@@ -138,12 +140,12 @@ def _submit(api: str, body: dict) -> int:
 def _await(api: str, mission_id: int, timeout: float = 240) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        m = httpx.get(f"{api}/missions/{mission_id}", timeout=5).json()
+        m = http.get(f"{api}/missions/{mission_id}", timeout=5).json()
         if m["status"] in ("completed", "failed", "canceled"):
             return m
         time.sleep(0.5)
     robots = [(r["id"], r["mode"], round(r["pose"]["x"], 2), round(r["pose"]["y"], 2))
-              for r in httpx.get(f"{api}/robots", timeout=5).json()]
+              for r in http.get(f"{api}/robots", timeout=5).json()]
     raise AssertionError(f"mission {mission_id} did not end in {timeout} s: {m['status']}, steps "
                          f"{[s['status'] for s in m['steps']]}; robots {robots}")
 
@@ -158,11 +160,11 @@ def _home(api: str, *rids: str) -> None:
     for rid in rids:
         step = {"dock": HOME[rid]} if HOME[rid].startswith("charger") else {"go_to": HOME[rid]}
         sent[rid] = _submit(api, {"spec": {"steps": [step | {"retries": 1}]}, "robot_id": rid})
-    places = {p["name"]: p for p in httpx.get(f"{api}/sites/living_lab/map").json()["places"]}
+    places = {p["name"]: p for p in http.get(f"{api}/sites/living_lab/map").json()["places"]}
     for rid, mission_id in sent.items():
         charge = _await(api, mission_id)
         assert charge["status"] == "completed" and charge["route"][-1] == HOME[rid], charge
-        pose = httpx.get(f"{api}/robots/{rid}").json()["pose"]
+        pose = http.get(f"{api}/robots/{rid}").json()["pose"]
         place = places[HOME[rid]]
         assert math.hypot(pose["x"] - place["x"], pose["y"] - place["y"]) <= 0.3
 
@@ -214,7 +216,7 @@ def test_templates_run_to_completion(running_lab):
 def _wait(api: str, mission_id: int, predicate, timeout: float = 120) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        m = httpx.get(f"{api}/missions/{mission_id}", timeout=5).json()
+        m = http.get(f"{api}/missions/{mission_id}", timeout=5).json()
         if predicate(m):
             return m
         time.sleep(0.2)
@@ -224,21 +226,21 @@ def _wait(api: str, mission_id: int, predicate, timeout: float = 120) -> dict:
 def test_pause_resume_and_emergency_preemption(running_lab):
     api = f"{running_lab.url}/api/v1"
     # a low-priority walk for guide_1, paused and resumed on the way
-    low = httpx.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "ward_station"}, {"wait": 2},
-                                                                  {"go_to": "bay_entry"}]},
-                                              "robot_id": "guide_1", "priority": "low"}).json()
+    low = http.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "ward_station"}, {"wait": 2},
+                                                                 {"go_to": "bay_entry"}]},
+                                             "robot_id": "guide_1", "priority": "low"}).json()
     _wait(api, low["id"], lambda m: m["status"] == "underway")
     time.sleep(2.0)
-    paused = httpx.post(f"{api}/missions/{low['id']}/pause").json()
+    paused = http.post(f"{api}/missions/{low['id']}/pause").json()
     assert paused["status"] == "paused", paused
     time.sleep(2.0)
-    robot = httpx.get(f"{api}/robots/guide_1").json()
+    robot = http.get(f"{api}/robots/guide_1").json()
     assert robot["mode"] == "paused" and abs(robot["velocity"]["linear"]) < 0.01, robot
-    assert httpx.post(f"{api}/missions/{low['id']}/pause").status_code == 409
-    assert httpx.post(f"{api}/missions/{low['id']}/resume").json()["status"] == "underway"
+    assert http.post(f"{api}/missions/{low['id']}/pause").status_code == 409
+    assert http.post(f"{api}/missions/{low['id']}/resume").json()["status"] == "underway"
     # an emergency that only guide_1 can take preempts the low mission, which goes back to the queue
-    urgent = httpx.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "bay_entry"}]},
-                                                 "robot_id": "guide_1", "priority": "emergency"}).json()
+    urgent = http.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "bay_entry"}]},
+                                                "robot_id": "guide_1", "priority": "emergency"}).json()
     urgent = _wait(api, urgent["id"], lambda m: m["status"] in ("completed", "failed", "canceled"), 180)
     assert urgent["status"] == "completed", urgent
     low = _wait(api, low["id"], lambda m: m["status"] in ("completed", "failed", "canceled"), 240)
@@ -255,9 +257,9 @@ def test_two_robots_swap_through_a_single_lane_door_without_contact(running_lab)
     single-lane workshop door at the same time. The traffic plans let one through first; both arrive."""
     api = f"{running_lab.url}/api/v1"
     before = sum("contact:" in line for line in running_lab.lines)
-    out = httpx.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "lobby"}]}, "robot_id": "arm_1"}).json()
-    into = httpx.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "workshop_station_2"}]},
-                                               "robot_id": "delivery_2"}).json()
+    out = http.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "lobby"}]}, "robot_id": "arm_1"}).json()
+    into = http.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "workshop_station_2"}]},
+                                              "robot_id": "delivery_2"}).json()
     ends = {m: _wait(api, m, lambda x: x["status"] in ("completed", "failed", "canceled"), 300)
             for m in (out["id"], into["id"])}
     assert all(m["status"] == "completed" for m in ends.values()), ends

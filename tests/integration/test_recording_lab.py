@@ -17,13 +17,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from mcap.reader import make_reader
 from rosbags.highlevel import AnyReader
 
 from fleet_manager.replay.initial_state import InitialState
-from tests.lab_process import LabProcess
+from tests.lab_process import LabProcess, http
 
 with warnings.catch_warnings():  # mcap-ros2-support 0.6.0 warns on import that this module is deprecated
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -49,7 +48,7 @@ def _poll(fn: Any, done: Any, timeout: float, what: str, lab: LabProcess) -> Any
 
 
 def _command(api: str, command: str) -> dict[str, Any]:
-    answer = httpx.post(f"{api}/robots/{ROBOT}/commands", json={"command": command, "reason": "test"}, timeout=10)
+    answer = http.post(f"{api}/robots/{ROBOT}/commands", json={"command": command, "reason": "test"}, timeout=10)
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     assert body["result"] == "ok", body
@@ -58,11 +57,11 @@ def _command(api: str, command: str) -> dict[str, Any]:
 
 def _replay(api: str, mission_id: int, lab: LabProcess) -> dict[str, Any]:
     """POST /missions/{id}/replay, waiting for it (and polling GET /replays/{id} should the wait run out)."""
-    answer = httpx.post(f"{api}/missions/{mission_id}/replay", params={"wait": 300}, json={}, timeout=330)
+    answer = http.post(f"{api}/missions/{mission_id}/replay", params={"wait": 300}, json={}, timeout=330)
     assert answer.status_code == 202, answer.text
     replay: dict[str, Any] = answer.json()
     if replay["status"] == "running":
-        replay = _poll(lambda: httpx.get(f"{api}/replays/{replay['id']}").json(),
+        replay = _poll(lambda: http.get(f"{api}/replays/{replay['id']}").json(),
                        lambda r: r["status"] != "running", 300, "replay", lab)
     assert replay["status"] == "done", replay
     return replay
@@ -76,31 +75,31 @@ def test_a_mission_run_is_recorded_and_downloads_as_mcap_and_replays(ros_env: di
         api = f"{lab.url}/api/v1"
         # the fleet manager's own sim clock (its first /clock may come seconds after the robots' states): the
         # mission's timings are then on it
-        _poll(lambda: httpx.get(f"{api}/health").json(), lambda h: h["sim_time"] is not None, 60, "sim clock", lab)
-        places = {p["name"]: p for p in httpx.get(f"{api}/sites/living_lab/map").json()["places"]}
+        _poll(lambda: http.get(f"{api}/health").json(), lambda h: h["sim_time"] is not None, 60, "sim clock", lab)
+        places = {p["name"]: p for p in http.get(f"{api}/sites/living_lab/map").json()["places"]}
         spec = {"steps": [{"go_to": GOAL}, {"wait": 2}]}
-        mission = httpx.post(f"{api}/missions", json={"spec": spec, "robot_id": ROBOT}).json()
+        mission = http.post(f"{api}/missions", json={"spec": spec, "robot_id": ROBOT}).json()
         mission_id = mission["id"]
         # on its way, the operator pauses the robot for a moment (POST /robots/{id}/commands, Lab.command)
-        _poll(lambda: httpx.get(f"{api}/robots/{ROBOT}").json(), lambda r: r["mode"] == "moving", 120,
+        _poll(lambda: http.get(f"{api}/robots/{ROBOT}").json(), lambda r: r["mode"] == "moving", 120,
               "the robot drives", lab)
         _command(api, "pause")
-        _poll(lambda: httpx.get(f"{api}/robots/{ROBOT}").json(), lambda r: r["mode"] == "paused", 30,
+        _poll(lambda: http.get(f"{api}/robots/{ROBOT}").json(), lambda r: r["mode"] == "paused", 30,
               "the robot pauses", lab)
         time.sleep(1.5)
         _command(api, "resume")
-        mission = _poll(lambda: httpx.get(f"{api}/missions/{mission_id}").json(),
+        mission = _poll(lambda: http.get(f"{api}/missions/{mission_id}").json(),
                         lambda m: m["status"] in ("completed", "failed", "canceled"), 180, "mission", lab)
         assert mission["status"] == "completed", mission
-        got = _poll(lambda: httpx.get(f"{api}/missions/{mission_id}/recording", timeout=30),
+        got = _poll(lambda: http.get(f"{api}/missions/{mission_id}/recording", timeout=30),
                     lambda r: r.status_code != 409, 60, "recording still open", lab)
         assert got.status_code == 200, got.text
         assert got.headers["content-disposition"] == f'attachment; filename="mission-{mission_id}.mcap"'
-        info = httpx.get(f"{api}/missions/{mission_id}/recording/info").json()
+        info = http.get(f"{api}/missions/{mission_id}/recording/info").json()
 
         # -- acceptance 2: re-simulated twice, identical; the comparison stored --------------------------
         replays = [_replay(api, mission_id, lab) for _ in range(2)]
-        stored = [httpx.get(f"{api}/replays/{r['id']}").json() for r in replays]  # read back afterwards
+        stored = [http.get(f"{api}/replays/{r['id']}").json() for r in replays]  # read back afterwards
     finally:
         lab.stop()
     assert not lab.leftovers, f"processes left running: {lab.leftovers}"

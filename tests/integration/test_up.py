@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.lab_process import LabProcess, processes_with_env
+from tests.lab_process import LabProcess, http, processes_with_env
 
 pytestmark = pytest.mark.ros
 
@@ -33,18 +33,18 @@ def test_dead_child_is_reported_and_ctrl_c_leaves_nothing(ros_env, tmp_path):
         lab.wait_ready(robots=2)
         api = f"{lab.url}/api/v1"
         body = {"spec": {"steps": [{"go_to": "workshop_station_1"}]}, "robot_id": "delivery_2"}
-        mission = httpx.post(f"{api}/missions", json=body, timeout=5).json()
+        mission = http.post(f"{api}/missions", json=body, timeout=5).json()
         deadline = time.monotonic() + 30
         while mission["status"] != "underway" and time.monotonic() < deadline:
             time.sleep(0.2)
-            mission = httpx.get(f"{api}/missions/{mission['id']}", timeout=2).json()
+            mission = http.get(f"{api}/missions/{mission['id']}", timeout=2).json()
         assert mission["status"] == "underway", mission
         time.sleep(2.0)
         os.kill(_agent_pid(lab.domain, "delivery_2"), signal.SIGKILL)
         killed = time.monotonic()
         while mission["status"] == "underway" and time.monotonic() < killed + 15:
             time.sleep(0.2)
-            mission = httpx.get(f"{api}/missions/{mission['id']}", timeout=2).json()
+            mission = http.get(f"{api}/missions/{mission['id']}", timeout=2).json()
         # policy: a mission whose robot stops reporting fails, naming why, within the timeout (3 s here)
         assert mission["status"] == "failed", mission
         assert "stopped reporting" in mission["failure_reason"], mission
@@ -52,13 +52,13 @@ def test_dead_child_is_reported_and_ctrl_c_leaves_nothing(ros_env, tmp_path):
         deadline = time.monotonic() + 20
         mode = None
         while time.monotonic() < deadline:
-            mode = httpx.get(f"{lab.url}/api/v1/robots/delivery_2", timeout=2).json()["mode"]
+            mode = http.get(f"{lab.url}/api/v1/robots/delivery_2", timeout=2).json()["mode"]
             if mode == "offline" and any("delivery_2" in line and "exited with code -9" in line for line in lab.lines):
                 break
             time.sleep(0.5)
         assert mode == "offline", lab.output()
         assert any("delivery_2" in line and "exited with code -9" in line for line in lab.lines), lab.output()
-        assert httpx.get(f"{lab.url}/api/v1/robots/delivery_1", timeout=2).json()["mode"] in ("idle", "charging")
+        assert http.get(f"{lab.url}/api/v1/robots/delivery_1", timeout=2).json()["mode"] in ("idle", "charging")
     finally:
         code = lab.stop()
     assert code == 0, lab.output()
@@ -82,7 +82,7 @@ def _until(api: str, mission_id: int, done, timeout: float) -> dict:
     mission: dict = {}
     while time.monotonic() < deadline:
         try:
-            mission = httpx.get(f"{api}/missions/{mission_id}", timeout=2).json()
+            mission = http.get(f"{api}/missions/{mission_id}", timeout=2).json()
             if done(mission):
                 return mission
         except httpx.HTTPError:
@@ -98,7 +98,7 @@ def test_requeue_policy_puts_the_mission_of_a_dead_agent_back_in_the_queue(ros_e
         lab.wait_ready(robots=2)
         api = f"{lab.url}/api/v1"
         body = {"spec": {"steps": [{"go_to": "workshop_station_1"}]}, "robot_id": "delivery_2"}
-        mission = httpx.post(f"{api}/missions", json=body, timeout=5).json()
+        mission = http.post(f"{api}/missions", json=body, timeout=5).json()
         _until(api, mission["id"], lambda m: m["status"] == "underway", 30)
         time.sleep(2.0)
         os.kill(_agent_pid(lab.domain, "delivery_2"), signal.SIGKILL)
@@ -117,7 +117,7 @@ def test_a_killed_fleet_manager_is_restarted_and_carries_the_mission_on(ros_env,
         lab.wait_ready(robots=2)
         api = f"{lab.url}/api/v1"
         body = {"spec": {"steps": [{"go_to": "c_ward"}, {"go_to": "workshop_station_1"}]}, "robot_id": "delivery_1"}
-        mission = httpx.post(f"{api}/missions", json=body, timeout=5).json()
+        mission = http.post(f"{api}/missions", json=body, timeout=5).json()
         before = _until(api, mission["id"], lambda m: m["steps"][1]["status"] == "active", 60)
         os.kill(_manager_pid(lab.domain), signal.SIGKILL)
         killed = time.monotonic()
@@ -130,7 +130,7 @@ def test_a_killed_fleet_manager_is_restarted_and_carries_the_mission_on(ros_env,
         statuses = [e["status"] for e in done["events"] if e["kind"] == "status"]
         assert statuses == ["queued", "assigned", "underway", "completed"]
         assert any("manager exited with code -9: restarting it (1 of 5)" in line for line in lab.lines), lab.output()
-        robot = httpx.get(f"{api}/robots/delivery_1", timeout=2).json()
+        robot = http.get(f"{api}/robots/delivery_1", timeout=2).json()
         assert robot["current_mission_id"] is None
     finally:
         lab.stop()
@@ -145,14 +145,14 @@ def test_a_robot_low_on_battery_is_sent_to_a_free_charger_and_charges(ros_env, t
         lab.wait_ready(robots=5)
         api = f"{lab.url}/api/v1"
         time.sleep(3.0)
-        missions = httpx.get(f"{api}/missions", timeout=5).json()
+        missions = http.get(f"{api}/missions", timeout=5).json()
         assert not [m for m in missions if m["robot_id"] == "cleaner_1"], missions  # no free charger: it waits
-        away = httpx.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "pharmacy"}]},
-                                                   "robot_id": "delivery_1"}, timeout=5).json()
+        away = http.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "pharmacy"}]},
+                                                  "robot_id": "delivery_1"}, timeout=5).json()
         deadline = time.monotonic() + 120
         charge = None
         while charge is None and time.monotonic() < deadline:
-            charge = next((m for m in httpx.get(f"{api}/missions", timeout=5).json()
+            charge = next((m for m in http.get(f"{api}/missions", timeout=5).json()
                            if m["template"] == "charge" and m["robot_id"] == "cleaner_1"), None)
             time.sleep(0.5)
         assert charge is not None, lab.output()
@@ -166,7 +166,7 @@ def test_a_robot_low_on_battery_is_sent_to_a_free_charger_and_charges(ros_env, t
         # the mission completes on the task result; the robot's next state report (5 Hz) says charging
         while time.monotonic() < deadline and not (robot.get("battery", {}).get("charging")
                                                    and robot.get("mode") == "charging"):
-            robot = httpx.get(f"{api}/robots/cleaner_1", timeout=2).json()
+            robot = http.get(f"{api}/robots/cleaner_1", timeout=2).json()
             time.sleep(0.5)
         assert robot["battery"]["charging"] and robot["mode"] == "charging", robot
         assert _until(api, away["id"], lambda m: m["status"] != "underway", 120)["status"] == "completed"
@@ -188,26 +188,26 @@ def test_cancel_during_motion_stops_the_robot_and_frees_it(ros_env, tmp_path):
 
 
 def _cancel_and_free(api: str) -> None:
-    m = httpx.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "workshop_station_1"}]}}).json()
+    m = http.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "workshop_station_1"}]}}).json()
     deadline = time.monotonic() + 60
     robot = None
     while time.monotonic() < deadline:  # wait until it is underway and driving at speed
-        m = httpx.get(f"{api}/missions/{m['id']}").json()
+        m = http.get(f"{api}/missions/{m['id']}").json()
         if m["status"] == "underway":
-            robot = httpx.get(f"{api}/robots/{m['robot_id']}").json()
+            robot = http.get(f"{api}/robots/{m['robot_id']}").json()
             if robot["velocity"]["linear"] > 0.5:
                 break
         time.sleep(0.1)
     assert robot is not None and robot["velocity"]["linear"] > 0.5, m
     rid = robot["id"]
-    t_cancel = httpx.get(f"{api}/health").json()["sim_time"]
-    first = httpx.post(f"{api}/missions/{m['id']}/cancel").json()
+    t_cancel = http.get(f"{api}/health").json()["sim_time"]
+    first = http.post(f"{api}/missions/{m['id']}/cancel").json()
     assert first["status"] == "canceled"
 
     stopped_at = None
     deadline = time.monotonic() + 10
     while stopped_at is None and time.monotonic() < deadline:
-        state = httpx.get(f"{api}/robots/{rid}").json()
+        state = http.get(f"{api}/robots/{rid}").json()
         if abs(state["velocity"]["linear"]) < 0.01 and state["stamp"] >= t_cancel:
             stopped_at = state["stamp"]
         time.sleep(0.05)
@@ -215,12 +215,12 @@ def _cancel_and_free(api: str) -> None:
     print(f"{rid} stopped {stopped_at - t_cancel:.2f} s of sim time after the cancel")
     assert stopped_at - t_cancel <= 1.0, f"stopped {stopped_at - t_cancel:.2f} s of sim time after the cancel"
 
-    second = httpx.post(f"{api}/missions/{m['id']}/cancel").json()
+    second = http.post(f"{api}/missions/{m['id']}/cancel").json()
     assert second == first  # a no-op returning the same final state
-    state = httpx.get(f"{api}/robots/{rid}").json()
+    state = http.get(f"{api}/robots/{rid}").json()
     assert state["current_mission_id"] is None
     # freed: the same robot takes the next mission (home to its charger) and completes it
     home = {"delivery_1": "charger_1", "delivery_2": "charger_2"}[rid]
-    back = httpx.post(f"{api}/missions", json={"template": "charge", "params": {"charger": home}, "robot_id": rid})
+    back = http.post(f"{api}/missions", json={"template": "charge", "params": {"charger": home}, "robot_id": rid})
     back = _until(api, back.json()["id"], lambda x: x["status"] in ("completed", "failed", "canceled"), 120)
     assert back["status"] == "completed" and back["robot_id"] == rid, back

@@ -8,6 +8,38 @@ export function fail(message) {
   throw new Error(message);
 }
 
+// The lab's admin, logged in by the Python test (tests/browser), which hands over the tokens and the credentials
+// in the environment: the console is given the tokens in localStorage before it loads, as if its user had signed
+// in (or signs in through its form, see signInWithForm); `authed` sends the token with page.request.
+const env = process.env;
+export const tokens = { access: env.LABFLEET_E2E_ACCESS_TOKEN ?? "", refresh: env.LABFLEET_E2E_REFRESH_TOKEN ?? "" };
+export const credentials = { username: env.LABFLEET_E2E_USERNAME ?? "admin", password: env.LABFLEET_E2E_PASSWORD ?? "" };
+export const authed = { headers: { authorization: `Bearer ${tokens.access}` } };
+
+/** Signs in through the console's login form: a wrong password is refused there first. Screenshots login.png
+ * (the form) and signed-in.png (the console with the signed-in user in its top bar). */
+export async function signInWithForm(page, shots) {
+  await page.waitForSelector("[data-testid=login]:not([hidden])", { timeout: 15_000 });
+  if (await page.isVisible("[data-testid=user]")) fail("the top bar shows a user before anyone signed in");
+  await page.fill("#login-username", credentials.username);
+  await page.fill("#login-password", `${credentials.password}-wrong`);
+  await page.click("[data-testid=login-submit]");
+  await page.waitForSelector("[data-testid=login-error]:not([hidden])", { timeout: 10_000 });
+  const refused = await page.textContent("[data-testid=login-error]");
+  console.log(`wrong password refused: ${refused}`);
+  if (!refused.includes("401")) fail(`a wrong password was not refused with a 401: ${refused}`);
+  await page.screenshot({ path: join(shots, "login.png") });
+  await page.fill("#login-password", credentials.password);
+  await page.click("[data-testid=login-submit]");
+  await page.waitForSelector("[data-testid=login]", { state: "hidden", timeout: 10_000 });
+  const user = await page.textContent("[data-testid=user]");
+  console.log(`top bar: ${user.replace(/\s+/g, " ").trim()}`);
+  if (await page.textContent("[data-testid=user-name]") !== credentials.username) fail(`signed in as: ${user}`);
+  const stored = await page.evaluate(() => [localStorage.getItem("labfleet.access_token"),
+    localStorage.getItem("labfleet.refresh_token")]);
+  if (!stored[0] || !stored[1]) fail("the console did not keep the access and refresh tokens");
+}
+
 /** Reads BASE_URL and SCREENSHOT_DIR from the command line, or exits with the usage. */
 export function args(script) {
   const [base, shots] = process.argv.slice(2);
@@ -19,8 +51,11 @@ export function args(script) {
 }
 
 /** Runs body(page) in a fresh headless Chromium; exits 1 with the reason if it throws or the page had errors.
- * options: extra browser context options, e.g. {timezoneId} to run the console in another time zone. */
-export async function withConsole(base, body, options = {}) {
+ * options: `signIn: "form"` to leave the console signed out (the body signs in), `tokens` ({access, refresh}) to sign
+ * in as another user than the admin, and extra browser context options, e.g. {timezoneId} to run the console in
+ * another time zone. */
+export async function withConsole(base, body, { signIn = "tokens", tokens: given = tokens, ...options } = {}) {
+  if (signIn !== "form" && !given.access) fail("no token: LABFLEET_E2E_ACCESS_TOKEN is not set (tests/browser sets it)");
   const browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "labfleet-chromium-")), {
     executablePath: "/usr/bin/chromium",
     headless: true,
@@ -29,6 +64,19 @@ export async function withConsole(base, body, options = {}) {
       "--disable-component-update", "--disable-sync", "--no-first-run"],
     ...options,
   });
+  if (signIn !== "form") {
+    // once per tab, so that a reload after "Sign out" finds the console signed out
+    await browser.addInitScript(({ access, refresh }) => {
+      try {
+        if (sessionStorage.getItem("labfleet.e2e.signed-in")) return;
+        sessionStorage.setItem("labfleet.e2e.signed-in", "1");
+        localStorage.setItem("labfleet.access_token", access);
+        localStorage.setItem("labfleet.refresh_token", refresh);
+      } catch {
+        // a page without storage (about:blank): nothing to sign in
+      }
+    }, given);
+  }
   let code = 0;
   try {
     const page = browser.pages()[0] ?? (await browser.newPage());

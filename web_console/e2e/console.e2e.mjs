@@ -1,25 +1,31 @@
-// Browser test of the console in Debian Chromium (playwright-core; no browser is downloaded): the robots on
-// the live map, a refused and then an accepted delivery from the dispatch form, driven to completed, with
+// Browser test of the console in Debian Chromium (playwright-core; no browser is downloaded): the lab's admin
+// signs in through the login form (a wrong password refused first), the robots on the live map, a refused and then an accepted delivery from the dispatch form, driven to completed, with
 // the recipient's confirmation given from the mission detail view.
 // Usage: node e2e/console.e2e.mjs BASE_URL SCREENSHOT_DIR
 import { join } from "node:path";
-import { args, fail, withConsole } from "./browser.mjs";
+import { args, authed, fail, signInWithForm, withConsole } from "./browser.mjs";
 
 const { base, shots } = args("console.e2e.mjs");
 const DESTINATION = "lab";
 const MIN_ROBOTS = 4;
 
 await withConsole(base, async (page) => {
+  await signInWithForm(page, shots);
   await page.waitForFunction((n) => document.querySelectorAll("svg[data-testid=map] g[data-testid=robot-marker]").length >= n,
     MIN_ROBOTS, { timeout: 30_000 });
   await page.waitForSelector("[data-testid=ws-status][data-state=live]", { timeout: 15_000 });
   const robots = await page.$$eval("g[data-testid=robot-marker]", (els) => els.map((e) => e.dataset.robotId).sort());
   console.log(`robots on the map: ${robots.join(", ")}`);
-  const listed = await (await page.request.get(new URL("api/v1/robots", base).href)).json();
+  const listed = await (await page.request.get(new URL("api/v1/robots", base).href, authed)).json();
   if (robots.length !== listed.length) fail(`${robots.length} robots on the map, the API lists ${listed.length}`);
   const rows = await page.$$eval("tr[data-testid=robot-row]", (els) => els.length);
   if (rows !== robots.length) fail(`${rows} rows in the robot list for ${robots.length} robots`);
   await page.screenshot({ path: join(shots, "console.png") });
+  await page.locator("header.topbar").screenshot({ path: join(shots, "signed-in.png") });
+  const role = await page.textContent("[data-testid=user-role]");
+  if (role !== "admin") fail(`the top bar shows the role ${role}, not admin`);
+  const gated = await page.$$eval("[data-needs]", (els) => els.map((e) => e.dataset.testid ?? e.textContent));
+  if (gated.length) fail(`controls disabled for the admin: ${gated.join(", ")}`);
 
   // a bad submission shows the API's reason next to the form
   const form = page.locator("form[data-testid=dispatch-form]");
@@ -81,4 +87,4 @@ await withConsole(base, async (page) => {
   await page.screenshot({ path: join(shots, "completed.png"), fullPage: true });
   const messages = await page.$$eval("[data-testid=message]", (els) => els.map((e) => e.textContent));
   if (messages.length) fail(`unexpected messages: ${messages.join("; ")}`);
-});
+}, { signIn: "form" });

@@ -3,8 +3,9 @@
 // answers it, the HTML report's three charts drawn by plotly.js from /charts, the per-robot table, the incidents and
 // interventions; an intervention opened from the dashboard's form and ended; screenshot pilot_dashboard.png.
 // Usage: node e2e/pilots.e2e.mjs BASE_URL SCREENSHOT_DIR PILOT_ID
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { args, fail, withConsole } from "./browser.mjs";
+import { args, authed, fail, withConsole } from "./browser.mjs";
 
 const { base, shots } = args("pilots.e2e.mjs");
 const pilotId = process.argv[4];
@@ -13,7 +14,7 @@ const CHARTS = ["chart-targets", "chart-missions-per-day", "chart-site-map"];
 const dash = `[data-testid=pilot-dashboard][data-pilot-id="${pilotId}"]`;
 
 const fetchOk = async (page, url) => {
-  const r = await page.request.get(new URL(url, base).href);
+  const r = await page.request.get(new URL(url, base).href, authed);
   if (!r.ok()) fail(`GET ${url}: HTTP ${r.status()}`);
   return r;
 };
@@ -88,6 +89,12 @@ await withConsole(base, async (page) => {
   if (!(await report.text()).includes('id="chart-site-map"')) fail("the report link does not give the HTML report");
   const csv = await fetchOk(page, await page.getAttribute(`${dash} [data-testid=csv-link]`, "href"));
   if ((await csv.text()).trim().split("\n").length !== 3) fail("the CSV link does not give one row per mission");
+  // clicked in the console, the link fetches the file with the token and saves it
+  const [download] = await Promise.all([page.waitForEvent("download", { timeout: 15_000 }),
+    page.click(`${dash} [data-testid=csv-link]`)]);
+  const saved = readFileSync(await download.path(), "utf8");
+  if (saved !== await csv.text()) fail(`the CSV saved from the console differs from the API's: ${saved.slice(0, 200)}`);
+  console.log(`CSV saved from the console as ${download.suggestedFilename()}`);
 
   // an operator opens an intervention from the dashboard, then ends it
   const form = page.locator(`${dash} form[data-testid=intervention-form]`);

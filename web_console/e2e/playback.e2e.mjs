@@ -1,11 +1,13 @@
 // Browser test of mission playback in Debian Chromium (playwright-core; no browser is downloaded): from the
 // mission's detail view ("Play back") to #/missions/ID/playback, the recorded trajectory drawn on the map, the
 // robot marker; play (the time cursor moves), seek to where the robot drives (the marker moves between two
-// moments), speed 5x, a click on an event seeks to it, pause; a mission without a recording says so. Screenshots:
-// playback-link.png (the detail view with "Play back"), playback.png mid-playback.
+// moments), speed 5x, a click on an event seeks to it, pause, "Download MCAP" saves the recording; a mission
+// without a recording says so. Screenshots: playback-link.png (the detail view with "Play back"), playback.png
+// mid-playback.
 // Usage: node e2e/playback.e2e.mjs BASE_URL SCREENSHOT_DIR MISSION_ID
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { args, fail, withConsole } from "./browser.mjs";
+import { args, authed, fail, withConsole } from "./browser.mjs";
 
 const { base, shots } = args("playback.e2e.mjs");
 const missionId = process.argv[4];
@@ -26,7 +28,7 @@ const past = (page, t, timeout = 20_000) => page.waitForFunction((after) =>
   Number(document.querySelector("[data-testid=playback-time]").dataset.t) > after, t, { timeout });
 
 await withConsole(base, async (page) => {
-  const answer = await page.request.get(new URL(`api/v1/missions/${missionId}/playback`, base).href);
+  const answer = await page.request.get(new URL(`api/v1/missions/${missionId}/playback`, base).href, authed);
   if (!answer.ok()) fail(`GET /missions/${missionId}/playback: HTTP ${answer.status()} ${await answer.text()}`);
   const data = await answer.json();
   const track = data.robots.find((r) => r.id === data.robot_id);
@@ -120,6 +122,14 @@ await withConsole(base, async (page) => {
   const held = await now(page);
   await page.waitForTimeout(400);
   if ((await now(page)) !== held) fail("the cursor moved while paused");
+
+  // "Download MCAP": fetched with the token (a link cannot send it) and saved under the API's file name
+  const [download] = await Promise.all([page.waitForEvent("download", { timeout: 30_000 }),
+    page.click("[data-testid=playback-download]")]);
+  const name = download.suggestedFilename();
+  const magic = readFileSync(await download.path()).subarray(0, 5).toString("latin1");
+  console.log(`downloaded ${name}, starting ${JSON.stringify(magic)}`);
+  if (name !== `mission-${missionId}.mcap` || magic !== "\x89MCAP") fail(`the download is ${name}: ${magic}`);
 
   // a mission without a recording: the view says why
   await page.evaluate(() => { location.hash = "#/missions/999999/playback"; });

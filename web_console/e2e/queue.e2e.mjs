@@ -1,7 +1,7 @@
 // Browser test of the mission queue, the dispatch form, the mission detail view and the dispatch switch.
 // Usage: node e2e/queue.e2e.mjs BASE_URL SCREENSHOT_DIR
 import { join } from "node:path";
-import { args, fail, withConsole } from "./browser.mjs";
+import { args, authed, fail, withConsole } from "./browser.mjs";
 
 const { base, shots } = args("queue.e2e.mjs");
 const api = new URL("api/v1/", base).href;
@@ -10,7 +10,7 @@ const TIMEZONE = "Asia/Kolkata";
 const row = (id) => `tr[data-testid=mission-row][data-mission-id="${id}"]`;
 
 async function missionFromApi(page, id) {
-  const response = await page.request.get(`${api}missions/${id}`);
+  const response = await page.request.get(`${api}missions/${id}`, authed);
   if (!response.ok()) fail(`GET /missions/${id}: HTTP ${response.status()}`);
   return response.json();
 }
@@ -53,7 +53,7 @@ async function dispatch(page, fields) {
 }
 
 async function dispatchState(page) {
-  return (await (await page.request.get(`${api}dispatch`)).json()).paused;
+  return (await (await page.request.get(`${api}dispatch`, authed)).json()).paused;
 }
 
 await withConsole(base, async (page) => {
@@ -155,6 +155,17 @@ await withConsole(base, async (page) => {
     if (!events.includes(s)) fail(`the event list lacks ${s}: ${events.join(", ")}`);
   console.log(`mission ${run}: ${[...events].reverse().filter(Boolean).join(" → ")}`);
   await page.screenshot({ path: join(shots, "queue.png"), fullPage: true });
+
+  // 7. the admin's audit page lists what was just done: the cancel, by this user, ok
+  await page.click("[data-testid=nav-audit]");
+  await page.waitForSelector("[data-testid=audit-view]:not([hidden]) tr[data-testid=audit-row]", { timeout: 15_000 });
+  const audited = await page.$$eval("tr[data-testid=audit-row]", (trs) => trs.map((t) => t.textContent));
+  const cancel = audited.find((t) => t.includes("/cancel") && t.includes(String(run)));
+  if (!cancel || !cancel.includes("admin") || !cancel.includes("ok")) {
+    fail(`the audit page lacks the cancel of mission ${run}: ${audited.slice(0, 5).join(" | ")}`);
+  }
+  console.log(`audit page: ${audited.length} entries, the cancel among them`);
+  await page.screenshot({ path: join(shots, "audit.png"), fullPage: true });
   const errors = await page.$$eval("[data-testid=message]", (els) => els.map((e) => e.textContent));
   if (errors.length) fail(`unexpected messages: ${errors.join("; ")}`);
 }, { timezoneId: TIMEZONE });

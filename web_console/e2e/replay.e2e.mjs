@@ -6,7 +6,7 @@
 // Prints "replay id N" for each replay. Screenshots: replay_comparison.png (as recorded), replay_whatif.png.
 // Usage: node e2e/replay.e2e.mjs BASE_URL SCREENSHOT_DIR MISSION_ID
 import { join } from "node:path";
-import { args, fail, withConsole } from "./browser.mjs";
+import { args, authed, fail, withConsole } from "./browser.mjs";
 
 const { base, shots } = args("replay.e2e.mjs");
 const missionId = process.argv[4];
@@ -40,7 +40,7 @@ async function resimulate(page, before) {
   if (state !== "done") fail(`the re-simulation ended ${state}: ${await page.textContent("[data-testid=replay-status]")}`);
   const id = await page.$eval(panel, (el) => el.dataset.replayId);
   console.log(`replay id ${id}`);
-  const answer = await page.request.get(new URL(`api/v1/replays/${id}`, base).href);
+  const answer = await page.request.get(new URL(`api/v1/replays/${id}`, base).href, authed);
   if (!answer.ok()) fail(`GET /replays/${id}: HTTP ${answer.status()}`);
   return answer.json();
 }
@@ -123,7 +123,7 @@ await withConsole(base, async (page) => {
     const d = drawn.find((p) => p.robot === robot);
     if (d?.points !== rows.length) fail(`${robot}'s re-simulated path: ${d?.points} points, ${rows.length} in the result`);
   }
-  const play = await (await page.request.get(new URL(`api/v1/missions/${missionId}/playback`, base).href)).json();
+  const play = await (await page.request.get(new URL(`api/v1/missions/${missionId}/playback`, base).href, authed)).json();
   await seek(page, play.start);
   const atStart = await ghost(page);
   const middle = (play.start + play.end) / 2;

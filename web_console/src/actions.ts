@@ -2,6 +2,7 @@
 import { post } from "./api";
 import { button } from "./dom";
 import { reportError } from "./messages";
+import { gate } from "./session";
 import { awaitingStep, type MissionStore, TERMINAL } from "./store";
 import type { Mission } from "./types";
 
@@ -34,5 +35,6 @@ export function missionButtons(store: MissionStore, mission: Mission): HTMLButto
   if (mission.status === "underway") add("Pause", "pause");
   if (mission.status === "paused") add("Resume", "resume");
   if (!TERMINAL.has(mission.status)) add("Cancel", "cancel", undefined, "danger");
+  for (const b of buttons) gate(b, "operator");
   return buttons;
 }

@@ -1,4 +1,6 @@
-// The fleet manager's HTTP API, same origin.
+// The fleet manager's HTTP API, same origin, every request with the signed-in user's bearer token.
+import { accessToken, refreshTokens, signedOut } from "./session";
+
 const BASE = "/api/v1";
 
 /** A refusal from the API: the reason (naming the field) and the HTTP status. */
@@ -7,6 +9,9 @@ export class ApiError extends Error {
     super(message);
   }
 }
+
+/** A 401 that a token refresh did not cure: the login form is shown, so callers need not report it. */
+export class SignedOut extends ApiError {}
 
 function describe(detail: unknown, field: unknown): string {
   if (typeof detail === "string") {
@@ -26,23 +31,49 @@ function describe(detail: unknown, field: unknown): string {
   return JSON.stringify(detail);
 }
 
-export async function api<T>(path: string, init?: RequestInit): Promise<T> {
-  const response = await fetch(BASE + path, {
-    ...init,
-    headers: { "content-type": "application/json", ...(init?.headers ?? {}) },
-  });
+/** A request with the token; on a 401 the token is refreshed once and the request sent again, and when that
+ * does not help the session ends (the login form). `anonymous` requests (logging in) go without. */
+async function send(path: string, init: RequestInit = {}, anonymous = false): Promise<Response> {
+  const go = (token: string | null) => {
+    const headers = new Headers(init.headers);
+    if (typeof init.body === "string" && !headers.has("content-type")) headers.set("content-type", "application/json");
+    if (token !== null && !anonymous) headers.set("authorization", `Bearer ${token}`);
+    return fetch(BASE + path, { ...init, headers });
+  };
+  const token = accessToken();
+  let response = await go(token);
+  if (response.status !== 401 || anonymous) return response;
+  if (token !== null && await refreshTokens(token)) response = await go(accessToken());
+  if (response.status === 401) {
+    const why = await failure(response, path);
+    signedOut(why);
+    throw new SignedOut(why, 401);
+  }
+  return response;
+}
+
+/** The API's reason for a refused request, as shown to people. */
+async function failure(response: Response, path: string): Promise<string> {
   const text = await response.text();
   let body: { detail?: unknown; field?: unknown } | null = null;
   try {
     body = text ? JSON.parse(text) : null;
   } catch {
-    if (response.ok) throw new ApiError(`${path}: the answer is not JSON`, response.status);
+    body = null;
   }
-  if (!response.ok) {
-    const reason = body?.detail !== undefined ? describe(body.detail, body.field) : text || response.statusText;
-    throw new ApiError(`${reason} (HTTP ${response.status})`, response.status);
+  const why = body?.detail !== undefined ? describe(body.detail, body.field) : text || response.statusText || path;
+  return `${why} (HTTP ${response.status})`;
+}
+
+export async function api<T>(path: string, init?: RequestInit, anonymous = false): Promise<T> {
+  const response = await send(path, init, anonymous);
+  if (!response.ok) throw new ApiError(await failure(response, path), response.status);
+  const text = await response.text();
+  try {
+    return (text ? JSON.parse(text) : null) as T;
+  } catch {
+    throw new ApiError(`${path}: the answer is not JSON`, response.status);
   }
-  return body as T;
 }
 
 export const post = <T>(path: string, body?: unknown) =>
@@ -53,7 +84,17 @@ export function reason(err: unknown): string {
   return err instanceof ApiError ? err.message : `request failed: ${(err as Error).message}`;
 }
 
+/** A file from the API (a recording, a report): a link cannot send the token, so it is fetched and handed
+ * over as a blob, with the file name the API gives (Content-Disposition). */
+export async function file(path: string): Promise<{ blob: Blob; name: string | null }> {
+  const response = await send(path);
+  if (!response.ok) throw new ApiError(await failure(response, path), response.status);
+  const disposition = response.headers.get("content-disposition") ?? "";
+  return { blob: await response.blob(), name: /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? null };
+}
+
+/** The live feed, with the token in the address (a browser cannot give a websocket a header). */
 export function telemetryUrl(): string {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${location.host}${BASE}/ws/telemetry`;
+  return `${scheme}://${location.host}${BASE}/ws/telemetry?token=${encodeURIComponent(accessToken() ?? "")}`;
 }

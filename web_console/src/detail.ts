@@ -3,6 +3,7 @@ import { api } from "./api";
 import { missionButtons } from "./actions";
 import { $, badge, cell, clock, coalesce, parseTime, text } from "./dom";
 import { reportError } from "./messages";
+import { gateLink } from "./session";
 import type { MissionStore } from "./store";
 import type { Frame, Mission, MissionEvent, Step } from "./types";
 
@@ -53,6 +54,7 @@ function playbackLinks(m: Mission): HTMLAnchorElement[] {
     a.href = `#/missions/${m.id}/${path}`;
     a.dataset.testid = testid;
     a.title = title;
+    gateLink(a, "researcher");
     return a;
   };
   return [link("▶ Play back", "playback", "playback-link", "play the recorded mission back on the map"),

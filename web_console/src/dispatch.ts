@@ -1,6 +1,7 @@
 // The dispatch form, generated from each template's typed parameters.
 import { ApiError, post, reason } from "./api";
 import { $, text } from "./dom";
+import { gate } from "./session";
 import type { MissionStore } from "./store";
 import type { Mission, ParamSpec, Robot, Template } from "./types";
 
@@ -65,6 +66,8 @@ export class DispatchForm {
     this.templateSelect.replaceChildren(...templates.map((t) => new Option(t.name, t.name)));
     this.templateSelect.addEventListener("change", () => this.renderParams());
     this.form.addEventListener("submit", (e) => void this.submit(e));
+    const submit = this.form.querySelector<HTMLButtonElement>("button[type=submit]");
+    if (submit) gate(submit, "operator");
     this.renderParams();
   }
 
@@ -147,7 +150,7 @@ export class DispatchForm {
       this.error.textContent = err instanceof ApiError || err instanceof TypeError ? reason(err) : (err as Error).message;
       this.error.hidden = false;
     } finally {
-      if (submitButton) submitButton.disabled = false;
+      if (submitButton) submitButton.disabled = !gate(submitButton, "operator");
     }
   }
 }

@@ -3,13 +3,16 @@ import { api, telemetryUrl } from "./api";
 import { DetailView } from "./detail";
 import { DispatchForm } from "./dispatch";
 import { $, text } from "./dom";
+import { setUpLogin, signIn } from "./login";
 import { MapView, MODE_COLORS, type TrafficView } from "./map";
 import { reportError, showMessage } from "./messages";
 import { PilotsView } from "./pilots";
+import { AUDIT_HASH, AuditView } from "./audit";
 import { PlaybackView } from "./playback";
 import { ReplayPanel } from "./replay";
 import { DispatchSwitch, loadMissions, QueueView } from "./queue";
 import { RobotsView } from "./robots";
+import { accessToken, refreshTokens, signedOut, whenSignedIn } from "./session";
 import { MissionStore } from "./store";
 import type { Frame, Robot, SiteMap, Template } from "./types";
 
@@ -18,6 +21,7 @@ const robots = new RobotsView();
 
 function connect(map: MapView, form: DispatchForm, detail: DetailView, dispatch: DispatchSwitch, attempt = 0): void {
   const status = $<HTMLElement>("#ws-status");
+  const token = accessToken();
   const ws = new WebSocket(telemetryUrl());
   let everOpen = false;
   ws.onopen = () => {
@@ -48,11 +52,24 @@ function connect(map: MapView, form: DispatchForm, detail: DetailView, dispatch:
     else if (frame.type === "mission_step") store.applyStep(frame);
     detail.onFrame(frame);
   };
-  ws.onclose = () => {
+  ws.onclose = (event) => {
     status.textContent = "reconnecting";
     status.dataset.state = "down";
     const next = everOpen ? 1 : attempt + 1;
-    setTimeout(() => connect(map, form, detail, dispatch, next), Math.min(10_000, 500 * 2 ** (next - 1)));
+    const again = () => connect(map, form, detail, dispatch, next);
+    if (event.code === 4403) { // the user may not see this site: no point in asking again
+      status.textContent = "refused";
+      showMessage(`live feed refused: ${event.reason || "no access to this site"}`);
+      return;
+    }
+    if (event.code === 4401) { // the token expired or was refused: refreshed once, else the login form
+      void refreshTokens(token).then((ok) => {
+        if (!ok) signedOut("the live feed refused the token");
+        return whenSignedIn();
+      }).then(again);
+      return;
+    }
+    setTimeout(again, Math.min(10_000, 500 * 2 ** (next - 1)));
   };
 }
 
@@ -114,12 +131,13 @@ async function start(): Promise<void> {
 
 /** The view in the address: #/ the live operations, #/pilots the pilots, #/pilots/ID a pilot's dashboard,
  * #/missions/ID/playback a recorded mission played back, #/missions/ID/replay the same, at its re-simulation. */
-function route(pilots: PilotsView, playback: PlaybackView, resim: ReplayPanel): void {
+function route(pilots: PilotsView, playback: PlaybackView, resim: ReplayPanel, audit: AuditView): void {
   const replay = /^#\/missions\/(\d+)\/(playback|replay)\/?$/.exec(location.hash);
   const match = /^#\/pilots(?:\/([^/]+))?\/?$/.exec(location.hash);
-  const view = replay ? "playback" : match ? "pilots" : "ops";
+  const view = replay ? "playback" : match ? "pilots" : AUDIT_HASH.test(location.hash) ? "audit" : "ops";
   $<HTMLElement>("#ops-view").hidden = view !== "ops";
   $<HTMLElement>("#pilots-view").hidden = view !== "pilots";
+  if (view === "audit") audit.show(); else audit.hide();
   $<HTMLElement>("#playback-view").hidden = view !== "playback";
   for (const a of document.querySelectorAll<HTMLElement>("nav.views a")) {
     a.classList.toggle("active", a.dataset.view === view);
@@ -139,12 +157,19 @@ function route(pilots: PilotsView, playback: PlaybackView, resim: ReplayPanel): 
   void pilots.show(pilotId);
 }
 
-const pilots = new PilotsView();
-const playback = new PlaybackView();
-const resim = new ReplayPanel(playback);
-window.addEventListener("hashchange", () => route(pilots, playback, resim));
-route(pilots, playback, resim);
+/** Signs in (the token kept, or the login form), then starts the views. */
+async function boot(): Promise<void> {
+  setUpLogin();
+  await signIn();
+  const pilots = new PilotsView();
+  const playback = new PlaybackView();
+  const resim = new ReplayPanel(playback);
+  const audit = new AuditView();
+  window.addEventListener("hashchange", () => route(pilots, playback, resim, audit));
+  route(pilots, playback, resim, audit);
+  await start();
+}
 
-start().catch((err) => {
+boot().catch((err) => {
   document.body.prepend(text("div", `The console could not start: ${(err as Error).message}`, "fatal"));
 });

@@ -1,5 +1,5 @@
 // The message area: every refusal or failure the API reports, shown until the operator dismisses it.
-import { reason } from "./api";
+import { reason, SignedOut } from "./api";
 import { $, text } from "./dom";
 
 const KEEP = 6;
@@ -20,5 +20,6 @@ export function showMessage(message: string, kind: "error" | "info" = "error"): 
 
 /** Shows why a request failed, prefixed by what the operator was doing. */
 export function reportError(what: string, err: unknown): void {
+  if (err instanceof SignedOut) return; // the login form says so
   showMessage(`${what}: ${reason(err)}`);
 }

@@ -2,6 +2,7 @@
 import { post } from "./api";
 import { badge, button, cell, clock, text } from "./dom";
 import { reportError } from "./messages";
+import { gate } from "./session";
 import type { Incident, Intervention, Pilot } from "./types";
 
 const RECENT = 20;
@@ -29,7 +30,9 @@ function interventionRow(i: Intervention, onEnd: (i: Intervention) => Promise<vo
   tr.dataset.testid = "intervention-row";
   tr.dataset.interventionId = i.id;
   tr.dataset.open = String(i.open);
-  const state = i.open ? cell(badge("open", "intervention"), button("End", () => onEnd(i)))
+  const end = button("End", () => onEnd(i));
+  gate(end, "operator");
+  const state = i.open ? cell(badge("open", "intervention"), end)
     : cell(text("span", `ended ${clock(i.ended_at)}`, "sub"));
   state.className = "actions";
   tr.append(cell(clock(i.started_at)), cell(text("span", i.robot_id, "mono")), cell(i.kind.replaceAll("_", " ")),
@@ -76,6 +79,7 @@ function interventionForm(pilot: Pilot, robots: string[], changed: () => Promise
   const submit = text("button", "Open intervention") as HTMLButtonElement;
   submit.type = "submit";
   form.append(label("Kind", kind), label("Robot", robot), label("Mission", mission), label("Reason", reason), submit);
+  gate(submit, "operator");
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     submit.disabled = true;
@@ -84,7 +88,7 @@ function interventionForm(pilot: Pilot, robots: string[], changed: () => Promise
     post<Intervention>("/interventions", body)
       .then(() => { reason.value = ""; mission.value = ""; return changed(); })
       .catch((err: unknown) => reportError(`opening an intervention on ${body.robot_id}`, err))
-      .finally(() => { submit.disabled = false; });
+      .finally(() => { submit.disabled = !gate(submit, "operator"); });
   });
   return form;
 }

@@ -4,6 +4,7 @@
 import { api } from "./api";
 import { drawCharts, purgeCharts } from "./charts";
 import { $, badge, cell, parseTime, text } from "./dom";
+import { fileLink } from "./files";
 import { reportError } from "./messages";
 import { incidentsPanel, interventionsPanel } from "./pilot_events";
 import type { Incident, Intervention, Pilot, PilotCharts, PilotKpis, Robot, RobotRow, TargetCheck } from "./types";
@@ -98,7 +99,7 @@ function link(label: string, href: string, testid: string, download = false): HT
   a.dataset.testid = testid;
   if (download) a.download = "";
   else a.target = "_blank";
-  return a;
+  return fileLink(a, !download);
 }
 
 export class PilotsView {

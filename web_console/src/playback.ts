@@ -4,7 +4,9 @@
 // highlighted (a click seeks to it). Data: GET /missions/{id}/playback (fleet_manager/recording/playback.py).
 import { api, ApiError, reason } from "./api";
 import { $, badge, cell, text } from "./dom";
+import { fileLink } from "./files";
 import { MapView } from "./map";
+import { gateLink } from "./session";
 import type { Robot, SiteMap } from "./types";
 
 type Sample = [t: number, x: number, y: number, yaw: number, speed: number, mode: string];
@@ -106,6 +108,7 @@ export class PlaybackView {
       return b;
     }));
     this.setSpeed(1);
+    fileLink($<HTMLAnchorElement>("#playback-download"));
     document.addEventListener("keydown", (e) => {
       if (this.root.hidden || !this.data || e.key !== " ") return;
       const target = e.target as HTMLElement;
@@ -127,7 +130,9 @@ export class PlaybackView {
     for (const f of this.onShown) f(null, missionId);
     this.setState("loading");
     $("#playback-title").textContent = `Playback · mission #${missionId}`;
-    $<HTMLAnchorElement>("#playback-download").href = `/api/v1/missions/${missionId}/recording`;
+    const download = $<HTMLAnchorElement>("#playback-download");
+    download.href = `/api/v1/missions/${missionId}/recording`;
+    gateLink(download, "researcher");
     $("#playback-note").textContent = "loading the recording…";
     $("#playback-summary").replaceChildren();
     $("#playback-events").replaceChildren();

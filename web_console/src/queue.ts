@@ -3,6 +3,7 @@ import { api, post, reason } from "./api";
 import { missionButtons } from "./actions";
 import { $, badge, cell, clock, coalesce, text } from "./dom";
 import { reportError } from "./messages";
+import { gate } from "./session";
 import { awaitingStep, LIST_LIMIT, type MissionStore } from "./store";
 import type { DispatchState, Mission } from "./types";
 
@@ -66,6 +67,7 @@ export class DispatchSwitch {
 
   constructor() {
     this.button.addEventListener("click", () => void this.toggle());
+    gate(this.button, "operator");
   }
 
   async refresh(): Promise<void> {
@@ -91,6 +93,7 @@ export class DispatchSwitch {
       await this.refresh();
     } finally {
       this.button.disabled = false;
+      gate(this.button, "operator");
     }
   }
 

@@ -4,6 +4,7 @@
 // over the recorded one on the playback map, with a ghost marker where the re-simulated robot is at the playback's
 // time (the result's trajectories: [t from the run's start, x, y] at 1 Hz; runs.py Run.summary).
 import { api, post, reason } from "./api";
+import { gate } from "./session";
 import { $, badge, cell, text } from "./dom";
 import { elapsed, svg, type Playback, type PlaybackView } from "./playback";
 
@@ -224,6 +225,7 @@ export class ReplayPanel {
       this.setState("idle");
     }
     this.startButton.disabled = !data || this.panel.dataset.state === "running";
+    gate(this.startButton, "researcher");
     if (data && this.replay?.status === "done") this.drawOverlay(this.replay, data);
   }
 
@@ -276,7 +278,10 @@ export class ReplayPanel {
       this.status.textContent = `Re-simulation failed: ${reason(err)}`;
       this.setState("error");
     } finally {
-      if (run === this.run) this.startButton.disabled = !this.playback.shown;
+      if (run === this.run) {
+        this.startButton.disabled = !this.playback.shown;
+        gate(this.startButton, "researcher");
+      }
     }
   }
 

@@ -3,6 +3,7 @@ import { post } from "./api";
 import { $, button, cell, coalesce, text } from "./dom";
 import { MODE_COLORS } from "./map";
 import { reportError } from "./messages";
+import { gate } from "./session";
 import type { Robot } from "./types";
 
 async function command(robotId: string, cmd: string): Promise<void> {
@@ -35,6 +36,7 @@ export class RobotsView {
       button("Release", () => command(r.id, "release")),
     );
     actions.className = "actions";
+    for (const b of actions.querySelectorAll("button")) gate(b, "operator");
     tr.append(cell(text("div", r.id, "mono"), text("div", r.kind === r.model ? r.kind : `${r.kind} · ${r.model}`, "sub")), cell(mode),
       cell(`${r.battery.percentage.toFixed(0)}%`), cell(r.current_mission_id ? `#${r.current_mission_id}` : "–"),
       actions);
