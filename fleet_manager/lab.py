@@ -17,6 +17,7 @@ from fleet_manager.core.errors import NotFound
 from fleet_manager.core.robots import Command, CommandResult, RobotMode, RobotReport
 from fleet_manager.core.templates import TemplateLibrary
 from fleet_manager.db.engine import make_engine, upgrade
+from fleet_manager.db.retry import unreachable
 from fleet_manager.missions.dispatcher import Dispatcher
 from fleet_manager.missions.service import MissionService
 from fleet_manager.pilots.automatic import PilotMonitor
@@ -199,5 +200,9 @@ class Lab:
                 since_save = 0.0
                 try:
                     await asyncio.to_thread(self._save_robots)
-                except Exception:
-                    log.exception("could not save robot states")
+                except Exception as exc:
+                    if not unreachable(exc):
+                        log.exception("could not save robot states")
+                    else:  # the next period saves them again: one line, not a traceback every period
+                        log.warning("could not save robot states: the database is out of reach (%s)",
+                                    type(exc).__name__)
