@@ -139,3 +139,31 @@ def disable_user(engine: Engine, username: str) -> Account:
             row.disabled_at = utcnow()
             session.commit()
         return _account(row)
+
+
+def enable_user(engine: Engine, username: str) -> Account:
+    """Enable a disabled user again (its old tokens stay revoked: it logs in anew)."""
+    with Session(engine, expire_on_commit=False) as session:
+        row = session.exec(select(User).where(User.username == username)).first()
+        if row is None:
+            raise NotFound(f"no user {username!r}", field="username")
+        if not row.enabled:
+            row.enabled = True
+            row.disabled_at = None
+            session.commit()
+        return _account(row)
+
+
+def change_password(engine: Engine, username: str, password: str) -> Account:
+    """A new password; the user's tokens issued before are revoked."""
+    problem = password_problem(password)
+    if problem:
+        raise InvalidInput(problem, field="password")
+    with Session(engine, expire_on_commit=False) as session:
+        row = session.exec(select(User).where(User.username == username)).first()
+        if row is None:
+            raise NotFound(f"no user {username!r}", field="username")
+        row.password_hash = hash_password(password)
+        row.token_version += 1
+        session.commit()
+        return _account(row)

@@ -85,18 +85,25 @@ def _reason(text: str) -> str:
     return text.encode()[:123].decode(errors="ignore")  # a close reason holds at most 123 bytes
 
 
+async def websocket_refusal(lab: Lab, token: str | None, role: Role = Role.viewer) -> tuple[int, str] | None:
+    """Why a websocket with `?token=` may not (or no longer) stream: (4401, reason) without a usable token
+    (missing, invalid, expired, user disabled), (4403, reason) when the role or site does not allow it."""
+    try:
+        principal = await authenticate(auth_of(lab), token)
+    except NotAuthenticated as exc:
+        return WS_UNAUTHENTICATED, _reason(str(exc))
+    refusal = principal.refusal(role, lab.site.name)
+    return (WS_FORBIDDEN, _reason(refusal)) if refusal is not None else None
+
+
 async def websocket_principal(websocket: WebSocket, lab: Lab, token: str | None,
                               role: Role = Role.viewer) -> Principal | None:
     """The principal of an accepted websocket's `?token=`; None after closing it with 4401 (no usable token)
     or 4403 (role or site refused)."""
-    try:
-        principal = await authenticate(auth_of(lab), token)
-    except NotAuthenticated as exc:
-        await websocket.close(code=WS_UNAUTHENTICATED, reason=_reason(str(exc)))
+    refused = await websocket_refusal(lab, token, role)
+    if refused is not None:
+        await websocket.close(code=refused[0], reason=refused[1])
         return None
-    refusal = principal.refusal(role, lab.site.name)
-    if refusal is not None:
-        await websocket.close(code=WS_FORBIDDEN, reason=_reason(refusal))
-        return None
+    principal = await authenticate(auth_of(lab), token)  # the account is cached now
     websocket.state.principal = principal
     return principal

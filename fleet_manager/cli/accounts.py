@@ -13,7 +13,7 @@ from fleet_manager.auth import accounts
 from fleet_manager.cli import credentials
 from fleet_manager.cli.client import ApiError, Client, api_url
 from fleet_manager.cli.credentials import Credentials, CredentialsError
-from fleet_manager.core.errors import Conflict, DomainError
+from fleet_manager.core.errors import Conflict, DomainError, InvalidInput
 from fleet_manager.db.engine import make_engine, upgrade
 from fleet_manager.settings import Settings
 from fleet_manager.sites.service import list_sites
@@ -123,3 +123,31 @@ def user_disable(name: Annotated[str, typer.Argument(help="the user to disable")
     finally:
         engine.dispose()
     typer.echo(f"disabled user {account.username}")
+
+
+@user_app.command("enable")
+def user_enable(name: Annotated[str, typer.Argument(help="the user to enable again")]) -> None:
+    """Enable a disabled user again (it logs in anew; its old tokens stay revoked)."""
+    _, engine = _database()
+    try:
+        account = accounts.enable_user(engine, name)
+    except DomainError as exc:
+        _fail(_problem(exc))
+    finally:
+        engine.dispose()
+    typer.echo(f"enabled user {account.username}")
+
+
+@user_app.command("password")
+def user_password(name: Annotated[str, typer.Argument(help="the user whose password to set")],
+                  password_stdin: PasswordStdin = False) -> None:
+    """Set a user's password; the tokens it was issued before are refused from then on."""
+    _, engine = _database()
+    try:
+        password = _password(password_stdin, confirm=True)
+        account = accounts.change_password(engine, name, password)
+    except DomainError as exc:
+        _fail(_problem(exc), 2 if isinstance(exc, InvalidInput) else 1)
+    finally:
+        engine.dispose()
+    typer.echo(f"password of {account.username} changed; its earlier tokens are revoked")

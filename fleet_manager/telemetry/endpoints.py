@@ -5,11 +5,12 @@ import contextlib
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from fleet_manager.auth.deps import VIEWER, websocket_principal
+from fleet_manager.auth.deps import VIEWER, websocket_principal, websocket_refusal
 from fleet_manager.deps import LabDep, LabWsDep
 from fleet_manager.telemetry.schemas import TelemetryStats
 
 router = APIRouter(tags=["telemetry"])
+RECHECK_S = 5.0  # an open stream's token is checked again this often (expiry, user disabled, role changed)
 
 
 @router.get("/telemetry/stats", response_model=TelemetryStats, dependencies=[VIEWER])
@@ -32,14 +33,20 @@ async def telemetry(websocket: WebSocket, lab: LabWsDep, token: str | None = Non
         while (await websocket.receive())["type"] != "websocket.disconnect":
             pass
 
+    async def recheck() -> None:  # closed with 4401 once the token expires: the console refreshes and reconnects
+        while (refused := await websocket_refusal(lab, token)) is None:
+            await asyncio.sleep(RECHECK_S)
+        await websocket.close(code=refused[0], reason=refused[1])
+
     reader = asyncio.create_task(drain_incoming())
     sender = asyncio.create_task(client.pump(websocket.send_text))  # a slow reader holds up only itself
+    guard = asyncio.create_task(recheck())
     try:
-        await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({sender, reader, guard}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         lab.hub.disconnect(client)
-        for task in (sender, reader):
+        for task in (sender, reader, guard):
             task.cancel()
-        for task in (sender, reader):  # the send that ended the connection raised: nothing to report
+        for task in (sender, reader, guard):  # the send that ended the connection raised: nothing to report
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError):
                 await task

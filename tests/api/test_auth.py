@@ -265,3 +265,19 @@ def test_the_websocket_wants_a_token_of_a_user_of_this_site(client: TestClient, 
     with client.websocket_connect(f"{ws}?token={login(client, 'vera', USER_PASSWORD)['access_token']}") as socket:
         assert socket.receive_json() == {"type": "robot_state", "id": "r1"}
 
+
+
+def test_an_open_stream_is_closed_when_its_user_is_disabled(client: TestClient, make_user: MakeUser,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token is checked again while the stream is open: a user disabled meanwhile is cut off (4401)."""
+    monkeypatch.setattr("fleet_manager.telemetry.endpoints.RECHECK_S", 0.1)
+    make_user("vera", "viewer", ["living_lab"])
+    lab = client.app.state.lab  # type: ignore[attr-defined]
+    client.portal.call(lab.hub.publish_state, "r1", {"type": "robot_state", "id": "r1"})  # type: ignore[union-attr]
+    token = login(client, "vera", USER_PASSWORD)["access_token"]
+    with client.websocket_connect(f"{API}/ws/telemetry?token={token}") as socket:
+        assert socket.receive_json() == {"type": "robot_state", "id": "r1"}
+        assert client.post(f"{API}/users/vera/disable").status_code == 200
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_text()
+    assert closed.value.code == 4401

@@ -1,6 +1,7 @@
-"""The CLI's accounts: `labfleet user add|list|disable` on a database before any service runs, `labfleet login`
-against a served fleet manager (credentials file mode 0600, the token sent by the other commands, refreshed
-once on a 401, LABFLEET_TOKEN first), and `labfleet up --demo` printing its generated admin password once."""
+"""The CLI's accounts: `labfleet user add|list|disable|enable|password` on a database before any service
+runs, `labfleet login` against a served fleet manager (credentials file mode 0600, the token sent by the
+other commands, refreshed once on a 401, LABFLEET_TOKEN first), and `labfleet up --demo` printing its
+generated admin password once."""
 
 from __future__ import annotations
 
@@ -74,6 +75,23 @@ def test_users_are_added_listed_and_disabled_on_the_database(env: dict[str, Any]
     assert labfleet("user", "list").output.splitlines()[2].split()[-1] == "disabled"
     r = labfleet("user", "disable", "nobody")
     assert r.exit_code == 1 and "no user 'nobody'" in r.output
+    r = labfleet("user", "enable", "bob")
+    assert r.exit_code == 0 and "enabled user bob" in r.output
+    assert labfleet("user", "list").output.splitlines()[2].split()[-1] == "enabled"
+    engine = make_engine(env["LABFLEET_DATABASE_URL"])
+    with engine.connect() as conn:
+        before = conn.execute(text("SELECT password_hash, token_version FROM users WHERE username='bob'")).one()
+    r = labfleet("user", "password", "bob", "--password-stdin", stdin="short\n")
+    assert r.exit_code == 2 and "password must have at least 8" in r.output, r.output
+    r = labfleet("user", "password", "bob", "--password-stdin", stdin="another-password-of-bob\n")
+    assert r.exit_code == 0 and "password of bob changed" in r.output, r.output
+    with engine.connect() as conn:
+        after = conn.execute(text("SELECT password_hash, token_version FROM users WHERE username='bob'")).one()
+    engine.dispose()
+    assert after[0] != before[0] and after[1] == before[1] + 1  # a new hash; the earlier tokens revoked
+    r = labfleet("user", "password", "nobody", "--password-stdin", stdin="another-password\n")
+    assert r.exit_code == 1 and "no user 'nobody'" in r.output
+    assert labfleet("user", "disable", "bob").exit_code == 0
     r = labfleet("user", "disable", "ada")
     assert r.exit_code == 1 and "last enabled admin" in r.output
     engine = make_engine(env["LABFLEET_DATABASE_URL"])
