@@ -167,3 +167,24 @@ def change_password(engine: Engine, username: str, password: str) -> Account:
         row.token_version += 1
         session.commit()
         return _account(row)
+
+
+def update_user(engine: Engine, username: str, role: str | None, sites: Sequence[str] | None,
+                known_sites: Collection[str] | None = None) -> Account:
+    """A new role and/or sites (the other kept). The last enabled admin keeps its role (Conflict)."""
+    with Session(engine, expire_on_commit=False) as session:
+        row = session.exec(select(User).where(User.username == username)).first()
+        if row is None:
+            raise NotFound(f"no user {username!r}", field="username")
+        new_role = parse_role(role) if role is not None else Role(row.role)
+        if row.enabled and row.role == Role.admin.value and new_role is not Role.admin:
+            admins = session.exec(select(func.count()).select_from(User).where(
+                User.role == Role.admin.value, User.enabled == True)).one()  # noqa: E712
+            if admins <= 1:
+                raise Conflict(f"user {username!r} is the last enabled admin; add another admin first",
+                               field="role")
+        stored = check_sites(new_role, list(sites) if sites is not None else list(row.sites), known_sites)
+        row.role = new_role.value
+        row.sites = list(stored)
+        session.commit()
+        return _account(row)

@@ -13,7 +13,7 @@ from fleet_manager.auth import accounts
 from fleet_manager.auth.accounts import Account
 from fleet_manager.auth.deps import ADMIN, auth_of, require, unauthorized
 from fleet_manager.auth.roles import Principal, Role
-from fleet_manager.auth.schemas import Me, RefreshIn, TokenOut, UserCreate, UserPublic
+from fleet_manager.auth.schemas import Me, RefreshIn, TokenOut, UserCreate, UserPublic, UserUpdate
 from fleet_manager.auth.service import LoginRateLimited, NotAuthenticated, TokenPair
 from fleet_manager.deps import LabDep
 from fleet_manager.exception_handlers import error_response
@@ -82,6 +82,15 @@ def add_user(body: UserCreate, lab: LabDep) -> UserPublic:
     """A new user with a role and its sites; 409 when the name is taken, 422 naming a bad field."""
     known = list_sites(lab.settings.sites_dir)
     return _public(accounts.add_user(lab.engine, body.username, body.password, body.role, body.sites, known))
+
+
+@users_router.patch("/{username}", response_model=UserPublic)
+def update_user(username: Username, body: UserUpdate, lab: LabDep) -> UserPublic:
+    """A user's new role and/or sites, in force within seconds (409 for the last enabled admin's role)."""
+    known = list_sites(lab.settings.sites_dir)
+    account = accounts.update_user(lab.engine, username, body.role.value if body.role else None, body.sites, known)
+    auth_of(lab).forget(username)
+    return _public(account)
 
 
 @users_router.post("/{username}/disable", response_model=UserPublic)

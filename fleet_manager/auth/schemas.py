@@ -42,6 +42,14 @@ class UserCreate(BaseModel):
                              description="site names, or ['*'] for every site (an admin always has every site)")
 
 
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    sites: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, max_length=100, description="site names, or ['*']; omitted: kept")
+
+
 class UserPublic(BaseModel):
     username: str
     role: Role

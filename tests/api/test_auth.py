@@ -47,6 +47,7 @@ NEEDS = {
     ("GET", "/users"): "admin",
     ("POST", "/users"): "admin",
     ("POST", "/users/{username}/disable"): "admin",
+    ("PATCH", "/users/{username}"): "admin",
     ("GET", "/audit"): "admin",
 }
 PUBLIC = {("GET", "/health"), ("POST", "/auth/token"), ("POST", "/auth/refresh")}
@@ -281,3 +282,25 @@ def test_an_open_stream_is_closed_when_its_user_is_disabled(client: TestClient, 
         with pytest.raises(WebSocketDisconnect) as closed:
             socket.receive_text()
     assert closed.value.code == 4401
+
+
+def test_an_admin_changes_a_users_role_and_sites(client: TestClient, make_user: MakeUser) -> None:
+    vera = make_user("vera", "viewer", ["living_lab"])
+    mission = {"spec": {"steps": [{"go_to": "pharmacy"}]}}
+    assert vera.post(f"{API}/missions", json=mission).status_code == 403
+    r = client.patch(f"{API}/users/vera", json={"role": "operator"})
+    assert r.status_code == 200 and r.json()["role"] == "operator" and r.json()["sites"] == ["living_lab"], r.text
+    assert vera.post(f"{API}/missions", json=mission).status_code == 201  # in force at once, same token
+    r = client.patch(f"{API}/users/vera", json={"sites": ["city_block"]})
+    assert r.status_code == 200 and r.json()["sites"] == ["city_block"], r.text
+    r = vera.get(f"{API}/robots")
+    assert r.status_code == 403 and "no access to site 'living_lab'" in r.json()["detail"]
+    for body, status, field in (({"sites": ["atlantis"]}, 422, "sites[0]"), ({"role": "pilot"}, 422, None),
+                                ({"sites": []}, 422, "sites"), ({"colour": "red"}, 422, None)):
+        r = client.patch(f"{API}/users/vera", json=body)
+        assert r.status_code == status, (body, r.text)
+        if field:
+            assert r.json()["field"] == field, r.text
+    assert client.patch(f"{API}/users/nobody", json={"role": "viewer"}).status_code == 404
+    r = client.patch(f"{API}/users/admin", json={"role": "viewer", "sites": ["*"]})
+    assert r.status_code == 409 and "last enabled admin" in r.json()["detail"]
