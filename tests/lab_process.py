@@ -93,6 +93,29 @@ def processes_with_env(key: str, value: str) -> list[int]:
     return found
 
 
+def child_pid(domain: str, marker: bytes, *arguments: bytes) -> int:
+    """The lab's process (marked by its ROS domain) with an argument ending with `marker` and each of
+    `arguments` as an argument of its own; AssertionError when there is none."""
+    for pid in processes_with_env("ROS_DOMAIN_ID", domain):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(part.endswith(marker) for part in cmdline) and all(a in cmdline for a in arguments):
+            return pid
+    raise AssertionError(f"no process of the lab runs {b' '.join((marker, *arguments)).decode()}")
+
+
+def stop_group(proc: subprocess.Popen[Any], sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+    """Stop a child started in a process group of its own: `sig` to the group, SIGKILL after `timeout` s."""
+    os.killpg(proc.pid, sig)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 class LabProcess:
     def __init__(self, env: dict[str, str], data_dir: Path, robots: int | None = None,
                  extra: tuple[str, ...] = (), database_url: str | None = None) -> None:

@@ -27,7 +27,7 @@ from fleet_manager.db.engine import make_engine
 from fleet_manager.settings import Settings
 from tests.api.live_server import serve
 from tests.conftest import VENV_BIN
-from tests.lab_process import free_port
+from tests.lab_process import free_port, stop_group
 
 JWT_SECRET = "test-secret-of-the-cli-suite-0123456789"
 PASSWORD = "a-password-for-the-cli"
@@ -175,15 +175,6 @@ def _run_demo(tmp_path: Path, port: int) -> tuple[list[str], subprocess.Popen[st
     return lines, process
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
-    os.killpg(process.pid, signal.SIGINT)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 def test_make_demo_prints_a_generated_admin_password_once(tmp_path: Path) -> None:
     port = free_port()
     lines, process = _run_demo(tmp_path, port)
@@ -196,7 +187,7 @@ def test_make_demo_prints_a_generated_admin_password_once(tmp_path: Path) -> Non
         assert answer.status_code == 200 and answer.json()["role"] == "admin", answer.text
         token = answer.json()["access_token"]
     finally:
-        _stop(process)
+        stop_group(process, signal.SIGINT, timeout=30)
     secret = tmp_path / "jwt_secret"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     kept = secret.read_text()
@@ -207,5 +198,5 @@ def test_make_demo_prints_a_generated_admin_password_once(tmp_path: Path) -> Non
         me = httpx.get(f"http://127.0.0.1:{port}/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
         assert me.status_code == 200 and me.json()["username"] == "admin"
     finally:
-        _stop(process)
+        stop_group(process, signal.SIGINT, timeout=30)
     assert secret.read_text() == kept

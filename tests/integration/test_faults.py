@@ -38,7 +38,7 @@ import websockets.sync.client
 
 from fleet_manager.auth.service import USER_CACHE_S
 from tests.conftest import PG_ADMIN_URL, VENV_BIN, fresh_postgres, next_domain_id
-from tests.lab_process import LabProcess, http, processes_with_env
+from tests.lab_process import LabProcess, child_pid, http
 from tests.pg_proxy import PgProxy
 
 pytestmark = [pytest.mark.ros, pytest.mark.postgres]
@@ -164,18 +164,6 @@ def submit(api: str, robot_id: str, steps: list[dict], **extra: Any) -> dict:
 
 def finished(m: dict) -> bool:
     return m["status"] in ("completed", "failed", "canceled")
-
-
-def child_pid(domain: str, marker: bytes) -> int:
-    """The lab's process whose command line has an argument ending with `marker`."""
-    for pid in processes_with_env("ROS_DOMAIN_ID", domain):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(part.endswith(marker) for part in cmdline):
-            return pid
-    raise AssertionError(f"no process of the lab runs {marker.decode()}")
 
 
 def started_at(pid: int) -> float:

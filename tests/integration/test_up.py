@@ -6,25 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.lab_process import LabProcess, http, processes_with_env
+from tests.lab_process import LabProcess, child_pid, http
 
 pytestmark = pytest.mark.ros
-
-
-def _agent_pid(domain: str, robot_id: str) -> int:
-    for pid in processes_with_env("ROS_DOMAIN_ID", domain):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(part.endswith(b"labfleet-agent") for part in cmdline) and f"__ns:=/{robot_id}".encode() in cmdline:
-            return pid
-    raise AssertionError(f"no agent process for {robot_id}")
 
 
 def test_dead_child_is_reported_and_ctrl_c_leaves_nothing(ros_env, tmp_path):
@@ -40,7 +28,7 @@ def test_dead_child_is_reported_and_ctrl_c_leaves_nothing(ros_env, tmp_path):
             mission = http.get(f"{api}/missions/{mission['id']}", timeout=2).json()
         assert mission["status"] == "underway", mission
         time.sleep(2.0)
-        os.kill(_agent_pid(lab.domain, "delivery_2"), signal.SIGKILL)
+        os.kill(child_pid(lab.domain, b"labfleet-agent", b"__ns:=/delivery_2"), signal.SIGKILL)
         killed = time.monotonic()
         while mission["status"] == "underway" and time.monotonic() < killed + 15:
             time.sleep(0.2)
@@ -64,17 +52,6 @@ def test_dead_child_is_reported_and_ctrl_c_leaves_nothing(ros_env, tmp_path):
     assert code == 0, lab.output()
     assert lab.leftovers == [], f"processes left behind: {lab.leftovers}"
     assert any("stopped 4 processes" in line for line in lab.lines), lab.output()
-
-
-def _manager_pid(domain: str) -> int:
-    for pid in processes_with_env("ROS_DOMAIN_ID", domain):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"fleet_manager" in cmdline and b"-m" in cmdline:
-            return pid
-    raise AssertionError("no fleet manager process")
 
 
 def _until(api: str, mission_id: int, done, timeout: float) -> dict:
@@ -101,7 +78,7 @@ def test_requeue_policy_puts_the_mission_of_a_dead_agent_back_in_the_queue(ros_e
         mission = http.post(f"{api}/missions", json=body, timeout=5).json()
         _until(api, mission["id"], lambda m: m["status"] == "underway", 30)
         time.sleep(2.0)
-        os.kill(_agent_pid(lab.domain, "delivery_2"), signal.SIGKILL)
+        os.kill(child_pid(lab.domain, b"labfleet-agent", b"__ns:=/delivery_2"), signal.SIGKILL)
         mission = _until(api, mission["id"], lambda m: m["status"] != "underway", 15)
         assert mission["status"] == "queued" and mission["robot_id"] is None, mission
         assert all(s["status"] == "pending" for s in mission["steps"])
@@ -119,7 +96,7 @@ def test_a_killed_fleet_manager_is_restarted_and_carries_the_mission_on(ros_env,
         body = {"spec": {"steps": [{"go_to": "c_ward"}, {"go_to": "workshop_station_1"}]}, "robot_id": "delivery_1"}
         mission = http.post(f"{api}/missions", json=body, timeout=5).json()
         before = _until(api, mission["id"], lambda m: m["steps"][1]["status"] == "active", 60)
-        os.kill(_manager_pid(lab.domain), signal.SIGKILL)
+        os.kill(child_pid(lab.domain, b"fleet_manager", b"-m"), signal.SIGKILL)
         killed = time.monotonic()
         after = _until(api, mission["id"], lambda m: any("reconciled" in e["message"] for e in m["events"]), 30)
         print(f"reconciled {time.monotonic() - killed:.1f} s after the kill")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from tests import ros_helpers
 from tests.conftest import VENV_BIN
+from tests.lab_process import stop_group
 
 pytestmark = pytest.mark.ros
 NS = "/test_bot"
@@ -121,12 +121,7 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
         if t is not None:
             t.close()
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            stop_group(proc)
 
 
 def test_robot_state_is_published_at_least_2_hz(bench):
