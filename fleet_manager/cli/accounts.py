@@ -1,9 +1,11 @@
-"""`labfleet login` and `labfleet user add|list|disable` (users are managed on the database directly, so an
-admin can be made before the service runs)."""
+"""`labfleet login` and `labfleet user add|list|disable|enable|password` (users are managed on the database
+directly, so an admin can be made before the service runs)."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from typing import Annotated, NoReturn
 
 import typer
@@ -13,12 +15,13 @@ from fleet_manager.auth import accounts
 from fleet_manager.cli import credentials
 from fleet_manager.cli.client import ApiError, Client, api_url
 from fleet_manager.cli.credentials import Credentials, CredentialsError
-from fleet_manager.core.errors import Conflict, DomainError, InvalidInput
+from fleet_manager.core.errors import DomainError, InvalidInput
 from fleet_manager.db.engine import make_engine, upgrade
 from fleet_manager.settings import Settings
 from fleet_manager.sites.service import list_sites
 
-user_app = typer.Typer(help="Manage users: add, list, disable (on the database of LABFLEET_DATABASE_URL).",
+user_app = typer.Typer(help="Manage users: add, list, disable, enable, password (on the database of "
+                                "LABFLEET_DATABASE_URL).",
                        no_args_is_help=True)
 
 ApiOpt = Annotated[str | None, typer.Option("--api", help="fleet manager URL [env LABFLEET_API_URL]")]
@@ -41,15 +44,22 @@ def _password(from_stdin: bool, confirm: bool) -> str:
     return password
 
 
-def _database() -> tuple[Settings, Engine]:
+@contextlib.contextmanager
+def _database() -> Iterator[tuple[Settings, Engine]]:
+    """The database of LABFLEET_DATABASE_URL, migrated, disposed afterwards. A domain error ends the command
+    naming the problem: exit 2 for bad input, 1 otherwise (no such user, name taken, the last admin)."""
     settings = Settings()
     engine = make_engine(settings.database_url)
     try:
-        upgrade(engine)
-    except Exception as exc:
+        try:
+            upgrade(engine)
+        except Exception as exc:
+            _fail(f"cannot open the database {settings.database_url}: {exc}")
+        yield settings, engine
+    except DomainError as exc:
+        _fail(_problem(exc), 2 if isinstance(exc, InvalidInput) else 1)
+    finally:
         engine.dispose()
-        _fail(f"cannot open the database {settings.database_url}: {exc}")
-    return settings, engine
 
 
 def _problem(exc: DomainError) -> str:
@@ -85,28 +95,20 @@ def user_add(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Add a user with a role and its sites."""
-    settings, engine = _database()
-    try:
+    with _database() as (settings, engine):
         known = list_sites(settings.sites_dir) if settings.sites_dir.is_dir() else None
         accounts.check_username(name)
         accounts.check_sites(accounts.parse_role(role), site or [], known)
         password = _password(password_stdin, confirm=True)
         account = accounts.add_user(engine, name, password, role, site or [], known)
-    except DomainError as exc:
-        _fail(_problem(exc), 1 if isinstance(exc, Conflict) else 2)
-    finally:
-        engine.dispose()
     typer.echo(f"added user {account.username}: {account.role}, sites {', '.join(account.sites)}")
 
 
 @user_app.command("list")
 def user_list() -> None:
     """Every user: role, sites, and whether it is enabled."""
-    _, engine = _database()
-    try:
+    with _database() as (_, engine):
         users = accounts.list_users(engine)
-    finally:
-        engine.dispose()
     typer.echo(f"{'USER':<20} {'ROLE':<11} {'SITES':<30} STATE")
     for u in users:
         typer.echo(f"{u.username:<20} {u.role:<11} {','.join(u.sites):<30} {'enabled' if u.enabled else 'disabled'}")
@@ -115,26 +117,16 @@ def user_list() -> None:
 @user_app.command("disable")
 def user_disable(name: Annotated[str, typer.Argument(help="the user to disable")]) -> None:
     """Disable a user: logins and its tokens are refused from now on (within seconds by a running service)."""
-    _, engine = _database()
-    try:
+    with _database() as (_, engine):
         account = accounts.disable_user(engine, name)
-    except DomainError as exc:
-        _fail(_problem(exc))
-    finally:
-        engine.dispose()
     typer.echo(f"disabled user {account.username}")
 
 
 @user_app.command("enable")
 def user_enable(name: Annotated[str, typer.Argument(help="the user to enable again")]) -> None:
     """Enable a disabled user again (it logs in anew; its old tokens stay revoked)."""
-    _, engine = _database()
-    try:
+    with _database() as (_, engine):
         account = accounts.enable_user(engine, name)
-    except DomainError as exc:
-        _fail(_problem(exc))
-    finally:
-        engine.dispose()
     typer.echo(f"enabled user {account.username}")
 
 
@@ -142,12 +134,7 @@ def user_enable(name: Annotated[str, typer.Argument(help="the user to enable aga
 def user_password(name: Annotated[str, typer.Argument(help="the user whose password to set")],
                   password_stdin: PasswordStdin = False) -> None:
     """Set a user's password; the tokens it was issued before are refused from then on."""
-    _, engine = _database()
-    try:
+    with _database() as (_, engine):
         password = _password(password_stdin, confirm=True)
         account = accounts.change_password(engine, name, password)
-    except DomainError as exc:
-        _fail(_problem(exc), 2 if isinstance(exc, InvalidInput) else 1)
-    finally:
-        engine.dispose()
     typer.echo(f"password of {account.username} changed; its earlier tokens are revoked")
