@@ -85,25 +85,36 @@ def _reason(text: str) -> str:
     return text.encode()[:123].decode(errors="ignore")  # a close reason holds at most 123 bytes
 
 
-async def websocket_refusal(lab: Lab, token: str | None, role: Role = Role.viewer) -> tuple[int, str] | None:
-    """Why a websocket with `?token=` may not (or no longer) stream: (4401, reason) without a usable token
-    (missing, invalid, expired, user disabled), (4403, reason) when the role or site does not allow it."""
+class WebsocketRefused(Exception):
+    """A websocket's `?token=` does not (or no longer) let it stream: close it with `code` and `reason`."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = _reason(reason)
+
+
+async def websocket_check(lab: Lab, token: str | None, role: Role = Role.viewer) -> Principal:
+    """The principal of a websocket's `?token=`; WebsocketRefused 4401 without a usable token (missing,
+    invalid, expired, user disabled), 4403 when the role or site does not allow it."""
     try:
         principal = await authenticate(auth_of(lab), token)
     except NotAuthenticated as exc:
-        return WS_UNAUTHENTICATED, _reason(str(exc))
+        raise WebsocketRefused(WS_UNAUTHENTICATED, str(exc)) from None
     refusal = principal.refusal(role, lab.site.name)
-    return (WS_FORBIDDEN, _reason(refusal)) if refusal is not None else None
+    if refusal is not None:
+        raise WebsocketRefused(WS_FORBIDDEN, refusal)
+    return principal
 
 
 async def websocket_principal(websocket: WebSocket, lab: Lab, token: str | None,
                               role: Role = Role.viewer) -> Principal | None:
     """The principal of an accepted websocket's `?token=`; None after closing it with 4401 (no usable token)
     or 4403 (role or site refused)."""
-    refused = await websocket_refusal(lab, token, role)
-    if refused is not None:
-        await websocket.close(code=refused[0], reason=refused[1])
+    try:
+        principal = await websocket_check(lab, token, role)
+    except WebsocketRefused as refused:
+        await websocket.close(code=refused.code, reason=refused.reason)
         return None
-    principal = await authenticate(auth_of(lab), token)  # the account is cached now
     websocket.state.principal = principal
     return principal

@@ -5,7 +5,7 @@ import contextlib
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from fleet_manager.auth.deps import VIEWER, websocket_principal, websocket_refusal
+from fleet_manager.auth.deps import VIEWER, WebsocketRefused, websocket_check, websocket_principal
 from fleet_manager.deps import LabDep, LabWsDep
 from fleet_manager.telemetry.schemas import TelemetryStats
 
@@ -34,9 +34,12 @@ async def telemetry(websocket: WebSocket, lab: LabWsDep, token: str | None = Non
             pass
 
     async def recheck() -> None:  # closed with 4401 once the token expires: the console refreshes and reconnects
-        while (refused := await websocket_refusal(lab, token)) is None:
-            await asyncio.sleep(RECHECK_S)
-        await websocket.close(code=refused[0], reason=refused[1])
+        try:
+            while True:
+                await asyncio.sleep(RECHECK_S)  # checked when it connected
+                await websocket_check(lab, token)
+        except WebsocketRefused as refused:
+            await websocket.close(code=refused.code, reason=refused.reason)
 
     reader = asyncio.create_task(drain_incoming())
     sender = asyncio.create_task(client.pump(websocket.send_text))  # a slow reader holds up only itself
