@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make setup`: everything LabFleet needs, idempotent and quick when nothing changed.
 #   system packages (Debian: chromium for browser tests, the SDF parser), the venv with pinned ROS 2
-#   Jazzy wheels, labfleet_interfaces built into it, our Python packages (editable), the web console.
+#   Jazzy wheels, the interface packages (tf2_msgs, nav2_msgs, labfleet_interfaces) built into it, our Python packages (editable), the web console.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -42,10 +42,11 @@ if ! fresh ros "$h"; then
   mark ros "$h"; rm -f "$STAMPS/interfaces"
 fi
 
-# 3. labfleet_interfaces built into the venv
-h=$(hash_of $(find ros2_ws/src/labfleet_interfaces -type f | sort) scripts/build_interfaces.sh)
+# 3. the interface packages built into the venv
+h=$(hash_of $(find ros2_ws/src/tf2_msgs ros2_ws/src/nav2_msgs ros2_ws/src/labfleet_interfaces -type f | sort) \
+  scripts/build_interfaces.sh)
 if ! fresh interfaces "$h"; then
-  say "building labfleet_interfaces"
+  say "building tf2_msgs, nav2_msgs and labfleet_interfaces"
   mkdir -p build
   scripts/build_interfaces.sh "$VENV"
   mark interfaces "$h"
