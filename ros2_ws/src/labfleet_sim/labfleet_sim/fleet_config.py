@@ -1,9 +1,11 @@
-"""fleet.yaml: robot models (kinematics, battery, lidar, timed actions) and the robots that use them."""
+"""fleet.yaml: robot models (kinematics, battery, lidar, timed actions) and the robots that use them, with
+how each robot is reached (its robot API), how its own map sits on the site map and how well it localises."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -53,12 +55,79 @@ class RobotModel(_Strict):
     actions: dict[str, ActionSpec] = Field(default_factory=dict)
 
 
+class MapTransform(_Strict):
+    """Where a robot's own `map` frame lies on the site map: site = scale * R(yaw) * p + (x, y), and
+    site yaw = yaw + the robot's yaw. Identity by default (the robot localises on the site map itself)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    x: float = 0.0
+    y: float = 0.0
+    yaw: float = 0.0
+    scale: float = Field(default=1.0, gt=0)
+
+    @property
+    def is_identity(self) -> bool:
+        return self.x == 0.0 and self.y == 0.0 and self.yaw == 0.0 and self.scale == 1.0
+
+    def to_site(self, x: float, y: float, yaw: float = 0.0) -> tuple[float, float, float]:
+        """A pose in the robot's map → the same pose on the site map."""
+        c, s = math.cos(self.yaw), math.sin(self.yaw)
+        return (self.x + self.scale * (c * x - s * y), self.y + self.scale * (s * x + c * y),
+                math.atan2(math.sin(yaw + self.yaw), math.cos(yaw + self.yaw)))
+
+    def to_map(self, x: float, y: float, yaw: float = 0.0) -> tuple[float, float, float]:
+        """A pose on the site map → the same pose in the robot's map."""
+        c, s = math.cos(self.yaw), math.sin(self.yaw)
+        dx, dy = (x - self.x) / self.scale, (y - self.y) / self.scale
+        return c * dx + s * dy, -s * dx + c * dy, math.atan2(math.sin(yaw - self.yaw), math.cos(yaw - self.yaw))
+
+
+class Localisation(_Strict):
+    """How the simulator localises a robot (REP 105): odometry (`odom → base_link`) starts at zero where the
+    robot spawns and drifts by the seeded errors below; a localisation estimate (`map → odom`, as AMCL
+    publishes it) is corrected every `period_s` with Gaussian noise. All zero: a perfect localisation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    odom_scale_error: float = Field(default=0.0, ge=0, le=0.2)  # |distance error| / distance, drawn per robot
+    odom_yaw_drift: float = Field(default=0.0, ge=0, le=0.2)  # |heading error| per metre driven (rad/m)
+    period_s: float = Field(default=1.0, gt=0, le=60)  # map → odom corrected this often
+    noise_m: float = Field(default=0.0, ge=0, le=1)  # standard deviation of the corrected position
+    noise_yaw: float = Field(default=0.0, ge=0, le=0.5)  # standard deviation of the corrected heading (rad)
+
+
+class Vda5050Identity(_Strict):
+    """A VDA 5050 vehicle's identity on the broker: topics uagv/v2/<manufacturer>/<serial_number>/..."""
+
+    manufacturer: str = Field(default="LabFleet", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    serial_number: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+
+
+RobotApi = Literal["labfleet", "nav2", "vda5050"]
+
+
 class RobotConfig(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     model: RobotModel
     spawn: Pose
     battery: float = Field(default=100.0, ge=0, le=100)
     home: str | None = None
+    # how the fleet manager reaches the robot: our agent (ExecuteTask), Nav2 (NavigateThroughPoses) or VDA 5050
+    robot_api: RobotApi = "labfleet"
+    map_transform: MapTransform = Field(default_factory=MapTransform)
+    localisation: Localisation = Field(default_factory=Localisation)
+    vda5050: Vda5050Identity = Field(default_factory=Vda5050Identity)
+    # false: the simulator runs the robot but the fleet manager's registry is not seeded with it (a robot
+    # that announces itself unregistered, until an admin registers it)
+    registered: bool = True
+
+    @property
+    def map_frame(self) -> str:
+        """The robot's own map frame: the site's `map`, or `<id>/map` when its map is placed differently."""
+        return "map" if self.map_transform.is_identity else f"{self.id}/map"
+
+    @property
+    def serial_number(self) -> str:
+        return self.vda5050.serial_number or self.id
 
 
 class FleetConfig(_Strict):
