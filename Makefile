@@ -12,7 +12,7 @@ test: setup
 
 lint: setup
 	.venv/bin/ruff check .
-	.venv/bin/mypy fleet_manager ros2_ws/src/labfleet_sim/labfleet_sim ros2_ws/src/labfleet_robot/labfleet_robot ros2_ws/src/labfleet_gazebo/labfleet_gazebo
+	.venv/bin/mypy fleet_manager vda5050 ros2_ws/src/labfleet_sim/labfleet_sim ros2_ws/src/labfleet_robot/labfleet_robot ros2_ws/src/labfleet_gazebo/labfleet_gazebo
 
 clean:
 	rm -rf build web_console/dist var/run

@@ -7,7 +7,7 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 echo "[test] ruff"
 .venv/bin/ruff check .
 echo "[test] mypy"
-.venv/bin/mypy fleet_manager ros2_ws/src/labfleet_sim/labfleet_sim ros2_ws/src/labfleet_robot/labfleet_robot ros2_ws/src/labfleet_gazebo/labfleet_gazebo
+.venv/bin/mypy fleet_manager vda5050 ros2_ws/src/labfleet_sim/labfleet_sim ros2_ws/src/labfleet_robot/labfleet_robot ros2_ws/src/labfleet_gazebo/labfleet_gazebo
 echo "[test] pytest"
 # two workers, one test module each at a time (module-scoped labs stay in one worker); the longest
 # modules start first (tests/conftest.py), so the soak overlaps the rest
