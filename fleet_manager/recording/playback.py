@@ -2,9 +2,12 @@
 
 Read from the MCAP file alone with mcap's reader; messages are decoded with rosbags from the definitions the
 file itself carries (so a recording made before a .msg changed still reads). Per robot, the samples
-[t, x, y, yaw, speed, mode] come from /fleet/robot_states (at most one per 1/SAMPLE_HZ slot of sim time, and
-the robot's last state), else from /<robot>/odom (mode ""); the mission's events [t, text, kind] from
-/mission/events; t is in seconds on the recording's clock (sim time when simulated).
+[t, x, y, yaw, speed, mode] come from /fleet/robot_states, in the site's `map` frame (at most one per
+1/SAMPLE_HZ slot of sim time, and the robot's last state); a robot with no states falls back on /<robot>/odom
+(mode "", source "odom"): odometry is in the robot's odom frame (zero where it started, REP 105), taken to the
+site with the robot's spawn pose when the metadata holds one (replay.reader.SPAWN_POSES), else left in the
+odom frame. The mission's events [t, text, kind] come from /mission/events; t is in seconds on the
+recording's clock (sim time when simulated).
 
     {"mission_id": 42, "site": "living_lab", "robot_id": "delivery_1", "time_source": "sim",
      "start": 812.4, "end": 871.9, "sample_hz": 10,
@@ -39,6 +42,7 @@ from fleet_manager.core.robots import MODE_BY_CODE
 from fleet_manager.recording.messages import EVENTS_TOPIC, STATES_TOPIC
 from fleet_manager.recording.sink import METADATA_RECORD
 from fleet_manager.replay.initial_state import ROBOT_COMMAND
+from fleet_manager.replay.reader import SPAWN_POSES, odom_on_site, spawn_poses
 
 if TYPE_CHECKING:
     from fleet_manager.recording.service import RecordingService
@@ -46,7 +50,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SAMPLE_HZ = 10
-_JSON_FIELDS = ("params", "spec", "steps", "initial_robots", "initial_state", "missions", "settings", "recorder")
+_JSON_FIELDS = ("params", "spec", "steps", "initial_robots", "initial_state", "missions", "settings", "recorder",
+                SPAWN_POSES)
 _STEP_STATUSES = frozenset({"pending", "active", "awaiting_confirmation", "retrying", "done", "failed", "skipped"})
 
 Sample = tuple[float, float, float, float, float, str]  # t, x, y, yaw, speed, mode
@@ -57,7 +62,8 @@ class RobotTrack(BaseModel):
     id: str
     kind: str = ""
     model: str = ""
-    source: str = Field(description="where the samples come from: the robot states, else its odometry")
+    source: str = Field(description="where the samples come from: the robot states (site frame), else its odometry "
+                                    "(odom; on the site when the recording knows the robot's spawn pose)")
     samples: list[Sample] = Field(description="[t, x, y, yaw, speed, mode], at most sample_hz a second")
 
 
@@ -281,11 +287,13 @@ def read_playback(path: Path) -> PlaybackPublic:
             # a recorded robot without states (its agent was silent): its odometry stands in
             missing = [r for r in record.get("robots", "").split(",") if r and r not in states.samples]
             if missing:
+                spawns = spawn_poses(record)
                 for t_ns, schema, channel, data in _raw(reader, [f"/{r}/odom" for r in missing]):
                     msg = decode(schema, channel, data, _decoder)
+                    rid = channel.topic.split("/")[1]
                     p, q = msg.pose.pose.position, msg.pose.pose.orientation
-                    odom.add(channel.topic.split("/")[1], t_ns / 1e9, p.x, p.y, 2 * math.atan2(q.z, q.w),
-                             msg.twist.twist.linear.x, "")
+                    x, y, yaw = odom_on_site(spawns.get(rid), p.x, p.y, 2 * math.atan2(q.z, q.w))
+                    odom.add(rid, t_ns / 1e9, x, y, yaw, msg.twist.twist.linear.x, "")
     except (McapError, OSError, SerdeError, ValueError, KeyError, AttributeError, TypeError) as exc:
         raise InvalidInput(f"cannot read the recording {path.name}: {exc}", field="recording") from None
     robots = odom.tracks("odom") | states.tracks("robot_states")

@@ -1,15 +1,24 @@
-"""Reading a mission recording back for re-simulation: its metadata record, each robot's trajectory (from
-/<id>/odom, else /fleet/robot_states), battery levels and the mission events, with rosbags' AnyReader (the
-definitions come from the file itself) and the metadata record with mcap's reader; and the recorded run
-(`recorded_run`): what the missions did, for the comparison."""
+"""Reading a mission recording back for re-simulation: its metadata record, each robot's trajectory, battery
+levels and the mission events, with rosbags' AnyReader (the definitions come from the file itself) and the
+metadata record with mcap's reader; and the recorded run (`recorded_run`): what the missions did, for the
+comparison.
+
+Trajectories are in the site's `map` frame, from /fleet/robot_states (the poses the robots report on the site
+map). A robot with no states falls back on its odometry, /<id>/odom, which is in the robot's odom frame (zero
+where it started, REP 105): taken to the site with its spawn pose when the metadata holds one (SPAWN_POSES),
+else left in the odom frame. Odometry drifts, so even on the site it is only an approximation.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from labfleet_robot.frames import Transform
 from mcap.exceptions import McapError
 from mcap.reader import make_reader
 from rosbags.highlevel import AnyReader, AnyReaderError
@@ -19,6 +28,10 @@ from fleet_manager.recording.messages import EVENTS_TOPIC, STATES_TOPIC
 from fleet_manager.recording.sink import METADATA_RECORD
 from fleet_manager.replay.initial_state import InitialState
 from fleet_manager.replay.runs import MissionRun, Run, Trajectory
+
+# metadata key: JSON {robot_id: {"x", "y", "yaw"}}, the site pose where each robot's odometry is zero (its spawn
+# pose); written by synthetic.py (the live recorder may add it for simulated robots)
+SPAWN_POSES = "spawn_poses"
 
 
 @dataclass(frozen=True)
@@ -50,9 +63,29 @@ def read_metadata(bag: Path) -> dict[str, str]:
     raise InvalidInput(f"the recording {bag} has no {METADATA_RECORD!r} metadata", field="recording")
 
 
+def spawn_poses(meta: Mapping[str, Any]) -> dict[str, Transform]:
+    """The SPAWN_POSES of a metadata record (its JSON text, or already parsed), as site → odom transforms; {}
+    when the record has none or they cannot be read."""
+    raw = meta.get(SPAWN_POSES)
+    try:
+        poses = json.loads(raw) if isinstance(raw, str) else raw
+        if not isinstance(poses, dict):
+            return {}
+        return {str(rid): Transform.planar(float(p["x"]), float(p["y"]), float(p.get("yaw", 0.0)))
+                for rid, p in poses.items()}
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
+def odom_on_site(spawn: Transform | None, x: float, y: float, yaw: float) -> tuple[float, float, float]:
+    """An odometry pose (odom frame) on the site map through the spawn pose; unchanged without one."""
+    return (x, y, yaw) if spawn is None else (spawn * Transform.planar(x, y, yaw)).pose2d()
+
+
 def read_recording(bag: Path, robots: set[str] | None = None) -> Recording:
-    """Metadata, initial state, trajectories (of `robots`; default the robots of the recorded missions),
-    batteries and events of a recording folder (or a bare .mcap file)."""
+    """Metadata, initial state, trajectories (of `robots`; default the robots of the recorded missions; site
+    frame from the robot states, else odometry: see the module's docstring), batteries and events of a
+    recording folder (or a bare .mcap file)."""
     meta = read_metadata(bag)
     initial = InitialState.from_metadata(meta)
     wanted = robots if robots is not None else {m.robot_id for m in initial.missions}
@@ -60,15 +93,12 @@ def read_recording(bag: Path, robots: set[str] | None = None) -> Recording:
     states: dict[str, list[tuple[float, float, float]]] = {r: [] for r in wanted}
     batteries: dict[str, list[tuple[float, float]]] = {r: [] for r in wanted}
     events: list[dict[str, Any]] = []
-    first: float | None = None
-    topics = {EVENTS_TOPIC, STATES_TOPIC, *(f"/{r}/odom" for r in wanted), *(f"/{r}/battery_state" for r in wanted)}
+    first: float | None = None  # the recording's first message (sim seconds)
+    topics = {EVENTS_TOPIC, STATES_TOPIC, *(f"/{r}/battery_state" for r in wanted)}
     try:
         with AnyReader([bag if bag.is_dir() else bag.parent]) as reader:
-            with_odom = {c.topic.split("/")[1] for c in reader.connections if c.topic.endswith("/odom")}
-            if wanted <= with_odom:  # robot states only stand in for missing odometry
-                topics.discard(STATES_TOPIC)
-            connections = [c for c in reader.connections if c.topic in topics]
-            for conn, t_ns, raw in reader.messages(connections=connections):
+            connections = [c for c in reader.connections if c.topic in topics]  # (none given: rosbags reads all)
+            for conn, t_ns, raw in reader.messages(connections=connections) if connections else ():
                 t = t_ns / 1e9
                 first = t if first is None else first
                 msg: Any = reader.deserialize(raw, conn.msgtype)
@@ -81,14 +111,22 @@ def read_recording(bag: Path, robots: set[str] | None = None) -> Recording:
                 elif topic == STATES_TOPIC:
                     if msg.id in wanted:
                         states[msg.id].append((t, msg.pose.x, msg.pose.y))
-                elif topic.endswith("/odom"):
-                    p = msg.pose.pose.position
-                    odom[topic.split("/")[1]].append((t, p.x, p.y))
                 else:
                     batteries[topic.split("/")[1]].append((t, 100.0 * float(msg.percentage)))
+            # a robot without states (its agent was silent): its odometry stands in
+            missing = {f"/{r}/odom" for r in wanted if not states[r]}
+            spawns = spawn_poses(meta) if missing else {}
+            connections = [c for c in reader.connections if c.topic in missing]
+            for conn, t_ns, raw in reader.messages(connections=connections) if connections else ():
+                first = t_ns / 1e9 if first is None else min(first, t_ns / 1e9)
+                msg = reader.deserialize(raw, conn.msgtype)
+                rid = conn.topic.split("/")[1]
+                p, q = msg.pose.pose.position, msg.pose.pose.orientation
+                x, y, _ = odom_on_site(spawns.get(rid), p.x, p.y, 2 * math.atan2(q.z, q.w))
+                odom[rid].append((t_ns / 1e9, x, y))
     except (AnyReaderError, OSError, ValueError) as exc:
         raise InvalidInput(f"cannot read the recording {bag}: {exc}", field="recording") from None
-    trajectories = {r: Trajectory.of(odom[r] or states[r]) for r in wanted}
+    trajectories = {r: Trajectory.of(states[r] or odom[r]) for r in wanted}
     events.sort(key=lambda e: e["t"])
     if not meta.get("sim_start_ns"):  # not known when recording began: the mission's start, as recorded
         initial = _started_at(initial, events, first)

@@ -2,12 +2,15 @@
 topics, the replay metadata of initial_state.py, the mission service's events): originals to replay in
 tests and benchmarks, or research scenarios made without the live lab.
 
-Per physics step the robots of the missions are recorded on /<id>/odom; at 10 Hz their robot states and
-commands; at 1 Hz their batteries; their scans at the recorder's scan rate.
+Per physics step the robots of the missions are recorded on /<id>/odom, as the simulator publishes it: odometry
+in the robot's odom frame, zero where it started (REP 105; the metadata's spawn_poses say where that is on the
+site); at 10 Hz their robot states (site frame) and commands; at 1 Hz their batteries; their scans at the
+recorder's scan rate.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +23,7 @@ from fleet_manager.core.templates import TemplateLibrary
 from fleet_manager.recording import MissionRecorder, RecorderOptions, RecordingStats
 from fleet_manager.replay.initial_state import InitialState, MissionStart, RobotStart, replay_metadata
 from fleet_manager.replay.lockstep import LockstepSite
+from fleet_manager.replay.reader import SPAWN_POSES
 from fleet_manager.replay.resim import resimulate
 from fleet_manager.replay.runs import Run
 from fleet_manager.sites.service import Site
@@ -59,8 +63,8 @@ class _Recorder:
     def stepped(self, site: LockstepSite) -> None:
         t_ns = round(site.now * 1e9)
         for rid in self.robots:
-            body = site.sim.bodies[rid]
-            self.rec.record_odom(t_ns, rid, body.x, body.y, body.yaw, body.v, body.w)
+            body, odom = site.sim.bodies[rid], site.sim.frames[rid]
+            self.rec.record_odom(t_ns, rid, odom.x, odom.y, odom.yaw, body.v, body.w)
         if site.steps % STATE_EVERY == 0:
             for rid in self.robots:
                 self._state(site, rid, t_ns)
@@ -107,6 +111,9 @@ def record_lockstep_run(bag: Path, sites_dir: Path, site_name: str, missions: Se
                            sim_start_ns=sim_start_ns, wall_start=WALL_EPOCH, robot_kind=starts[0].robot_kind,
                            capabilities=starts[0].capabilities, settings={"battery_reserve_pct": 10.0},
                            others=starts[1:])
+    # the lock-step simulator starts the robots at these poses: their odometry is zero there
+    meta[SPAWN_POSES] = json.dumps({rid: {"x": r.x, "y": r.y, "yaw": r.yaw} for rid, r in robots.items()},
+                                   separators=(",", ":"))
     initial = InitialState.from_metadata(meta)
     recorder = MissionRecorder(bag, meta, options or RecorderOptions(in_process=True))
     try:

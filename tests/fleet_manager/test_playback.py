@@ -28,6 +28,7 @@ from fleet_manager.recording.playback_endpoints import router
 from fleet_manager.recording.store import RecordingStore
 from fleet_manager.recording.writer import RecordingStats
 from fleet_manager.replay.initial_state import command_event
+from fleet_manager.replay.reader import SPAWN_POSES
 
 SECOND = 1_000_000_000
 MISSION = 42
@@ -101,7 +102,7 @@ def test_a_recording_plays_back_as_samples_and_events(tmp_path: Path) -> None:
     assert samples[-1] == (START + 3.0, 1.25, 2.0, 0.25, 0.0, "idle")
     assert {s[5] for s in samples} == {"moving", "idle"}
 
-    guide = tracks["guide_1"]  # no states recorded: its odometry stands in, without a mode
+    guide = tracks["guide_1"]  # no states recorded: its odometry stands in, without a mode, in its odom frame
     assert guide.source == "odom" and len(guide.samples) == 31
     assert guide.samples[-1] == (START + 3.0, -1.0, 6.0, pytest.approx(math.pi / 2, abs=1e-3), 0.1, "")
 
@@ -114,6 +115,23 @@ def test_a_recording_plays_back_as_samples_and_events(tmp_path: Path) -> None:
         (START + 2.5, "operator pause on delivery_1: ok (paused)", "command"),
         (START + 3.0, "completed", "status"),
     ]  # mission 7's event is not this mission's
+
+
+def test_odometry_is_taken_to_the_site_with_the_spawn_pose_of_the_metadata(tmp_path: Path) -> None:
+    """guide_1 spawned at (-1, 0) facing +y: its odometry (zero there, driving +x in the odom frame) plays back
+    on the site, heading north."""
+    meta = mission_metadata(mission_id=MISSION, site="living_lab", robots=["guide_1"], template="delivery",
+                            seed=3, sim_start_ns=round(START * SECOND), wall_start=datetime(2026, 5, 1, tzinfo=UTC))
+    meta |= {"robot_id": "guide_1", SPAWN_POSES: json.dumps({"guide_1": {"x": -1.0, "y": 0.0, "yaw": math.pi / 2}})}
+    with MissionRecorder(tmp_path / "m", meta, OPTIONS) as rec:
+        for i in range(11):
+            rec.record_odom(round((START + i / 10) * SECOND), "guide_1", 0.1 * i, 0.0, 0.0, 1.0, 0.0)
+    play = read_playback(tmp_path / "m" / "m_0.mcap")
+    (guide,) = play.robots
+    assert guide.source == "odom" and len(guide.samples) == 11
+    assert guide.samples[0][1:4] == pytest.approx((-1.0, 0.0, math.pi / 2), abs=1e-3)
+    assert guide.samples[-1][1:4] == pytest.approx((-1.0, 1.0, math.pi / 2), abs=1e-3)
+    assert play.metadata[SPAWN_POSES] == {"guide_1": {"x": -1.0, "y": 0.0, "yaw": math.pi / 2}}
 
 
 def test_the_fast_robot_state_decoder_reads_what_rosbags_reads() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from rosbags.highlevel import AnyReader
 from sqlmodel import Session
 
 from fleet_manager.core.errors import InvalidInput, NotFound
@@ -30,7 +31,14 @@ from fleet_manager.replay.initial_state import (
     command_event,
     replay_metadata,
 )
-from fleet_manager.replay.reader import read_metadata, read_recording, recorded_run, step_status
+from fleet_manager.replay.reader import (
+    SPAWN_POSES,
+    read_metadata,
+    read_recording,
+    recorded_run,
+    spawn_poses,
+    step_status,
+)
 from fleet_manager.replay.resim import job_steps, parse_overrides, resimulate
 from fleet_manager.replay.runs import Trajectory
 from fleet_manager.replay.service import execute_replay, recording_path, replay_mission
@@ -88,6 +96,13 @@ def test_the_recording_holds_what_a_replay_needs(lab: dict[str, Any]) -> None:
     recording = read_recording(bag)
     track = recording.trajectories["delivery_1"]
     assert track.t[0] >= 1000.0 and np.all(np.diff(track.t) > 0)
+    # the site-frame track comes from the robot states: it starts where delivery_1 spawned
+    assert (track.x[0], track.y[0]) == pytest.approx((24.9, 2.0), abs=0.01)
+    # /delivery_1/odom is recorded as the simulator publishes it: in its odom frame, zero where it spawned
+    assert spawn_poses(recording.metadata)["delivery_1"].pose2d() == pytest.approx((24.9, 2.0, 1.5708))
+    first_odom = next(_odom(bag, "delivery_1"))
+    assert first_odom.header.frame_id == "delivery_1/odom"
+    assert (first_odom.pose.pose.position.x, first_odom.pose.pose.position.y) == pytest.approx((0, 0), abs=1e-3)
     kinds = [(e["type"], e.get("status")) for e in recording.events if e["type"] == "mission_event"]
     assert kinds == [("mission_event", "underway"), ("mission_event", "paused"), ("mission_event", "underway"),
                      ("mission_event", "completed")]
@@ -213,12 +228,12 @@ def test_the_original_run_reads_back_from_the_recording(lab: dict[str, Any]) -> 
     mission = original.missions[0]
     assert (mission.outcome, mission.started_s) == ("completed", 1000.0)
     assert mission.duration_s == pytest.approx(truth.duration_s)
-    assert mission.distance_m == pytest.approx(truth.distance_m, rel=1e-3)  # odom at 20 Hz vs the simulator's sum
+    assert mission.distance_m == pytest.approx(truth.distance_m, rel=1e-3)  # states at 10 Hz vs the simulator's sum
     assert [(e["step_index"], e["status"]) for e in mission.events] == [
         (e["step_index"], e["status"]) for e in truth.events]
 
 
-def test_robot_states_stand_in_for_missing_odometry(tmp_path: Path) -> None:
+def test_trajectories_come_from_the_robot_states(tmp_path: Path) -> None:
     meta = replay_metadata(mission_id=1, site="living_lab", robot_id="r1", template=None, params={},
                            steps=[{"index": 0, "kind": "wait", "seconds": 1.0, "status": "done"}],
                            robots={"r1": RobotStart(1.0, 2.0, 0.5, 50.0)}, seed=None, sim_start_ns=5 * 10**9,
@@ -279,3 +294,30 @@ def test_a_step_status_from_before_the_recording_is_read_from_its_stored_text() 
     assert step_status({**history, "message": "step 0 confirmed by nurse Kim"}) is None  # information
     assert step_status({**history, "message": "step 1 active"}) is None  # another step's text
     assert step_status({"type": "mission_step", "step_index": 0, "message": "step 0 active"}) is None  # live: info
+
+
+def _odom(bag: Path, robot: str) -> Iterator[Any]:
+    with AnyReader([bag]) as reader:
+        connections = [c for c in reader.connections if c.topic == f"/{robot}/odom"]
+        for conn, _, raw in reader.messages(connections=connections):
+            yield reader.deserialize(raw, conn.msgtype)
+
+
+def test_odometry_stands_in_for_a_robot_without_states_on_the_site_when_its_spawn_pose_is_known(
+        tmp_path: Path) -> None:
+    """r1's agent was silent: its odometry (odom frame, zero where it spawned, facing +y on the site) is taken to
+    the site with the spawn pose of the metadata; without one it stays in the odom frame."""
+    meta = replay_metadata(mission_id=1, site="living_lab", robot_id="r1", template=None, params={},
+                           steps=[{"index": 0, "kind": "wait", "seconds": 1.0}],
+                           robots={"r1": RobotStart(10.0, 2.0, math.pi / 2, 50.0)}, seed=None, sim_start_ns=0,
+                           wall_start=datetime(2026, 1, 1, tzinfo=UTC))
+    for name, extra in (("with", {SPAWN_POSES: '{"r1": {"x": 10.0, "y": 2.0, "yaw": 1.5707963267948966}}'}),
+                        ("without", {})):
+        with MissionRecorder(tmp_path / name, {**meta, **extra}, RecorderOptions(in_process=True)) as rec:
+            for i in range(10):  # 0.1 m ahead per sample, in the odom frame
+                rec.record_odom(i * 10**8, "r1", 0.1 * i, 0.0, 0.0, 1.0, 0.0)
+    on_site = read_recording(tmp_path / "with").trajectories["r1"]
+    assert on_site.x.tolist() == pytest.approx([10.0] * 10)
+    assert on_site.y.tolist() == pytest.approx([2.0 + 0.1 * i for i in range(10)])  # north on the site
+    in_odom = read_recording(tmp_path / "without").trajectories["r1"]
+    assert in_odom.x.tolist() == pytest.approx([0.1 * i for i in range(10)]) and not in_odom.y.any()

@@ -1,9 +1,14 @@
 """Backend contract: what any simulator backend (built-in `labfleet-sim`, Gazebo + ros_gz_bridge, ...) presents.
 
 Per robot of the fleet: driver topics with their types, odom/scan frames, scan QoS (sensor data, best
-effort), rates against sim time (odom >= 10 Hz, scan >= 5 Hz, battery >= 0.5 Hz), a `/clock` that
-advances, and a cmd_vel that moves odom forward. Here it runs against the built-in simulator. On a
-machine with ROS 2 Jazzy + Gazebo Harmonic, run the very same suite against Gazebo with
+effort), rates against sim time (odom and ground truth >= 10 Hz, scan >= 5 Hz, battery >= 0.5 Hz), a
+`/clock` that advances, and a cmd_vel that moves odom forward. Frames (REP 105), from /tf and /tf_static
+(transient local) read into labfleet_robot.frames.TfBuffer: every robot has the chain
+`<map_frame> → <id>/odom → <id>/base_link` with exactly those frame ids, its odometry starts at zero (the
+first odom within 5 cm of the origin), and the first map pose it reports, taken to the site with its
+map_transform, is its spawn pose (within 5 cm), as is its first ground truth (`/<id>/ground_truth`, in
+`map`). Here it runs against the built-in simulator. On a machine with ROS 2 Jazzy + Gazebo Harmonic, run
+the very same suite against Gazebo with
 
     LABFLEET_BACKEND_CMD='ros2 launch labfleet_gazebo labfleet_gazebo.launch.py sites_dir={sites_dir} \
       site={site} agents:=false' .venv/bin/python -m pytest tests/gazebo/test_backend_contract.py
@@ -25,11 +30,20 @@ from typing import Any
 import pytest
 from geometry_msgs.msg import Twist
 from labfleet_gazebo.bridge_config import bridge_entries, world_name
+from labfleet_robot.frames import TfBuffer, Transform
 from labfleet_sim.fleet_config import FleetConfig, load_fleet
 from nav_msgs.msg import Odometry
-from rclpy.qos import QoSReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos import (
+    DurabilityPolicy,
+    QoSDurabilityPolicy,
+    QoSProfile,
+    QoSReliabilityPolicy,
+    ReliabilityPolicy,
+    qos_profile_sensor_data,
+)
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import BatteryState, LaserScan
+from tf2_msgs.msg import TFMessage
 
 from tests import ros_helpers
 from tests.conftest import REPO, VENV_BIN, next_domain_id
@@ -46,11 +60,19 @@ DOMAIN_ID = next_domain_id()  # a domain of its own, like every ROS test
 DRIVER_TYPES = {
     "cmd_vel": "geometry_msgs/msg/Twist",
     "odom": "nav_msgs/msg/Odometry",
+    "ground_truth": "nav_msgs/msg/Odometry",
     "scan": "sensor_msgs/msg/LaserScan",
     "battery_state": "sensor_msgs/msg/BatteryState",
 }
-MIN_RATE_HZ = {"odom": 10.0, "scan": 5.0, "battery_state": 0.5}
-MSG_TYPES: dict[str, Any] = {"odom": Odometry, "scan": LaserScan, "battery_state": BatteryState}
+MIN_RATE_HZ = {"odom": 10.0, "ground_truth": 10.0, "scan": 5.0, "battery_state": 0.5}
+MSG_TYPES: dict[str, Any] = {"odom": Odometry, "ground_truth": Odometry, "scan": LaserScan,
+                             "battery_state": BatteryState}
+# as tf2_ros's listener: /tf reliable, depth 100; /tf_static also transient local (late joiners get it)
+TF_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+TF_STATIC_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
+                           durability=DurabilityPolicy.TRANSIENT_LOCAL)
+TOLERANCE_M = 0.05
+TOLERANCE_RAD = 0.05
 
 
 @dataclass
@@ -62,6 +84,10 @@ class Observed:
     last: dict[str, Any] = field(default_factory=dict)  # topic -> newest message
     clock: list[float] = field(default_factory=list)  # sim seconds of every /clock in the window
     sim_elapsed: float = 0.0
+    first: dict[str, Any] = field(default_factory=dict)  # topic -> first message
+    tf: TfBuffer = field(default_factory=TfBuffer)  # everything /tf and /tf_static said
+    parents: dict[str, set[str]] = field(default_factory=dict)  # child frame id -> parent frame ids, verbatim
+    first_map_pose: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # robot -> own map pose
 
 
 def _seconds(stamp: Any) -> float:
@@ -71,6 +97,25 @@ def _seconds(stamp: Any) -> float:
 def _yaw(odom: Odometry) -> float:
     q = odom.pose.pose.orientation
     return math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y * q.y + q.z * q.z))
+
+
+def _angle(a: float, b: float) -> float:
+    """|a - b| on the circle."""
+    return abs(math.atan2(math.sin(a - b), math.cos(a - b)))
+
+
+def _take_tf(obs: Observed, msg: TFMessage, static: bool) -> None:
+    """Every transform into the buffer; then the robots whose chain map → base_link just closed."""
+    for t in msg.transforms:
+        parent, child = t.header.frame_id, t.child_frame_id
+        obs.parents.setdefault(child, set()).add(parent)
+        tr, q = t.transform.translation, t.transform.rotation
+        obs.tf.set(parent, child, Transform(tr.x, tr.y, tr.z, q.x, q.y, q.z, q.w), _seconds(t.header.stamp), static)
+    for robot in obs.fleet.robots:
+        if robot.id not in obs.first_map_pose:
+            found = obs.tf.lookup(robot.map_frame, f"{robot.id}/base_link")
+            if found is not None:
+                obs.first_map_pose[robot.id] = found.transform.pose2d()
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +143,7 @@ def observed(backend_command: list[str]) -> Iterator[Observed]:
             recording = [False]
 
             def keep(topic: str, msg: Any) -> None:
+                obs.first.setdefault(topic, msg)
                 obs.last[topic] = msg
                 if recording[0]:
                     obs.msgs.setdefault(topic, []).append(msg)
@@ -108,6 +154,8 @@ def observed(backend_command: list[str]) -> Iterator[Observed]:
                     obs.clock.append(_seconds(msg.clock))
 
             t.node.create_subscription(Clock, "/clock", on_clock, 10)
+            t.node.create_subscription(TFMessage, "/tf", lambda m: _take_tf(obs, m, False), TF_QOS)
+            t.node.create_subscription(TFMessage, "/tf_static", lambda m: _take_tf(obs, m, True), TF_STATIC_QOS)
             for rid in ROBOT_IDS:
                 for name, msg_type in MSG_TYPES.items():
                     topic = f"/{rid}/{name}"
@@ -119,9 +167,9 @@ def observed(backend_command: list[str]) -> Iterator[Observed]:
                 if proc.poll() is not None:
                     out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
                     raise AssertionError(f"the backend exited with {proc.returncode}:\n{out}")
-                return all(topic in obs.last for topic in wanted)
+                return all(topic in obs.last for topic in wanted) and len(obs.first_map_pose) == len(ROBOT_IDS)
 
-            t.spin_until(started, STARTUP_S, "clock and every robot's odom, scan and battery_state")
+            t.spin_until(started, STARTUP_S, "clock, every robot's driver topics and its map → base_link on TF")
             start = _seconds(obs.last["/clock"].clock)
             recording[0] = True
             t.spin_for(WINDOW_S)
@@ -214,6 +262,52 @@ def test_cmd_vel_moves_odom_forward(moves, robot_id):
     dy = after.pose.pose.position.y - before.pose.pose.position.y
     ahead = dx * math.cos(yaw) + dy * math.sin(yaw)
     assert ahead > 0.1, f"{robot_id} moved {ahead:.3f} m ahead (dx {dx:.3f}, dy {dy:.3f}) on cmd_vel 0.3 m/s for 2 s"
+
+
+def test_tf_is_published_as_tf2_publishes_it(observed):
+    node = observed.node.node
+    assert observed.topics.get("/tf") == ["tf2_msgs/msg/TFMessage"]
+    publishers = node.get_publishers_info_by_topic("/tf")
+    assert publishers, "nobody publishes /tf"
+    for info in publishers:
+        assert info.qos_profile.reliability == QoSReliabilityPolicy.RELIABLE, \
+            f"{info.node_name} publishes /tf {info.qos_profile.reliability.name}"
+    for info in node.get_publishers_info_by_topic("/tf_static"):  # Gazebo's odometry anchors; none here
+        assert info.qos_profile.durability == QoSDurabilityPolicy.TRANSIENT_LOCAL, \
+            f"{info.node_name} publishes /tf_static {info.qos_profile.durability.name}: late joiners miss it"
+
+
+@pytest.mark.parametrize("robot_id", ROBOT_IDS)
+def test_tf_chain_map_odom_base_link(observed, robot_id):
+    robot = FLEET.robot(robot_id)
+    odom, base = f"{robot_id}/odom", f"{robot_id}/base_link"
+    assert observed.parents.get(base) == {odom}, f"{base} has parents {observed.parents.get(base)}"
+    assert observed.parents.get(odom) == {robot.map_frame}, f"{odom} has parents {observed.parents.get(odom)}"
+
+
+@pytest.mark.parametrize("robot_id", ROBOT_IDS)
+def test_odometry_starts_at_zero(observed, robot_id):
+    first = observed.first[f"/{robot_id}/odom"]
+    p = first.pose.pose.position
+    assert math.hypot(p.x, p.y) < TOLERANCE_M and _angle(_yaw(first), 0.0) < TOLERANCE_RAD, \
+        f"{robot_id}'s first odometry is ({p.x:.3f}, {p.y:.3f}, {_yaw(first):.3f}), not zero"
+
+
+@pytest.mark.parametrize("robot_id", ROBOT_IDS)
+def test_first_map_pose_is_the_spawn_pose(observed, robot_id):
+    robot = FLEET.robot(robot_id)
+    x, y, yaw = robot.map_transform.to_site(*observed.first_map_pose[robot_id])
+    spawn = robot.spawn
+    assert math.hypot(x - spawn.x, y - spawn.y) < TOLERANCE_M and _angle(yaw, spawn.yaw) < TOLERANCE_RAD, \
+        f"{robot_id}: first map pose on the site ({x:.3f}, {y:.3f}, {yaw:.3f}), spawned at {spawn}"
+
+
+@pytest.mark.parametrize("robot_id", ROBOT_IDS)
+def test_ground_truth_is_the_site_pose(observed, robot_id):
+    first = observed.first[f"/{robot_id}/ground_truth"]
+    assert (first.header.frame_id, first.child_frame_id) == ("map", f"{robot_id}/base_link")
+    p, spawn = first.pose.pose.position, FLEET.robot(robot_id).spawn
+    assert math.hypot(p.x - spawn.x, p.y - spawn.y) < TOLERANCE_M and _angle(_yaw(first), spawn.yaw) < TOLERANCE_RAD
 
 
 def test_gazebo_bridge_presents_what_this_backend_presents(observed):

@@ -47,6 +47,7 @@ DIRECTIONS = {"ROS_TO_GZ", "GZ_TO_ROS", "BIDIRECTIONAL"}
 SIM_DRIVER_TOPICS = {
     "cmd_vel": ("geometry_msgs/msg/Twist", "ROS_TO_GZ"),
     "odom": ("nav_msgs/msg/Odometry", "GZ_TO_ROS"),
+    "ground_truth": ("nav_msgs/msg/Odometry", "GZ_TO_ROS"),
     "scan": ("sensor_msgs/msg/LaserScan", "GZ_TO_ROS"),
     "battery_state": ("sensor_msgs/msg/BatteryState", "GZ_TO_ROS"),
 }
@@ -83,12 +84,26 @@ def test_clock_is_bridged_once_from_gazebo(site):
                        "direction": "GZ_TO_ROS", "lazy": False}]
 
 
+def test_tf_is_bridged_once_from_the_topic_every_diff_drive_publishes_on(site):
+    site_dir, entries = site
+    tf = [e for e in entries if e["ros_topic_name"] == "/tf"]
+    assert tf == [{"ros_topic_name": "/tf", "gz_topic_name": "/tf", "ros_type_name": "tf2_msgs/msg/TFMessage",
+                   "gz_type_name": "gz.msgs.Pose_V", "direction": "GZ_TO_ROS", "lazy": False,
+                   "publisher_queue": 100}]  # tf2's broadcaster depth
+    for robot in load_fleet(site_dir / "fleet.yaml").robots:
+        plugins = {p.get("filename"): p for p in ET.fromstring(robot_sdf(robot)).find("model").findall("plugin")}
+        assert plugins["gz-sim-diff-drive-system"].findtext("tf_topic") == tf[0]["gz_topic_name"]
+        # the ground-truth publisher's own transforms (map → base_link) would give base_link a second parent
+        truth_tf = plugins["gz-sim-odometry-publisher-system"].findtext("tf_topic")
+        assert truth_tf not in {e["gz_topic_name"] for e in entries}, f"{truth_tf} must not be bridged"
+
+
 def test_each_robot_has_the_simulator_topic_names_and_the_model_gz_names(site):
     site_dir, entries = site
     fleet = load_fleet(site_dir / "fleet.yaml")
     world = ET.parse(site_dir / "world.sdf").getroot().find("world").get("name")
     by_ros = {e["ros_topic_name"]: e for e in entries}
-    expected_count = 1
+    expected_count = 2  # /clock and /tf
     for robot in fleet.robots:
         rid = robot.id
         for name, (ros_type, direction) in SIM_DRIVER_TOPICS.items():
@@ -107,13 +122,16 @@ def test_each_robot_has_the_simulator_topic_names_and_the_model_gz_names(site):
         battery = plugins["gz-sim-linearbatteryplugin-system"].findtext("battery_name")
         assert by_ros[f"/{rid}/cmd_vel"]["gz_topic_name"] == dd.findtext("topic") == f"/model/{rid}/cmd_vel"
         assert by_ros[f"/{rid}/odom"]["gz_topic_name"] == dd.findtext("odom_topic") == f"/model/{rid}/odometry"
+        truth = plugins["gz-sim-odometry-publisher-system"]
+        assert by_ros[f"/{rid}/ground_truth"]["gz_topic_name"] == truth.findtext("odom_topic") == \
+            f"/model/{rid}/ground_truth"
         assert by_ros[f"/{rid}/scan"]["gz_topic_name"] == model.findtext("./link/sensor/topic") == f"/model/{rid}/scan"
         assert by_ros[f"/{rid}/battery_state"]["gz_topic_name"] == f"/model/{rid}/battery/{battery}/state" \
             == f"/model/{rid}/battery/main_battery/state"
         # JointStatePublisher without <topic> publishes on /world/<world>/model/<model>/joint_state
         assert plugins["gz-sim-joint-state-publisher-system"].find("topic") is None
         assert joint["gz_topic_name"] == f"/world/{world}/model/{rid}/joint_state"
-    assert len(entries) == expected_count, "only the clock and the robots' topics are bridged"
+    assert len(entries) == expected_count, "only the clock, /tf and the robots' topics are bridged"
 
 
 def test_scan_publishers_get_sensor_data_qos(site):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ast
+import math
 
+import pytest
 import yaml
-from labfleet_gazebo.launch_plan import make_plan
-from labfleet_sim.fleet_config import load_fleet
+from labfleet_gazebo.launch_plan import NodeSpec, make_plan, odom_anchor
+from labfleet_sim.fleet_config import MapTransform, load_fleet
 
 from tests.gazebo.helpers import LAUNCH_FILE, MODELS_DIR, SITES
 
@@ -35,6 +37,18 @@ def test_launch_file_follows_launch_ros_conventions():
     assert ("launch", "LaunchDescription") in imported and ("launch_ros.actions", "Node") in imported
     assert ("labfleet_gazebo.launch_plan", "make_plan") in imported
     assert {"site", "sites_dir", "robots", "gazebo", "bridge", "agents"} <= declared_launch_arguments()
+    used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    assert {"spawns", "odom_anchors", "bridge", "agents"} <= used, "every part of the plan is launched"
+
+
+def anchor_args(spec: NodeSpec) -> dict[str, str]:
+    """static_transform_publisher's flag arguments (ROS 2 Jazzy: --x --y --z --roll --pitch --yaw --frame-id
+    --child-frame-id), as a dict; every argument is a flag followed by its value."""
+    assert (spec.package, spec.executable) == ("tf2_ros", "static_transform_publisher")
+    flags, values = spec.arguments[::2], spec.arguments[1::2]
+    assert all(f.startswith("--") for f in flags) and len(flags) == len(values)
+    assert set(flags) == {"--x", "--y", "--z", "--roll", "--pitch", "--yaw", "--frame-id", "--child-frame-id"}
+    return dict(zip(flags, values, strict=True))
 
 
 def test_plan_starts_gz_headless_spawns_every_robot_bridges_and_runs_agents(tmp_path):
@@ -55,8 +69,17 @@ def test_plan_starts_gz_headless_spawns_every_robot_bridges_and_runs_agents(tmp_
     assert (plan.bridge.package, plan.bridge.executable) == ("ros_gz_bridge", "parameter_bridge")
     entries = yaml.safe_load((tmp_path / "bridge.yaml").read_text())
     assert plan.bridge.parameters["config_file"] == str(tmp_path / "bridge.yaml")
-    assert len(entries) == 1 + 5 * len(fleet.robots)
+    assert len(entries) == 2 + 6 * len(fleet.robots)  # /clock, /tf; per robot 6 topics
     assert plan.bridge.parameters[f"qos_overrides./{fleet.robots[0].id}/scan.publisher.reliability"] == "best_effort"
+
+    # DiffDrive's odometry is zero at the spawn pose: map → <id>/odom is the spawn pose, one static per robot
+    assert len({a.name for a in plan.odom_anchors}) == len(fleet.robots)
+    for anchor, robot in zip(plan.odom_anchors, fleet.robots, strict=True):
+        args = anchor_args(anchor)
+        assert (args["--frame-id"], args["--child-frame-id"]) == ("map", f"{robot.id}/odom")
+        assert (float(args["--x"]), float(args["--y"]), float(args["--yaw"])) == pytest.approx(
+            (robot.spawn.x, robot.spawn.y, robot.spawn.yaw), abs=1e-9)
+        assert float(args["--z"]) == float(args["--roll"]) == float(args["--pitch"]) == 0.0
 
     for agent, robot in zip(plan.agents, fleet.robots, strict=True):
         assert (agent.package, agent.executable, agent.name) == ("labfleet_robot", "labfleet-agent", "agent")
@@ -69,5 +92,20 @@ def test_plan_for_the_first_robots_only(tmp_path):
     plan = make_plan(SITE, tmp_path, MODELS_DIR, robots=1, headless_rendering=False)
     assert len(plan.spawns) == len(plan.agents) == 1 and "--headless-rendering" not in plan.gz_command
     entries = yaml.safe_load((tmp_path / "bridge.yaml").read_text())
-    assert len(entries) == 6 and sorted(p.name for p in (tmp_path / "robots").iterdir()) == [
+    assert len(entries) == 8 and sorted(p.name for p in (tmp_path / "robots").iterdir()) == [
         f"{plan.fleet.robots[0].id}.sdf"]
+    assert len(plan.odom_anchors) == 1
+
+
+def test_a_robot_with_a_map_of_its_own_is_anchored_in_it():
+    robot = load_fleet(SITE / "fleet.yaml").robots[0]
+    placed = MapTransform(x=-3.0, y=7.5, yaw=math.pi / 2)
+    robot = robot.model_copy(update={"map_transform": placed})
+    args = anchor_args(odom_anchor(robot))
+    assert (args["--frame-id"], args["--child-frame-id"]) == (f"{robot.id}/map", f"{robot.id}/odom")
+    x, y, yaw = float(args["--x"]), float(args["--y"]), float(args["--yaw"])
+    assert (x, y, yaw) == pytest.approx(placed.to_map(robot.spawn.x, robot.spawn.y, robot.spawn.yaw), abs=1e-9)
+    # odometry zero there, taken to the site with the map transform, is the spawn pose
+    site = placed.to_site(x, y, yaw)
+    assert site == pytest.approx((robot.spawn.x, robot.spawn.y, robot.spawn.yaw), abs=1e-9)
+    assert (x, y) != pytest.approx((robot.spawn.x, robot.spawn.y))

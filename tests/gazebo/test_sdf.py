@@ -14,8 +14,8 @@ from tests.gazebo.helpers import MODELS_DIR, SITES, ign_sdf_check
 WORLDS = sorted(p / "world.sdf" for p in SITES)
 GZ_WORLD_SYSTEMS = {"gz-sim-physics-system", "gz-sim-user-commands-system", "gz-sim-scene-broadcaster-system",
                     "gz-sim-sensors-system"}
-ROBOT_SYSTEMS = {"gz-sim-diff-drive-system", "gz-sim-joint-state-publisher-system",
-                 "gz-sim-linearbatteryplugin-system"}
+ROBOT_SYSTEMS = {"gz-sim-diff-drive-system", "gz-sim-odometry-publisher-system",
+                 "gz-sim-joint-state-publisher-system", "gz-sim-linearbatteryplugin-system"}
 
 
 def _fleet_models():
@@ -78,6 +78,11 @@ def test_robot_sdf_is_valid_and_names_the_robot(tmp_path, site, robot):
     assert dd.findtext("topic") == f"/model/{robot.id}/cmd_vel"
     assert dd.findtext("odom_topic") == f"/model/{robot.id}/odometry"
     assert (dd.findtext("frame_id"), dd.findtext("child_frame_id")) == (f"{robot.id}/odom", f"{robot.id}/base_link")
+    assert dd.findtext("tf_topic") == "/tf"  # odom → base_link of every robot on one gz topic, bridged to /tf
+    truth = plugins["gz-sim-odometry-publisher-system"]  # ground truth: the world (site map) pose
+    assert (truth.findtext("odom_frame"), truth.findtext("robot_base_frame")) == ("map", f"{robot.id}/base_link")
+    assert truth.findtext("odom_topic") == f"/model/{robot.id}/ground_truth"
+    assert truth.findtext("tf_topic") not in (None, "/tf")
     joints = {j.get("name"): j.get("type") for j in model.findall("joint")}
     assert joints[dd.findtext("left_joint")] == joints[dd.findtext("right_joint")] == "revolute"
     assert "ball" in joints.values(), "a caster on a ball joint"

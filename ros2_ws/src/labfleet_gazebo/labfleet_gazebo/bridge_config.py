@@ -3,10 +3,11 @@
     labfleet-gz-bridge-config sim_worlds/living_lab bridge.yaml
     ros2 run ros_gz_bridge parameter_bridge --ros-args -p config_file:=bridge.yaml
 
-Per robot: cmd_vel (ROS to gz), odometry, scan, battery and joint states (gz to ROS); and `/clock`.
-The ROS names are exactly the built-in simulator's, so the robot agent cannot tell the two apart.
-The scan must reach ROS with sensor-data QoS (best effort): `qos_overrides(fleet)` gives the bridge
-parameters that make its publishers so.
+Per robot: cmd_vel (ROS to gz), odometry, ground truth, scan, battery and joint states (gz to ROS); and
+`/clock` and `/tf` (every robot's odom → base_link, from the one gz topic the DiffDrive systems share, with
+tf2's depth of 100). The ROS names are exactly the built-in simulator's, so the robot agent cannot tell the
+two apart. The scan must reach ROS with sensor-data QoS (best effort): `qos_overrides(fleet)` gives the
+bridge parameters that make its publishers so.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import yaml
 from labfleet_sim.fleet_config import FleetConfig, load_fleet
 
 from labfleet_gazebo import topics
+
+TF_DEPTH = 100  # as tf2_ros's TransformBroadcaster
 
 
 class Direction(StrEnum):
@@ -41,9 +44,13 @@ class BridgeEntry:
     gz_type_name: str
     direction: Direction
     lazy: bool = False
+    publisher_queue: int | None = None  # the ROS publisher's depth (the bridge's default: 10)
 
     def to_yaml(self) -> dict[str, Any]:
-        return {**asdict(self), "direction": self.direction.value}
+        out = {**asdict(self), "direction": self.direction.value}
+        if self.publisher_queue is None:
+            del out["publisher_queue"]
+        return out
 
 
 def world_name(world_file: Path) -> str:
@@ -61,6 +68,8 @@ def robot_entries(robot_id: str, world: str) -> list[BridgeEntry]:
                     "geometry_msgs/msg/Twist", "gz.msgs.Twist", Direction.ROS_TO_GZ),
         BridgeEntry(f"{ns}/odom", topics.gz_odometry(robot_id),
                     "nav_msgs/msg/Odometry", "gz.msgs.Odometry", Direction.GZ_TO_ROS),
+        BridgeEntry(f"{ns}/ground_truth", topics.gz_ground_truth(robot_id),
+                    "nav_msgs/msg/Odometry", "gz.msgs.Odometry", Direction.GZ_TO_ROS),
         BridgeEntry(f"{ns}/scan", topics.gz_scan(robot_id),
                     "sensor_msgs/msg/LaserScan", "gz.msgs.LaserScan", Direction.GZ_TO_ROS),
         BridgeEntry(f"{ns}/battery_state", topics.gz_battery(robot_id),
@@ -71,8 +80,10 @@ def robot_entries(robot_id: str, world: str) -> list[BridgeEntry]:
 
 
 def bridge_entries(fleet: FleetConfig, world: str) -> list[BridgeEntry]:
-    """`/clock` first, then each robot's topics in fleet order."""
-    entries = [BridgeEntry("/clock", "/clock", "rosgraph_msgs/msg/Clock", "gz.msgs.Clock", Direction.GZ_TO_ROS)]
+    """`/clock` and `/tf` first, then each robot's topics in fleet order."""
+    entries = [BridgeEntry("/clock", "/clock", "rosgraph_msgs/msg/Clock", "gz.msgs.Clock", Direction.GZ_TO_ROS),
+               BridgeEntry("/tf", topics.GZ_TF, "tf2_msgs/msg/TFMessage", "gz.msgs.Pose_V", Direction.GZ_TO_ROS,
+                           publisher_queue=TF_DEPTH)]
     for robot in fleet.robots:
         entries.extend(robot_entries(robot.id, world))
     return entries

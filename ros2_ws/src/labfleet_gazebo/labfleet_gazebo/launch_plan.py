@@ -2,6 +2,10 @@
 
 Keeping the plan free of `launch`/`launch_ros` lets it be tested on machines without Gazebo or a full
 ROS 2 install, and keeps the launch file a thin adapter.
+
+Frames (REP 105): each robot's DiffDrive publishes `<id>/odom → <id>/base_link` from zero where the robot
+spawns; one tf2_ros static_transform_publisher per robot anchors that odometry on the robot's map:
+`<map_frame> → <id>/odom` is the spawn pose (in the robot's own map, `<id>/map`, when it has a map_transform).
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from labfleet_robot.params import agent_params
-from labfleet_sim.fleet_config import FleetConfig, load_fleet
+from labfleet_sim.fleet_config import FleetConfig, RobotConfig, load_fleet
 
+from labfleet_gazebo import topics
 from labfleet_gazebo.bridge_config import bridge_entries, dump, qos_overrides, world_name
 from labfleet_gazebo.robot_sdf import write_robot_sdfs
 
@@ -36,6 +41,7 @@ class GazeboPlan:
     fleet: FleetConfig
     gz_command: list[str]  # the Gazebo server, headless
     spawns: list[NodeSpec]  # ros_gz_sim create, one per robot
+    odom_anchors: list[NodeSpec]  # tf2_ros static_transform_publisher <map_frame> → <id>/odom, one per robot
     bridge: NodeSpec  # ros_gz_bridge parameter_bridge with the generated config
     agents: list[NodeSpec]  # labfleet_robot agents, one per robot, on sim time
     resource_path: Path  # for GZ_SIM_RESOURCE_PATH (the model templates)
@@ -46,6 +52,15 @@ def _fleet(site_dir: Path, robots: int | None) -> FleetConfig:
     if robots:
         fleet = fleet.model_copy(update={"robots": fleet.robots[:robots]})
     return fleet
+
+
+def odom_anchor(robot: RobotConfig) -> NodeSpec:
+    """The static `<map_frame> → <id>/odom` of a robot: its spawn pose in its own map (DiffDrive's odometry
+    is zero there), published on /tf_static by tf2_ros's static_transform_publisher."""
+    x, y, yaw = robot.map_transform.to_map(robot.spawn.x, robot.spawn.y, robot.spawn.yaw)
+    return NodeSpec("tf2_ros", "static_transform_publisher", f"odom_anchor_{robot.id}", arguments=[
+        "--x", f"{x:.10g}", "--y", f"{y:.10g}", "--z", "0", "--roll", "0", "--pitch", "0", "--yaw", f"{yaw:.10g}",
+        "--frame-id", robot.map_frame, "--child-frame-id", topics.odom_frame(robot.id)])
 
 
 def make_plan(site_dir: Path, run_dir: Path, models_dir: Path, *, robots: int | None = None,
@@ -71,6 +86,8 @@ def make_plan(site_dir: Path, run_dir: Path, models_dir: Path, *, robots: int | 
         for robot in fleet.robots
     ]
 
+    anchors = [odom_anchor(robot) for robot in fleet.robots]
+
     bridge_file = run_dir / "bridge.yaml"  # only the robots that are spawned
     bridge_file.write_text(dump(bridge_entries(fleet, world)))
     bridge = NodeSpec("ros_gz_bridge", "parameter_bridge", "labfleet_gz_bridge",
@@ -86,4 +103,4 @@ def make_plan(site_dir: Path, run_dir: Path, models_dir: Path, *, robots: int | 
         )
         agents.append(NodeSpec("labfleet_robot", "labfleet-agent", "agent", namespace=f"/{robot.id}",
                                parameters={**params, "use_sim_time": True}))
-    return GazeboPlan(world_file, world, fleet, gz, spawns, bridge, agents, Path(models_dir))
+    return GazeboPlan(world_file, world, fleet, gz, spawns, anchors, bridge, agents, Path(models_dir))

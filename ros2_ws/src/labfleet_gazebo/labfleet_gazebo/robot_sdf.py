@@ -2,7 +2,9 @@
 
 Every model is a differential-drive base: a cylindrical chassis the size of the footprint in fleet.yaml,
 two driven wheels, front and rear casters on ball joints, a 2D gpu_lidar matching the model's lidar spec,
-and the gz-sim systems DiffDrive, JointStatePublisher and LinearBatteryPlugin.
+and the gz-sim systems DiffDrive (odometry from zero at the spawn pose, and its `<id>/odom → <id>/base_link`
+transform on the gz topic /tf), OdometryPublisher (the true pose in the site's `map`: ground truth),
+JointStatePublisher and LinearBatteryPlugin.
 
 Robot names in topics and frames are set at spawn time: gz topics and frame ids must name the robot
 (`/model/delivery_1/cmd_vel`, `delivery_1/odom`), so a spawned robot is the model text with its id
@@ -227,9 +229,18 @@ def _systems(model: RobotModel, robot_id: str, g: BaseGeometry, battery_percent:
       <min_angular_acceleration>{_f(-model.max_yaw_accel)}</min_angular_acceleration>
       <topic>{topics.gz_cmd_vel(robot_id)}</topic>
       <odom_topic>{topics.gz_odometry(robot_id)}</odom_topic>
-      <tf_topic>/model/{robot_id}/tf</tf_topic>
+      <tf_topic>{topics.GZ_TF}</tf_topic>
       <frame_id>{topics.odom_frame(robot_id)}</frame_id>
       <child_frame_id>{topics.base_frame(robot_id)}</child_frame_id>
+    </plugin>
+    <!-- ground truth: the model's world (site map) pose; its Pose_V stays off /tf -->
+    <plugin filename="gz-sim-odometry-publisher-system" name="gz::sim::systems::OdometryPublisher">
+      <odom_frame>{topics.SITE_FRAME}</odom_frame>
+      <robot_base_frame>{topics.base_frame(robot_id)}</robot_base_frame>
+      <odom_publish_frequency>{_f(ODOM_RATE_HZ)}</odom_publish_frequency>
+      <odom_topic>{topics.gz_ground_truth(robot_id)}</odom_topic>
+      <tf_topic>{topics.gz_ground_truth_tf(robot_id)}</tf_topic>
+      <dimensions>2</dimensions>
     </plugin>
     <!-- publishes on /world/<world>/model/{robot_id}/joint_state (the system's default topic) -->
     <plugin filename="gz-sim-joint-state-publisher-system" name="gz::sim::systems::JointStatePublisher">

@@ -2,12 +2,18 @@
 
 ROS names are the built-in simulator's (DESIGN.md, "ROS 2 contract"); gz names are the ones the robot
 models set in their systems (`/model/<robot_id>/...`), except the joint states, which keep the
-JointStatePublisher default `/world/<world>/model/<robot_id>/joint_state`.
+JointStatePublisher default `/world/<world>/model/<robot_id>/joint_state`, and the odometry transforms,
+which every robot's DiffDrive publishes on the one gz topic GZ_TF (bridged once, to /tf).
+
+Frames (REP 105): `<map_frame> → <id>/odom → <id>/base_link`; DiffDrive's odometry starts at zero where the
+robot spawns, and `<map_frame> → <id>/odom` is the spawn pose, a static transform (launch_plan.py).
 """
 
 from __future__ import annotations
 
 BATTERY_NAME = "main_battery"
+GZ_TF = "/tf"  # gz.msgs.Pose_V of every robot's odom → base_link
+SITE_FRAME = "map"  # the site map: gz's world frame, and the frame of the ground truth
 
 
 def gz_cmd_vel(robot_id: str) -> str:
@@ -24,6 +30,16 @@ def gz_scan(robot_id: str) -> str:
 
 def gz_battery(robot_id: str) -> str:
     return f"/model/{robot_id}/battery/{BATTERY_NAME}/state"
+
+
+def gz_ground_truth(robot_id: str) -> str:
+    """The true pose of the model (OdometryPublisher), a test oracle like the built-in simulator's."""
+    return f"/model/{robot_id}/ground_truth"
+
+
+def gz_ground_truth_tf(robot_id: str) -> str:
+    """Where OdometryPublisher's own Pose_V goes: never bridged (map → base_link would break the TF tree)."""
+    return f"/model/{robot_id}/ground_truth/tf"
 
 
 def gz_joint_state(world: str, robot_id: str) -> str:

@@ -7,7 +7,9 @@ Needs ROS 2 Jazzy with ros_gz (Harmonic) and our ros2_ws built with colcon:
 Arguments: site, sites_dir (default $LABFLEET_SITES_DIR or ./sim_worlds), robots (first N, 0 = all),
 gazebo / bridge / agents (true|false: the Docker stack runs the agents in a service of their own),
 headless_rendering, spawn_delay (s to wait for the gz server before spawning), run_dir (generated files;
-default a fresh temporary folder), seed, verbosity. Every ROS node runs on /clock sim time.
+default a fresh temporary folder), seed, verbosity. Every ROS node runs on /clock sim time. With gazebo:=true
+a tf2_ros static_transform_publisher per robot anchors its odometry on the map (`<map_frame> → <id>/odom`,
+the spawn pose).
 The process plan lives in labfleet_gazebo.launch_plan; this file only turns it into launch actions.
 """
 
@@ -71,6 +73,7 @@ def _launch_setup(context: LaunchContext) -> list:
         # ros_gz_sim create asks the world's /create service: give the server time to load the world
         actions.append(TimerAction(period=float(LaunchConfiguration("spawn_delay").perform(context)),
                                    actions=[_node(spawn, use_sim_time=False) for spawn in plan.spawns]))
+        actions.extend(_node(anchor, use_sim_time=True) for anchor in plan.odom_anchors)
     if _flag(context, "bridge"):
         # the bridge publishes /clock itself: it runs on wall time
         actions.append(_node(plan.bridge, use_sim_time=False))

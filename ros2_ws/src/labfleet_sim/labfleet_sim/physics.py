@@ -3,7 +3,9 @@ pedestrians (pure Python).
 
 Fixed step, seeded, deterministic: the same commands give the same trajectories (pedestrians walk as a
 function of sim time alone, see pedestrians.py). The ROS node (sim_node.py) wraps it; benchmarks and
-replays may step it directly in lock-step with the agents.
+replays may step it directly in lock-step with the agents. Bodies move in the site's `map` frame (the truth);
+what each robot believes (odometry from zero at its spawn pose, a localisation in its own map) is in
+`Simulator.frames` (odometry.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from labfleet_sim.fleet_config import FleetConfig, RobotConfig
+from labfleet_sim.odometry import RobotFrames, robot_rng
 from labfleet_sim.pedestrians import PEDESTRIAN_RADIUS, Crowd, PedestrianPose
 from labfleet_sim.world import World
 
@@ -79,7 +82,8 @@ def _clamp(value: float, limit: float) -> float:
 
 
 class Simulator:
-    """Steps every robot of a fleet by a fixed dt; `rng` (seeded) is the one source of randomness."""
+    """Steps every robot of a fleet by a fixed dt; `rng` (seeded) is the physics' source of randomness, and
+    each robot's odometry and localisation (`frames`) draw from a seeded stream of their own."""
 
     def __init__(
         self, world: World, fleet: FleetConfig, *, dt: float = 0.02, seed: int = 0,
@@ -91,10 +95,13 @@ class Simulator:
         self.time = 0.0
         self.rng = np.random.default_rng(seed)
         self.bodies: dict[str, Body] = {}
-        for robot in fleet.robots:
+        self.frames: dict[str, RobotFrames] = {}
+        for index, robot in enumerate(fleet.robots):
             cap = robot.model.battery_capacity_wh
             self.bodies[robot.id] = Body(robot, robot.spawn.x, robot.spawn.y, robot.spawn.yaw,
                                          cap * robot.battery / 100.0)
+            self.frames[robot.id] = RobotFrames(robot, robot_rng(seed, index), robot.spawn.x, robot.spawn.y,
+                                                robot.spawn.yaw)
         segs = np.array(world.segments(), dtype=float).reshape(-1, 4)
         self._seg_a = segs[:, 0:2]
         self._seg_d = segs[:, 2:4] - segs[:, 0:2]
@@ -116,9 +123,12 @@ class Simulator:
         self.bodies[robot_id].speed_factor = max(0.0, min(1.0, factor))
 
     def set_pose(self, robot_id: str, x: float, y: float, yaw: float) -> None:
+        """Put a robot somewhere else (site frame). Its wheels did not turn, so its odometry stays; its
+        localisation is corrected at once, as a real robot's on an initial pose."""
         body = self.bodies[robot_id]
         body.x, body.y, body.yaw, body.v, body.w = x, y, yaw, 0.0, 0.0
         body.contacts.clear()
+        self.frames[robot_id].correct(self.time, x, y, yaw)
 
     # -- outputs --------------------------------------------------------------------------------
     def state(self, robot_id: str) -> BodyState:
@@ -198,8 +208,9 @@ class Simulator:
             mid = body.yaw + body.w * dt / 2
             nx, ny = body.x + body.v * math.cos(mid) * dt, body.y + body.v * math.sin(mid) * dt
             hits = self._blocked_by(body, nx, ny) if body.v != 0.0 else []
+            driven = body.v * dt  # signed, along the mid-step heading
             if hits:
-                body.v = 0.0
+                body.v = driven = 0.0
                 for other in hits:
                     if other not in body.contacts:
                         contacts.append(Contact(self.time, rid, other, body.x, body.y, body.yaw))
@@ -210,6 +221,9 @@ class Simulator:
                 if body.contacts:
                     self._forget_contacts(body)
             body.yaw = math.atan2(math.sin(body.yaw + body.w * dt), math.cos(body.yaw + body.w * dt))
+            frames = self.frames[rid]
+            frames.moved(driven, body.w * dt)
+            frames.update(self.time + dt, body.x, body.y, body.yaw)
             power = model.idle_power_w + model.drive_power_w * abs(body.v) / model.max_speed
             used = power * dt / 3600.0
             body.battery_wh -= used

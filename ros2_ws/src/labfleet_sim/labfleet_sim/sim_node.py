@@ -1,9 +1,15 @@
-"""The built-in simulator as a ROS 2 node: it owns /clock and presents each robot's driver topics."""
+"""The built-in simulator as a ROS 2 node: it owns /clock and presents each robot's driver topics and frames.
+
+Per robot: `/<id>/cmd_vel` (in), `/<id>/odom` (odometry in `<id>/odom`, zero at spawn), `/<id>/ground_truth`
+(the true pose in the site's `map`), `/<id>/scan`, `/<id>/battery_state`; one /tf message per odom tick holding
+every robot's `<map_frame> → <id>/odom` and `<id>/odom → <id>/base_link`; `/sim/contacts`; the service
+`/sim/fault` (faults.py).
+"""
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -11,20 +17,26 @@ import rclpy
 import yaml
 from geometry_msgs.msg import Twist
 from labfleet_interfaces.msg import Contact as ContactMsg
+from labfleet_interfaces.srv import SimFault
 from nav_msgs.msg import Odometry
 from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException
 from rclpy.logging import get_logger
 from rclpy.node import Node
 from rclpy.publisher import Publisher
-from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import BatteryState, LaserScan
+from tf2_msgs.msg import TFMessage
 
 from labfleet_sim import conversions
+from labfleet_sim.faults import FaultInjector
 from labfleet_sim.fleet_config import FleetConfigError, load_fleet
 from labfleet_sim.physics import Simulator
 from labfleet_sim.world import WorldError, load_world
+
+# as tf2_ros's TransformBroadcaster (DynamicBroadcasterQoS): reliable, volatile, depth 100
+TF_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
 
 
 class Every:
@@ -48,8 +60,12 @@ class SimConfigError(ValueError):
 @dataclass(frozen=True)
 class RobotPublishers:
     odom: Publisher
+    ground_truth: Publisher
     scan: Publisher
     battery: Publisher
+    # refilled and published at every odom tick (building them anew would cost most of the tick)
+    odom_msg: Odometry = field(default_factory=Odometry)
+    ground_truth_msg: Odometry = field(default_factory=Odometry)
 
 
 def load_chargers(path: Path) -> list[tuple[float, float]]:
@@ -89,11 +105,16 @@ class SimNode(Node):
         self._clock_pub = self.create_publisher(ClockMsg, "/clock", 10)
         self._contact_pub = self.create_publisher(
             ContactMsg, "/sim/contacts", QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
+        self._tf_pub = self.create_publisher(TFMessage, "/tf", TF_QOS)
+        self._tf = conversions.TfBuilder(self.sim.frames)
+        self.faults = FaultInjector(self.sim)
+        self.create_service(SimFault, "/sim/fault", self._on_fault)
         self._pubs: dict[str, RobotPublishers] = {}
         for rid in self.sim.bodies:
             self.create_subscription(Twist, f"/{rid}/cmd_vel", partial(self._on_cmd, rid), 10)
             self._pubs[rid] = RobotPublishers(
                 odom=self.create_publisher(Odometry, f"/{rid}/odom", 10),
+                ground_truth=self.create_publisher(Odometry, f"/{rid}/ground_truth", 10),
                 scan=self.create_publisher(LaserScan, f"/{rid}/scan", qos_profile_sensor_data),
                 battery=self.create_publisher(BatteryState, f"/{rid}/battery_state", 10),
             )
@@ -106,17 +127,34 @@ class SimNode(Node):
     def _on_cmd(self, robot_id: str, msg: Twist) -> None:
         self.sim.set_command(robot_id, *conversions.command(msg))
 
+    def _on_fault(self, request: SimFault.Request, response: SimFault.Response) -> SimFault.Response:
+        answer = self.faults.inject(request.robot_id, request.fault, request.duration_s, request.value)
+        if answer.ok:  # (one severity per call site: rclpy refuses a logger call that changes it)
+            self.get_logger().info(f"/sim/fault: {answer.message}")
+        else:
+            self.get_logger().warning(f"/sim/fault: refused: {answer.message}")
+        response.ok, response.message = answer.ok, answer.message
+        return response
+
     def _tick(self) -> None:
         for c in self.sim.step():
             self.get_logger().warning(f"contact: {c.robot_id} hit {c.other} at ({c.x:.2f}, {c.y:.2f})")
             self._contact_pub.publish(conversions.contact(c))
+        for fault in self.faults.expire():
+            self.get_logger().info(f"/sim/fault: {fault.robot_id}: {fault.kind} ended")
         now = self.sim.time
         self._clock_pub.publish(conversions.clock(now))
         odom, scan, battery = self._odom.due(now), self._scan.due(now), self._battery.due(now)
+        when = conversions.stamp(now)
+        if odom:
+            tf = self._tf.message(self.sim.frames, when, self.faults.dropped_robots)
+            if tf is not None:
+                self._tf_pub.publish(tf)
         for rid, body in self.sim.bodies.items():
             pubs = self._pubs[rid]
             if odom:
-                pubs.odom.publish(conversions.odometry(body, now))
+                pubs.odom.publish(conversions.odometry(body, self.sim.frames[rid], when, pubs.odom_msg))
+                pubs.ground_truth.publish(conversions.ground_truth(body, when, pubs.ground_truth_msg))
             if scan:
                 pubs.scan.publish(conversions.laser_scan(body, self.sim.scan_angles(rid), self.sim.scan(rid), now,
                                                          self._scan.period))
