@@ -271,3 +271,55 @@ def test_an_obstacle_that_never_clears_fails_the_task_after_the_blocked_timeout(
     assert results[0].reason == "blocked by an obstacle for 10 s"
     assert 10.0 <= t <= 10.5
     assert agent.mode is Mode.IDLE
+
+
+# -- localisation (the node's map pose from TF is missing or stale) ----------------------------------------
+def test_without_localisation_the_agent_holds_the_robot_and_carries_on_when_it_returns():
+    rig = Rig()
+    rig.agent.start_task(task(route=((6.0, 0.0),)), rig.t)
+    rig.run(3.0)
+    assert rig.v > 0.5
+    last_good = rig.pose
+    vs = []
+    for _ in range(round(4.0 / DT)):  # the node passes the last good pose while localisation is lost
+        v, _ = rig.agent.step(rig.t, last_good, localised=False)
+        vs.append(v)
+        rig.t = round(rig.t + DT, 9)
+    assert all(b <= a for a, b in itertools.pairwise(vs)) and vs[-1] == 0.0  # braking, not an emergency stop
+    assert vs[round(0.5 / DT)] > 0.1
+    assert not rig.agent.take_results() and rig.agent.active is not None  # neither failed nor advanced
+    fb = rig.agent.feedback()
+    assert fb is not None and fb.state == "localisation_lost" and fb.progress < 0.6
+    assert rig.agent.command(Command.PAUSE, rig.t)[0] is CommandResult.OK  # commands still work
+    assert rig.agent.feedback().state == "paused"
+    assert rig.agent.command(Command.RESUME, rig.t)[0] is CommandResult.OK
+    rig.run(20, until=rig.done)  # localised again: it goes on by itself
+    result = rig.results[0][1]
+    assert result.outcome is Outcome.SUCCEEDED and abs(rig.pose[0] - 6.0) < 0.1
+
+
+def test_time_without_localisation_counts_neither_toward_the_blocked_timeout_nor_an_action():
+    agent = RobotAgent(LIMITS, {"load": (2.0, 1.0)}, blocked_timeout_s=10.0)
+    agent.start_task(task(route=((5.0, 0.0),), actions=(Action("load"),)), 0.0, (0.0, 0.0, 0.0))
+    angles = np.linspace(-math.pi, math.pi, 180, endpoint=False)
+    wall = np.where(np.abs(angles) < 0.3, 0.5, np.inf)
+    t = 0.0
+    for seconds, localised in ((6.0, True), (20.0, False), (3.0, True)):  # blocked 9 s in all, lost 20 s
+        for _ in range(round(seconds / DT)):
+            agent.step(t, (0.0, 0.0, 0.0), wall, angles, localised=localised)
+            t = round(t + DT, 9)
+    assert not agent.take_results() and agent.active is not None
+    for _ in range(round(2.0 / DT)):
+        agent.step(t, (0.0, 0.0, 0.0), wall, angles)
+        t = round(t + DT, 9)
+    assert [r.reason for r in agent.take_results()] == ["blocked by an obstacle for 10 s"]
+    # an action's clock stands still too
+    agent.start_task(Task("act", (), (Action("load"),)), t, (0.0, 0.0, 0.0))
+    start = t
+    for localised in [True] * 20 + [False] * 100 + [True] * 200:
+        agent.step(t, (0.0, 0.0, 0.0), localised=localised)
+        t = round(t + DT, 9)
+        if agent.active is None:
+            break
+    assert agent.take_results()[0].outcome is Outcome.SUCCEEDED
+    assert t - start == pytest.approx(2.0 + 5.0, abs=2 * DT)

@@ -1,4 +1,6 @@
-"""The `labfleet-agent` node as a real process, driven by a tiny unicycle "base" in the test process."""
+"""The `labfleet-agent` node as a real process, driven by a tiny unicycle "base" in the test process that
+publishes odometry (zero where it started, in the odom frame) and /tf (map → odom: the start pose, as a
+localisation would; odom → base_link: the odometry), as a real robot does (REP 105)."""
 
 from __future__ import annotations
 
@@ -11,21 +13,32 @@ from collections.abc import Iterator
 
 import pytest
 from action_msgs.msg import GoalStatus
-from geometry_msgs.msg import Twist
+from geometry_msgs.msg import TransformStamped, Twist
 from labfleet_interfaces.action import ExecuteTask
 from labfleet_interfaces.msg import RobotState, Waypoint
 from labfleet_interfaces.srv import RobotCommand
+from labfleet_robot.frames import Transform
 from nav_msgs.msg import Odometry
 from rclpy.action import ActionClient
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from tf2_msgs.msg import TFMessage
 
 from tests import ros_helpers
-from tests.conftest import VENV_BIN
+from tests.conftest import VENV_BIN, next_domain_id
 from tests.lab_process import stop_group
 
 pytestmark = pytest.mark.ros
 NS = "/test_bot"
-DOMAIN_ID = 76 + os.getpid() % 5  # this package's band: 76-80
+SPAWN = (3.0, -2.0, 0.5)  # where the base starts on the map: its odometry is zero there
+LOCALISATION_TIMEOUT_S = 0.5
+
+
+def transform_stamped(parent: str, child: str, t: Transform, stamp) -> TransformStamped:
+    msg = TransformStamped()
+    msg.header.frame_id, msg.header.stamp, msg.child_frame_id = parent, stamp, child
+    msg.transform.translation.x, msg.transform.translation.y = t.x, t.y
+    msg.transform.rotation.z, msg.transform.rotation.w = t.qz, t.qw
+    return msg
 
 
 class Bench:
@@ -34,7 +47,8 @@ class Bench:
     def __init__(self, proc: subprocess.Popen[bytes], log_path, t: ros_helpers.TestNode) -> None:
         self.proc, self.log_path, self.t = proc, log_path, t
         node = t.node
-        self.pose = [0.0, 0.0, 0.0]
+        self.odom = [0.0, 0.0, 0.0]  # odom → base_link
+        self.tf_on = True  # publish /tf (off: the localisation is lost)
         self.cmd = (0.0, 0.0)
         self.cmds: list[tuple[float, float, float]] = []  # (monotonic time, v, w)
         self.states: list[tuple[float, RobotState]] = []
@@ -44,6 +58,8 @@ class Bench:
         node.create_subscription(RobotState, "/fleet/robot_states", self._on_state,
                                  QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
         self.odom_pub = node.create_publisher(Odometry, f"{NS}/odom", 10)
+        self.tf_pub = node.create_publisher(TFMessage, "/tf",
+                                            QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
         node.create_timer(0.05, self._integrate)
         self.action = ActionClient(node, ExecuteTask, f"{NS}/execute_task")
         self.command_client = node.create_client(RobotCommand, f"{NS}/command")
@@ -56,22 +72,32 @@ class Bench:
         if msg.id == "test_bot":
             self.states.append((time.monotonic(), msg))
 
+    @property
+    def pose(self) -> tuple[float, float, float]:
+        """The base's map pose: map → odom (the start pose) · odom → base_link."""
+        return (Transform.planar(*SPAWN) * Transform.planar(*self.odom)).pose2d()
+
     def _integrate(self) -> None:
         now = time.monotonic()
         dt, self._last = min(now - self._last, 0.2), now
         v, w = self.cmd
-        x, y, yaw = self.pose
+        x, y, yaw = self.odom
         mid = yaw + w * dt / 2
-        self.pose = [x + v * math.cos(mid) * dt, y + v * math.sin(mid) * dt,
+        self.odom = [x + v * math.cos(mid) * dt, y + v * math.sin(mid) * dt,
                      math.atan2(math.sin(yaw + w * dt), math.cos(yaw + w * dt))]
+        stamp = self.t.node.get_clock().now().to_msg()
         odom = Odometry()
-        odom.header.stamp = self.t.node.get_clock().now().to_msg()
+        odom.header.stamp = stamp
         odom.header.frame_id, odom.child_frame_id = "test_bot/odom", "test_bot/base_link"
-        odom.pose.pose.position.x, odom.pose.pose.position.y = self.pose[0], self.pose[1]
-        odom.pose.pose.orientation.z = math.sin(self.pose[2] / 2)
-        odom.pose.pose.orientation.w = math.cos(self.pose[2] / 2)
+        odom.pose.pose.position.x, odom.pose.pose.position.y = self.odom[0], self.odom[1]
+        odom.pose.pose.orientation.z = math.sin(self.odom[2] / 2)
+        odom.pose.pose.orientation.w = math.cos(self.odom[2] / 2)
         odom.twist.twist.linear.x, odom.twist.twist.angular.z = v, w
         self.odom_pub.publish(odom)
+        if self.tf_on:
+            self.tf_pub.publish(TFMessage(transforms=[
+                transform_stamped("map", "test_bot/odom", Transform.planar(*SPAWN), stamp),
+                transform_stamped("test_bot/odom", "test_bot/base_link", Transform.planar(*self.odom), stamp)]))
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -102,16 +128,17 @@ class Bench:
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
     env = dict(os.environ)
-    env.update(ROS_DOMAIN_ID=str(DOMAIN_ID), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", PYTHONUNBUFFERED="1",
+    domain = next_domain_id()  # a domain of its own (the fixed band 76-80 could meet another xdist worker's)
+    env.update(ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", PYTHONUNBUFFERED="1",
                PATH=f"{VENV_BIN}:{env.get('PATH', '')}")
     log_path = tmp_path_factory.mktemp("agent") / "agent.log"
     argv = [str(VENV_BIN / "labfleet-agent"), "--ros-args", "-r", f"__ns:={NS}", "-p", "robot_id:=test_bot",
-            "-p", "max_speed:=1.0"]
+            "-p", "max_speed:=1.0", "-p", f"localisation_timeout_s:={LOCALISATION_TIMEOUT_S}"]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     t = None
     try:
-        t = ros_helpers.TestNode("agent_probe", DOMAIN_ID)
+        t = ros_helpers.TestNode("agent_probe", domain)
         b = Bench(proc, log_path, t)
         t.spin_until(lambda: b.action.server_is_ready() and b.command_client.service_is_ready(), 30,
                      "the agent's action server and command service")
@@ -148,6 +175,7 @@ def test_a_two_waypoint_task_succeeds(bench):
     assert math.hypot(result.final_pose.x - points[-1][0], result.final_pose.y - points[-1][1]) < 0.1
     assert math.hypot(bench.pose[0] - points[-1][0], bench.pose[1] - points[-1][1]) < 0.1
     assert result.distance_m == pytest.approx(2.5, abs=0.2)
+    assert math.hypot(bench.odom[0] - points[-1][0], bench.odom[1] - points[-1][1]) > 2.0  # odometry is not the map
     assert len(bench.feedback) > 10
     progress = [fb.progress for fb in bench.feedback]
     assert progress[-1] > 0.9 and progress[0] < 0.3
@@ -193,3 +221,32 @@ def test_commands_pause_estop_release(bench):
     response = bench.command(99)
     assert response.result == RobotCommand.Response.RESULT_UNKNOWN_COMMAND
     assert bench.proc.poll() is None, bench.log()
+
+
+def test_without_tf_the_agent_reports_localisation_lost_holds_refuses_tasks_and_then_carries_on(bench):
+    x0, y0, yaw0 = bench.pose
+    goal_xy = (x0 + 4.0 * math.cos(yaw0), y0 + 4.0 * math.sin(yaw0))
+    handle = bench.send(bench.goal("through_the_blackout", [goal_xy]))
+    assert handle.accepted
+    bench.feedback.clear()
+    bench.t.spin_until(lambda: bench.cmd[0] > 0.5, 15, "the robot at speed")
+    bench.tf_on = False
+    t_lost = time.monotonic()
+    bench.t.spin_until(lambda: "localisation lost" in bench.states[-1][1].errors, 3, "'localisation lost' reported")
+    bench.t.spin_until(lambda: bench.cmd == (0.0, 0.0), 5, "the robot held")
+    held_at = tuple(bench.pose)
+    lost = bench.states[-1][1]
+    assert math.hypot(lost.pose.x - x0, lost.pose.y - y0) < math.hypot(held_at[0] - x0, held_at[1] - y0)  # last good
+    braking = [v for t, v, _ in bench.cmds if t > t_lost + LOCALISATION_TIMEOUT_S + 0.1]
+    assert braking == sorted(braking, reverse=True)  # it decelerated, never sped up again
+    assert bench.feedback and bench.feedback[-1].state == "localisation_lost"
+    refused = bench.send(bench.goal("while_lost", [(x0, y0)]))
+    assert not refused.accepted
+    bench.t.spin_for(1.5)
+    assert math.dist(bench.pose[:2], held_at[:2]) < 0.01 and not handle.get_result_async().done()  # held
+    bench.tf_on = True
+    bench.t.spin_until(lambda: bench.states[-1][1].errors == [], 3, "the localisation back")
+    response = bench.wait(handle.get_result_async(), 20, "the task result after the blackout")
+    assert response.status == GoalStatus.STATUS_SUCCEEDED
+    assert math.hypot(bench.pose[0] - goal_xy[0], bench.pose[1] - goal_xy[1]) < 0.1
+    assert "rejected: localisation" in bench.log()

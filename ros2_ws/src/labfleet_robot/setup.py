@@ -14,7 +14,8 @@ setup(
     zip_safe=True,
     maintainer="LabFleet developers",
     maintainer_email="dev@labfleet.org",
-    description="LabFleet robot agent",
+    description="LabFleet robot agent and Nav2 stand-in",
     license="Apache-2.0",
-    entry_points={"console_scripts": ["labfleet-agent = labfleet_robot.agent_node:main"]},
+    entry_points={"console_scripts": ["labfleet-agent = labfleet_robot.agent_node:main",
+                                      "labfleet-nav2 = labfleet_robot.nav2_node:main"]},
 )

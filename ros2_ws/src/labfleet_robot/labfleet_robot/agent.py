@@ -46,6 +46,9 @@ class Outcome(IntEnum):  # ExecuteTask.Result constants
     CANCELED = 2
 
 
+LOCALISATION_LOST_STATE = "localisation_lost"  # feedback state while the robot is held without localisation
+
+
 class Phase(StrEnum):
     DRIVING = "driving"
     ACTING = "acting"
@@ -122,6 +125,7 @@ class RobotAgent:
         self._has_pose = False
         self._paused_at: float | None = None
         self._last_time: float | None = None
+        self.localised = True  # as told by the last step
 
     # -- tasks ----------------------------------------------------------------------------------
     def start_task(self, task: Task, now: float, pose: tuple[float, float, float] | None = None) -> None:
@@ -227,10 +231,23 @@ class RobotAgent:
 
     # -- the control step -----------------------------------------------------------------------
     def step(self, now: float, pose: tuple[float, float, float], scan_ranges: np.ndarray | None = None,
-             scan_angles: np.ndarray | None = None) -> tuple[float, float]:
-        """One control cycle at time `now` (seconds): the velocity command (v, w) for the base."""
+             scan_angles: np.ndarray | None = None, localised: bool = True) -> tuple[float, float]:
+        """One control cycle at time `now` (seconds): the velocity command (v, w) for the base.
+
+        `localised` False: the robot does not know where it is (its map pose is missing or stale; `pose` is the
+        last good one). The agent holds it: it brakes to a stop, and its task neither advances nor fails (the
+        obstacle timer and an action's clock stand still) until the localisation returns."""
         dt = 0.05 if self._last_time is None else max(1e-3, min(0.5, now - self._last_time))
         self._last_time = now
+        self.localised = localised
+        if not localised:
+            active = self.active
+            if active is not None:
+                if active.blocked_since is not None:
+                    active.blocked_since += dt
+                if active.phase is Phase.ACTING and self.mode is not Mode.PAUSED:
+                    active.action_end += dt
+            return self.follower.stop() if self.mode is Mode.ESTOP else self.follower.stop(dt)
         if self.active is not None and self.active.phase is Phase.DRIVING:
             self.active.distance_m += math.dist(self._pose[:2], pose[:2])
         self._pose = pose
@@ -278,7 +295,7 @@ class RobotAgent:
         else:
             left = 0.0
         progress = 1.0 - left / active.total_m if active.total_m > 0 else 1.0
-        state = "paused" if self.mode is Mode.PAUSED else active.state
+        state = "paused" if self.mode is Mode.PAUSED else active.state if self.localised else LOCALISATION_LOST_STATE
         heading = self.follower._seg
         if active.phase is Phase.DRIVING and active.state == Status.WAITING_RELEASE:
             heading += 1  # it stands on the last released waypoint: it has left the ones before

@@ -1,6 +1,11 @@
 """The robot agent as a ROS 2 node: driver topics in its namespace, the fleet protocol outside.
 
     labfleet-agent --ros-args -r __ns:=/delivery_1 --params-file delivery_1.params.yaml
+
+Its pose on the site map comes from TF (REP 105): `map_frame → base_frame` through the robot's localisation
+(`map → <id>/odom`) and odometry (`<id>/odom → <id>/base_link`); odometry gives only the velocity. Without a
+fresh transform (missing, or older than `localisation_timeout_s` on the node's clock) the robot is held where it
+is, reports "localisation lost" and takes no new task, and carries on by itself when the transform is back.
 """
 
 from __future__ import annotations
@@ -25,8 +30,11 @@ from sensor_msgs.msg import BatteryState, LaserScan
 from labfleet_robot import conversions
 from labfleet_robot.agent import Mode, Outcome, RobotAgent, TaskResult
 from labfleet_robot.controller import Limits
+from labfleet_robot.frames import Localisation
+from labfleet_robot.tf_listener import TfListener
 
 IDLE_ZERO_TICKS = 10  # zero commands sent after stopping, then the base is left alone
+LOCALISATION_LOST = "localisation lost"  # in RobotState.errors (fleet_manager.core.robots.LOCALISATION_LOST)
 
 
 class AgentNode(Node):
@@ -51,7 +59,12 @@ class AgentNode(Node):
         state_hz = float(p("state_rate_hz", 5.0).value)
         self.agent = RobotAgent(limits, actions, seed=int(p("seed", 0).value),
                                 blocked_timeout_s=float(p("blocked_timeout_s", 60.0).value))
-        self._pose: tuple[float, float, float] | None = None
+        self.map_frame = str(p("map_frame", "map").value)
+        self.base_frame = str(p("base_frame", f"{self.robot_id}/base_link").value)
+        self.localisation_timeout_s = float(p("localisation_timeout_s", 2.0).value)
+        self._tf = TfListener(self, str(p("tf_topic", "/tf").value), str(p("tf_static_topic", "/tf_static").value))
+        self._pose: tuple[float, float, float] | None = None  # the last good map pose
+        self._localisation = Localisation.MISSING
         self._velocity = (0.0, 0.0)
         self._scan: tuple[np.ndarray, np.ndarray] | None = None
         self._battery = 100.0
@@ -71,15 +84,16 @@ class AgentNode(Node):
                      goal_callback=self._on_goal, cancel_callback=lambda _: CancelResponse.ACCEPT)
         self.create_timer(1.0 / control_hz, self._control)
         self.create_timer(1.0 / state_hz, self._publish_state)
-        self.get_logger().info(f"agent for {self.robot_id} ({self.kind}/{self.model}) ready; actions {sorted(actions)}")
+        self.get_logger().info(
+            f"agent for {self.robot_id} ({self.kind}/{self.model}) ready; actions {sorted(actions)}; pose from TF "
+            f"{self.map_frame} → {self.base_frame} (stale after {self.localisation_timeout_s:g} s)")
 
     def _now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
 
     # -- driver inputs --------------------------------------------------------------------------
     def _on_odom(self, msg: Odometry) -> None:
-        self._pose = conversions.odom_pose(msg)
-        self._velocity = (msg.twist.twist.linear.x, msg.twist.twist.angular.z)
+        self._velocity = conversions.odom_twist(msg)
 
     def _on_scan(self, msg: LaserScan) -> None:
         self._scan = conversions.scan_arrays(msg)
@@ -96,8 +110,10 @@ class AgentNode(Node):
         if self.agent.mode is Mode.ESTOP:
             self.get_logger().warning(f"task {goal.task_id} rejected: e-stopped")
             return GoalResponse.REJECT
-        if self._pose is None:
-            self.get_logger().warning(f"task {goal.task_id} rejected: no odometry yet")
+        if self._localisation is not Localisation.OK:
+            self.get_logger().warning(
+                f"task {goal.task_id} rejected: localisation {self._localisation} (no fresh transform "
+                f"{self.map_frame} → {self.base_frame})")
             return GoalResponse.REJECT
         return GoalResponse.ACCEPT
 
@@ -134,7 +150,21 @@ class AgentNode(Node):
         return response
 
     # -- loops ----------------------------------------------------------------------------------
+    def _localise(self) -> None:
+        located = self._tf.buffer.locate(self.map_frame, self.base_frame, self._now(), self.localisation_timeout_s)
+        if located.status is not self._localisation:
+            if located.ok:
+                self.get_logger().info(f"localised: {self.map_frame} → {self.base_frame}")
+            elif self._localisation is Localisation.OK:
+                self.get_logger().warning(
+                    f"localisation lost ({located.status}: {self.map_frame} → {self.base_frame}, age "
+                    f"{located.age:.1f} s): holding the robot")
+            self._localisation = located.status
+        if located.ok:
+            self._pose = located.pose
+
     def _control(self) -> None:
+        self._localise()
         if self._pose is None:
             return
         for goal_handle, _ in list(self._goals.values()):
@@ -142,7 +172,8 @@ class AgentNode(Node):
                     and self.agent.active.task.task_id == goal_handle.request.task_id:
                 self.agent.cancel_task("canceled")
         scan = self._scan or (None, None)
-        v, w = self.agent.step(self._now(), self._pose, scan[0], scan[1])
+        v, w = self.agent.step(self._now(), self._pose, scan[0], scan[1],
+                               localised=self._localisation is Localisation.OK)
         self._deliver_results()
         moving = self.agent.active is not None or v != 0.0 or w != 0.0
         self._zero_ticks = 0 if moving else self._zero_ticks + 1
@@ -165,7 +196,8 @@ class AgentNode(Node):
         mode = Mode.CHARGING if self._charging and self.agent.mode is Mode.IDLE else self.agent.mode
         msg = conversions.robot_state(
             self.robot_id, self.kind, self.model, mode, self._pose, self._velocity, self._battery,
-            active.task.task_id if active else "", fb.progress if fb else 0.0, [])
+            active.task.task_id if active else "", fb.progress if fb else 0.0,
+            [] if self._localisation is Localisation.OK else [LOCALISATION_LOST])
         msg.charging = self._charging
         msg.stamp = self.get_clock().now().to_msg()
         msg.wall_time = time.time()

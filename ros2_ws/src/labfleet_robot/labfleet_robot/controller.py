@@ -269,6 +269,13 @@ class PathFollower:
         self.w = _toward(self.w, target_w, lim.max_yaw_accel * dt)
         return self.v, self.w, status
 
+    def slew(self, target_v: float, target_w: float, dt: float) -> tuple[float, float]:
+        """A command toward (target_v, target_w) within the acceleration limits (for motions off the path, e.g.
+        backing straight out of a dock)."""
+        self.v = _toward(self.v, target_v, self.limits.max_accel * dt)
+        self.w = _toward(self.w, target_w, self.limits.max_yaw_accel * dt)
+        return self.v, self.w
+
     def stop(self, dt: float | None = None) -> tuple[float, float]:
         """Brake: within the deceleration limit when dt is given, at once otherwise (e-stop)."""
         if dt is None:

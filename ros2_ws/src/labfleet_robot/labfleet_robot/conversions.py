@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+from builtin_interfaces.msg import Time
 from labfleet_interfaces.action import ExecuteTask
 from labfleet_interfaces.msg import Pose2D, RobotState
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import LaserScan
+from tf2_msgs.msg import TFMessage
 
 from labfleet_robot.agent import Action, Feedback, Task, TaskResult, Waypoint
+from labfleet_robot.frames import Transform
 
 
-def odom_pose(msg: Odometry) -> tuple[float, float, float]:
-    q = msg.pose.pose.orientation
-    yaw = math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
-    return msg.pose.pose.position.x, msg.pose.pose.position.y, yaw
+def seconds(stamp: Time) -> float:
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+def tf_edges(msg: TFMessage) -> list[tuple[str, str, Transform, float]]:
+    """(parent, child, parent → child, stamp in seconds) of every transform of a /tf or /tf_static message."""
+    edges = []
+    for t in msg.transforms:
+        tr, q = t.transform.translation, t.transform.rotation
+        edges.append((t.header.frame_id, t.child_frame_id, Transform(tr.x, tr.y, tr.z, q.x, q.y, q.z, q.w),
+                      seconds(t.header.stamp)))
+    return edges
+
+
+def odom_twist(msg: Odometry) -> tuple[float, float]:
+    """(v, w) of the base from odometry: its velocity, never its pose (odometry lives in the odom frame)."""
+    return msg.twist.twist.linear.x, msg.twist.twist.angular.z
 
 
 def scan_arrays(msg: LaserScan) -> tuple[np.ndarray, np.ndarray]:

@@ -1,20 +1,26 @@
-"""ROS parameters of an agent, and their params file: what a launcher writes for each robot."""
+"""ROS parameters of an agent or a Nav2 stand-in, and their params files: what a launcher writes for each robot."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+AGENT_NODE = "agent"
+NAV2_NODE = "bt_navigator"  # the Nav2 stand-in's node name, as Nav2's navigator
+
 
 def agent_params(*, robot_id: str, kind: str, model: str, radius: float, max_speed: float, max_accel: float,
                  max_yaw_rate: float, max_yaw_accel: float, seed: int = 0,
-                 actions: dict[str, tuple[float, float]] | None = None) -> dict[str, Any]:
+                 actions: dict[str, tuple[float, float]] | None = None, map_frame: str = "map") -> dict[str, Any]:
+    """The agent's parameters; `map_frame` is the frame its pose is looked up in (`<id>/map` for a robot that
+    localises on a map of its own, whose poses the fleet manager then aligns)."""
     actions = actions or {}
     names = sorted(actions)
     return {
-        "robot_id": robot_id, "kind": kind, "model": model, "radius": float(radius),
+        "robot_id": robot_id, "kind": kind, "model": model, "map_frame": map_frame, "radius": float(radius),
         "max_speed": float(max_speed), "max_accel": float(max_accel), "max_yaw_rate": float(max_yaw_rate),
         "max_yaw_accel": float(max_yaw_accel), "seed": int(seed),
         # ROS array parameters cannot be empty: a placeholder entry stands for "no actions"
@@ -24,6 +30,50 @@ def agent_params(*, robot_id: str, kind: str, model: str, radius: float, max_spe
     }
 
 
-def write_params_file(path: Path, robot_id: str, params: dict[str, Any], use_sim_time: bool = True) -> None:
-    doc = {f"/{robot_id}/agent": {"ros__parameters": {**params, "use_sim_time": use_sim_time}}}
+def nav2_params(*, robot_id: str, radius: float, max_speed: float, max_accel: float, max_yaw_rate: float,
+                max_yaw_accel: float, map_frame: str = "map", docking: bool = True,
+                docks: dict[str, tuple[float, float, float]] | None = None) -> dict[str, Any]:
+    """The Nav2 stand-in's parameters (labfleet-nav2): kinematics, the robot's map frame and its dock database
+    (dock id → pose in that map frame, the pose's yaw being the heading the robot has when docked)."""
+    return {
+        "robot_id": robot_id, "radius": float(radius), "max_speed": float(max_speed), "max_accel": float(max_accel),
+        "max_yaw_rate": float(max_yaw_rate), "max_yaw_accel": float(max_yaw_accel), "map_frame": map_frame,
+        "docking": bool(docking), "docks": format_docks(docks or {}),
+    }
+
+
+def format_docks(docks: dict[str, tuple[float, float, float]]) -> list[str]:
+    """The `docks` parameter: one "id:x:y:yaw" string per dock, sorted by id ([""]: none, as ROS array
+    parameters cannot be empty)."""
+    for dock_id in docks:
+        if not dock_id or ":" in dock_id:
+            raise ValueError(f"dock id {dock_id!r}: must be non-empty and without ':'")
+    return [f"{i}:{x!r}:{y!r}:{yaw!r}" for i, (x, y, yaw) in sorted(docks.items())] or [""]
+
+
+def parse_docks(entries: list[str]) -> dict[str, tuple[float, float, float]]:
+    """The dock database from the `docks` parameter ("id:x:y:yaw" entries; empty entries are skipped)."""
+    docks: dict[str, tuple[float, float, float]] = {}
+    for entry in entries:
+        if not entry:
+            continue
+        parts = entry.split(":")
+        try:
+            if len(parts) != 4 or not parts[0]:
+                raise ValueError
+            pose = (float(parts[1]), float(parts[2]), float(parts[3]))
+        except ValueError:
+            raise ValueError(f"docks entry {entry!r}: expected 'id:x:y:yaw' with numbers") from None
+        if not all(math.isfinite(v) for v in pose):
+            raise ValueError(f"docks entry {entry!r}: x, y and yaw must be finite")
+        if parts[0] in docks:
+            raise ValueError(f"docks entry {entry!r}: dock {parts[0]!r} given twice")
+        docks[parts[0]] = pose
+    return docks
+
+
+def write_params_file(path: Path, robot_id: str, params: dict[str, Any], use_sim_time: bool = True,
+                      node: str = AGENT_NODE) -> None:
+    """A params file for the robot's node `node` (AGENT_NODE or NAV2_NODE) in namespace /<robot_id>."""
+    doc = {f"/{robot_id}/{node}": {"ros__parameters": {**params, "use_sim_time": use_sim_time}}}
     Path(path).write_text(yaml.safe_dump(doc, sort_keys=False))
