@@ -172,11 +172,11 @@ class VehicleLink:
         self._connected.clear()
 
     def step(self, now_s: float, pose: Pose, velocity: tuple[float, float], battery_pct: float, charging: bool,
-             scan: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, float]:
+             scan: tuple[np.ndarray, np.ndarray] | None = None, wall_s: float | None = None) -> tuple[float, float]:
         """Hand what arrived to the vehicle, step it (see Vehicle.step), publish what it says."""
         with self._lock:
             self._deliver()
-            command = self.vehicle.step(now_s, pose, velocity, battery_pct, charging, scan)
+            command = self.vehicle.step(now_s, pose, velocity, battery_pct, charging, scan, wall_s)
             self._flush()
         return command
 
@@ -269,6 +269,7 @@ class MqttVehicleRunner:
         return all(link.wait_connected(max(0.0, deadline - time.monotonic())) for link in self.links.values())
 
     def step(self, serial: str, now_s: float, pose: Pose, velocity: tuple[float, float], battery_pct: float,
-             charging: bool, scan: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, float]:
+             charging: bool, scan: tuple[np.ndarray, np.ndarray] | None = None,
+             wall_s: float | None = None) -> tuple[float, float]:
         """Step one vehicle (see VehicleLink.step): its velocity command."""
-        return self.links[serial].step(now_s, pose, velocity, battery_pct, charging, scan)
+        return self.links[serial].step(now_s, pose, velocity, battery_pct, charging, scan, wall_s)

@@ -80,6 +80,7 @@ class Vehicle:
         self._header_ids = dict.fromkeys(Topic, 0)
         self._outbox: list[tuple[Topic, WireModel]] = []
         self._now: float | None = None
+        self._wall: float | None = None  # POSIX time of the last step, for timestamps
         self._raw: Pose | None = None  # the pose the caller gives
         self._frame = Frame()  # initPosition: the believed pose is this transform of the caller's pose
         self._map_id = description.map_id
@@ -186,10 +187,12 @@ class Vehicle:
 
     # -- the control step ------------------------------------------------------------------------------------
     def step(self, now_s: float, pose: Pose, velocity: tuple[float, float], battery_pct: float, charging: bool,
-             scan: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, float]:
-        """One control cycle at POSIX time now_s (timestamps are made from it) with the base's pose in the
-        vehicle's map frame, its velocity (v, w), battery and charging state, and optionally a lidar scan
-        (ranges, angles): the velocity command (v, w) for the base."""
+             scan: tuple[np.ndarray, np.ndarray] | None = None, wall_s: float | None = None) -> tuple[float, float]:
+        """One control cycle at the vehicle's time now_s (seconds; driving, actions and message periods follow
+        it) with the base's pose in the vehicle's map frame, its velocity (v, w), battery and charging state, and
+        optionally a lidar scan (ranges, angles): the velocity command (v, w) for the base. Timestamps are made
+        from wall_s (POSIX seconds; default now_s): a simulator passes its sim time and the wall clock."""
+        self._wall = wall_s if wall_s is not None else now_s
         dt = 0.05 if self._now is None else max(1e-3, min(0.5, now_s - self._now))
         if self._raw is not None:
             self._since_node += math.dist(self._raw[:2], pose[:2])
@@ -460,7 +463,7 @@ class Vehicle:
     def _header(self, topic: Topic) -> dict[str, Any]:
         header_id, d = self._header_ids[topic], self.description
         self._header_ids[topic] = header_id + 1
-        now = self._now if self._now is not None else time.time()  # before the first step
+        now = self._wall if self._wall is not None else time.time()  # before the first step
         return {"header_id": header_id, "timestamp": format_timestamp(now), "version": d.version,
                 "manufacturer": d.manufacturer, "serial_number": d.serial_number}
 

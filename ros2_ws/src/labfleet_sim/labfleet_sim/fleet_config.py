@@ -181,9 +181,53 @@ def parse_fleet(data: Any, source: str = "fleet.yaml") -> FleetConfig:
     return FleetConfig(site=str(data.get("site", "")), models=models, robots=robots)
 
 
-def load_fleet(path: Path) -> FleetConfig:
+def _read(path: Path) -> Any:
     try:
-        data = yaml.safe_load(Path(path).read_text())
+        return yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise FleetConfigError(f"{path}: {exc}") from None
+
+
+def _variant(data: dict[str, Any], path: Path, depth: int = 0) -> dict[str, Any]:
+    """A fleet variant (`extends: fleet.yaml` in the same folder) resolved into a plain fleet document: the base's
+    models with the variant's added or replaced, its robots with the variant's changes by id (`robots:` a mapping
+    of id to changed fields), and the variant's `add:` robots after them."""
+    base_name = data["extends"]
+    if not isinstance(base_name, str) or "/" in base_name or depth > 4:
+        raise FleetConfigError(f"{path}: extends: expected the name of another fleet file of the same folder"
+                               + (" (variants nest too deep)" if depth > 4 else ""))
+    base_path = path.with_name(base_name)
+    base = _read(base_path)
+    if not isinstance(base, dict):
+        raise FleetConfigError(f"{base_path}: expected a mapping with 'models' and 'robots'")
+    if "extends" in base:
+        base = _variant(base, base_path, depth + 1)
+    changes = data.get("robots") or {}
+    if not isinstance(changes, dict):
+        raise FleetConfigError(f"{path}: robots: in a variant, a mapping of robot id to the fields it changes")
+    robots = [dict(r) if isinstance(r, dict) else r for r in base.get("robots") or []]
+    known = {str(r.get("id")) for r in robots if isinstance(r, dict)}
+    for rid, fields in changes.items():
+        if rid not in known:
+            raise FleetConfigError(f"{path}: robots.{rid}: no robot {rid!r} in {base_name} (have {sorted(known)})")
+        if not isinstance(fields, dict):
+            raise FleetConfigError(f"{path}: robots.{rid}: expected a mapping of the fields it changes")
+        for robot in robots:
+            if isinstance(robot, dict) and robot.get("id") == rid:
+                robot.update(fields)
+    added = data.get("add") or []
+    if not isinstance(added, list):
+        raise FleetConfigError(f"{path}: add: expected a list of robots")
+    extra = set(data) - {"extends", "robots", "add", "models", "site"}
+    if extra:
+        raise FleetConfigError(f"{path}: unknown key(s) {sorted(extra)} in a fleet variant")
+    return {"site": data.get("site", base.get("site", "")),
+            "models": {**(base.get("models") or {}), **(data.get("models") or {})}, "robots": robots + added}
+
+
+def load_fleet(path: Path) -> FleetConfig:
+    """fleet.yaml, or a variant of it (`extends:`), validated."""
+    data = _read(path)
+    if isinstance(data, dict) and "extends" in data:
+        data = _variant(data, Path(path))
     return parse_fleet(data, str(path))

@@ -26,6 +26,20 @@ CONTACT_MARGIN = 0.05  # m a robot must back off before a new contact counts as 
 CHARGER_RADIUS_M = 0.25  # a robot this close to a charger's contact point, standing still, charges
 
 
+class Every:
+    """Fires once per period of sim time (publishing rates, control periods)."""
+
+    def __init__(self, rate_hz: float) -> None:
+        self.period = 1.0 / rate_hz
+        self.next = 0.0
+
+    def due(self, now: float) -> bool:
+        if now + 1e-9 < self.next:
+            return False
+        self.next = max(self.next + self.period, now)
+        return True
+
+
 @dataclass(frozen=True)
 class Contact:
     time: float
@@ -71,6 +85,7 @@ class Body:
     speed_factor: float = 1.0
     contacts: set[str] = field(default_factory=set)
     charging: bool = False
+    charging_allowed: bool = True  # False: it does not charge even on a charger (a VDA 5050 stopCharging)
 
     @property
     def battery_percentage(self) -> float:
@@ -121,6 +136,11 @@ class Simulator:
     def set_speed_factor(self, robot_id: str, factor: float) -> None:
         """Slow a robot down (fault injection): its achievable speeds scale by factor (0..1]."""
         self.bodies[robot_id].speed_factor = max(0.0, min(1.0, factor))
+
+    def set_charging_allowed(self, robot_id: str, allowed: bool) -> None:
+        """Whether the robot charges when it stands on a charger (it does by default; a VDA 5050 vehicle stops
+        charging on stopCharging until startCharging)."""
+        self.bodies[robot_id].charging_allowed = allowed
 
     def set_pose(self, robot_id: str, x: float, y: float, yaw: float) -> None:
         """Put a robot somewhere else (site frame). Its wheels did not turn, so its odometry stays; its
@@ -236,7 +256,9 @@ class Simulator:
 
     def _on_charger(self, body: Body) -> bool:
         """Docked: standing still within CHARGER_RADIUS_M of a charger's contact point."""
-        if abs(body.v) > 0.02 or (body.battery_wh >= body.config.model.battery_capacity_wh and not body.charging):
+        if not body.charging_allowed or abs(body.v) > 0.02:
+            return False
+        if body.battery_wh >= body.config.model.battery_capacity_wh and not body.charging:
             return False
         return any(math.hypot(body.x - cx, body.y - cy) <= CHARGER_RADIUS_M for cx, cy in self.chargers)
 

@@ -4,23 +4,30 @@ Per robot: `/<id>/cmd_vel` (in), `/<id>/odom` (odometry in `<id>/odom`, zero at 
 (the true pose in the site's `map`), `/<id>/scan`, `/<id>/battery_state`; one /tf message per odom tick holding
 every robot's `<map_frame> → <id>/odom` and `<id>/odom → <id>/base_link`; `/sim/contacts`; the service
 `/sim/fault` (faults.py).
+
+A robot with `robot_api: vda5050` is a VDA 5050 vehicle on the MQTT broker (vda_fleet.py): it keeps its sensor
+topics and frames but takes no cmd_vel, only the orders of a master control. Parameters `mqtt_url`,
+`mqtt_username`, `mqtt_password` (empty: the environment's LABFLEET_MQTT_PASSWORD, so that no secret sits on a
+command line), `vda5050_interface`, `vda5050_map_id` (empty: the fleet's site), `vda5050_rate_hz`. Without ROS,
+`labfleet-sim --vda5050-only` runs the same vehicles (vda_bench.py).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 import rclpy
-import yaml
 from geometry_msgs.msg import Twist
 from labfleet_interfaces.msg import Contact as ContactMsg
 from labfleet_interfaces.srv import SimFault
 from nav_msgs.msg import Odometry
 from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException
+from rclpy.impl.rcutils_logger import RcutilsLogger
 from rclpy.logging import get_logger
 from rclpy.node import Node
 from rclpy.publisher import Publisher
@@ -31,30 +38,12 @@ from tf2_msgs.msg import TFMessage
 
 from labfleet_sim import conversions
 from labfleet_sim.faults import FaultInjector
-from labfleet_sim.fleet_config import FleetConfigError, load_fleet
-from labfleet_sim.physics import Simulator
-from labfleet_sim.world import WorldError, load_world
+from labfleet_sim.physics import Every
+from labfleet_sim.site import SimConfigError, load_simulation
+from labfleet_sim.vda_fleet import VdaFleet, broker_settings, mqtt_bus, vda_robots
 
 # as tf2_ros's TransformBroadcaster (DynamicBroadcasterQoS): reliable, volatile, depth 100
 TF_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
-
-
-class Every:
-    """Fires once per period of sim time."""
-
-    def __init__(self, rate_hz: float) -> None:
-        self.period = 1.0 / rate_hz
-        self.next = 0.0
-
-    def due(self, now: float) -> bool:
-        if now + 1e-9 < self.next:
-            return False
-        self.next = max(self.next + self.period, now)
-        return True
-
-
-class SimConfigError(ValueError):
-    """The node's parameters or site files are unusable; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -66,17 +55,6 @@ class RobotPublishers:
     # refilled and published at every odom tick (building them anew would cost most of the tick)
     odom_msg: Odometry = field(default_factory=Odometry)
     ground_truth_msg: Odometry = field(default_factory=Odometry)
-
-
-def load_chargers(path: Path) -> list[tuple[float, float]]:
-    """The charger places (kind: charger) of a site's navgraph.yaml; none when the file is absent."""
-    if not path.exists():
-        return []
-    try:
-        places = (yaml.safe_load(path.read_text()) or {}).get("places") or {}
-        return [(float(p["x"]), float(p["y"])) for p in places.values() if p.get("kind") == "charger"]
-    except (yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise SimConfigError(f"{path}: cannot read the chargers: {exc}") from None
 
 
 class SimNode(Node):
@@ -91,27 +69,40 @@ class SimNode(Node):
         self._odom = Every(float(self.declare_parameter("odom_rate_hz", 20.0).value))
         self._scan = Every(float(self.declare_parameter("scan_rate_hz", 10.0).value))
         self._battery = Every(float(self.declare_parameter("battery_rate_hz", 1.0).value))
+        mqtt_url = str(self.declare_parameter("mqtt_url", "mqtt://127.0.0.1:1883").value)
+        mqtt_username = str(self.declare_parameter("mqtt_username", "").value)
+        mqtt_password = str(self.declare_parameter("mqtt_password", "").value)
+        interface = str(self.declare_parameter("vda5050_interface", "uagv").value)
+        map_id = str(self.declare_parameter("vda5050_map_id", "").value)
+        vda_rate_hz = float(self.declare_parameter("vda5050_rate_hz", 20.0).value)
         if not world_file or not fleet_file:
-            raise SimConfigError("parameters world_file and fleet_file are required (-p world_file:=... )")
-        if rate_hz <= 0 or rtf <= 0:
-            raise SimConfigError(f"rate_hz ({rate_hz}) and real_time_factor ({rtf}) must be positive")
-        try:
-            world = load_world(Path(world_file))
-            fleet = load_fleet(Path(fleet_file))
-        except (WorldError, FleetConfigError) as exc:
-            raise SimConfigError(str(exc)) from None
-        chargers = load_chargers(Path(navgraph_file) if navgraph_file else Path(world_file).with_name("navgraph.yaml"))
-        self.sim = Simulator(world, fleet, dt=1.0 / rate_hz, seed=seed, chargers=chargers)
+            raise SimConfigError("parameters world_file and fleet_file are required (-p world_file:=... ); without "
+                                 "ROS: labfleet-sim --vda5050-only --world WORLD.sdf --fleet FLEET.yaml")
+        if rtf <= 0:
+            raise SimConfigError(f"real_time_factor ({rtf}) must be positive")
+        loaded = load_simulation(Path(world_file), Path(fleet_file), rate_hz=rate_hz, seed=seed,
+                                 navgraph_file=Path(navgraph_file) if navgraph_file else None)
+        world, fleet, self.sim = loaded.world, loaded.fleet, loaded.sim
+        self.faults = FaultInjector(self.sim)
+        self.vda: VdaFleet | None = None
+        vehicles = vda_robots(fleet)
+        if vehicles:
+            try:
+                settings = broker_settings(mqtt_url, interface, mqtt_username, mqtt_password)
+                self.vda = VdaFleet(self.sim, vehicles, mqtt_bus(settings), map_id=map_id or fleet.site or world.name,
+                                    faults=self.faults, rate_hz=vda_rate_hz, seed=seed)
+            except ValueError as exc:
+                raise SimConfigError(f"VDA 5050 vehicles: {exc}") from None
         self._clock_pub = self.create_publisher(ClockMsg, "/clock", 10)
         self._contact_pub = self.create_publisher(
             ContactMsg, "/sim/contacts", QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
         self._tf_pub = self.create_publisher(TFMessage, "/tf", TF_QOS)
         self._tf = conversions.TfBuilder(self.sim.frames)
-        self.faults = FaultInjector(self.sim)
         self.create_service(SimFault, "/sim/fault", self._on_fault)
         self._pubs: dict[str, RobotPublishers] = {}
         for rid in self.sim.bodies:
-            self.create_subscription(Twist, f"/{rid}/cmd_vel", partial(self._on_cmd, rid), 10)
+            if self.vda is None or rid not in self.vda.vehicles:  # a VDA 5050 vehicle takes no cmd_vel
+                self.create_subscription(Twist, f"/{rid}/cmd_vel", partial(self._on_cmd, rid), 10)
             self._pubs[rid] = RobotPublishers(
                 odom=self.create_publisher(Odometry, f"/{rid}/odom", 10),
                 ground_truth=self.create_publisher(Odometry, f"/{rid}/ground_truth", 10),
@@ -122,7 +113,24 @@ class SimNode(Node):
         self.create_timer(self.sim.dt / rtf, self._tick, clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.get_logger().info(
             f"simulating {world.name!r}: {len(world.obstacles)} obstacles, robots {sorted(self.sim.bodies)}, "
-            f"{len(chargers)} chargers, {rate_hz:g} Hz, real-time factor {rtf:g}, seed {seed}")
+            f"{len(loaded.chargers)} chargers, {rate_hz:g} Hz, real-time factor {rtf:g}, seed {seed}")
+        if self.vda is not None:
+            self._log_handler = _RosLogHandler(self.get_logger())
+            for name in ("vda5050", "labfleet_sim"):
+                logging.getLogger(name).addHandler(self._log_handler)
+                logging.getLogger(name).setLevel(logging.INFO)
+            self.get_logger().info(
+                f"VDA 5050 vehicles {', '.join(f'{rid} ({self.vda.serial(rid)})' for rid in self.vda.vehicles)} on "
+                f"{mqtt_url} (interface {interface!r}, map {self.vda.map_id!r}); they take no cmd_vel")
+            self.vda.start()
+
+    def destroy_node(self) -> None:
+        if self.vda is not None:
+            self.vda.stop()  # connection OFFLINE, then a clean disconnect
+            for name in ("vda5050", "labfleet_sim"):
+                logging.getLogger(name).removeHandler(self._log_handler)
+            self.vda = None
+        super().destroy_node()
 
     def _on_cmd(self, robot_id: str, msg: Twist) -> None:
         self.sim.set_command(robot_id, *conversions.command(msg))
@@ -142,6 +150,8 @@ class SimNode(Node):
             self._contact_pub.publish(conversions.contact(c))
         for fault in self.faults.expire():
             self.get_logger().info(f"/sim/fault: {fault.robot_id}: {fault.kind} ended")
+        if self.vda is not None:
+            self.vda.step()
         now = self.sim.time
         self._clock_pub.publish(conversions.clock(now))
         odom, scan, battery = self._odom.due(now), self._scan.due(now), self._battery.due(now)
@@ -160,6 +170,25 @@ class SimNode(Node):
                                                          self._scan.period))
             if battery:
                 pubs.battery.publish(conversions.battery(body, now))
+
+
+class _RosLogHandler(logging.Handler):
+    """Python logging (the VDA 5050 vehicles and their MQTT links) into the node's ROS log."""
+
+    def __init__(self, logger: RcutilsLogger) -> None:
+        super().__init__()
+        self.logger = logger
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = f"{record.name}: {record.getMessage()}"
+        if record.levelno >= logging.ERROR:  # one severity per call site: rclpy refuses a call that changes it
+            self.logger.error(text)
+        elif record.levelno >= logging.WARNING:
+            self.logger.warning(text)
+        elif record.levelno >= logging.INFO:
+            self.logger.info(text)
+        else:
+            self.logger.debug(text)
 
 
 def main(args: list[str] | None = None) -> None:
