@@ -25,6 +25,7 @@ from fleet_manager.pilots.endpoints import incidents_router, interventions_route
 from fleet_manager.pilots.endpoints import router as pilots_router
 from fleet_manager.recording.playback_endpoints import router as playback_router
 from fleet_manager.replay.endpoints import router as replays_router
+from fleet_manager.robots.endpoints import registry_router
 from fleet_manager.robots.endpoints import router as robots_router
 from fleet_manager.schedules.endpoints import router as schedules_router
 from fleet_manager.settings import Settings
@@ -72,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # every route needs a token of a user of this site: viewer at least; the routes that change something
     # name a higher role in their own module (auth.deps RESEARCHER / OPERATOR / ADMIN)
-    for router in (robots_router, sites_router, missions_router, dispatch_router, schedules_router,
+    for router in (robots_router, registry_router, sites_router, missions_router, dispatch_router, schedules_router,
                    pilots_router, interventions_router, incidents_router, playback_router, replays_router):
         api.include_router(router, dependencies=[VIEWER])
     api.include_router(telemetry_router)  # the websocket checks its ?token= itself (closes 4401 / 4403)

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from fleet_manager.adapters.base import RobotLink
+from fleet_manager.adapters.labfleet import LabfleetAdapter
+from fleet_manager.adapters.nav2 import Nav2Adapter
 from fleet_manager.audit.writer import AuditWriter
 from fleet_manager.auth.service import AuthService
 from fleet_manager.auth.startup import bootstrap_admin, jwt_secret
-from fleet_manager.core.errors import NotFound
 from fleet_manager.core.robots import Command, CommandResult, RobotMode, RobotReport
 from fleet_manager.core.templates import TemplateLibrary
 from fleet_manager.db.engine import make_engine, upgrade
@@ -24,6 +26,7 @@ from fleet_manager.pilots.automatic import PilotMonitor
 from fleet_manager.recording.service import RecordingService
 from fleet_manager.recording.taps import RobotTaps
 from fleet_manager.robots import repository as robot_repository
+from fleet_manager.robots.roster import Registration, Roster
 from fleet_manager.robots.service import RobotRegistry
 from fleet_manager.ros.bridge import RosBridge
 from fleet_manager.schedules.service import ScheduleService
@@ -49,6 +52,8 @@ class Lab:
     bridge: RosBridge | None
     schedules: ScheduleService
     pilots: PilotMonitor
+    roster: Roster  # the robots registered at the site (fleet.yaml seeds it; admins change it at run time)
+    robots: RobotLink  # every call to a robot, through its adapter (labfleet, nav2, vda5050)
     recordings: RecordingService | None = None  # every mission run recorded (settings.recording_enabled)
     auth: AuthService | None = None  # accounts and tokens: every endpoint but health and login needs one
     audit: AuditWriter | None = None  # the audit log's writer (requests and robot commands)
@@ -63,7 +68,9 @@ class Lab:
         engine = make_engine(settings.database_url)
         await asyncio.to_thread(upgrade, engine)
         await asyncio.to_thread(bootstrap_admin, engine, settings)
-        site = Site.load(settings.site_dir)
+        site = Site.load(settings.site_dir, settings.fleet_file)
+        roster = Roster(engine, site)
+        await asyncio.to_thread(roster.load)  # the site's fleet is the registered robots from here on
         templates = TemplateLibrary.load(settings.missions_dir)
         hub = TelemetryHub(loop)
         registry = RobotRegistry(settings.robot_timeout_s)
@@ -72,19 +79,27 @@ class Lab:
         holder: list[Lab] = []
         bridge = None
         if settings.ros_enabled:
-            bridge = RosBridge(loop, lambda batch: holder[0].on_ros_states(batch), use_sim_time=settings.use_sim_time,
-                               on_contact=pilots.on_contact, on_task_state=pilots.on_task_state)
-        missions = MissionService(engine, site, templates, hub, bridge.now if bridge else lambda: None)
-        dispatcher = Dispatcher(missions, registry, bridge, settings)
+            bridge = RosBridge(loop, lambda batch: holder[0].robots.states("labfleet", batch),
+                               use_sim_time=settings.use_sim_time, on_contact=pilots.on_contact,
+                               discovery=settings.ros_discovery)
+        robots = RobotLink(bridge.now if bridge else lambda: None, lambda batch: holder[0].on_ros_states(batch),
+                           on_task_state=pilots.on_task_state, adapter_of=registry.adapter_of)
+        missions = MissionService(engine, site, templates, hub, robots.now)
+        dispatcher = Dispatcher(missions, registry, robots if bridge else None, settings)
         schedules = ScheduleService(missions)
         dispatcher.before_round = lambda: asyncio.to_thread(schedules.run_due)
-        lab = cls(settings, engine, site, templates, hub, registry, missions, dispatcher, bridge, schedules, pilots)
+        lab = cls(settings, engine, site, templates, hub, registry, missions, dispatcher, bridge, schedules, pilots,
+                  roster, robots)
         holder.append(lab)
         lab.auth = AuthService.from_settings(engine, secret, settings)
         lab.audit = dispatcher.audit = AuditWriter(engine)
         lab.audit.start()
         if bridge is not None:
             bridge.start()
+            robots.use(LabfleetAdapter(bridge))
+            robots.use(Nav2Adapter(bridge, robots.states, robots.announce))
+        lab._apply_roster(roster.active())
+        roster.on_change = lambda active: loop.call_soon_threadsafe(lab._apply_roster, active)
         if settings.recording_enabled:
             taps = RobotTaps(bridge, settings.recording_scan_hz) if bridge is not None else None
             lab.recordings = RecordingService(settings, hub, missions, registry, taps, lab.sim_now)
@@ -93,9 +108,17 @@ class Lab:
             asyncio.create_task(lab._recover_then_dispatch(), name="dispatcher"),
             asyncio.create_task(lab._watch_robots(), name="robot-watch"),
         ]
-        log.info("lab %s started: %d places, %d templates", site.name, len(site.navgraph.places),
-                 len(templates.all()))
+        log.info("lab %s started: %d places, %d templates, %d registered robots", site.name,
+                 len(site.navgraph.places), len(templates.all()), len(roster.active()))
         return lab
+
+    def _apply_roster(self, active: list[Registration]) -> None:
+        """On the event loop, after every roster change: adapters, dispatch, traffic and the watch follow."""
+        self.robots.set_robots(active)
+        self.registry.set_registered({r.id: (r.name, r.adapter) for r in active})
+        self.dispatcher.fleet_changed()
+        self.pilots.refresh(self.site)
+        self.dispatcher.wake()
 
     @property
     def catalog(self) -> SiteCatalog:
@@ -104,7 +127,7 @@ class Lab:
 
     def sim_now(self) -> float | None:
         """The fleet manager's ROS clock (sim time when simulated); None without the bridge or a clock."""
-        return self.bridge.now() if self.bridge is not None else None
+        return self.robots.now()
 
     async def _recover_then_dispatch(self) -> None:
         try:
@@ -120,6 +143,7 @@ class Lab:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.dispatcher.stop()
+        await self.robots.close()
         if self.recordings is not None:
             await self.recordings.stop()
         if self.bridge is not None:
@@ -153,17 +177,15 @@ class Lab:
         """An operator's command to a robot; an e-stop is also an intervention and an incident of its pilot.
         Every command a robot answers goes into the recordings of its missions, at the sim time it was sent."""
         self.registry.entry(robot_id)  # 404 for a robot never seen
-        if self.bridge is None:
-            raise NotFound("robot commands need the ROS bridge, which is disabled", field="robot_id")
         sent_at = self.sim_now()
         recordings = self.recordings.recordings_of(robot_id) if self.recordings is not None else ()
         if command is not Command.ESTOP:
-            result, message = await self.bridge.command(robot_id, command, reason)
+            result, message = await self.robots.command(robot_id, command, reason)
         else:
             self.pilots.expect_estop(robot_id)
             result = CommandResult.UNAVAILABLE
             try:
-                result, message = await self.bridge.command(robot_id, command, reason)
+                result, message = await self.robots.command(robot_id, command, reason)
             finally:
                 self.pilots.operator_estop(robot_id, result is CommandResult.OK, self.sim_now(), reason)
         if self.recordings is not None and recordings:
@@ -196,6 +218,10 @@ class Lab:
                     self._offline.add(rid)
                     log.warning("robot %s is offline (no state for %.1f s)", rid, self.registry.timeout_s)
                     self.hub.publish_state(rid, {"type": "robot_state", **self.registry.view(rid)})
+            try:
+                await self.dispatcher.watch_localisation()
+            except Exception:
+                log.exception("holding or resuming the missions of robots without localisation failed")
             if since_save >= ROBOT_SAVE_PERIOD_S and self.registry.ids():
                 since_save = 0.0
                 try:

@@ -17,13 +17,30 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     site: str = "living_lab"
+    fleet: str = Field(default="", pattern=r"^[a-z0-9_]*$",
+                       description="a fleet variant of the site: fleet.<name>.yaml instead of fleet.yaml")
     sites_dir: Path = REPO_ROOT / "sim_worlds"
     missions_dir: Path = REPO_ROOT / "missions"
     data_dir: Path = REPO_ROOT / "var"
     database_url: str = ""  # default: SQLite file under data_dir
     web_dir: Path = REPO_ROOT / "web_console" / "dist"
     ros_enabled: bool = True
+    ros_discovery: str = Field(
+        default="localhost", pattern=r"^(localhost|subnet|server:[A-Za-z0-9_.-]+:[0-9]{1,5})$",
+        description="how ROS 2 nodes find each other: localhost (the simulated lab, every test) | subnet (real "
+                    "robots on the LAN) | server:HOST:PORT (a Fast DDS discovery server)")
     use_sim_time: bool = False
+    mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", pattern=r"^mqtts?://[^\s/:]+(:[0-9]{1,5})?/?$",
+                          description="the MQTT broker of the VDA 5050 vehicles (mqtts:// for TLS)")
+    mqtt_username: str | None = Field(default=None, description="MQTT username (with mqtt_password)")
+    mqtt_password: SecretStr | None = Field(default=None, description="MQTT password")
+    mqtt_ca_file: Path | None = Field(default=None, description="TLS: the CA certificate file of the broker")
+    mqtt_cert_file: Path | None = Field(default=None, description="TLS: this client's certificate (mutual TLS)")
+    mqtt_key_file: Path | None = Field(default=None, description="TLS: this client's private key (mutual TLS)")
+    vda5050_interface: str = Field(default="uagv", pattern=r"^[A-Za-z0-9_-]+$",
+                                   description="VDA 5050 topics: <interface>/v2/<manufacturer>/<serial>/<topic>")
+    vda5050_enabled: bool = Field(default=True, description="run the VDA 5050 adapter (MQTT) when vda5050 robots "
+                                                            "are registered")
     robot_timeout_s: float = Field(default=5.0, gt=0, description="robot is offline after this long without state")
     dispatch_period_s: float = Field(default=1.0, gt=0)
     offline_policy: Literal["fail", "requeue"] = Field(
@@ -67,3 +84,7 @@ class Settings(BaseSettings):
     @property
     def site_dir(self) -> Path:
         return self.sites_dir / self.site
+
+    @property
+    def fleet_file(self) -> Path:
+        return self.site_dir / (f"fleet.{self.fleet}.yaml" if self.fleet else "fleet.yaml")

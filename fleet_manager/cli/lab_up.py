@@ -11,12 +11,13 @@ from types import FrameType
 
 import httpx
 import yaml
-from labfleet_robot.params import agent_params, write_params_file
-from labfleet_sim.fleet_config import load_fleet
+from labfleet_robot.params import NAV2_NODE, agent_params, nav2_params, write_params_file
+from labfleet_sim.fleet_config import RobotConfig, load_fleet
 
 from fleet_manager.cli.supervisor import Supervisor
 from fleet_manager.core.errors import InvalidInput
 from fleet_manager.core.zones import SpeedCaps, load_zones_file, parse_speed_caps
+from fleet_manager.ros import discovery
 from fleet_manager.settings import Settings
 
 READY_TIMEOUT_S = 60.0
@@ -39,20 +40,22 @@ class LabUp:
         self._stop = False
 
     def _env(self) -> dict[str, str]:
-        env = dict(os.environ)
+        env = discovery.apply(dict(os.environ), self.settings.ros_discovery)
         env["ROS_DOMAIN_ID"] = str(self.domain_id)
-        env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
         env["PYTHONUNBUFFERED"] = "1"
         env["RCUTILS_COLORIZED_OUTPUT"] = "0"
         return env
 
     def _fleet_file(self) -> Path:
-        """fleet.yaml, or a copy holding only the first N robots when --robots is given."""
-        source = self.settings.site_dir / "fleet.yaml"
+        """The fleet file (fleet.yaml or the --fleet variant), or a resolved copy holding only the first N robots
+        when --robots is given."""
+        source = self.settings.fleet_file
         if self.robots is None:
             return source
-        data = yaml.safe_load(source.read_text())
-        data["robots"] = data["robots"][: self.robots]
+        fleet = load_fleet(source)
+        data = {"site": fleet.site, "models": {n: m.model_dump(mode="json", exclude={"name"})
+                                               for n, m in fleet.models.items()},
+                "robots": [r.model_dump(mode="json") | {"model": r.model.name} for r in fleet.robots[: self.robots]]}
         target = self.run_dir / "fleet.yaml"
         target.write_text(yaml.safe_dump(data, sort_keys=False))
         return target
@@ -74,35 +77,34 @@ class LabUp:
         fleet_file = self._fleet_file()
         fleet = load_fleet(fleet_file)
         sup = self.supervisor
-        sup.say(f"site {self.settings.site}: {len(fleet.robots)} robots, ROS_DOMAIN_ID={self.domain_id}, "
-                f"discovery LOCALHOST")
+        where = {"none": "real robots (no simulator, no agents)", "gazebo": "Gazebo"}.get(self.backend,
+                                                                                      "the built-in simulator")
+        sup.say(f"site {self.settings.site}: {len(fleet.robots)} robots in fleet.yaml, {where}, "
+                f"ROS_DOMAIN_ID={self.domain_id}, discovery {self.settings.ros_discovery}")
         if self.backend == "gazebo":  # gz sim, the bridge and the agents, from the labfleet_gazebo launch file
             sup.start("gazebo", ["ros2", "launch", "labfleet_gazebo", "labfleet_gazebo.launch.py",
                                  f"site:={self.settings.site}", f"sites_dir:={self.settings.sites_dir}",
                                  f"robots:={self.robots or 0}", f"seed:={self.seed}"], env, critical=True)
         if self.backend == "lite":  # a dead simulator is reported and left dead: its robots go offline, their
             # missions follow the offline policy, and the fleet manager keeps serving (the console shows it)
+            vda = [r for r in fleet.robots if r.robot_api == "vda5050"]
+            mqtt = ["-p", f"mqtt_url:={self.settings.mqtt_url}",
+                    "-p", f"vda5050_interface:={self.settings.vda5050_interface}"] if vda else []
+            if vda and self.settings.mqtt_username:  # the password goes by the environment, never argv
+                mqtt += ["-p", f"mqtt_username:={self.settings.mqtt_username}"]
             sup.start("sim", [self._bin("labfleet-sim"), "--ros-args",
                               "-p", f"world_file:={self.settings.site_dir / 'world.sdf'}",
                               "-p", f"fleet_file:={fleet_file}", "-p", f"seed:={self.seed}",
-                              "-p", f"real_time_factor:={self.speed}"],
+                              "-p", f"real_time_factor:={self.speed}", *mqtt],
                       env, on_death="its robots stop reporting and go offline; the fleet manager keeps serving")
             caps = self._speed_caps()
             for i, robot in enumerate(fleet.robots):
-                model = robot.model
-                params = agent_params(
-                    robot_id=robot.id, kind=model.kind, model=model.name, radius=model.radius,
-                    max_speed=caps.max_speed(model.name, model.mass_kg, model.max_speed),
-                    max_accel=model.max_accel, max_yaw_rate=model.max_yaw_rate,
-                    max_yaw_accel=model.max_yaw_accel, seed=self.seed + i,
-                    actions={name: (a.duration_s, a.success_rate) for name, a in model.actions.items()},
-                )
-                params_file = self.run_dir / f"{robot.id}.params.yaml"
-                write_params_file(params_file, robot.id, params, use_sim_time=True)
-                sup.start(robot.id, [self._bin("labfleet-agent"), "--ros-args", "-r", f"__ns:=/{robot.id}",
-                                     "--params-file", str(params_file)], env)
+                if robot.robot_api == "vda5050":
+                    continue  # the simulator itself runs VDA 5050 vehicles on the broker
+                self._start_robot(robot, i, caps, env)
         manager_env = env | {
             "LABFLEET_SITE": self.settings.site,
+            "LABFLEET_FLEET": self.settings.fleet,
             "LABFLEET_USE_SIM_TIME": "false" if self.backend == "none" else "true",
         }
         if self.backend == "lite":  # the built-in simulator's seed, stored in every mission's recording
@@ -113,6 +115,29 @@ class LabUp:
         # reconciles the missions in flight with what the robots report
         sup.start("manager", [sys.executable, "-m", "fleet_manager", "--port", str(self.port)], manager_env,
                   critical=True, restart=True)
+
+    def _start_robot(self, robot: RobotConfig, index: int, caps: SpeedCaps, env: dict[str, str]) -> None:
+        """A simulated robot's own software: our agent, or a Nav2 stand-in (what a Nav2 robot shows a fleet
+        manager), in the robot's namespace."""
+        model = robot.model
+        max_speed = caps.max_speed(model.name, model.mass_kg, model.max_speed)
+        params_file = self.run_dir / f"{robot.id}.params.yaml"
+        if robot.robot_api == "nav2":
+            params = nav2_params(robot_id=robot.id, radius=model.radius, max_speed=max_speed,
+                                 max_accel=model.max_accel, max_yaw_rate=model.max_yaw_rate,
+                                 max_yaw_accel=model.max_yaw_accel, map_frame=robot.map_frame)
+            write_params_file(params_file, robot.id, params, use_sim_time=True, node=NAV2_NODE)
+            binary = "labfleet-nav2"
+        else:
+            params = agent_params(
+                robot_id=robot.id, kind=model.kind, model=model.name, radius=model.radius, max_speed=max_speed,
+                max_accel=model.max_accel, max_yaw_rate=model.max_yaw_rate, max_yaw_accel=model.max_yaw_accel,
+                seed=self.seed + index, map_frame=robot.map_frame,
+                actions={name: (a.duration_s, a.success_rate) for name, a in model.actions.items()})
+            write_params_file(params_file, robot.id, params, use_sim_time=True)
+            binary = "labfleet-agent"
+        self.supervisor.start(robot.id, [self._bin(binary), "--ros-args", "-r", f"__ns:=/{robot.id}",
+                                         "--params-file", str(params_file)], env)
 
     def _wait_ready(self) -> bool:
         url = f"http://127.0.0.1:{self.port}/api/v1/health"

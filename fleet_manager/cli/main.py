@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 import yaml
+from pydantic import ValidationError
 
 from fleet_manager.auth.startup import StartupError, check_secret
 from fleet_manager.cli.accounts import login, user_app
@@ -43,8 +44,13 @@ def up(
     speed: Annotated[float, typer.Option(min=0.1, max=20.0, help="built-in simulator: sim seconds per second")] = 1.0,
     demo: Annotated[bool, typer.Option("--demo", help="demo mode: a generated token secret (kept in the data "
                                                       "directory), an admin whose password is printed once")] = False,
+    fleet: Annotated[str | None, typer.Option(help="a fleet variant of the site: fleet.NAME.yaml (e.g. nav2, "
+                                                   "mixed)")] = None,
+    discovery: Annotated[str | None, typer.Option(
+        help="ROS discovery: localhost | subnet | server:HOST:PORT (default: LABFLEET_ROS_DISCOVERY)")] = None,
 ) -> None:
-    """Start the lab: simulator, one agent per robot and the fleet manager, supervised."""
+    """Start the lab: simulator, one agent per robot and the fleet manager, supervised (--sim none: only the
+    fleet manager, for real robots)."""
     from fleet_manager.cli.lab_up import LabUp  # imports ROS helpers only when needed
 
     if sim not in ("lite", "gazebo", "none"):
@@ -53,9 +59,24 @@ def up(
         missing = [tool for tool in ("gz", "ros2") if shutil.which(tool) is None]
         if missing:
             _fail(f"--sim gazebo needs ROS 2 Jazzy and Gazebo Harmonic; not found on PATH: {', '.join(missing)}", 2)
-    settings = Settings(site=site, demo=True) if demo else Settings(site=site)
+    overrides: dict[str, Any] = {"site": site}
+    if demo:
+        overrides["demo"] = True
+    if discovery is not None:
+        overrides["ros_discovery"] = discovery
+    if fleet is not None:
+        overrides["fleet"] = fleet
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        _fail(f"bad setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']} (--discovery takes localhost, "
+              f"subnet or server:HOST:PORT)", 2)
     if not (settings.site_dir / "navgraph.yaml").exists():
         _fail(f"unknown site {site!r}: no {settings.site_dir / 'navgraph.yaml'}", 2)
+    if not settings.fleet_file.exists():
+        variants = sorted(p.name.split(".")[1] for p in settings.site_dir.glob("fleet.*.yaml"))
+        _fail(f"site {site!r} has no fleet variant {settings.fleet!r} ({settings.fleet_file.name}); variants: "
+              f"{', '.join(variants) or 'none'}", 2)
     try:
         check_secret(settings)  # the fleet manager would refuse to start: say so before starting anything
     except StartupError as exc:

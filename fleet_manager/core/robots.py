@@ -21,6 +21,10 @@ class RobotMode(StrEnum):
     OFFLINE = "offline"
 
 
+# What a robot reports among its errors while it cannot localise (its map → base_link transform is missing or
+# stale): it is not dispatched, and a mission it runs is held until the localisation returns.
+LOCALISATION_LOST = "localisation lost"
+
 # RobotState.MODE_* codes in labfleet_interfaces, in order.
 MODE_BY_CODE = (
     RobotMode.IDLE, RobotMode.MOVING, RobotMode.PAUSED, RobotMode.ESTOP, RobotMode.CHARGING,
@@ -48,6 +52,10 @@ class RobotReport:
     errors: tuple[str, ...]
     stamp: float  # robot clock, seconds (sim time when simulated)
     wall_time: float  # seconds since the epoch when the robot took the state
+
+    @property
+    def localised(self) -> bool:
+        return LOCALISATION_LOST not in self.errors
 
 
 class Command(StrEnum):
@@ -88,6 +96,7 @@ class TaskRequest:
     route: tuple[Waypoint, ...]
     actions: tuple[TaskAction, ...] = ()
     released: int = 0  # waypoints the robot may drive at first (0: the whole route)
+    dock: str | None = None  # the route ends on this charger: a robot that can dock docks there
 
 
 class TaskOutcome(StrEnum):

@@ -172,3 +172,23 @@ class User(SQLModel, table=True):
     token_version: int = 0
     created_at: datetime = _ts(nullable=False)
     disabled_at: datetime | None = _ts(nullable=True)
+
+
+class RobotRegistration(SQLModel, table=True):
+    """A robot registered at a site (issue 14): how the fleet manager reaches it and what it is. `config` holds
+    its fleet.yaml-style entry (model, home, map transform, VDA 5050 identity, spawn when simulated). A retired
+    robot keeps its row (and its missions and recordings): `retired_at` is set and it is never dispatched."""
+
+    __tablename__ = "robot_registration"
+
+    site: str = Field(primary_key=True)
+    id: str = Field(primary_key=True)
+    name: str
+    adapter: str  # labfleet | nav2 | vda5050
+    config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    connection: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    charger: str | None = None
+    source: str  # fleet.yaml (seeded at start-up, refreshed from the file until edited) | api
+    created_at: datetime = _ts(nullable=False)
+    updated_at: datetime = _ts(nullable=False)
+    retired_at: datetime | None = _ts(nullable=True)

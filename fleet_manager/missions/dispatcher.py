@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+from fleet_manager.adapters.base import RobotLink
 from fleet_manager.audit.writer import AuditWriter
 from fleet_manager.core.allocation import MissionRequest, RobotCandidate, assign, suitable
 from fleet_manager.core.errors import Conflict, DomainError
@@ -23,7 +24,6 @@ from fleet_manager.missions.schemas import MissionCreate, MissionPublic, as_utc
 from fleet_manager.missions.service import MissionService
 from fleet_manager.missions.traffic import TrafficManager, nearest_free
 from fleet_manager.robots.service import RobotRegistry
-from fleet_manager.ros.bridge import RosBridge
 from fleet_manager.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,11 +32,11 @@ CHARGE_TEMPLATE = "charge"
 
 
 class Dispatcher:
-    def __init__(self, service: MissionService, registry: RobotRegistry, bridge: RosBridge | None,
+    def __init__(self, service: MissionService, registry: RobotRegistry, robots: RobotLink | None,
                  settings: Settings | None = None) -> None:
         self.service = service
         self.registry = registry
-        self.bridge = bridge
+        self.robots = robots  # every call to a robot goes through its adapter (None: no robots can be reached)
         self.settings = settings or Settings()
         self.period_s = self.settings.dispatch_period_s
         self.site = service.site
@@ -55,11 +55,16 @@ class Dispatcher:
         self.traffic.locate = self._last_seen_at
         self._making_way: set[str] = set()
         self._durations: dict[str | None, dict[str, float]] = {}
-        self.runner = (MissionRunner(service, registry, bridge, self._mark_started, self.traffic, self.make_way)
-                       if bridge else None)
+        self.runner = (MissionRunner(service, registry, robots, self._mark_started, self.traffic, self.make_way)
+                       if robots else None)
 
     def wake(self) -> None:
         self._wake.set()
+
+    def fleet_changed(self) -> None:
+        """The site's fleet changed (a robot registered, edited or retired): plan with the new one."""
+        self.traffic.robot_caps = {r.id: self.site.max_speed(r.id) for r in self.site.fleet.robots}
+        self._durations.clear()
 
     def _last_seen_at(self, robot_id: str) -> tuple[float, float] | None:
         """Where the robot was last reported (a robot gone quiet still stands there)."""
@@ -94,7 +99,7 @@ class Dispatcher:
                 await task
 
     async def dispatch_once(self) -> dict[int, str]:
-        if self.bridge is None or self.paused:
+        if self.robots is None or self.paused:
             return {}
         self._park_new_robots()
         queued = await asyncio.to_thread(self.service.search, ("queued",), None, 10_000)
@@ -116,7 +121,7 @@ class Dispatcher:
 
     def _park_new_robots(self) -> None:
         """Robots the traffic manager does not know yet hold the place they stand on."""
-        now = (self.bridge.now() if self.bridge else None) or 0.0
+        now = (self.robots.now() if self.robots else None) or 0.0
         for rid in self.registry.ids():
             report = self.registry.entry(rid).report
             self.traffic.ensure_parked(rid, report.x, report.y, now)
@@ -432,6 +437,9 @@ class Dispatcher:
 
     async def resume(self, mission_id: int) -> MissionPublic:
         mission, state = await self._running(mission_id, MissionStatus.PAUSED, "resume")
+        if state.held:
+            raise Conflict(f"mission {mission_id} is held: robot {mission.robot_id} has lost its localisation; it "
+                           f"carries on by itself when the localisation returns", field="status")
         await self._command(mission.robot_id, Command.RESUME)
         state.paused = False
         return await asyncio.to_thread(self.service.transition, mission_id, MissionStatus.UNDERWAY,
@@ -451,6 +459,43 @@ class Dispatcher:
         state.confirmed.set()
         return await asyncio.to_thread(self.service.get, mission_id)
 
+    # -- localisation ---------------------------------------------------------------------------
+    async def watch_localisation(self) -> None:
+        """A robot that loses its localisation mid-mission is held (the robot paused, the mission `paused` with
+        the reason) until it is localised again; the runner fails it after the robot timeout (RobotLost)."""
+        for state in list(self._runs.values()):
+            lost = not self.registry.localised(state.robot_id)
+            if lost and not state.held:
+                state.held = True
+                await self._hold(state)
+            elif not lost and state.held:
+                state.held = False
+                await self._unhold(state)
+
+    async def _hold(self, state: RunState) -> None:
+        log.warning("robot %s lost its localisation: mission %s held", state.robot_id, state.mission_id)
+        with contextlib.suppress(DomainError):
+            await self._command(state.robot_id, Command.PAUSE, audit_refusal=False)
+        mission = await to_thread_retrying(self.service.get, state.mission_id, False)
+        if mission.status is MissionStatus.UNDERWAY:
+            state.paused = True  # waits and confirmations do not count down while held
+            with contextlib.suppress(Conflict):
+                await to_thread_retrying(
+                    self.service.transition, state.mission_id, MissionStatus.PAUSED,
+                    f"held: robot {state.robot_id} lost its localisation (no map pose for 2 s); it carries on when "
+                    f"the localisation returns, or fails after {self.registry.timeout_s:g} s")
+
+    async def _unhold(self, state: RunState) -> None:
+        log.info("robot %s is localised again: mission %s carries on", state.robot_id, state.mission_id)
+        if not state.paused:
+            return  # it was not underway when held (assigned, or paused by an operator): nothing to undo
+        with contextlib.suppress(DomainError):
+            await self._command(state.robot_id, Command.RESUME, audit_refusal=False)
+        state.paused = False
+        with contextlib.suppress(Conflict):
+            await to_thread_retrying(self.service.transition, state.mission_id, MissionStatus.UNDERWAY,
+                                     f"resumed: robot {state.robot_id} is localised again")
+
     async def _running(self, mission_id: int, expected: MissionStatus, verb: str) -> tuple[MissionPublic, RunState]:
         mission = await asyncio.to_thread(self.service.get, mission_id, False)
         state = self._runs.get(mission_id)
@@ -458,10 +503,10 @@ class Dispatcher:
             raise Conflict(f"cannot {verb} mission {mission_id}: it is {mission.status}", field="status")
         return mission, state
 
-    async def _command(self, robot_id: str | None, command: Command) -> None:
-        assert self.bridge is not None and robot_id is not None
-        result, message = await self.bridge.command(robot_id, command, "operator")
-        if self.audit is not None:
+    async def _command(self, robot_id: str | None, command: Command, audit_refusal: bool = True) -> None:
+        assert self.robots is not None and robot_id is not None
+        result, message = await self.robots.command(robot_id, command, "operator")
+        if self.audit is not None and (audit_refusal or result is CommandResult.OK):
             self.audit.record_command(robot_id, command, result, message)
         if result is not CommandResult.OK:
             raise Conflict(f"robot {robot_id} refused {command}: {message or result}", field="robot_id")

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleet_manager.adapters.base import RobotLink
 from fleet_manager.core.coverage import SWEEP_SPEED, sweep_legs
 from fleet_manager.core.errors import Conflict, Unavailable
 from fleet_manager.core.missions import MissionStatus
@@ -33,7 +34,6 @@ from fleet_manager.missions.traffic import (
     released_count,
 )
 from fleet_manager.robots.service import RobotRegistry
-from fleet_manager.ros.bridge import RosBridge
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ class RunState:
     yields: int = 0
     sends: int = 0
     waiting_route: bool = False  # planning found no clear route yet: it waits where it stands
+    held: bool = False  # held (paused) because the robot lost its localisation; resumed when it is back
     # task ids are unique per run, so a task re-sent after a restart never shares an id with the old one
     token: str = field(default_factory=lambda: secrets.token_hex(3))
 
@@ -73,12 +74,12 @@ class RunState:
 
 
 class MissionRunner:
-    def __init__(self, service: MissionService, registry: RobotRegistry, bridge: RosBridge,
+    def __init__(self, service: MissionService, registry: RobotRegistry, robots: RobotLink,
                  on_started: Callable[[int], Any], traffic: TrafficManager,
                  make_way: Callable[[str, str], Awaitable[None]]) -> None:
         self.service = service
         self.registry = registry
-        self.bridge = bridge
+        self.robots = robots  # every call to a robot goes through its adapter
         self.site = service.site
         self.traffic = traffic
         self._on_started = on_started
@@ -161,7 +162,8 @@ class MissionRunner:
         route.extend(names)
         await to_thread_retrying(self.service.set_fields, state.mission_id, route=list(route))
         task = TaskRequest(task_id, state.mission_id, tuple(waypoints),
-                           released=released_count(planned, len(waypoints)))
+                           released=released_count(planned, len(waypoints)),
+                           dock=record["target"] if record["kind"] == "dock" else None)
         result = await self._run_task(state, task, planned)
         state.distance_m += result.distance_m
         state.final_pose = result.final_pose or state.final_pose
@@ -219,7 +221,7 @@ class MissionRunner:
         state.distance_m += result.distance_m
 
     def _now(self) -> float:
-        return self.bridge.now() or 0.0
+        return self.robots.now() or 0.0
 
     # -- step kinds -----------------------------------------------------------------------------
     def sweep(self, robot_id: str, zone_name: str, spacing: float | None) -> list[Waypoint]:
@@ -261,7 +263,7 @@ class MissionRunner:
             heading[0] = max(heading[0], fb.waypoint_index)
             agent_state[0] = fb.state
 
-        run = asyncio.create_task(self.bridge.execute(robot_id, task, accepted, feedback))
+        run = asyncio.create_task(self.robots.execute(robot_id, task, accepted, feedback))
         watch = (DriveWatch.start(robot_id, route, len(task.route), self._now(), state.yields)
                  if route is not None else None)
         moving_on = False  # stopped to plan again at once
@@ -275,7 +277,7 @@ class MissionRunner:
                     continue
                 verdict, value = watch.tick(self.traffic, heading[0], self._now(), agent_state[0])
                 if verdict == "release":
-                    await self.bridge.release(robot_id, task.task_id, int(value))
+                    await self.robots.release(robot_id, task.task_id, int(value))
                 elif verdict == "stop":
                     if value == YIELD:
                         state.yields += 1
@@ -292,8 +294,11 @@ class MissionRunner:
                 self.traffic.finish(robot_id, report.x, report.y, self._now(), moving_on)
 
     def check_online(self, robot_id: str) -> None:
+        """RobotLost when the robot stopped reporting, or has been without localisation, for the robot timeout."""
         if not self.registry.online(robot_id):
             raise RobotLost(f"robot {robot_id} stopped reporting for {self.registry.timeout_s:g} s")
+        if self.registry.lost_for(robot_id) > self.registry.timeout_s:
+            raise RobotLost(f"robot {robot_id} lost its localisation for more than {self.registry.timeout_s:g} s")
 
     async def _while_paused(self, state: RunState) -> None:
         while state.paused:
@@ -301,7 +306,7 @@ class MissionRunner:
 
     async def _sleep_sim(self, state: RunState, seconds: float, until: asyncio.Event | None = None) -> bool:
         """Let `seconds` of robot time pass (not counting time paused); True when `until` was set first."""
-        clock = self.bridge.now
+        clock = self.robots.now
         last = clock()
         elapsed = 0.0
         while elapsed < seconds:

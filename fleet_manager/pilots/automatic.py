@@ -95,6 +95,10 @@ class PilotMonitor:
                  mission_of: Callable[[str], int | None]) -> PilotMonitor:
         return cls(engine, sites, PilotWatch(site_facts(site), mission_of))
 
+    def refresh(self, site: Site) -> None:
+        """The site's fleet changed (a robot registered, edited or retired): follow the new one."""
+        self.watch.site = site_facts(site)
+
     def on_states(self, batch: list[RobotReport]) -> None:
         self._write(self.watch.on_states(batch))
 

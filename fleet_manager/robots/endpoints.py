@@ -1,25 +1,73 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+from typing import Annotated
 
-from fleet_manager.auth.deps import OPERATOR
+from fastapi import APIRouter, Path, Query
+
+from fleet_manager.auth.deps import ADMIN, OPERATOR
 from fleet_manager.deps import LabDep
-from fleet_manager.robots.schemas import CommandIn, CommandOut, RobotPublic
+from fleet_manager.exception_handlers import error_response
+from fleet_manager.robots.schemas import (
+    CommandIn,
+    CommandOut,
+    RegistrationPublic,
+    RobotCreate,
+    RobotPublic,
+    RobotUpdate,
+)
 
 router = APIRouter(prefix="/robots", tags=["robots"])
+registry_router = APIRouter(prefix="/robot-registry", tags=["robots"])
+RobotId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 @router.get("", response_model=list[RobotPublic])
 async def list_robots(lab: LabDep) -> list[dict[str, object]]:
+    """Every registered robot (those that never reported are offline, without a pose) and every robot that
+    announces itself without being registered (`registration: unregistered`, never dispatched)."""
     return lab.registry.views()
 
 
 @router.get("/{robot_id}", response_model=RobotPublic)
-async def get_robot(robot_id: str, lab: LabDep) -> dict[str, object]:
+async def get_robot(robot_id: RobotId, lab: LabDep) -> dict[str, object]:
     return lab.registry.view(robot_id)
 
 
 @router.post("/{robot_id}/commands", dependencies=[OPERATOR], response_model=CommandOut)
-async def command_robot(robot_id: str, body: CommandIn, lab: LabDep) -> CommandOut:
+async def command_robot(robot_id: RobotId, body: CommandIn, lab: LabDep) -> CommandOut:
     result, message = await lab.command(robot_id, body.command, body.reason)
     return CommandOut(robot_id=robot_id, command=body.command, result=result, message=message)
+
+
+@router.post("", dependencies=[ADMIN], status_code=201, response_model=RegistrationPublic, responses={
+    422: error_response("a field is wrong: unknown adapter, a duplicate or retired id, a footprint or speed that "
+                        "is not positive, a map transform that is not finite, an unknown place; nothing is stored")})
+async def register_robot(body: RobotCreate, lab: LabDep) -> RegistrationPublic:
+    """Register a robot at this site while the lab runs: it is dispatched as soon as it reports."""
+    return await asyncio.to_thread(lab.roster.create, body)
+
+
+@router.patch("/{robot_id}", dependencies=[ADMIN], response_model=RegistrationPublic)
+async def edit_robot(robot_id: RobotId, body: RobotUpdate, lab: LabDep) -> RegistrationPublic:
+    """Change a registered robot (fields left out stay); in force at once."""
+    return await asyncio.to_thread(lab.roster.update, robot_id, body)
+
+
+@router.delete("/{robot_id}", dependencies=[ADMIN], response_model=RegistrationPublic)
+async def retire_robot(robot_id: RobotId, lab: LabDep) -> RegistrationPublic:
+    """Retire a robot: never dispatched again; its missions, incidents and recordings stay. Idempotent."""
+    return await asyncio.to_thread(lab.roster.retire, robot_id)
+
+
+@router.get("/{robot_id}/registration", response_model=RegistrationPublic)
+async def get_registration(robot_id: RobotId, lab: LabDep) -> RegistrationPublic:
+    return await asyncio.to_thread(lab.roster.row, robot_id)
+
+
+@registry_router.get("", response_model=list[RegistrationPublic])
+async def list_registrations(lab: LabDep, include_retired: Annotated[bool, Query()] = False,
+                             ) -> list[RegistrationPublic]:
+    """The robots registered at this site, with their adapter, connection, model, map transform, home and
+    charger (`include_retired=true`: retired ones too)."""
+    return await asyncio.to_thread(lab.roster.rows, include_retired)

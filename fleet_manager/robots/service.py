@@ -1,4 +1,5 @@
-"""The live robot registry: latest state per robot, online/offline, and which mission holds it."""
+"""The live robot registry: latest state per robot, online/offline, localised or not, registered or only
+announced, and which mission holds it."""
 
 from __future__ import annotations
 
@@ -26,7 +27,14 @@ class RobotRegistry:
         self._clock = clock
         self._robots: dict[str, RobotEntry] = {}
         self._used_pct: dict[str, float] = {}  # robot id → battery percent points used since first seen
+        self._lost_since: dict[str, float] = {}  # robot id → wall time its reports first said localisation lost
+        self.registered: dict[str, tuple[str, str]] = {}  # robot id → (name, adapter) of every registered robot
+        self.adapter_of: dict[str, str] = {}  # robot id → the adapter an unregistered robot reports through
         self.assignments: dict[str, int] = {}  # robot id → mission id
+
+    def set_registered(self, registered: dict[str, tuple[str, str]]) -> None:
+        """The registered robots (after every roster change); others may report, but are never dispatched."""
+        self.registered = dict(registered)
 
     def update(self, report: RobotReport) -> bool:
         """Store a state; True when the robot is new."""
@@ -35,7 +43,12 @@ class RobotRegistry:
             self._used_pct[report.id] = 0.0
         elif not (report.charging or old.report.charging) and report.battery < old.report.battery:
             self._used_pct[report.id] += old.report.battery - report.battery
-        self._robots[report.id] = RobotEntry(report, self._clock())
+        now = self._clock()
+        if report.localised:
+            self._lost_since.pop(report.id, None)
+        else:
+            self._lost_since.setdefault(report.id, now)
+        self._robots[report.id] = RobotEntry(report, now)
         return old is None
 
     def battery_used_pct(self, robot_id: str) -> float:
@@ -44,7 +57,16 @@ class RobotRegistry:
         return self._used_pct.get(robot_id, 0.0)
 
     def ids(self) -> list[str]:
+        """Robots that have reported (registered or not)."""
         return sorted(self._robots)
+
+    def localised(self, robot_id: str) -> bool:
+        return robot_id not in self._lost_since
+
+    def lost_for(self, robot_id: str) -> float:
+        """Wall seconds the robot has been reporting that it lost its localisation (0 when localised)."""
+        since = self._lost_since.get(robot_id)
+        return 0.0 if since is None else self._clock() - since
 
     def entry(self, robot_id: str) -> RobotEntry:
         try:
@@ -60,24 +82,36 @@ class RobotRegistry:
         return self.entry(robot_id).report.mode if self.online(robot_id) else RobotMode.OFFLINE
 
     def available(self) -> list[RobotReport]:
-        """Online robots that no mission holds, idle or charging."""
+        """Registered, online and localised robots that no mission holds, idle or charging."""
         return [
             e.report for rid, e in sorted(self._robots.items())
-            if rid not in self.assignments and self.online(rid) and e.report.mode in _FREE_MODES
+            if rid in self.registered and rid not in self.assignments and self.online(rid)
+            and e.report.mode in _FREE_MODES and e.report.localised
         ]
 
     def view(self, robot_id: str) -> dict[str, Any]:
-        entry = self.entry(robot_id)
+        entry = self._robots.get(robot_id)
+        name, adapter = self.registered.get(robot_id, (robot_id, ""))
+        common = {"id": robot_id, "name": name, "registration": "registered" if robot_id in self.registered
+                  else "unregistered", "current_mission_id": self.assignments.get(robot_id)}
+        if entry is None:  # registered, or announced (e.g. a Nav2 namespace), but no state received yet
+            if robot_id not in self.registered and robot_id not in self.adapter_of:
+                raise NotFound(f"unknown robot {robot_id!r}", field="robot_id")
+            adapter = adapter or self.adapter_of.get(robot_id, "")
+            return {**common, "kind": "", "model": "", "adapter": adapter, "mode": str(RobotMode.OFFLINE),
+                    "localisation": "unknown", "pose": None, "velocity": None, "battery": None, "last_seen": None,
+                    "errors": [], "stamp": None, "wall_time": None}
         r = entry.report
         return {
-            "id": r.id,
+            **common,
             "kind": r.kind,
             "model": r.model,
+            "adapter": adapter or self.adapter_of.get(robot_id, ""),
             "mode": str(self.mode(robot_id)),
+            "localisation": "ok" if r.localised else "lost",
             "pose": {"x": r.x, "y": r.y, "yaw": r.yaw},
             "velocity": {"linear": r.linear, "angular": r.angular},
             "battery": {"percentage": r.battery, "charging": r.charging},
-            "current_mission_id": self.assignments.get(robot_id),
             "last_seen": datetime.fromtimestamp(entry.last_seen, UTC).isoformat(),
             "errors": list(r.errors),
             "stamp": r.stamp,
@@ -85,4 +119,6 @@ class RobotRegistry:
         }
 
     def views(self) -> list[dict[str, Any]]:
-        return [self.view(rid) for rid in self.ids()]
+        """Every robot that reported, every registered one and every one that announced itself (those that never
+        reported a state: offline, no pose)."""
+        return [self.view(rid) for rid in sorted(set(self._robots) | set(self.registered) | set(self.adapter_of))]

@@ -1,4 +1,6 @@
-"""The fleet manager's one rclpy node, spinning in its own thread.
+"""The fleet manager's one rclpy node, spinning in its own thread: the clock, the labfleet agents' states
+and the simulator's contacts; the ROS robot adapters (adapters/labfleet.py, adapters/nav2.py) make their
+clients and subscriptions on this node.
 
 Everything that touches rclpy runs on the ROS thread (calls are queued with executor.create_task);
 everything that reaches asyncio goes through loop.call_soon_threadsafe.
@@ -8,16 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import rclpy
-from labfleet_interfaces.action import ExecuteTask
-from labfleet_interfaces.msg import Contact, RobotState, RouteRelease
-from labfleet_interfaces.srv import RobotCommand
-from rclpy.action import ActionClient
-from rclpy.action.client import ClientGoalHandle
+from labfleet_interfaces.msg import Contact, RobotState
 from rclpy.context import Context
 from rclpy.executors import Executor, ExternalShutdownException
 from rclpy.experimental import EventsExecutor
@@ -26,16 +25,9 @@ from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from fleet_manager.core.errors import Unavailable
-from fleet_manager.core.robots import (
-    Command,
-    CommandResult,
-    RobotReport,
-    TaskFeedback,
-    TaskRequest,
-    TaskResult,
-)
+from fleet_manager.core.robots import RobotReport
 from fleet_manager.pilots.watch import ContactReport
-from fleet_manager.ros import conversions
+from fleet_manager.ros import conversions, discovery
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -54,27 +46,29 @@ class RosBridge:
         use_sim_time: bool = False,
         node_name: str = "fleet_manager",
         on_contact: Callable[[ContactReport], None] | None = None,
-        on_task_state: Callable[[str, str, str], None] | None = None,
+        discovery: str = "localhost",
     ) -> None:
         self._loop = loop
         self._on_states = on_states
         self._on_contact = on_contact  # the simulator's contacts, on the event loop
-        self._on_task_state = on_task_state  # (robot id, task id, the agent's state) of every task feedback
         self._use_sim_time = use_sim_time
         self._node_name = node_name
+        self._discovery = discovery
         self._context = Context()
         self._node: Node | None = None
         self._executor: Executor | None = None
         self._thread: threading.Thread | None = None
-        self._action_clients: dict[str, ActionClient] = {}
-        self._command_clients: dict[str, Any] = {}
-        self._release_pubs: dict[str, Any] = {}
         self._pending: dict[str, RobotReport] = {}  # newest unprocessed state per robot
         self._pending_lock = threading.Lock()
         self.received = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
+        # the discovery mode is read from the environment when the participant is made: this process's own
+        wanted = discovery.discovery_env(self._discovery, super_client=True)
+        for key in discovery.KEYS:
+            os.environ.pop(key, None)
+        os.environ.update(wanted)
         rclpy.init(context=self._context)
         node = Node(
             self._node_name,
@@ -90,7 +84,7 @@ class RosBridge:
         self._node, self._executor = node, executor
         self._thread = threading.Thread(target=self._spin, name="ros-bridge", daemon=True)
         self._thread.start()
-        log.info("ROS bridge started (use_sim_time=%s)", self._use_sim_time)
+        log.info("ROS bridge started (use_sim_time=%s, discovery %s)", self._use_sim_time, self._discovery)
 
     def _spin(self) -> None:
         assert self._executor is not None
@@ -114,6 +108,17 @@ class RosBridge:
             self._node.destroy_node()
         self._thread = None
         log.info("ROS bridge stopped")
+
+    @property
+    def running(self) -> bool:
+        return self._executor is not None and self._context.ok()
+
+    @property
+    def node(self) -> Node:
+        """The bridge's node: use it on the ROS thread only (in_ros)."""
+        if self._node is None:
+            raise Unavailable("the ROS bridge is not running")
+        return self._node
 
     def now(self) -> float | None:
         """The node's clock in seconds (sim time when simulated); None before the first /clock."""
@@ -165,7 +170,7 @@ class RosBridge:
         """Run fn(node) on the ROS thread (other adapters create their subscriptions on our node this way)."""
         return self._in_ros(lambda: fn(self._node))  # type: ignore[arg-type]  # set while running
 
-    def _ros_call(self, start: Callable[[], rclpy.task.Future]) -> asyncio.Future[Any]:
+    def ros_call(self, start: Callable[[], rclpy.task.Future]) -> asyncio.Future[Any]:
         """Start an rclpy call on the ROS thread; the asyncio future completes with its result."""
         if self._executor is None or not self._context.ok():
             raise Unavailable("the ROS bridge is not running")
@@ -187,96 +192,13 @@ class RosBridge:
         self._executor.create_task(run)
         return result
 
-    async def _wait_ready(self, is_ready: Callable[[], bool], what: str) -> None:
-        deadline = self._loop.time() + SERVER_WAIT_S
+    async def wait_ready(self, is_ready: Callable[[], bool], what: str, timeout_s: float = SERVER_WAIT_S) -> None:
+        """Poll is_ready() on the ROS thread until true; Unavailable naming `what` after timeout_s."""
+        deadline = self._loop.time() + timeout_s
         while not await self._in_ros(is_ready):
             if self._loop.time() > deadline:
                 raise Unavailable(f"{what} is not available")
             await asyncio.sleep(0.1)
-
-    # -- tasks ----------------------------------------------------------------------------------
-    def _action_client(self, robot_id: str) -> ActionClient:
-        client = self._action_clients.get(robot_id)
-        if client is None:
-            assert self._node is not None
-            client = ActionClient(self._node, ExecuteTask, f"/{robot_id}/execute_task")
-            self._action_clients[robot_id] = client
-        return client
-
-    async def execute(
-        self,
-        robot_id: str,
-        task: TaskRequest,
-        on_accepted: Callable[[], Awaitable[None]],
-        on_feedback: Callable[[TaskFeedback], None],
-    ) -> TaskResult:
-        """Send the task; returns its result. Cancelling the awaiting coroutine cancels the goal."""
-        client = await self._in_ros(lambda: self._action_client(robot_id))
-        await self._wait_ready(client.server_is_ready, f"robot {robot_id!r} (execute_task)")
-
-        def feedback(msg: Any) -> None:
-            fb = conversions.task_feedback(task.task_id, msg.feedback)
-            self._loop.call_soon_threadsafe(on_feedback, fb)
-            if self._on_task_state is not None:
-                self._loop.call_soon_threadsafe(self._on_task_state, robot_id, fb.task_id, fb.state)
-
-        goal = conversions.task_goal(task)
-        send = self._ros_call(lambda: client.send_goal_async(goal, feedback))
-        try:
-            handle: ClientGoalHandle = await asyncio.shield(send)
-        except asyncio.CancelledError:
-            send.add_done_callback(self._cancel_when_accepted)
-            raise
-        if not handle.accepted:
-            raise Unavailable(f"robot {robot_id!r} rejected task {task.task_id}")
-        await on_accepted()
-        result_future = self._ros_call(handle.get_result_async)
-        try:
-            response = await asyncio.shield(result_future)
-        except asyncio.CancelledError:
-            self._ros_call(handle.cancel_goal_async)
-            raise
-        return conversions.task_result(response.result)
-
-    def _cancel_when_accepted(self, send: asyncio.Future[Any]) -> None:
-        if send.cancelled() or send.exception() is not None:
-            return
-        handle = send.result()
-        if handle.accepted:
-            self._ros_call(handle.cancel_goal_async)
-
-    async def release(self, robot_id: str, task_id: str, waypoints: int) -> None:
-        """Let the robot drive its task's route up to and including waypoint `waypoints - 1`."""
-        def publish() -> None:
-            pub = self._release_pubs.get(robot_id)
-            if pub is None:
-                assert self._node is not None
-                qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-                pub = self._node.create_publisher(RouteRelease, f"/{robot_id}/route_release", qos)
-                self._release_pubs[robot_id] = pub
-            pub.publish(RouteRelease(task_id=task_id, released_waypoints=int(waypoints)))
-
-        await self._in_ros(publish)
-
-    # -- commands -------------------------------------------------------------------------------
-    def _command_client(self, robot_id: str) -> Any:
-        client = self._command_clients.get(robot_id)
-        if client is None:
-            assert self._node is not None
-            client = self._node.create_client(RobotCommand, f"/{robot_id}/command")
-            self._command_clients[robot_id] = client
-        return client
-
-    async def command(self, robot_id: str, command: Command, reason: str = "") -> tuple[CommandResult, str]:
-        client = await self._in_ros(lambda: self._command_client(robot_id))
-        try:
-            await self._wait_ready(client.service_is_ready, f"robot {robot_id!r} (command)")
-        except Unavailable as exc:
-            return CommandResult.UNAVAILABLE, exc.message
-        request = conversions.command_request(command, reason)
-        response = await asyncio.wait_for(self._ros_call(lambda: client.call_async(request)), timeout=5.0)
-        return conversions.command_result(response)
-
 
 def _set_result(fut: asyncio.Future[Any], value: Any) -> None:
     if not fut.done():

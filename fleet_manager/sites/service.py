@@ -36,7 +36,8 @@ class Site:
     speed_caps: SpeedCaps = field(default_factory=SpeedCaps)
 
     @classmethod
-    def load(cls, directory: Path) -> Site:
+    def load(cls, directory: Path, fleet_file: Path | None = None) -> Site:
+        """The site of a folder; its fleet from `fleet_file` (a variant of the site's fleet) or fleet.yaml."""
         if not directory.is_dir():
             raise NotFound(f"no site folder {directory}", field="site")
         zones_file = directory / "zones.yaml"
@@ -54,7 +55,7 @@ class Site:
             directory=directory,
             navgraph=navgraph,
             world=load_world(directory / "world.sdf"),
-            fleet=load_fleet(directory / "fleet.yaml"),
+            fleet=load_fleet(fleet_file or directory / "fleet.yaml"),
             zones=list(zones),
             cleaning_zones=cleaning,
             operating_zones=operating,

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from fleet_manager.core.robots import Command, RobotMode
 from tests.api.conftest import USER_PASSWORD, MakeUser
-from tests.api.test_robot_estop import AgentStandIn, feed
+from tests.api.test_robot_estop import AgentStandIn, feed, plug_in
 
 API = "/api/v1"
 
@@ -36,7 +36,7 @@ def test_requests_commands_and_logins_are_recorded_with_who_what_and_outcome(cli
                                                                             make_user: MakeUser) -> None:
     lab = client.app.state.lab  # type: ignore[attr-defined]
     robot = AgentStandIn()
-    lab.bridge = lab.dispatcher.bridge = robot
+    plug_in(lab, robot)
     feed(client, lab, "delivery_1", 95.0, RobotMode.MOVING)
     olga = make_user("olga", "operator")
     vera = make_user("vera", "viewer")

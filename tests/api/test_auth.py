@@ -49,6 +49,9 @@ NEEDS = {
     ("POST", "/users/{username}/disable"): "admin",
     ("PATCH", "/users/{username}"): "admin",
     ("GET", "/audit"): "admin",
+    ("POST", "/robots"): "admin",
+    ("PATCH", "/robots/{robot_id}"): "admin",
+    ("DELETE", "/robots/{robot_id}"): "admin",
 }
 PUBLIC = {("GET", "/health"), ("POST", "/auth/token"), ("POST", "/auth/refresh")}
 ANY_SITE = {("GET", "/auth/me")}  # a user of any site may ask who it is

@@ -1,20 +1,21 @@
 """An operator e-stop through `POST /robots/{id}/commands` opens an intervention and records an incident,
-and the release closes the intervention; against SQLite and PostgreSQL. The ROS bridge is a stand-in
-that answers commands like the agent does (no ROS here); robot states are fed the way the bridge feeds
-them (`Lab.on_ros_states`, on the event loop)."""
+and the release closes the intervention; against SQLite and PostgreSQL. The labfleet robot adapter is a
+stand-in that answers commands like the agent does (no ROS here); robot states are fed the way the bridge
+feeds them (`Lab.on_ros_states`, on the event loop)."""
 
 from __future__ import annotations
 
 from fleet_manager.core.robots import Command, CommandResult, RobotMode, RobotReport
 from fleet_manager.pilots.service import default_pilot_id
+from fleet_manager.robots.roster import Registration
 
 API = "/api/v1"
 
 
 class AgentStandIn:
-    """The part of RosBridge the command path uses; it remembers the robot's mode like the agent."""
+    """A labfleet robot adapter answering commands; it remembers the robot's mode like the agent."""
 
-    received = 0
+    name = "labfleet"
 
     def __init__(self) -> None:
         self.estopped: set[str] = set()
@@ -24,10 +25,17 @@ class AgentStandIn:
     def now(self) -> float:
         return self.clock
 
-    def stop(self) -> None:
+    def attach(self, robot: Registration) -> None:
         pass
 
-    async def command(self, robot_id: str, command: Command, reason: str = "") -> tuple[CommandResult, str]:
+    def detach(self, robot_id: str) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def command(self, robot: Registration, command: Command, reason: str = "") -> tuple[CommandResult, str]:
+        robot_id = robot.id
         self.sent.append((robot_id, command))
         if command is Command.ESTOP:
             self.estopped.add(robot_id)
@@ -36,6 +44,13 @@ class AgentStandIn:
             self.estopped.discard(robot_id)
             return CommandResult.OK, "e-stop released"
         return CommandResult.REJECTED, "not e-stopped"
+
+
+def plug_in(lab, robot: AgentStandIn) -> None:
+    """The stand-in becomes the lab's labfleet adapter and its clock the lab's (as the ROS bridge's would be)."""
+    lab.robots.clock = robot.now
+    lab.robots.use(robot)
+    lab.dispatcher.robots = lab.robots
 
 
 def feed(client, lab, robot_id: str, t: float, mode: RobotMode) -> None:
@@ -48,7 +63,7 @@ def feed(client, lab, robot_id: str, t: float, mode: RobotMode) -> None:
 def test_an_operator_estop_is_an_intervention_and_an_incident(client):
     lab = client.app.state.lab
     robot = AgentStandIn()
-    lab.bridge = robot
+    plug_in(lab, robot)
     for t in (95.0, 96.0, 97.0):
         feed(client, lab, "delivery_1", t, RobotMode.MOVING)
 
@@ -80,7 +95,7 @@ def test_an_operator_estop_is_an_intervention_and_an_incident(client):
 
 def test_a_refused_command_records_nothing_and_an_unknown_robot_is_404(client):
     lab = client.app.state.lab
-    lab.bridge = AgentStandIn()
+    plug_in(lab, AgentStandIn())
     feed(client, lab, "guide_1", 1.0, RobotMode.IDLE)
     r = client.post(f"{API}/robots/guide_1/commands", json={"command": "release"})
     assert r.status_code == 200 and r.json()["result"] == "rejected"

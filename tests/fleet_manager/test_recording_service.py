@@ -177,7 +177,8 @@ def test_a_mission_underway_is_recorded_until_it_ends(tmp_path: Path) -> None:
 
 
 class FakeBridge:
-    """The ROS adapter's command call, faked at the edge: delivery_1 refuses a release while not e-stopped."""
+    """The robot link's command call (every adapter's), faked at the edge: delivery_1 refuses a release while not
+    e-stopped."""
 
     def __init__(self, rig: Rig) -> None:
         self.rig = rig
@@ -213,7 +214,7 @@ def test_operator_commands_to_a_recorded_robot_are_recorded_as_replay_events(tmp
         await rig.start()
         bridge = FakeBridge(rig)
         lab = Lab(rig.settings, rig.engine, rig.site, rig.templates, rig.hub, rig.registry, rig.missions,
-                  None, bridge, None, pilots, rig.service)  # type: ignore[arg-type]  # what Lab.command uses
+                  None, None, None, pilots, None, bridge, rig.service)  # type: ignore[arg-type]  # what Lab.command uses
         mission_id = await rig.submit_underway("delivery_1")
         sent = []
         for command in (Command.PAUSE, Command.RESUME, Command.RELEASE, Command.DOCK, Command.ESTOP,
