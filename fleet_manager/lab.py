@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from fleet_manager.adapters.base import RobotLink
 from fleet_manager.adapters.labfleet import LabfleetAdapter
 from fleet_manager.adapters.nav2 import Nav2Adapter
+from fleet_manager.adapters.vda5050 import Vda5050Adapter
 from fleet_manager.audit.writer import AuditWriter
 from fleet_manager.auth.service import AuthService
 from fleet_manager.auth.startup import bootstrap_admin, jwt_secret
@@ -98,6 +99,10 @@ class Lab:
             bridge.start()
             robots.use(LabfleetAdapter(bridge))
             robots.use(Nav2Adapter(bridge, robots.states, robots.announce))
+        if settings.vda5050_enabled:
+            vda5050 = Vda5050Adapter(settings, robots.states, robots.announce, clock=robots.now)
+            await vda5050.start()
+            robots.use(vda5050)
         lab._apply_roster(roster.active())
         roster.on_change = lambda active: loop.call_soon_threadsafe(lab._apply_roster, active)
         if settings.recording_enabled:

@@ -84,6 +84,7 @@ class VehicleDescription:
     agv_class: AgvClass = AgvClass.CARRIER
     max_load_kg: float = 0.0
     height_m: float = 0.5
+    max_decel: float | None = None  # braking, m/s² (default: the limits' acceleration)
     load_positions: tuple[str, ...] = ()  # load handling devices (state loads[].loadPosition, action lhd)
     version: str = "2.0.0"  # protocol version written in every header
 
@@ -122,8 +123,8 @@ def make_factsheet(description: VehicleDescription, table: ActionTable, *, heade
             navigation_types=[NavigationType.VIRTUAL_LINE_GUIDED]),
         physical_parameters=PhysicalParameters(
             speed_min=(tuning or Tuning()).creep_speed, speed_max=lim.max_speed, acceleration_max=lim.max_accel,
-            deceleration_max=lim.max_accel, height_max=description.height_m, width=2 * lim.radius,
-            length=2 * lim.radius),
+            deceleration_max=description.max_decel or lim.max_accel, height_max=description.height_m,
+            width=2 * lim.radius, length=2 * lim.radius),
         protocol_limits=ProtocolLimits(
             max_string_lens=MaxStringLens(), max_array_lens=MaxArrayLens(),
             timing=Timing(min_order_interval=0.1, min_state_interval=0.05, default_state_interval=state_period_s,

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from fleet_manager.auth.deps import ADMIN, OPERATOR
+from fleet_manager.core.errors import NotFound
 from fleet_manager.deps import LabDep
 from fleet_manager.exception_handlers import error_response
 from fleet_manager.robots.schemas import (
@@ -15,6 +16,7 @@ from fleet_manager.robots.schemas import (
     RobotCreate,
     RobotPublic,
     RobotUpdate,
+    Vda5050Public,
 )
 
 router = APIRouter(prefix="/robots", tags=["robots"])
@@ -58,6 +60,17 @@ async def edit_robot(robot_id: RobotId, body: RobotUpdate, lab: LabDep) -> Regis
 async def retire_robot(robot_id: RobotId, lab: LabDep) -> RegistrationPublic:
     """Retire a robot: never dispatched again; its missions, incidents and recordings stay. Idempotent."""
     return await asyncio.to_thread(lab.roster.retire, robot_id)
+
+
+@router.get("/{robot_id}/vda5050", response_model=Vda5050Public)
+async def get_vda5050(robot_id: RobotId, lab: LabDep) -> Vda5050Public:
+    """A VDA 5050 vehicle's factsheet (type, physical parameters, protocol limits, actions) and what it last said
+    (connection, order, errors, action states); 404 for a robot of another adapter."""
+    adapter = lab.robots.adapters.get("vda5050")
+    status = adapter.vda_status(robot_id) if adapter is not None else None  # type: ignore[attr-defined]
+    if status is None:
+        raise NotFound(f"robot {robot_id!r} is not a registered VDA 5050 vehicle", field="robot_id")
+    return Vda5050Public(factsheet=adapter.factsheet(robot_id), status=status)  # type: ignore[union-attr]
 
 
 @router.get("/{robot_id}/registration", response_model=RegistrationPublic)

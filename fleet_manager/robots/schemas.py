@@ -4,7 +4,7 @@ registry (issue 14): a robot's adapter, connection settings, model, map transfor
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
@@ -162,3 +162,10 @@ class RegistrationPublic(BaseModel):
     created_at: UtcDatetime
     updated_at: UtcDatetime
     retired_at: UtcDatetime | None
+
+
+class Vda5050Public(BaseModel):
+    factsheet: dict[str, Any] | None = Field(description="typeSpecification, physicalParameters, protocolLimits and "
+                                                         "the actions it supports; null until it sent one")
+    status: dict[str, Any] = Field(description="connection, online, estopped, orderId/orderUpdateId, lastNodeId, "
+                                               "newBaseRequest, errors and actionStates, as the vehicle last said")

@@ -101,7 +101,7 @@ def describe(robot: RobotConfig, map_id: str) -> VehicleDescription:
     return VehicleDescription(
         manufacturer=robot.vda5050.manufacturer, serial_number=robot.serial_number, map_id=map_id, limits=limits,
         series_name=f"LabFleet {model.name}",
-        series_description=f"a {model.kind} robot of LabFleet's built-in simulator",
+        series_description=f"{model.name} ({model.kind}) in LabFleet's built-in simulator", max_decel=model.max_decel,
         agv_class=AgvClass.TUGGER if "tow_hitch" in model.capabilities else AgvClass.CARRIER)
 
 
