@@ -99,12 +99,16 @@ class Lab:
             bridge.start()
             robots.use(LabfleetAdapter(bridge))
             robots.use(Nav2Adapter(bridge, robots.states, robots.announce))
-        if settings.vda5050_enabled:
-            vda5050 = Vda5050Adapter(settings, robots.states, robots.announce, clock=robots.now)
-            await vda5050.start()
+        vda5050 = Vda5050Adapter(settings, robots.states, robots.announce, clock=robots.now) \
+            if settings.vda5050_enabled else None
+        if vda5050 is not None:
             robots.use(vda5050)
+        # the registered robots, before the loop handles any robot state (no await since the bridge started):
+        # a registered robot is never taken for an unregistered one
         lab._apply_roster(roster.active())
         roster.on_change = lambda active: loop.call_soon_threadsafe(lab._apply_roster, active)
+        if vda5050 is not None:
+            await vda5050.start()
         if settings.recording_enabled:
             taps = RobotTaps(bridge, settings.recording_scan_hz) if bridge is not None else None
             lab.recordings = RecordingService(settings, hub, missions, registry, taps, lab.sim_now)

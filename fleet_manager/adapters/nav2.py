@@ -108,6 +108,7 @@ class Nav2Adapter:
         self._tf_subs: dict[str, Any] = {}
         self._timers: list[Any] = []
         self._since_discovery = 0.0
+        self._announced: dict[str, str] = {}  # unregistered robot id → its namespace (ROS thread)
 
     # -- robots ---------------------------------------------------------------------------------
     def attach(self, robot: Registration) -> None:
@@ -120,6 +121,7 @@ class Nav2Adapter:
         if old is not None:  # an edit keeps what is known of the robot
             r.pose, r.battery, r.charging, r.docked = old.pose, old.battery, old.charging, old.docked
         self._robots[robot.id] = r
+        self._announced.pop(robot.id, None)  # registered now: only its own reports from here on
         if self.bridge.running:
             self.bridge.in_ros(partial(self._plumb, r))
 
@@ -181,6 +183,7 @@ class Nav2Adapter:
         """STATE_HZ on the node's clock: every robot's state; every DISCOVERY_PERIOD_S, unregistered robots."""
         now = node.get_clock().now().nanoseconds * 1e-9
         batch = [self._report(r, now) for r in list(self._robots.values())]
+        batch += self._unregistered(now)
         if batch:
             self._loop.call_soon_threadsafe(self._on_states, self.name, batch)
         self._since_discovery += 1.0 / STATE_HZ
@@ -222,13 +225,36 @@ class Nav2Adapter:
     def _discover(self, node: Node) -> None:
         """Namespaces serving navigate_through_poses that no registered robot uses: announced, not dispatched."""
         known = {r.namespace for r in self._robots.values()}
+        announced = {}
         for name, _types in node.get_topic_names_and_types():
             if name.endswith(NAV_SUFFIX):
                 ns = name[: -len(NAV_SUFFIX)]
                 if ns and ns not in known:
                     robot_id = ns.rsplit("/", 1)[-1]
+                    announced[robot_id] = ns
                     self._loop.call_soon_threadsafe(
                         self._on_announce, Announced(robot_id, self.name, f"Nav2 in namespace {ns}"))
+        if announced and "/tf" not in self._tf_subs:  # where they stand, if they publish the usual frames
+            buffer = self._tf.setdefault("/tf", TfBuffer())
+            self._tf_subs["/tf"] = node.create_subscription(TFMessage, "/tf", partial(self._on_tf, buffer, False),
+                                                            TF_QOS)
+        self._announced = announced
+
+    def _unregistered(self, now: float) -> list[RobotReport]:
+        """Unregistered Nav2 robots that publish `map → <id>/base_link` on /tf: reported where they stand, so that
+        they are listed with their pose and the traffic manager keeps other robots off their place."""
+        out = []
+        buffer = self._tf.get("/tf")
+        for robot_id in list(self._announced):
+            if robot_id in self._robots:
+                continue
+            found = buffer.lookup("map", f"{robot_id}/base_link") if buffer is not None else None
+            if found is None or now - found.stamp > LOCALISATION_TIMEOUT_S:
+                continue
+            x, y, yaw = found.transform.pose2d()
+            out.append(RobotReport(robot_id, "", "", RobotMode.IDLE, x, y, yaw, 0.0, 0.0, 0.0, False, "", 0.0,
+                                   ("not registered: never dispatched",), now, time.time()))
+        return out
 
     # -- tasks ----------------------------------------------------------------------------------
     def _robot(self, robot: Registration) -> _Robot:

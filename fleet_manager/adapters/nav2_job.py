@@ -70,8 +70,20 @@ class Nav2Calls:
         def feedback(msg: Any) -> None:
             loop.call_soon_threadsafe(on_feedback, msg.feedback)
 
-        handle: ClientGoalHandle = await self.bridge.ros_call(lambda: client.send_goal_async(goal, feedback))
+        sent = self.bridge.ros_call(lambda: client.send_goal_async(goal, feedback))
+        try:
+            handle: ClientGoalHandle = await asyncio.shield(sent)
+        except asyncio.CancelledError:  # the goal is on its way: cancel it as soon as the robot accepts it
+            sent.add_done_callback(self._cancel_when_accepted)
+            raise
         return handle
+
+    def _cancel_when_accepted(self, sent: asyncio.Future[Any]) -> None:
+        if sent.cancelled() or sent.exception() is not None:
+            return
+        handle = sent.result()
+        if handle.accepted:
+            self.cancel(handle)
 
     def result(self, handle: ClientGoalHandle) -> asyncio.Future[Any]:
         return self.bridge.ros_call(handle.get_result_async)

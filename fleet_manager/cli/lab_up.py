@@ -126,6 +126,9 @@ class LabUp:
             params = nav2_params(robot_id=robot.id, radius=model.radius, max_speed=max_speed,
                                  max_accel=model.max_accel, max_yaw_rate=model.max_yaw_rate,
                                  max_yaw_accel=model.max_yaw_accel, map_frame=robot.map_frame)
+            goal_log = self.run_dir / f"{robot.id}.nav2-goals.jsonl"  # every goal it is sent, this run
+            goal_log.unlink(missing_ok=True)
+            params["goal_log"] = str(goal_log)
             write_params_file(params_file, robot.id, params, use_sim_time=True, node=NAV2_NODE)
             binary = "labfleet-nav2"
         else:

@@ -132,8 +132,8 @@ class Dispatcher:
         report = self.registry.entry(robot_id).report
         others, path = self.traffic.parked_on_the_way(robot_id, report.x, report.y, goal)
         for other in others:
-            if other in self._making_way or not self.registry.online(other):
-                continue
+            if other in self._making_way or not self.registry.online(other) or other not in self.registry.registered:
+                continue  # an unregistered robot is never commanded: the route waits for it or goes round
             there = self.registry.entry(other).report
             place = graph.nearest_place(there.x, there.y)[0].name
             spot = nearest_free(graph, self.traffic, there.x, there.y, ("parking", "charger"), avoid=set(path))

@@ -55,6 +55,7 @@ class Route:
     passed: int = 0  # waypoints reached (the robot heads to waypoint `passed`)
     released: int = 0
     planned_at: float = 0.0
+    seq: int = 0  # the traffic manager's count of plans made when this one was: a new plan, a new route
 
 
 @dataclass
@@ -81,6 +82,7 @@ class TrafficManager:
     # closed zones (names) -> the lane-graph lanes and vertices they close
     _zone_shut: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str]]] = field(init=False, default_factory=dict)
     _zone_lanes: frozenset[str] = field(init=False, default=frozenset())  # lanes the zones close now
+    _plans: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.lanes = build_lane_graph(self.graph)
@@ -207,6 +209,8 @@ class TrafficManager:
             raise
         route = self._route(plan, speed_limits, (x, y))
         route.planned_at = now
+        self._plans += 1
+        route.seq = self._plans
         self.routes[mover.robot] = route
         self.known.add(mover.robot)
         route.released = self.releasable(mover.robot)

@@ -33,7 +33,14 @@ class RobotRegistry:
         self.assignments: dict[str, int] = {}  # robot id → mission id
 
     def set_registered(self, registered: dict[str, tuple[str, str]]) -> None:
-        """The registered robots (after every roster change); others may report, but are never dispatched."""
+        """The registered robots (after every roster change); others may report, but are never dispatched. A robot
+        registered just now is forgotten until it reports as registered (what it said before, unregistered, is
+        not what its adapter will say: it is never planned with)."""
+        for robot_id in set(registered) - set(self.registered):
+            if self._robots.pop(robot_id, None) is not None:
+                self._used_pct.pop(robot_id, None)
+                self._lost_since.pop(robot_id, None)
+                self.adapter_of.pop(robot_id, None)
         self.registered = dict(registered)
 
     def update(self, report: RobotReport) -> bool:

@@ -35,13 +35,15 @@ async def get_map(site: str, lab: LabDep) -> dict[str, Any]:
 
 @router.get("/sites/{site}/traffic")
 async def get_traffic(site: str, lab: LabDep) -> dict[str, Any]:
-    """Each robot's planned route (place names), how much of it is released, and the closed lanes."""
+    """Each robot's planned route (place names, points), how much of it is released and passed, when it was planned
+    (sim time: a new plan is a new route), and the closed lanes."""
     _active(site, lab)
     traffic = lab.dispatcher.traffic
     return {
         "closed_lanes": traffic.closed_lanes(),
         "routes": {rid: {"places": [w.name for w in r.waypoints], "released": r.released, "passed": r.passed,
-                         "points": [[w.x, w.y] for w in r.waypoints]} for rid, r in traffic.routes.items()},
+                         "points": [[w.x, w.y] for w in r.waypoints], "planned_at": r.planned_at, "plan": r.seq}
+                   for rid, r in traffic.routes.items()},
     }
 
 

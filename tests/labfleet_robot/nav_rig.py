@@ -42,6 +42,7 @@ class Rig:
     obstacles: list[tuple[float, float, float]] = field(default_factory=list)  # (x, y, radius) in the map
     tf_on: bool = True
     battery: BatteryReading | None = None
+    map_noise: float = 0.0  # m: the localisation estimate jumps by this much (sigma) at every 1 s correction
 
     def __post_init__(self) -> None:
         self.tf = TfBuffer()
@@ -52,6 +53,8 @@ class Rig:
         self.results: list[tuple[float, Finished]] = []
         self.samples: list[Sample] = []
         self._ids = 0
+        self._rng = np.random.default_rng(7)
+        self._error = (0.0, 0.0, 0.0)  # the localisation's error now
         self.broadcast()
 
     @property
@@ -59,7 +62,10 @@ class Rig:
         return (Transform.planar(*self.spawn) * Transform.planar(*self.odom)).pose2d()
 
     def broadcast(self) -> None:
-        self.tf.set("map", "r/odom", Transform.planar(*self.spawn), self.t)
+        if self.map_noise and abs(self.t - round(self.t)) < DT / 2:  # corrected once a second, with noise
+            self._error = (*self._rng.normal(0.0, self.map_noise, 2), 0.0)
+        anchor = Transform.planar(*self._error) * Transform.planar(*self.spawn)
+        self.tf.set("map", "r/odom", anchor, self.t)
         self.tf.set("r/odom", "r/base_link", Transform.planar(*self.odom), self.t)
 
     def scan(self) -> tuple[np.ndarray, np.ndarray]:
@@ -92,7 +98,7 @@ class Rig:
         if self.tf_on:
             self.broadcast()
         ranges, angles = self.scan()
-        self.v, self.w = self.nav.step(self.t, ranges, angles, self.v, self.battery)
+        self.v, self.w = self.nav.step(self.t, ranges, angles, self.v, self.battery, self.odom)
         self._collect()
         self.samples.append(Sample(self.t, self.pose, self.v, self.w, self.nav.feedback(self.t, self.v)))
         x, y, yaw = self.odom

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from builtin_interfaces.msg import Time
 from labfleet_interfaces.action import ExecuteTask
@@ -31,6 +33,13 @@ def tf_edges(msg: TFMessage) -> list[tuple[str, str, Transform, float]]:
 def odom_twist(msg: Odometry) -> tuple[float, float]:
     """(v, w) of the base from odometry: its velocity, never its pose (odometry lives in the odom frame)."""
     return msg.twist.twist.linear.x, msg.twist.twist.angular.z
+
+
+def odom_pose(msg: Odometry) -> tuple[float, float, float]:
+    """The odometry pose (x, y, yaw) in the odom frame: smooth, drifting, never a map pose."""
+    q = msg.pose.pose.orientation
+    yaw = math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+    return msg.pose.pose.position.x, msg.pose.pose.position.y, yaw
 
 
 def scan_arrays(msg: LaserScan) -> tuple[np.ndarray, np.ndarray]:

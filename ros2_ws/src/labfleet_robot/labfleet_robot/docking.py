@@ -21,6 +21,7 @@ import math
 from dataclasses import replace
 
 from labfleet_robot.controller import PathFollower, wrap
+from labfleet_robot.frames import Transform
 from labfleet_robot.navigation import (
     DockFeedback,
     DockState,
@@ -41,6 +42,13 @@ HEADING_GAIN = 1.5  # rad/s per rad of heading error while backing off
 STAGED_TOLERANCE = 0.02  # m: the back-off ends this close to the staging pose
 
 
+def in_odom(target: Pose, map_pose: Pose, odom_pose: Pose) -> Pose:
+    """A map-frame pose in the odometry frame, from where the robot stands in both. The approach onto the dock
+    then runs on smooth odometry, as a docking controller drives on the dock it perceives, not on a map pose
+    that jumps at every localisation correction."""
+    return (Transform.planar(*odom_pose) * Transform.planar(*map_pose).inverse() * Transform.planar(*target)).pose2d()
+
+
 def staging_pose(dock: Pose, offset: float) -> Pose:
     """Where the approach to `dock` starts: `offset` back along its yaw, facing the dock's yaw."""
     x, y, yaw = dock
@@ -58,6 +66,8 @@ class Docking(Job):
         self.docked_at: float | None = None
         self._elapsed = 0.0  # in the present state, counted only while the robot is localised
         self._drive: Drive | None = None
+        self._target = dock  # where the approach ends, in the frame it drives in
+        self._on_odom = False  # the approach drives on odometry (Step.odom), the dock taken into the odom frame
         if math.dist(pose[:2], dock[:2]) <= config.docking_threshold:
             self.docked_at = now
             self.finish(GoalStatus.SUCCEEDED)  # "Robot already docked" (opennav_docking)
@@ -68,10 +78,13 @@ class Docking(Job):
         else:
             self._approach(pose)
 
-    def _approach(self, pose: Pose) -> None:
+    def _approach(self, pose: Pose, odom: Pose | None = None) -> None:
         self.state, self._elapsed = DockState.CONTROLLING, 0.0
         self.follower.tuning = replace(self.base_tuning, goal_tolerance=APPROACH_GOAL_TOLERANCE)
-        self._drive = Drive(self.follower, self.config, pose, [self.dock[:2]], self.dock[2],
+        self._on_odom = odom is not None
+        self._target = in_odom(self.dock, pose, odom) if odom is not None else self.dock
+        start = odom if odom is not None else pose
+        self._drive = Drive(self.follower, self.config, start, [self._target[:2]], self._target[2],
                             speed_cap=self.config.approach_speed, max_recoveries=0)
 
     def finish(self, status: GoalStatus, code: int = ErrorCode.NONE, msg: str = "") -> None:
@@ -91,10 +104,12 @@ class Docking(Job):
                             f"{cfg.wait_charge_timeout:g} s of docking")
             return self.follower.stop(s.dt)
         assert self._drive is not None
+        if self._on_odom and self.state is DockState.CONTROLLING and s.odom is not None:
+            s = replace(s, pose=s.odom)
         v, w, status = self._drive.step(s)
         if self.state is DockState.NAV_TO_STAGING_POSE:
             if status is DriveStatus.ARRIVED:
-                self._approach(s.pose)
+                self._approach(s.pose, s.odom)
             elif status is DriveStatus.FAILED:
                 self.finish(GoalStatus.ABORTED, ErrorCode.FAILED_TO_STAGE,
                             "Failed to navigate to the staging pose: no progress (blocked)")
@@ -106,7 +121,7 @@ class Docking(Job):
         if status is DriveStatus.ARRIVED:
             if v != 0.0 or w != 0.0:
                 return v, w  # braking to a stop on the dock
-            off = math.dist(s.pose[:2], self.dock[:2])
+            off = math.dist(s.pose[:2], self._target[:2])
             if off <= cfg.docking_threshold:
                 self.state, self._elapsed, self.docked_at = DockState.WAIT_FOR_CHARGE, 0.0, s.now
                 self.follower.tuning = self.base_tuning

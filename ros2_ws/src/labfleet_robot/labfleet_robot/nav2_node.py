@@ -11,6 +11,8 @@ labfleet_robot.navigator.
 
 from __future__ import annotations
 
+import json
+import time
 from functools import partial
 
 import numpy as np
@@ -67,12 +69,15 @@ class Nav2Node(Node):
             undock_clearance=float(p("undock_clearance", 0.3).value),
         )
         docking = bool(p("docking", True).value)
+        # a test oracle: every accepted goal appended as one JSON line (wall time, sim time, kind, poses)
+        self._goal_log = str(p("goal_log", "").value)
         control_hz = float(p("control_rate_hz", 20.0).value)
         feedback_hz = float(p("feedback_rate_hz", 10.0).value)
         self.config = config
         self._tf = TfListener(self, str(p("tf_topic", "/tf").value), str(p("tf_static_topic", "/tf_static").value))
         self.navigator = Navigator(limits, config, self._tf.buffer)
         self._speed = 0.0
+        self._odom_pose: tuple[float, float, float] | None = None
         self._scan: tuple[np.ndarray, np.ndarray] | None = None
         self._battery: BatteryReading | None = None
         self._goals: dict[str, tuple[ServerGoalHandle, Future, GoalKind]] = {}
@@ -101,6 +106,7 @@ class Nav2Node(Node):
     # -- driver inputs --------------------------------------------------------------------------
     def _on_odom(self, msg: Odometry) -> None:
         self._speed = conversions.odom_twist(msg)[0]
+        self._odom_pose = conversions.odom_pose(msg)  # the docking approach drives on it
 
     def _on_scan(self, msg: LaserScan) -> None:
         self._scan = conversions.scan_arrays(msg)
@@ -126,7 +132,10 @@ class Nav2Node(Node):
         done: Future = Future()
         self._goals[goal_id] = (goal_handle, done, kind)
         self.get_logger().info(f"{kind} goal {goal_id[:8]} accepted")
-        self.navigator.start(goal_id, kind, nav2_conversions.request(kind, goal_handle.request), self._now())
+        request = nav2_conversions.request(kind, goal_handle.request)
+        if self._goal_log:
+            self._log_goal(kind, request)
+        self.navigator.start(goal_id, kind, request, self._now())
         self._deliver()
         finished: Finished = await done
         if finished.status is GoalStatus.SUCCEEDED:
@@ -138,6 +147,15 @@ class Nav2Node(Node):
         self.get_logger().info(f"{kind} goal {goal_id[:8]} {finished.status}: error_code {finished.error_code} "
                                f"{finished.error_msg}".rstrip())
         return nav2_conversions.result(finished)
+
+    def _log_goal(self, kind: GoalKind, request: object) -> None:
+        poses = [[p.x, p.y] for p in getattr(request, "poses", ())]
+        pose = getattr(request, "pose", None)
+        if pose is not None:
+            poses.append([pose.x, pose.y])
+        line = json.dumps({"wall": time.time(), "sim": self._now(), "kind": str(kind), "poses": poses})
+        with open(self._goal_log, "a") as log:
+            log.write(line + "\n")
 
     def _deliver(self) -> None:
         for finished in self.navigator.take_finished():
@@ -151,7 +169,7 @@ class Nav2Node(Node):
             if goal_handle.is_cancel_requested:
                 self.navigator.cancel(goal_id)
         scan = self._scan or (None, None)
-        v, w = self.navigator.step(self._now(), scan[0], scan[1], self._speed, self._battery)
+        v, w = self.navigator.step(self._now(), scan[0], scan[1], self._speed, self._battery, self._odom_pose)
         self._deliver()
         self._log_localisation()
         moving = self.navigator.active_goal is not None or v != 0.0 or w != 0.0

@@ -165,6 +165,7 @@ class Step:
     ahead: float  # distance from the robot's centre to the nearest return in its path ahead (inf: clear)
     behind: float  # the same behind it
     battery: BatteryReading | None
+    odom: Pose | None = None  # the odometry pose (odom frame: smooth, never corrected), when known
 
 
 class ProgressChecker:

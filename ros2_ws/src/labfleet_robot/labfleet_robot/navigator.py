@@ -190,7 +190,8 @@ class Navigator:
 
     # -- the control step -----------------------------------------------------------------------
     def step(self, now: float, scan_ranges: np.ndarray | None = None, scan_angles: np.ndarray | None = None,
-             speed: float = 0.0, battery: BatteryReading | None = None) -> tuple[float, float]:
+             speed: float = 0.0, battery: BatteryReading | None = None,
+             odom: Pose | None = None) -> tuple[float, float]:
         """One control cycle at `now` (seconds): the velocity command (v, w) for the base."""
         dt = 0.05 if self._last_time is None else max(1e-3, min(0.5, now - self._last_time))
         self._last_time = now
@@ -208,7 +209,7 @@ class Navigator:
         if scan_ranges is not None and scan_angles is not None:
             ahead = obstacle_distance(scan_ranges, scan_angles, self.follower.limits, self.follower.tuning)
             behind = obstacle_distance(scan_ranges, scan_angles + math.pi, self.follower.limits, self.follower.tuning)
-        v, w = job.step(Step(now, dt, self.pose, speed, ahead, behind, battery))
+        v, w = job.step(Step(now, dt, self.pose, speed, ahead, behind, battery, odom))
         self._collect()
         return v, w
 
