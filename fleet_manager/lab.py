@@ -124,7 +124,8 @@ class Lab:
     def _apply_roster(self, active: list[Registration]) -> None:
         """On the event loop, after every roster change: adapters, dispatch, traffic and the watch follow."""
         self.robots.set_robots(active)
-        self.registry.set_registered({r.id: (r.name, r.adapter) for r in active})
+        self.registry.set_registered({r.id: (r.name, r.adapter, r.config.model.kind, r.config.model.name)
+                                      for r in active})
         self.dispatcher.fleet_changed()
         self.pilots.refresh(self.site)
         self.dispatcher.wake()

@@ -88,6 +88,7 @@ class _Robot:
     docked: bool = False
     speed_limit: float | None = None
     servers: dict[str, bool] = field(default_factory=dict)  # the Nav2 servers it has (dock_robot, ...)
+    heard_at: float = -math.inf  # monotonic time of its last odom or battery message (ROS thread)
 
     @property
     def namespace(self) -> str:
@@ -172,17 +173,19 @@ class Nav2Adapter:
         conv.into_buffer(buffer, msg, static)
 
     def _on_battery(self, r: _Robot, msg: BatteryState) -> None:
+        r.heard_at = time.monotonic()
         pct, r.charging = conv.battery(msg)
         if pct is not None:
             r.battery = pct
 
     def _on_odom(self, r: _Robot, msg: Odometry) -> None:
+        r.heard_at = time.monotonic()
         r.velocity = (msg.twist.twist.linear.x, msg.twist.twist.angular.z)
 
     def _tick(self, node: Node) -> None:
         """STATE_HZ on the node's clock: every robot's state; every DISCOVERY_PERIOD_S, unregistered robots."""
         now = node.get_clock().now().nanoseconds * 1e-9
-        batch = [self._report(r, now) for r in list(self._robots.values())]
+        batch = [report for r in list(self._robots.values()) if (report := self._report(r, now)) is not None]
         batch += self._unregistered(now)
         if batch:
             self._loop.call_soon_threadsafe(self._on_states, self.name, batch)
@@ -191,17 +194,21 @@ class Nav2Adapter:
             self._since_discovery = 0.0
             self._discover(node)
 
-    def _report(self, r: _Robot, now: float) -> RobotReport:
+    def _report(self, r: _Robot, now: float) -> RobotReport | None:
+        """The robot's state; None while nothing is heard of it (then it goes offline), or before its pose was
+        ever known (a state without a pose would put it somewhere it is not)."""
         found = self._tf.get(r.tf_topic, TfBuffer()).lookup(r.map_frame, r.base_frame)
+        fresh = found is not None and now - found.stamp <= LOCALISATION_TIMEOUT_S
         if found is not None:
             pose = found.transform.pose2d()
             if r.job is not None and r.pose is not None:
                 r.job.moved(math.dist(r.pose[:2], pose[:2]))
             r.pose = pose
-            r.localised = now - found.stamp <= LOCALISATION_TIMEOUT_S
-        else:
-            r.localised = False
-        x, y, yaw = r.pose or (0.0, 0.0, 0.0)
+        r.localised = fresh
+        heard = fresh or time.monotonic() - r.heard_at <= LOCALISATION_TIMEOUT_S
+        if r.pose is None or not heard:
+            return None
+        x, y, yaw = r.pose
         job = r.job
         errors = [] if r.localised else [LOCALISATION_LOST]
         if job is not None and job.error:

@@ -28,20 +28,26 @@ class RobotRegistry:
         self._robots: dict[str, RobotEntry] = {}
         self._used_pct: dict[str, float] = {}  # robot id → battery percent points used since first seen
         self._lost_since: dict[str, float] = {}  # robot id → wall time its reports first said localisation lost
-        self.registered: dict[str, tuple[str, str]] = {}  # robot id → (name, adapter) of every registered robot
+        # robot id → (name, adapter, kind, model) of every registered robot
+        self.registered: dict[str, tuple[str, str, str, str]] = {}
         self.adapter_of: dict[str, str] = {}  # robot id → the adapter an unregistered robot reports through
         self.assignments: dict[str, int] = {}  # robot id → mission id
 
-    def set_registered(self, registered: dict[str, tuple[str, str]]) -> None:
+    def set_registered(self, registered: dict[str, tuple[str, str, str, str]]) -> None:
         """The registered robots (after every roster change); others may report, but are never dispatched. A robot
         registered just now is forgotten until it reports as registered (what it said before, unregistered, is
         not what its adapter will say: it is never planned with)."""
-        for robot_id in set(registered) - set(self.registered):
-            if self._robots.pop(robot_id, None) is not None:
-                self._used_pct.pop(robot_id, None)
-                self._lost_since.pop(robot_id, None)
-                self.adapter_of.pop(robot_id, None)
+        for robot_id in set(registered) ^ set(self.registered):  # registered or retired just now
+            self._forget(robot_id)
         self.registered = dict(registered)
+
+    def _forget(self, robot_id: str) -> None:
+        """A robot registered just now is forgotten until it reports as registered; a retired one until it reports
+        again (as unregistered, if it still runs)."""
+        if self._robots.pop(robot_id, None) is not None:
+            self._used_pct.pop(robot_id, None)
+            self._lost_since.pop(robot_id, None)
+        self.adapter_of.pop(robot_id, None)
 
     def update(self, report: RobotReport) -> bool:
         """Store a state; True when the robot is new."""
@@ -98,14 +104,14 @@ class RobotRegistry:
 
     def view(self, robot_id: str) -> dict[str, Any]:
         entry = self._robots.get(robot_id)
-        name, adapter = self.registered.get(robot_id, (robot_id, ""))
+        name, adapter, kind, model = self.registered.get(robot_id, (robot_id, "", "", ""))
         common = {"id": robot_id, "name": name, "registration": "registered" if robot_id in self.registered
                   else "unregistered", "current_mission_id": self.assignments.get(robot_id)}
         if entry is None:  # registered, or announced (e.g. a Nav2 namespace), but no state received yet
             if robot_id not in self.registered and robot_id not in self.adapter_of:
                 raise NotFound(f"unknown robot {robot_id!r}", field="robot_id")
             adapter = adapter or self.adapter_of.get(robot_id, "")
-            return {**common, "kind": "", "model": "", "adapter": adapter, "mode": str(RobotMode.OFFLINE),
+            return {**common, "kind": kind, "model": model, "adapter": adapter, "mode": str(RobotMode.OFFLINE),
                     "localisation": "unknown", "pose": None, "velocity": None, "battery": None, "last_seen": None,
                     "errors": [], "stamp": None, "wall_time": None}
         r = entry.report

@@ -15,38 +15,12 @@ var/screenshots/. The scripts get the lab's tokens (or its admin's credentials) 
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-from pathlib import Path
-
 import pytest
 
-from tests.lab_process import LabProcess, http
+from tests.browser.e2e import SHOTS, run_e2e
+from tests.lab_process import http
 
-REPO = Path(__file__).resolve().parents[2]
-SHOTS = REPO / "var" / "screenshots"
 pytestmark = pytest.mark.browser
-
-
-def e2e_env(lab: LabProcess, user: tuple[str, str] | None = None) -> dict[str, str]:
-    """The environment of an e2e script: fresh tokens of the lab's admin (or of `user`, name and password) and
-    the credentials, for web_console/e2e/browser.mjs."""
-    username, password = user or ("admin", lab.env["LABFLEET_ADMIN_PASSWORD"])
-    tokens = lab.login(username, password)
-    return dict(os.environ, LABFLEET_E2E_ACCESS_TOKEN=tokens["access_token"],
-                LABFLEET_E2E_REFRESH_TOKEN=tokens["refresh_token"], LABFLEET_E2E_USERNAME=username,
-                LABFLEET_E2E_PASSWORD=password)
-
-
-def run_e2e(script: str, lab: LabProcess, timeout: float, user: tuple[str, str] | None = None) -> None:
-    assert shutil.which("node"), "node is required for the browser test"
-    assert Path("/usr/bin/chromium").exists(), "Debian chromium is required (make setup installs it)"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    run = subprocess.run(["node", str(REPO / "web_console" / "e2e" / script), lab.url, str(SHOTS)],
-                         cwd=REPO / "web_console", capture_output=True, text=True, timeout=timeout,
-                         env=e2e_env(lab, user))
-    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n{lab.output()}"
 
 
 def test_console_dispatches_a_mission(running_lab):

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.browser.test_console import REPO, SHOTS, e2e_env
+from tests.browser.e2e import REPO, SHOTS, e2e_env
 
 pytestmark = pytest.mark.browser
 DESTINATION = "ward_bed_2"  # a few metres from delivery_1's charger

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.browser.test_console import REPO, SHOTS, e2e_env
+from tests.browser.e2e import REPO, SHOTS, e2e_env
 from tests.lab_process import http
 
 pytestmark = pytest.mark.browser

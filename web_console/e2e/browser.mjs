@@ -40,14 +40,44 @@ export async function signInWithForm(page, shots) {
   if (!stored[0] || !stored[1]) fail("the console did not keep the access and refresh tokens");
 }
 
+/** The lab's API at `path` (relative to /api/v1/) with the admin's token: the parsed JSON, or a failure. */
+export async function apiJson(page, base, path, { method = "GET", data } = {}) {
+  const response = await page.request.fetch(new URL(`api/v1/${path}`, base).href, { ...authed, method, data });
+  if (!response.ok()) fail(`${method} /${path}: HTTP ${response.status()} ${await response.text()}`);
+  return response.json();
+}
+
+/** Waits until the live feed is connected. */
+export const waitLive = (page) => page.waitForSelector("[data-testid=ws-status][data-state=live]", { timeout: 15_000 });
+
+/** The messages of the message area (kind "error" or "info"; both when not given). */
+export const messages = (page, kind = "") => page.$$eval(`[data-testid=message]${kind ? `.message-${kind}` : ""}`,
+  (els) => els.map((e) => e.textContent));
+
+/** Fails when the message area shows an error. */
+export async function noErrors(page) {
+  const errors = await messages(page, "error");
+  if (errors.length) fail(`unexpected messages: ${errors.join("; ")}`);
+}
+
+/** Every control matching `selector` is disabled, its title naming the role it needs (`session.ts` gate()). */
+export async function allDisabled(page, selector, what, role) {
+  const controls = await page.$$eval(selector, (els) => els.map((e) => ({ disabled: e.disabled, title: e.title,
+    text: e.textContent })));
+  if (!controls.length) fail(`no ${what} to check`);
+  const open = controls.filter((c) => !c.disabled || !c.title.includes(`needs the ${role} role`));
+  if (open.length) fail(`${what}: ${open.length} of ${controls.length} not refused: ${JSON.stringify(open)}`);
+  console.log(`${what}: ${controls.length} disabled (“${controls[0].title}”)`);
+}
+
 /** Reads BASE_URL and SCREENSHOT_DIR from the command line, or exits with the usage. */
-export function args(script) {
-  const [base, shots] = process.argv.slice(2);
+export function args(script, usage = "") {
+  const [base, shots, ...rest] = process.argv.slice(2);
   if (!base || !shots) {
-    console.error(`usage: node e2e/${script} BASE_URL SCREENSHOT_DIR`);
+    console.error(`usage: node e2e/${script} BASE_URL SCREENSHOT_DIR${usage ? ` ${usage}` : ""}`);
     process.exit(2);
   }
-  return { base, shots };
+  return { base, shots, rest };
 }
 
 /** Runs body(page) in a fresh headless Chromium; exits 1 with the reason if it throws or the page had errors.

@@ -4,19 +4,10 @@
 // "Sign out" and a refused refresh bring the login form back. Screenshots viewer.png, signed-out.png.
 // Usage: node e2e/roles.e2e.mjs BASE_URL SCREENSHOT_DIR
 import { join } from "node:path";
-import { args, authed, credentials, fail, withConsole } from "./browser.mjs";
+import { allDisabled, args, authed, credentials, fail, withConsole } from "./browser.mjs";
 
 const { base, shots } = args("roles.e2e.mjs");
-const NEEDS_OPERATOR = "needs the operator role";
-
-/** Every control matching `selector`: disabled, its title naming the operator role. */
-async function allRefused(page, selector, what) {
-  const controls = await page.$$eval(selector, (els) => els.map((e) => ({ disabled: e.disabled, title: e.title })));
-  if (!controls.length) fail(`no ${what} to check`);
-  const open = controls.filter((c) => !c.disabled || !c.title.includes(NEEDS_OPERATOR));
-  if (open.length) fail(`${what}: ${open.length} of ${controls.length} not refused: ${JSON.stringify(open)}`);
-  console.log(`${what}: ${controls.length} disabled (“${controls[0].title}”)`);
-}
+const allRefused = (page, selector, what) => allDisabled(page, selector, what, "operator");
 
 const signedIn = (page) => page.waitForSelector("[data-testid=user]:not([hidden])", { timeout: 15_000 });
 const tokensKept = (page) => page.evaluate(() => [localStorage.getItem("labfleet.access_token"),
@@ -31,7 +22,7 @@ await withConsole(base, async (page) => {
   await page.waitForSelector("tr[data-testid=robot-row]", { timeout: 15_000 });
   await page.waitForSelector("tr[data-testid=mission-row] button[data-action=cancel]", { timeout: 15_000 });
 
-  await allRefused(page, "tr[data-testid=robot-row] button", "robot commands");
+  await allRefused(page, "tr[data-testid=robot-row] button[data-command]", "robot commands");
   await allRefused(page, "tr[data-testid=mission-row] button", "mission actions");
   await allRefused(page, "form[data-testid=dispatch-form] button[type=submit]", "the dispatch button");
   await allRefused(page, "[data-testid=dispatch-toggle]", "the dispatch switch");

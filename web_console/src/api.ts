@@ -5,7 +5,8 @@ const BASE = "/api/v1";
 
 /** A refusal from the API: the reason (naming the field) and the HTTP status. */
 export class ApiError extends Error {
-  constructor(message: string, readonly status: number) {
+  /** `body`: the API's error answer as sent ({detail, field}), for views that place each error at its field. */
+  constructor(message: string, readonly status: number, readonly body: unknown = null) {
     super(message);
   }
 }
@@ -52,8 +53,8 @@ async function send(path: string, init: RequestInit = {}, anonymous = false): Pr
   return response;
 }
 
-/** The API's reason for a refused request, as shown to people. */
-async function failure(response: Response, path: string): Promise<string> {
+/** The API's reason for a refused request, as shown to people, and its answer's body. */
+async function refusal(response: Response, path: string): Promise<{ why: string; body: unknown }> {
   const text = await response.text();
   let body: { detail?: unknown; field?: unknown } | null = null;
   try {
@@ -62,12 +63,19 @@ async function failure(response: Response, path: string): Promise<string> {
     body = null;
   }
   const why = body?.detail !== undefined ? describe(body.detail, body.field) : text || response.statusText || path;
-  return `${why} (HTTP ${response.status})`;
+  return { why: `${why} (HTTP ${response.status})`, body };
+}
+
+async function failure(response: Response, path: string): Promise<string> {
+  return (await refusal(response, path)).why;
 }
 
 export async function api<T>(path: string, init?: RequestInit, anonymous = false): Promise<T> {
   const response = await send(path, init, anonymous);
-  if (!response.ok) throw new ApiError(await failure(response, path), response.status);
+  if (!response.ok) {
+    const { why, body } = await refusal(response, path);
+    throw new ApiError(why, response.status, body);
+  }
   const text = await response.text();
   try {
     return (text ? JSON.parse(text) : null) as T;
@@ -78,6 +86,10 @@ export async function api<T>(path: string, init?: RequestInit, anonymous = false
 
 export const post = <T>(path: string, body?: unknown) =>
   api<T>(path, { method: "POST", body: body === undefined ? undefined : JSON.stringify(body) });
+
+export const patch = <T>(path: string, body: unknown) => api<T>(path, { method: "PATCH", body: JSON.stringify(body) });
+
+export const remove = <T>(path: string) => api<T>(path, { method: "DELETE" });
 
 /** The text to show for a failed request: the API's reason, or what went wrong on the way. */
 export function reason(err: unknown): string {
@@ -97,4 +109,20 @@ export async function file(path: string): Promise<{ blob: Blob; name: string | n
 export function telemetryUrl(): string {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   return `${scheme}://${location.host}${BASE}/ws/telemetry?token=${encodeURIComponent(accessToken() ?? "")}`;
+}
+
+/** One error of a refused request and the field it names ("home", "model.max_speed"; null: the request as a
+ * whole), from the API's `{detail, field}` or FastAPI's `{detail: [{loc, msg}]}`. */
+export interface FieldError { field: string | null; message: string }
+
+export function fieldErrors(err: unknown): FieldError[] {
+  if (!(err instanceof ApiError) || typeof err.body !== "object" || err.body === null) return [];
+  const { detail, field } = err.body as { detail?: unknown; field?: unknown };
+  if (typeof detail === "string") return [{ field: typeof field === "string" ? field : null, message: detail }];
+  if (!Array.isArray(detail)) return [];
+  return detail.map((d) => {
+    const e = d as { loc?: unknown[]; msg?: unknown };
+    const loc = (e.loc ?? []).filter((p) => p !== "body").map(String);
+    return { field: loc.length ? loc.join(".") : null, message: String(e.msg ?? "") };
+  });
 }

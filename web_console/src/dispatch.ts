@@ -75,12 +75,21 @@ export class DispatchForm {
     return this.templates.find((t) => t.name === this.templateSelect.value);
   }
 
-  /** Robots offered for the optional pinning; those of the template's kind first. */
-  setRobots(robots: Iterable<Robot>): void {
+  /** Robots offered for the optional pinning, those of the template's kind first; unregistered robots are never
+   * dispatched, so never offered. `whole`: the list is the whole fleet (robots not in it, e.g. retired, go). */
+  setRobots(robots: Iterable<Robot>, whole = false): void {
     let changed = false;
+    const listed = new Set<string>();
     for (const r of robots) {
+      if (r.registration === "unregistered") continue;
+      listed.add(r.id);
       if (this.robots.get(r.id) !== r.kind) changed = true;
       this.robots.set(r.id, r.kind);
+    }
+    for (const id of whole ? [...this.robots.keys()] : []) {
+      if (listed.has(id)) continue;
+      this.robots.delete(id);
+      changed = true;
     }
     if (changed) this.renderRobots();
   }
@@ -89,7 +98,7 @@ export class DispatchForm {
     const keep = this.robotSelect.value;
     const kind = this.template?.robot_kind ?? null;
     const ids = [...this.robots.keys()].sort();
-    const option = (id: string) => new Option(`${id} (${this.robots.get(id)})`, id);
+    const option = (id: string) => new Option(this.robots.get(id) ? `${id} (${this.robots.get(id)})` : id, id);
     const options: (HTMLOptionElement | HTMLOptGroupElement)[] = [new Option("any suitable robot", "")];
     if (kind === null) {
       options.push(...ids.map(option));

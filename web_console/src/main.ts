@@ -11,6 +11,7 @@ import { AUDIT_HASH, AuditView } from "./audit";
 import { PlaybackView } from "./playback";
 import { ReplayPanel } from "./replay";
 import { DispatchSwitch, loadMissions, QueueView } from "./queue";
+import { RegistryView, ROBOTS_HASH } from "./registry";
 import { RobotsView } from "./robots";
 import { accessToken, refreshTokens, signedOut, whenSignedIn } from "./session";
 import { MissionStore } from "./store";
@@ -38,7 +39,8 @@ function connect(map: MapView, form: DispatchForm, detail: DetailView, dispatch:
     const frame = JSON.parse(event.data) as Frame;
     if (frame.type === "robot_state") {
       const { type: _type, ...robot } = frame;
-      if (!robots.robots.has(robot.id)) form.setRobots([robot]);  // a robot that joined later
+      const known = robots.robots.get(robot.id);
+      if (!known || known.kind !== robot.kind || known.registration !== robot.registration) form.setRobots([robot]);
       robots.update(robot);
       map.update(robot);
       return;
@@ -127,17 +129,28 @@ async function start(): Promise<void> {
   void pollTraffic();
   setInterval(() => void pollTraffic(), 1000);
   setInterval(() => void dispatch.refresh(), 5000); // another operator may pause or resume dispatch
+  // robots registered (offline until they report) or retired since: no frame tells, the list does
+  setInterval(() => void api<Robot[]>("/robots").then((list) => {
+    for (const id of robots.sync(list)) map.remove(id);
+    for (const r of list) if (r.pose === null) map.update(r); // not drawn; the others move with their frames
+    form.setRobots(list, true);
+  }).catch(() => undefined), 5000);
 }
 
+interface Views { pilots: PilotsView; playback: PlaybackView; resim: ReplayPanel; audit: AuditView; registry: RegistryView }
+
 /** The view in the address: #/ the live operations, #/pilots the pilots, #/pilots/ID a pilot's dashboard,
- * #/missions/ID/playback a recorded mission played back, #/missions/ID/replay the same, at its re-simulation. */
-function route(pilots: PilotsView, playback: PlaybackView, resim: ReplayPanel, audit: AuditView): void {
+ * #/missions/ID/playback a recorded mission played back, #/missions/ID/replay the same, at its re-simulation,
+ * #/audit the audit log, #/robots the robot registry. */
+function route({ pilots, playback, resim, audit, registry }: Views): void {
   const replay = /^#\/missions\/(\d+)\/(playback|replay)\/?$/.exec(location.hash);
   const match = /^#\/pilots(?:\/([^/]+))?\/?$/.exec(location.hash);
-  const view = replay ? "playback" : match ? "pilots" : AUDIT_HASH.test(location.hash) ? "audit" : "ops";
+  const view = replay ? "playback" : match ? "pilots" : AUDIT_HASH.test(location.hash) ? "audit"
+    : ROBOTS_HASH.test(location.hash) ? "robots" : "ops";
   $<HTMLElement>("#ops-view").hidden = view !== "ops";
   $<HTMLElement>("#pilots-view").hidden = view !== "pilots";
   if (view === "audit") audit.show(); else audit.hide();
+  if (view === "robots") registry.show(); else registry.hide();
   $<HTMLElement>("#playback-view").hidden = view !== "playback";
   for (const a of document.querySelectorAll<HTMLElement>("nav.views a")) {
     a.classList.toggle("active", a.dataset.view === view);
@@ -164,9 +177,9 @@ async function boot(): Promise<void> {
   const pilots = new PilotsView();
   const playback = new PlaybackView();
   const resim = new ReplayPanel(playback);
-  const audit = new AuditView();
-  window.addEventListener("hashchange", () => route(pilots, playback, resim, audit));
-  route(pilots, playback, resim, audit);
+  const views = { pilots, playback, resim, audit: new AuditView(), registry: new RegistryView() };
+  window.addEventListener("hashchange", () => route(views));
+  route(views);
   await start();
 }
 

@@ -80,8 +80,13 @@ export class MapView {
     }
   }
 
+  /** Draws the robot where it is; a robot without a pose (it never reported) is not drawn. */
   update(robot: Robot): void {
     let g = this.robots.get(robot.id);
+    if (!robot.pose) {
+      this.remove(robot.id);
+      return;
+    }
     if (!g) {
       g = el("g", { class: "robot", "data-testid": "robot-marker", "data-robot-id": robot.id });
       const r = ROBOT_RADIUS;
@@ -102,6 +107,13 @@ export class MapView {
     const label = g.querySelector(".label");
     label?.setAttribute("transform", `rotate(${-deg})`);
     g.setAttribute("data-mode", robot.mode);
+    g.classList.toggle("unregistered", robot.registration === "unregistered");
+    g.classList.toggle("localisation-lost", robot.localisation === "lost");
     (g.querySelector(".body") as SVGCircleElement).style.fill = MODE_COLORS[robot.mode] ?? "#607d8b";
+  }
+
+  remove(robotId: string): void {
+    this.robots.get(robotId)?.remove();
+    this.robots.delete(robotId);
   }
 }

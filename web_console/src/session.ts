@@ -94,7 +94,7 @@ function refusal(needed: Role): string {
 }
 
 /** Disables a control the user's role may not use, its title naming the role needed; true when allowed. */
-export function gate(control: HTMLButtonElement | HTMLInputElement, needed: Role): boolean {
+export function gate(control: HTMLButtonElement | HTMLInputElement | HTMLSelectElement, needed: Role): boolean {
   if (can(needed)) return true;
   control.disabled = true;
   control.title = refusal(needed);

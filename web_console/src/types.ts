@@ -1,9 +1,15 @@
 export interface Pose { x: number; y: number; yaw: number }
+export type Adapter = "labfleet" | "nav2" | "vda5050";
+/** A robot as GET /robots and the robot_state frames give it (fleet_manager/robots/schemas.py RobotPublic): a
+ * registered robot that never reported is offline without pose, velocity, battery or last_seen; a robot that
+ * announced itself without being registered is `unregistered` and never dispatched. */
 export interface Robot {
-  id: string; kind: string; model: string; mode: string; pose: Pose;
-  velocity: { linear: number; angular: number };
-  battery: { percentage: number; charging: boolean };
-  current_mission_id: number | null; last_seen: string; errors: string[];
+  id: string; name?: string; kind: string; model: string; mode: string;
+  adapter?: Adapter | ""; registration?: "registered" | "unregistered"; localisation?: "ok" | "lost" | "unknown";
+  pose: Pose | null;
+  velocity: { linear: number; angular: number } | null;
+  battery: { percentage: number; charging: boolean } | null;
+  current_mission_id: number | null; last_seen: string | null; errors: string[];
 }
 export interface Place { name: string; x: number; y: number; yaw: number | null; kind: string }
 export interface Lane { id: string; from: string; to: string; oneway: boolean; speed_limit: number | null }
