@@ -62,3 +62,20 @@ def validate(topic: Topic | str, message: dict[str, Any], version: str = DEFAULT
     if errors:
         worst = best_match(errors)
         raise SchemaValidationError(topic, version, worst.json_path, worst.message, len(errors))
+
+
+def validate_2_0(topic: Topic | str, message: dict[str, Any]) -> None:
+    """Check a message against the tag 2.0.0 schema of its topic as the 2.0 text reads it: the tag's two
+    defects that concern messages on the wire (schemas/README.md) are accounted for — instantActions name the
+    action type `actionType` (the tag's schema says `actionName`; such messages must also pass 2.1.0's), and a
+    state's action may be PAUSED (the tag's schema leaves it out). Anything else must pass as published."""
+    topic = Topic(topic)
+    if topic is Topic.INSTANT_ACTIONS:
+        validate(topic, message, "2.1.0")
+        message = {**message, "actions": [{("actionName" if k == "actionType" else k): v for k, v in a.items()}
+                                          for a in message.get("actions", [])]}
+    elif topic is Topic.STATE:
+        message = {**message, "actionStates": [
+            {**a, "actionStatus": "RUNNING"} if a.get("actionStatus") == "PAUSED" else a
+            for a in message.get("actionStates", [])]}
+    validate(topic, message, "2.0.0")

@@ -19,6 +19,7 @@ from fleet_manager.core.missions import PRIORITY_RANK, MissionStatus, Priority
 from fleet_manager.core.robots import Command, CommandResult
 from fleet_manager.db.retry import to_thread_retrying, unreachable
 from fleet_manager.missions.charging import ChargerBook, needs_charge
+from fleet_manager.missions.holds import LocalisationHolds
 from fleet_manager.missions.runner import MissionRunner, RobotLost, RunState, StepFailed, mark_underway
 from fleet_manager.missions.schemas import MissionCreate, MissionPublic, as_utc
 from fleet_manager.missions.service import MissionService
@@ -55,6 +56,8 @@ class Dispatcher:
         self.traffic.locate = self._last_seen_at
         self._making_way: set[str] = set()
         self._durations: dict[str | None, dict[str, float]] = {}
+        self.holds = LocalisationHolds(service, registry,
+                                       lambda robot_id, command: self._command(robot_id, command, audit_refusal=False))
         self.runner = (MissionRunner(service, registry, robots, self._mark_started, self.traffic, self.make_way)
                        if robots else None)
 
@@ -461,40 +464,8 @@ class Dispatcher:
 
     # -- localisation ---------------------------------------------------------------------------
     async def watch_localisation(self) -> None:
-        """A robot that loses its localisation mid-mission is held (the robot paused, the mission `paused` with
-        the reason) until it is localised again; the runner fails it after the robot timeout (RobotLost)."""
-        for state in list(self._runs.values()):
-            lost = not self.registry.localised(state.robot_id)
-            if lost and not state.held:
-                state.held = True
-                await self._hold(state)
-            elif not lost and state.held:
-                state.held = False
-                await self._unhold(state)
-
-    async def _hold(self, state: RunState) -> None:
-        log.warning("robot %s lost its localisation: mission %s held", state.robot_id, state.mission_id)
-        with contextlib.suppress(DomainError):
-            await self._command(state.robot_id, Command.PAUSE, audit_refusal=False)
-        mission = await to_thread_retrying(self.service.get, state.mission_id, False)
-        if mission.status is MissionStatus.UNDERWAY:
-            state.paused = True  # waits and confirmations do not count down while held
-            with contextlib.suppress(Conflict):
-                await to_thread_retrying(
-                    self.service.transition, state.mission_id, MissionStatus.PAUSED,
-                    f"held: robot {state.robot_id} lost its localisation (no map pose for 2 s); it carries on when "
-                    f"the localisation returns, or fails after {self.registry.timeout_s:g} s")
-
-    async def _unhold(self, state: RunState) -> None:
-        log.info("robot %s is localised again: mission %s carries on", state.robot_id, state.mission_id)
-        if not state.paused:
-            return  # it was not underway when held (assigned, or paused by an operator): nothing to undo
-        with contextlib.suppress(DomainError):
-            await self._command(state.robot_id, Command.RESUME, audit_refusal=False)
-        state.paused = False
-        with contextlib.suppress(Conflict):
-            await to_thread_retrying(self.service.transition, state.mission_id, MissionStatus.UNDERWAY,
-                                     f"resumed: robot {state.robot_id} is localised again")
+        """Missions of robots that lost their localisation are held until it returns (missions/holds.py)."""
+        await self.holds.watch(self._runs.values())
 
     async def _running(self, mission_id: int, expected: MissionStatus, verb: str) -> tuple[MissionPublic, RunState]:
         mission = await asyncio.to_thread(self.service.get, mission_id, False)

@@ -183,7 +183,7 @@ OUT_OF_RANGE = [
     ("POST", "/schedules/2147483647/disable", 404, "schedule_id"),
     ("GET", "/pilots/" + "x" * 5000, 404, "pilot_id"),
     ("GET", "/incidents/" + "x" * 5000, 404, "incident_id"),
-    ("GET", "/robots/" + "x" * 5000, 404, "robot_id"),
+    ("GET", "/robots/" + "x" * 5000, 422, "robot_id"),  # longer than any robot id can be
 ]
 
 

@@ -16,7 +16,7 @@ from fleet_manager.adapters.base import Announced
 from fleet_manager.core.errors import Unavailable
 from fleet_manager.core.robots import Command, CommandResult, TaskOutcome, TaskRequest
 from tests.fleet_manager.test_vda5050_adapter import BROKER, ROBOT, _nothing, lab, line, run, until
-from tests.pg_proxy import PgProxy
+from tests.tcp_proxy import TcpProxy
 from vda5050.topics import Topic
 
 
@@ -61,7 +61,7 @@ def test_bad_state_messages_are_logged_and_the_task_goes_on(caplog: pytest.LogCa
 
 def test_the_adapter_reconnects_after_a_broker_outage_and_resends_the_order(caplog: pytest.LogCaptureFixture
                                                                              ) -> None:
-    proxy = PgProxy(BROKER)  # a TCP proxy between the adapter and Mosquitto; the vehicle talks to Mosquitto
+    proxy = TcpProxy(BROKER)  # a TCP proxy between the adapter and Mosquitto; the vehicle talks to Mosquitto
 
     async def scenario() -> None:
         async with lab(url=f"mqtt://127.0.0.1:{proxy.port}", timeout_s=10.0) as here:

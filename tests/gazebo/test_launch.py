@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import math
+import shutil
 
 import pytest
 import yaml
@@ -95,6 +96,25 @@ def test_plan_for_the_first_robots_only(tmp_path):
     assert len(entries) == 8 and sorted(p.name for p in (tmp_path / "robots").iterdir()) == [
         f"{plan.fleet.robots[0].id}.sdf"]
     assert len(plan.odom_anchors) == 1
+
+
+def test_nav2_robots_get_the_nav2_stand_in_and_vda5050_vehicles_are_refused(tmp_path):
+    sites = tmp_path / "sites"
+    shutil.copytree(SITE, sites / SITE.name)
+    fleet_file = sites / SITE.name / "fleet.yaml"
+    fleet = yaml.safe_load(fleet_file.read_text())
+    fleet["robots"][0]["robot_api"] = "nav2"
+    fleet["robots"][1] |= {"robot_api": "labfleet", "map_transform": {"x": 1.0, "y": 2.0, "yaw": 0.3}}
+    fleet_file.write_text(yaml.safe_dump(fleet))
+    plan = make_plan(sites / SITE.name, tmp_path / "run", MODELS_DIR, robots=2)
+    nav2, agent = plan.agents
+    first, second = (r["id"] for r in fleet["robots"][:2])
+    assert (nav2.executable, nav2.name, nav2.namespace) == ("labfleet-nav2", "bt_navigator", f"/{first}")
+    assert agent.executable == "labfleet-agent" and agent.parameters["map_frame"] == f"{second}/map"
+    fleet["robots"][0]["robot_api"] = "vda5050"
+    fleet_file.write_text(yaml.safe_dump(fleet))
+    with pytest.raises(ValueError, match="VDA 5050 vehicles run in the built-in simulator only"):
+        make_plan(sites / SITE.name, tmp_path / "run2", MODELS_DIR, robots=2)
 
 
 def test_a_robot_with_a_map_of_its_own_is_anchored_in_it():

@@ -39,7 +39,7 @@ import websockets.sync.client
 from fleet_manager.auth.service import USER_CACHE_S
 from tests.conftest import PG_ADMIN_URL, VENV_BIN, fresh_postgres, next_domain_id
 from tests.lab_process import LabProcess, child_pid, http
-from tests.pg_proxy import PgProxy
+from tests.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.ros, pytest.mark.postgres]
 
@@ -52,7 +52,7 @@ PG = ("127.0.0.1", 5432)
 @dataclass
 class Faults:
     lab: LabProcess
-    proxy: PgProxy
+    proxy: TcpProxy
     database: str  # PostgreSQL conninfo of the lab's database, straight to the server (not through the proxy)
 
     @property
@@ -68,7 +68,7 @@ class Faults:
 def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faults]:
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     user = base.split("://", 1)[1].split("@", 1)[0]
-    proxy = PgProxy(PG)
+    proxy = TcpProxy(PG)
     env = dict(os.environ) | {
         "ROS_DOMAIN_ID": str(next_domain_id()), "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST", "PYTHONUNBUFFERED": "1",
         "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}", "LABFLEET_ROBOT_TIMEOUT_S": str(ROBOT_TIMEOUT_S)}

@@ -81,11 +81,12 @@ def finished(m: dict[str, Any]) -> bool:
 
 
 class TrafficPoller:
-    """GET /sites/living_lab/traffic every 50 ms on a thread: (wall time, routes) snapshots."""
+    """GET /sites/living_lab/traffic every 50 ms on a thread: (asked at, answered at, routes) snapshots — the
+    routes as they were at some moment between the two wall times."""
 
     def __init__(self, lab: LabProcess) -> None:
         self.url = f"{api(lab)}/sites/living_lab/traffic"
-        self.snapshots: list[tuple[float, dict[str, Any]]] = []
+        self.snapshots: list[tuple[float, float, dict[str, Any]]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -93,8 +94,9 @@ class TrafficPoller:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
+                asked = time.time()
                 routes = http.get(self.url, timeout=5).json()["routes"]
-                self.snapshots.append((time.time(), routes))
+                self.snapshots.append((asked, time.time(), routes))
             except Exception:  # a slow answer now and then: the next poll comes
                 pass
             time.sleep(0.05)
@@ -120,18 +122,18 @@ def goals_beyond_release(goals: list[dict[str, Any]], robot_id: str, poller: Tra
     """Every goal pose must be a waypoint of the robot's route, released by the time of the goal. The goal's
     plan is the robot's latest one made before the goal arrived (or one replaced less than SUPERSEDED_S before:
     a goal sent for it may arrive after the replan, and is canceled then); its release is read in the first
-    snapshot of that plan after the goal (releases only grow within a plan, so a pose past the release there was
-    past it when the goal was sent), else the last one before. Also: how many goals stopped short of their
-    route's end (sent while only part of it was released)."""
+    snapshot of that plan asked for after the goal arrived (releases only grow within a plan, so a pose past the
+    release there was past it when the goal was sent), else the last one before. Also: how many goals stopped
+    short of their route's end (sent while only part of it was released)."""
     problems, partial = [], 0
-    snaps: dict[int, list[tuple[float, dict[str, Any]]]] = {}
-    for t, s in poller.snapshots:
+    snaps: dict[int, list[tuple[float, float, dict[str, Any]]]] = {}
+    for asked, answered, s in poller.snapshots:
         if robot_id in s:
-            snaps.setdefault(s[robot_id]["plan"], []).append((t, s[robot_id]))
+            snaps.setdefault(s[robot_id]["plan"], []).append((asked, answered, s[robot_id]))
     for goal in goals:
         poses = [to_site(x, y) for x, y in goal["poses"]]
-        made = sorted((v[0][1]["planned_at"], plan) for plan, v in snaps.items()
-                      if v[0][1]["planned_at"] <= goal["sim"] + 1e-6)
+        made = sorted((v[0][2]["planned_at"], plan) for plan, v in snaps.items()
+                      if v[0][2]["planned_at"] <= goal["sim"] + 1e-6)
         if not made:
             problems.append(f"{goal['kind']} goal at {goal['wall']:.2f} {poses}: no plan of {robot_id} before it")
             continue
@@ -141,8 +143,8 @@ def goals_beyond_release(goals: list[dict[str, Any]], robot_id: str, poller: Tra
             candidates.append(made[-2][1])  # replaced just before the goal arrived
         verdicts = []
         for plan in candidates:
-            after = [r for t, r in snaps[plan] if t >= goal["wall"]]
-            route = after[0] if after else snaps[plan][-1][1]
+            after = [r for asked, _, r in snaps[plan] if asked >= goal["wall"]]  # its state after the goal
+            route = after[0] if after else snaps[plan][-1][2]
             where = [index_on_route(route, x, y) for x, y in poses]
             if None in where:
                 verdicts.append(f"not on {route['places']}")

@@ -24,7 +24,7 @@ import yaml
 from tests.conftest import VENV_BIN
 from tests.lab_process import free_port, stop_group
 from tests.labfleet_sim.vda_helpers import BROKER, MqttMaster, make_order
-from tests.pg_proxy import PgProxy
+from tests.tcp_proxy import TcpProxy
 from vda5050.topics import Topic
 
 SITE = Path(__file__).resolve().parents[2] / "sim_worlds" / "living_lab"
@@ -61,9 +61,9 @@ def env() -> dict[str, str]:
 
 
 @pytest.fixture
-def proxy() -> Iterator[PgProxy]:
+def proxy() -> Iterator[TcpProxy]:
     """A TCP proxy to the broker that the test can cut: the broker out of reach."""
-    proxied = PgProxy(BROKER)
+    proxied = TcpProxy(BROKER)
     yield proxied
     proxied.close()
 
@@ -72,7 +72,7 @@ def collapsed(values: list[object]) -> list[object]:
     return [k for k, _ in itertools.groupby(values)]
 
 
-def test_a_master_drives_a_vehicle_through_an_order(fleet_file: Path, interface: str, proxy: PgProxy,
+def test_a_master_drives_a_vehicle_through_an_order(fleet_file: Path, interface: str, proxy: TcpProxy,
                                                     env: dict[str, str], tmp_path: Path) -> None:
     proxy.cut()  # the broker is down when the bench starts
     master = MqttMaster(interface, [SERIAL, "delivery_2"])

@@ -19,7 +19,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.pg_proxy import PgProxy
+from tests.tcp_proxy import TcpProxy
 from tests.vda5050.bench import MAP, T0, action, order
 from vda5050.codec import to_json
 from vda5050.description import VehicleDescription
@@ -197,7 +197,7 @@ def test_the_last_will_says_connection_broken(interface: str, listener: Listener
 
 
 def test_it_reconnects_when_the_broker_comes_back(interface: str, listener: Listener) -> None:
-    proxy = PgProxy(BROKER)  # a TCP proxy the test can cut: the broker out of reach
+    proxy = TcpProxy(BROKER)  # a TCP proxy the test can cut: the broker out of reach
     runner = make_runner(interface, url=f"mqtt://127.0.0.1:{proxy.port}")
     runner.start()
     try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labfleet_robot.params import agent_params
+from labfleet_robot.params import NAV2_NODE, agent_params, nav2_params
 from labfleet_sim.fleet_config import FleetConfig, RobotConfig, load_fleet
 
 from labfleet_gazebo import topics
@@ -43,8 +43,28 @@ class GazeboPlan:
     spawns: list[NodeSpec]  # ros_gz_sim create, one per robot
     odom_anchors: list[NodeSpec]  # tf2_ros static_transform_publisher <map_frame> → <id>/odom, one per robot
     bridge: NodeSpec  # ros_gz_bridge parameter_bridge with the generated config
-    agents: list[NodeSpec]  # labfleet_robot agents, one per robot, on sim time
+    agents: list[NodeSpec]  # each robot's own software on sim time: our agent, or the Nav2 stand-in for a nav2 robot
     resource_path: Path  # for GZ_SIM_RESOURCE_PATH (the model templates)
+
+
+def robot_node(robot: RobotConfig, seed: int) -> NodeSpec:
+    """The robot's own software: `labfleet-agent` (robot_api labfleet), or `labfleet-nav2`, the Nav2 stand-in
+    (robot_api nav2; on a robot with Nav2 installed, its own Nav2 bringup takes this place). VDA 5050 vehicles
+    live in the built-in simulator only: refused here."""
+    model = robot.model
+    common = {"robot_id": robot.id, "radius": model.radius, "max_speed": model.max_speed,
+              "max_accel": model.max_accel, "max_yaw_rate": model.max_yaw_rate, "max_yaw_accel": model.max_yaw_accel}
+    if robot.robot_api == "vda5050":
+        raise ValueError(f"robot {robot.id}: VDA 5050 vehicles run in the built-in simulator only (--sim lite)")
+    if robot.robot_api == "nav2":
+        params = nav2_params(map_frame=robot.map_frame, **common)
+        return NodeSpec("labfleet_robot", "labfleet-nav2", NAV2_NODE, namespace=f"/{robot.id}",
+                        parameters={**params, "use_sim_time": True})
+    params = agent_params(kind=model.kind, model=model.name, seed=seed, map_frame=robot.map_frame,
+                          actions={name: (a.duration_s, a.success_rate) for name, a in model.actions.items()},
+                          **common)
+    return NodeSpec("labfleet_robot", "labfleet-agent", "agent", namespace=f"/{robot.id}",
+                    parameters={**params, "use_sim_time": True})
 
 
 def _fleet(site_dir: Path, robots: int | None) -> FleetConfig:
@@ -93,14 +113,5 @@ def make_plan(site_dir: Path, run_dir: Path, models_dir: Path, *, robots: int | 
     bridge = NodeSpec("ros_gz_bridge", "parameter_bridge", "labfleet_gz_bridge",
                       parameters={"config_file": str(bridge_file), **qos_overrides(fleet)})
 
-    agents = []
-    for i, robot in enumerate(fleet.robots):
-        model = robot.model
-        params = agent_params(
-            robot_id=robot.id, kind=model.kind, model=model.name, radius=model.radius, max_speed=model.max_speed,
-            max_accel=model.max_accel, max_yaw_rate=model.max_yaw_rate, max_yaw_accel=model.max_yaw_accel,
-            seed=seed + i, actions={name: (a.duration_s, a.success_rate) for name, a in model.actions.items()},
-        )
-        agents.append(NodeSpec("labfleet_robot", "labfleet-agent", "agent", namespace=f"/{robot.id}",
-                               parameters={**params, "use_sim_time": True}))
+    agents = [robot_node(robot, seed + i) for i, robot in enumerate(fleet.robots)]
     return GazeboPlan(world_file, world, fleet, gz, spawns, anchors, bridge, agents, Path(models_dir))

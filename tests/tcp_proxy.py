@@ -1,4 +1,4 @@
-"""A TCP proxy in front of PostgreSQL that a test can cut off: the database "out of reach" for a while."""
+"""A TCP proxy a test can cut off: PostgreSQL or the MQTT broker "out of reach" for a while."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 from tests.lab_process import free_port
 
 
-class PgProxy:
-    """127.0.0.1:`port` forwarded to PostgreSQL. `cut()` closes every proxied connection and refuses new
-    ones (nothing listens on the port) until `restore()`."""
+class TcpProxy:
+    """127.0.0.1:`port` forwarded to `target` (PostgreSQL, Mosquitto). `cut()` closes every proxied connection and
+    refuses new ones (nothing listens on the port) until `restore()`."""
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target

@@ -1,0 +1,184 @@
+"""VDA 5050 vehicles beside ROS 2 robots (issue 15), real processes: `labfleet up --site smart_factory --fleet mixed
+--robots 8` — four VDA 5050 vehicles of the simulator on the Mosquitto broker (through a TCP proxy the test can cut,
+and an interface name of this test's own), two Nav2 robots and two agent robots, one traffic manager.
+
+For 30 minutes of sim time the test keeps every robot busy with material transports between the cart bays of the
+single-lane storage aisles and the line stations, and cuts the broker off for 10 s while VDA 5050 vehicles drive.
+Then: every mission ended (those of the vehicles cut off requeued and done again, nothing lost), no robot touched
+another, a VDA 5050 vehicle and a ROS 2 robot drove the same single-lane aisle; every message on the broker
+validates against the VDA 5050 2.0.0 schemas, order updates count up and stitch at the last base node, and no
+vehicle ever reached a node of an order before it was released to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from tests.conftest import VENV_BIN, next_domain_id
+from tests.lab_process import LabProcess, http
+from tests.tcp_proxy import TcpProxy
+from vda5050.schemas import validate_2_0
+from vda5050.topics import parse_topic_name
+
+pytestmark = pytest.mark.ros
+
+BROKER = ("127.0.0.1", 1883)
+SIM_MINUTES = 30.0
+SPEED = 5
+VDA = ("amr_01", "amr_02", "amr_03", "amr_04")
+ROS = ("amr_05", "amr_06", "amr_07", "amr_08")  # Nav2, Nav2, agent, agent
+BAYS = [f"bay_{aisle}_{y}" for aisle in ("08", "14") for y in ("12", "18", "24", "30")]
+STATIONS = ["line1_s1", "line1_s2", "line1_s3"]
+
+
+@dataclass
+class Capture:
+    """Every message on the lab's VDA 5050 topics, in arrival order: (wall time, topic, payload)."""
+
+    interface: str
+    messages: list[tuple[float, str, bytes]] = field(default_factory=list)
+    client: mqtt.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"capture-{uuid.uuid4().hex[:8]}")
+        self.client.on_message = lambda _c, _u, m: self.messages.append((time.time(), m.topic, m.payload))
+        self.client.on_connect = lambda c, _u, _f, _r, _p: c.subscribe(f"{self.interface}/v2/#", qos=1)
+        self.client.connect(*BROKER)
+        self.client.loop_start()
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabProcess, TcpProxy, Capture]]:
+    interface = f"uagv_it{uuid.uuid4().hex[:8]}"
+    proxy = TcpProxy(BROKER)
+    capture = Capture(interface)
+    env = dict(os.environ, ROS_DOMAIN_ID=str(next_domain_id()), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+               PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}", LABFLEET_VDA5050_INTERFACE=interface,
+               LABFLEET_MQTT_URL=f"mqtt://127.0.0.1:{proxy.port}", LABFLEET_OFFLINE_POLICY="requeue")
+    lab = LabProcess(env, tmp_path_factory.mktemp("vdalab"),
+                     extra=("--site", "smart_factory", "--fleet", "mixed", "--robots", "8", "--speed", str(SPEED)))
+    try:
+        lab.wait_ready(robots=8, timeout=120)
+        yield lab, proxy, capture
+    finally:
+        lab.stop()
+        capture.close()
+        proxy.close()
+        cleaner = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)  # retained connection messages of this run
+        cleaner.connect(*BROKER)
+        for _, topic, _ in capture.messages:
+            if topic.endswith("/connection"):
+                cleaner.publish(topic, b"", retain=True)
+        cleaner.disconnect()
+
+
+def sim_now(lab: LabProcess) -> float:
+    return float(http.get(f"{lab.url}/api/v1/health").json()["sim_time"] or 0.0)
+
+
+def test_a_mixed_fleet_for_30_minutes_with_a_broker_outage(world: tuple[LabProcess, TcpProxy, Capture]) -> None:
+    lab, proxy, capture = world
+    api = f"{lab.url}/api/v1"
+    robots = {r["id"]: r["adapter"] for r in http.get(f"{api}/robots").json()}
+    assert [robots[r] for r in VDA + ROS] == ["vda5050"] * 4 + ["nav2", "nav2", "labfleet", "labfleet"], robots
+    rng = random.Random(15)
+    missions: dict[int, str] = {}
+    busy: dict[str, int] = {}
+    start = sim_now(lab)
+    cut_done = False
+    deadline = time.monotonic() + SIM_MINUTES * 60 / SPEED * 2.5  # the machine may not keep the speed up
+    while sim_now(lab) - start < SIM_MINUTES * 60 and time.monotonic() < deadline:
+        for rid in VDA + ROS:  # every robot busy: a new transport as soon as its last one ended
+            m = busy.get(rid)
+            if m is not None and http.get(f"{api}/missions/{m}").json()["status"] not in ("completed", "failed",
+                                                                                          "canceled"):
+                continue
+            body = {"template": "material_transport", "robot_id": rid,
+                    "params": {"pickup": rng.choice(BAYS), "station": rng.choice(STATIONS)}}
+            r = http.post(f"{api}/missions", json=body)
+            assert r.status_code == 201, r.text
+            busy[rid] = r.json()["id"]
+            missions[busy[rid]] = rid
+        driving = [r for r in http.get(f"{api}/robots").json() if r["id"] in VDA and r["mode"] == "moving"]
+        if not cut_done and sim_now(lab) - start > 300 and len(driving) >= 2:
+            proxy.cut()  # the broker out of reach for 10 s, mid-mission
+            time.sleep(10)
+            proxy.restore()
+            cut_done = True
+        time.sleep(1.0)
+    assert cut_done, "no moment with two VDA 5050 vehicles driving to cut the broker in"
+    assert sim_now(lab) - start >= SIM_MINUTES * 60, f"only {sim_now(lab) - start:.0f} s of sim time ran"
+
+    end = time.monotonic() + 600
+    def open_missions() -> list[dict[str, Any]]:
+        return [m for m in http.get(f"{api}/missions?limit=1000").json()
+                if m["status"] not in ("completed", "failed", "canceled")]
+    while open_missions() and time.monotonic() < end:  # no new work: the last ones end
+        time.sleep(2.0)
+    assert not open_missions(), open_missions()
+
+    every = http.get(f"{api}/missions?limit=1000").json()
+    transports = [m for m in every if m["id"] in missions]
+    done = [m for m in transports if m["status"] == "completed"]
+    assert len(done) >= 0.9 * len(transports), [(m["id"], m["robot_id"], m["failure_reason"]) for m in transports
+                                                if m["status"] != "completed"]
+    for kind, group in (("VDA 5050", VDA), ("ROS 2", ROS)):
+        assert sum(1 for m in done if m["robot_id"] in group) >= 8, f"few {kind} transports completed"
+    aisle_08 = {"a08_12", "a08_18", "a08_24", "a08_30"}
+    through = {m["robot_id"] for m in done if aisle_08 & set(m["route"])}
+    assert through & set(VDA) and through & set(ROS), through  # both kinds shared the single-lane aisle
+    contacts = [line for line in lab.lines if "contact:" in line]
+    between_robots = [line for line in contacts if any(f"hit {rid}" in line for rid in VDA + ROS)]
+    assert not between_robots, between_robots
+    outage = [m for m in transports if any("requeued" in (e["message"] or "") for e in
+                                           http.get(f"{api}/missions/{m['id']}").json()["events"] or [])]
+    assert all(m["status"] == "completed" for m in outage), outage  # cut off, requeued, then done
+    check_messages(capture)
+
+
+def check_messages(capture: Capture) -> None:
+    """Schemas, order updates, and no node reached before its release, from what went over the broker."""
+    released: dict[tuple[str, str], int] = {}  # (serial, orderId) → highest released sequenceId sent so far
+    last: dict[tuple[str, str], dict[str, Any]] = {}  # the latest order message of each order
+    counted = {"order": 0, "state": 0, "instantActions": 0}
+    for _, topic, payload in capture.messages:
+        if not payload:
+            continue
+        parts = parse_topic_name(topic)
+        data = json.loads(payload)
+        validate_2_0(parts.topic, data)
+        key = (parts.serial_number, data.get("orderId", ""))
+        if str(parts.topic) == "order":
+            counted["order"] += 1
+            before = last.get(key)
+            if before is not None and data["orderUpdateId"] != before["orderUpdateId"]:
+                assert data["orderUpdateId"] > before["orderUpdateId"], (before, data)
+                stitch = [n for n in before["nodes"] if n["released"]][-1]
+                first = data["nodes"][0]
+                assert (first["nodeId"], first["sequenceId"]) == (stitch["nodeId"], stitch["sequenceId"]), (
+                    before["nodes"], data["nodes"])
+            last[key] = data
+            base = [n["sequenceId"] for n in data["nodes"] if n["released"]]
+            released[key] = max(released.get(key, -1), max(base, default=-1))
+        elif str(parts.topic) == "state":
+            counted["state"] += 1
+            if data.get("orderId") and key in released and data.get("lastNodeSequenceId") is not None:
+                assert data["lastNodeSequenceId"] <= released[key], (data["orderId"], data["lastNodeId"])
+        elif str(parts.topic) == "instantActions":
+            counted["instantActions"] += 1
+    assert counted["order"] >= 20 and counted["state"] >= 200, counted
+    assert any(u["orderUpdateId"] > 0 for u in last.values()), "no order was ever updated"
