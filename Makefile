@@ -1,5 +1,5 @@
 # LabFleet: `make demo` runs a simulated living lab; `make test` runs every suite.
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test test-long lint clean
 
 setup:
 	@bash scripts/setup.sh
@@ -9,6 +9,9 @@ demo: setup
 
 test: setup
 	@bash scripts/test.sh
+
+test-long: setup  # the tests that run for many minutes (a 30-minute mixed fleet), left out of make test
+	@bash scripts/test.sh -m long
 
 lint: setup
 	.venv/bin/ruff check .

@@ -11,4 +11,8 @@ echo "[test] mypy"
 echo "[test] pytest"
 # two workers, one test module each at a time (module-scoped labs stay in one worker); the longest
 # modules start first (tests/conftest.py), so the soak overlaps the rest
-.venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 -n "${LABFLEET_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"
+# the `long` tests (many minutes each: make test-long) are left out unless a marker expression is given
+marker=(-m "not long")
+for arg in "$@"; do [ "$arg" = "-m" ] && marker=(); done
+.venv/bin/python -m pytest -q -p no:cacheprovider --durations=25 -n "${LABFLEET_TEST_WORKERS:-2}" --dist loadfile \
+  --no-loadscope-reorder "${marker[@]}" "$@"

@@ -106,8 +106,9 @@ def running_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 # modules last); each worker starts with two modules, in turn: the soak and the shared lab on one, the
 # city pilot and test_up on the other.
 LONGEST_FIRST = ("tests/integration/test_soak.py", "tests/integration/test_city_pilot.py",
+                 "tests/integration/test_vda5050_lab.py", "tests/integration/test_nav2_lab.py",
                  "tests/integration/test_lab.py", "tests/integration/test_up.py",
-                 "tests/integration/test_faults.py", "tests/browser/")
+                 "tests/integration/test_faults.py", "tests/integration/test_single_lane_swap.py", "tests/browser/")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -35,7 +35,7 @@ from tests.lab_process import LabProcess, http
 pytestmark = pytest.mark.ros
 
 NAV2_ROBOTS = ("delivery_2", "guide_1")
-SPEED = "2"
+SPEED = "3"
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,7 @@ from labfleet_robot import conversions
 from labfleet_robot.agent import Mode, Outcome, RobotAgent, TaskResult
 from labfleet_robot.controller import Limits
 from labfleet_robot.frames import Localisation
+from labfleet_robot.spin import spin
 from labfleet_robot.tf_listener import TfListener
 
 IDLE_ZERO_TICKS = 10  # zero commands sent after stopping, then the base is left alone
@@ -209,7 +210,7 @@ def main(args: list[str] | None = None) -> None:
     node = None
     try:
         node = AgentNode()
-        rclpy.spin(node)
+        spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except Exception:

@@ -33,6 +33,7 @@ from labfleet_robot.controller import Limits
 from labfleet_robot.navigation import Admission, BatteryReading, Finished, GoalKind, GoalStatus, NavigatorConfig
 from labfleet_robot.navigator import Navigator
 from labfleet_robot.params import parse_docks
+from labfleet_robot.spin import spin
 from labfleet_robot.tf_listener import TfListener
 
 IDLE_ZERO_TICKS = 10  # zero commands sent after stopping, then the base is left alone
@@ -203,7 +204,7 @@ def main(args: list[str] | None = None) -> None:
     node = None
     try:
         node = Nav2Node()
-        rclpy.spin(node)
+        spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except Exception:

@@ -24,6 +24,7 @@ import rclpy
 from geometry_msgs.msg import Twist
 from labfleet_interfaces.msg import Contact as ContactMsg
 from labfleet_interfaces.srv import SimFault
+from labfleet_robot.spin import spin
 from nav_msgs.msg import Odometry
 from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException
@@ -197,7 +198,7 @@ def main(args: list[str] | None = None) -> None:
     failed = False
     try:
         node = SimNode()
-        rclpy.spin(node)
+        spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except SimConfigError as exc:
