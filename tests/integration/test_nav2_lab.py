@@ -1,12 +1,15 @@
-"""Robots as they are in the field (issue 14): `labfleet up --fleet nav2` on living_lab, real processes on a ROS
-domain of its own. delivery_2 and guide_1 navigate with Nav2 (the simulator's Nav2 stand-in; the fleet manager
-speaks only NavigateThroughPoses / DockRobot / SpeedLimit to them), delivery_1 and delivery_2 localise on maps
-of their own (shifted and turned, drifting odometry), visitor_1 shows up unregistered.
+"""Robots as they are in the field (issues 14, 15): `labfleet up --fleet field` on living_lab, real processes on a
+ROS domain of its own. delivery_2 and guide_1 navigate with Nav2 (the simulator's Nav2 stand-in; the fleet manager
+speaks only NavigateThroughPoses / DockRobot / SpeedLimit to them), delivery_3 is a VDA 5050 vehicle on the
+broker, delivery_1 and delivery_2 localise on maps of their own (shifted and turned, drifting odometry),
+visitor_1 shows up unregistered.
 
-- every template that fits the Nav2 robots completes through the nav2 adapter, with recordings; the Nav2 robots
+- every template that fits the Nav2 robots completes through the nav2 adapter, with recordings, and a delivery by
+  the VDA 5050 vehicle; the Nav2 robots
   serve no ExecuteTask and the fleet manager holds no ExecuteTask client for them; no goal pose ever lay beyond
   the robot's release (each goal the stand-ins received, against the traffic manager's routes polled meanwhile);
-- with drift and a map transform, deliveries stop within 0.3 m of the place in site coordinates (ground truth);
+- with drift and a map transform, deliveries stop within 0.3 m of the place in site coordinates (ground truth),
+  as does the VDA 5050 vehicle's;
 - a localisation dropout of 5 s holds the mission (paused) and it completes after TF returns;
 - visitor_1 is listed unregistered and never dispatched; registered while the lab runs it gets a mission within
   10 s; retired, its missions and recordings stay.
@@ -19,6 +22,7 @@ import math
 import os
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,7 @@ from rclpy.action import get_action_client_names_and_types_by_node
 from tests import ros_helpers
 from tests.conftest import VENV_BIN, next_domain_id
 from tests.lab_process import LabProcess, http
+from tests.mqtt_helpers import clear_retained
 
 pytestmark = pytest.mark.ros
 
@@ -40,15 +45,18 @@ SPEED = "3"
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabProcess]:
+    interface = f"uagv_field{uuid.uuid4().hex[:8]}"
     env = dict(os.environ, ROS_DOMAIN_ID=str(next_domain_id()), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
-               PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}", LABFLEET_ROBOT_TIMEOUT_S="10")
+               PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}", LABFLEET_ROBOT_TIMEOUT_S="10",
+               LABFLEET_VDA5050_INTERFACE=interface)  # its vehicles, no other test's
     data = tmp_path_factory.mktemp("nav2lab")
-    lab = LabProcess(env, data, extra=("--fleet", "nav2", "--speed", SPEED))
+    lab = LabProcess(env, data, extra=("--fleet", "field", "--speed", SPEED))
     try:
-        lab.wait_ready(robots=6)
+        lab.wait_ready(robots=7)
         yield lab
     finally:
         lab.stop()
+        clear_retained(interface)
 
 
 @pytest.fixture(scope="module")
@@ -213,13 +221,15 @@ def test_nav2_robots_get_only_released_navigate_through_poses_goals(lab: LabProc
     for rid in NAV2_ROBOTS:
         assert f"/{rid}/execute_task/_action/status" not in topics()  # no agent: nothing serves ExecuteTask
     places = {p["name"]: p for p in http.get(f"{api(lab)}/sites/living_lab/map").json()["places"]}
-    truth = GroundTruth(probe, ("delivery_1", "delivery_2"))
+    truth = GroundTruth(probe, ("delivery_1", "delivery_2", "delivery_3"))
     poller = TrafficPoller(lab)
     try:
         delivery = {"template": "delivery", "params": {"pickup": "pharmacy", "destination": "ward_bed_2"}}
         ids = [submit(lab, {**delivery, "robot_id": "delivery_2"}),
                submit(lab, {"template": "delivery", "params": {"pickup": "reception", "destination": "ward_bed_1"},
                             "robot_id": "delivery_1"}),
+               submit(lab, {"template": "delivery", "params": {"pickup": "ward_station", "destination": "lab"},
+                            "robot_id": "delivery_3"}),  # a VDA 5050 vehicle
                submit(lab, {"template": "guide_tour", "params": {"meet": "lobby", "first_stop": "pharmacy",
                                                                  "second_stop": "lab", "end": "reception"},
                             "robot_id": "guide_1"}),
@@ -233,7 +243,7 @@ def test_nav2_robots_get_only_released_navigate_through_poses_goals(lab: LabProc
     assert all(m["status"] == "completed" for m in done.values()), [
         (m["id"], m["robot_id"], m["status"], m["failure_reason"]) for m in done.values()]
     # drifting odometry on a map of its own, both adapters: the recipient finds the robot at the place
-    assert set(gaps) == {"delivery_1", "delivery_2"} and all(g <= 0.3 for g in gaps.values()), gaps
+    assert set(gaps) == {"delivery_1", "delivery_2", "delivery_3"} and all(g <= 0.3 for g in gaps.values()), gaps
 
     clients = get_action_client_names_and_types_by_node(probe.node, "fleet_manager", "/")
     names = {name for name, _ in clients}

@@ -28,13 +28,13 @@ import pytest
 
 from tests.conftest import VENV_BIN, next_domain_id
 from tests.lab_process import LabProcess, http
+from tests.mqtt_helpers import BROKER, clear_retained
 from tests.tcp_proxy import TcpProxy
 from vda5050.schemas import validate_2_0
 from vda5050.topics import parse_topic_name
 
 pytestmark = pytest.mark.ros
 
-BROKER = ("127.0.0.1", 1883)
 SPEED = 5
 VDA = ("amr_01", "amr_02", "amr_03", "amr_04")
 ROS = ("amr_05", "amr_06", "amr_07", "amr_08")  # Nav2, Nav2, agent, agent
@@ -83,12 +83,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabProcess
         lab.stop()
         capture.close()
         proxy.close()
-        cleaner = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)  # retained connection messages of this run
-        cleaner.connect(*BROKER)
-        for _, topic, _ in capture.messages:
-            if topic.endswith("/connection"):
-                cleaner.publish(topic, b"", retain=True)
-        cleaner.disconnect()
+        clear_retained(interface)
 
 
 def open_now(api: str) -> list[dict[str, Any]]:
@@ -173,7 +168,8 @@ def run_mixed_fleet(lab: LabProcess, proxy: TcpProxy, capture: Capture, sim_minu
     assert not between_robots, between_robots
     outage = [m for m in transports if any("requeued" in (e["message"] or "") for e in
                                            http.get(f"{api}/missions/{m['id']}").json()["events"] or [])]
-    assert all(m["status"] == "completed" for m in outage), outage  # cut off, requeued, then done
+    assert {m["robot_id"] for m in outage} & set(VDA), "the broker outage took no vehicle offline"
+    assert all(m["status"] == "completed" for m in outage), outage  # cut off, offline, requeued, then done
     check_messages(capture)
 
 

@@ -52,17 +52,18 @@ def robot_node(robot: RobotConfig, seed: int) -> NodeSpec:
     (robot_api nav2; on a robot with Nav2 installed, its own Nav2 bringup takes this place). VDA 5050 vehicles
     live in the built-in simulator only: refused here."""
     model = robot.model
-    common = {"robot_id": robot.id, "radius": model.radius, "max_speed": model.max_speed,
-              "max_accel": model.max_accel, "max_yaw_rate": model.max_yaw_rate, "max_yaw_accel": model.max_yaw_accel}
     if robot.robot_api == "vda5050":
         raise ValueError(f"robot {robot.id}: VDA 5050 vehicles run in the built-in simulator only (--sim lite)")
     if robot.robot_api == "nav2":
-        params = nav2_params(map_frame=robot.map_frame, **common)
+        params = nav2_params(robot_id=robot.id, radius=model.radius, max_speed=model.max_speed,
+                             max_accel=model.max_accel, max_yaw_rate=model.max_yaw_rate,
+                             max_yaw_accel=model.max_yaw_accel, map_frame=robot.map_frame)
         return NodeSpec("labfleet_robot", "labfleet-nav2", NAV2_NODE, namespace=f"/{robot.id}",
                         parameters={**params, "use_sim_time": True})
-    params = agent_params(kind=model.kind, model=model.name, seed=seed, map_frame=robot.map_frame,
-                          actions={name: (a.duration_s, a.success_rate) for name, a in model.actions.items()},
-                          **common)
+    params = agent_params(robot_id=robot.id, kind=model.kind, model=model.name, radius=model.radius,
+                          max_speed=model.max_speed, max_accel=model.max_accel, max_yaw_rate=model.max_yaw_rate,
+                          max_yaw_accel=model.max_yaw_accel, seed=seed, map_frame=robot.map_frame,
+                          actions={name: (a.duration_s, a.success_rate) for name, a in model.actions.items()})
     return NodeSpec("labfleet_robot", "labfleet-agent", "agent", namespace=f"/{robot.id}",
                     parameters={**params, "use_sim_time": True})
 
