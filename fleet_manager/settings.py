@@ -41,6 +41,8 @@ class Settings(BaseSettings):
                                    description="VDA 5050 topics: <interface>/v2/<manufacturer>/<serial>/<topic>")
     vda5050_enabled: bool = Field(default=True, description="run the VDA 5050 adapter (MQTT) when vda5050 robots "
                                                             "are registered")
+    vda5050_factsheet_wait_s: float = Field(default=10.0, gt=0, le=120, description="how long registering a "
+                                            "vda5050 robot whose model leaves fields out waits for its factsheet")
     robot_timeout_s: float = Field(default=5.0, gt=0, description="robot is offline after this long without state")
     dispatch_period_s: float = Field(default=1.0, gt=0)
     offline_policy: Literal["fail", "requeue"] = Field(

@@ -33,7 +33,7 @@ from fleet_manager.adapters import vda5050_orders as conv
 from fleet_manager.adapters.base import Accepted, Announced, OnFeedback
 from fleet_manager.adapters.vda5050_job import Job
 from fleet_manager.adapters.vda5050_mqtt import BrokerUnavailable, MqttLink
-from fleet_manager.adapters.vda5050_vehicles import VehicleRecord, Vehicles
+from fleet_manager.adapters.vda5050_vehicles import VehicleRecord, Vehicles, next_header_id
 from fleet_manager.core.errors import Unavailable
 from fleet_manager.core.robots import Command, CommandResult, RobotReport, TaskOutcome, TaskRequest, TaskResult
 from fleet_manager.robots.roster import Registration
@@ -42,7 +42,7 @@ from vda5050.codec import to_json
 from vda5050.enums import TERMINAL, ActionStatus, ActionType, BlockingType
 from vda5050.factsheet import Factsheet
 from vda5050.models import Action, ActionState, Connection, InstantActions, Order, State, Visualization
-from vda5050.topics import Topic
+from vda5050.topics import MAJOR_VERSION, Topic, topic_name
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,27 @@ class Vda5050Adapter:
         v = self.vehicles.by_id.get(robot_id)
         return self.vehicles.factsheet_view(v) if v is not None else None
 
+    async def factsheet_of(self, manufacturer: str, serial: str, wait_s: float) -> Factsheet | None:
+        """The factsheet of a vehicle, registered or not (a registration fills its model from it): the one
+        known, else (wait_s > 0) the one it sends on a factsheetRequest within wait_s (connecting first)."""
+        key = (manufacturer, serial)
+        if key in self.vehicles.sheets or wait_s <= 0:
+            return self.vehicles.sheets.get(key)
+        deadline = time.monotonic() + wait_s
+        self.link.start()
+        if not await self.wait_connected(wait_s):
+            return None
+        topic = topic_name(self.interface, MAJOR_VERSION, manufacturer=manufacturer, serial=serial,
+                           topic=Topic.INSTANT_ACTIONS)
+        header_id = next_header_id(self.vehicles.headers_of(key), Topic.INSTANT_ACTIONS)
+        message = InstantActions(**conv.header(header_id, time.time(), manufacturer, serial),
+                                 actions=[self._action(ActionType.FACTSHEET_REQUEST, BlockingType.NONE)])
+        with contextlib.suppress(BrokerUnavailable):
+            await self.link.publish(topic, to_json(message), qos=1)
+        while key not in self.vehicles.sheets and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)  # a retained factsheet comes with the subscription, else the answer
+        return self.vehicles.sheets.get(key)
+
     def vda_status(self, robot_id: str) -> dict[str, Any] | None:
         """What the vehicle last said: connection, order, errors and action states (None: unknown robot)."""
         v = self.vehicles.by_id.get(robot_id)
@@ -156,6 +177,7 @@ class Vda5050Adapter:
                 self._request_factsheet(v)
         elif isinstance(message, Factsheet):
             v.factsheet, v.factsheet_wanted = message, False
+            self.vehicles.keep_sheet((v.manufacturer, v.serial), message)
 
     def _on_state(self, v: VehicleRecord, state: State) -> None:
         v.state = state

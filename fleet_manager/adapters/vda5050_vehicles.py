@@ -31,6 +31,7 @@ from vda5050.topics import MAJOR_VERSION, Topic, parse_topic_name, topic_name
 log = logging.getLogger("fleet_manager.adapters.vda5050")
 
 WARN_EVERY_S = 30.0
+MAX_KNOWN = 4096  # vehicles whose factsheet and headerIds are kept
 STALE_RESET = 3  # this many stale messages in a row: the vehicle's clock went back, believe it
 GONE = frozenset({ConnectionState.OFFLINE, ConnectionState.CONNECTIONBROKEN})
 
@@ -80,9 +81,14 @@ class VehicleRecord:
         return topic_name(interface, MAJOR_VERSION, manufacturer=self.manufacturer, serial=self.serial, topic=topic)
 
     def next_header_id(self, topic: Topic) -> int:
-        header_id = self.headers.get(topic, 0)
-        self.headers[topic] = header_id + 1
-        return header_id
+        return next_header_id(self.headers, topic)
+
+
+def next_header_id(headers: dict[Topic, int], topic: Topic) -> int:
+    """The headerId of the next message we send on a topic (counting up per topic)."""
+    header_id = headers.get(topic, 0)
+    headers[topic] = header_id + 1
+    return header_id
 
 
 class Vehicles:
@@ -92,6 +98,21 @@ class Vehicles:
         self.by_id: dict[str, VehicleRecord] = {}
         self._by_key: dict[tuple[str, str], str] = {}  # (manufacturer, serial) → robot id
         self.warn = Throttle(log, WARN_EVERY_S)
+        # of every vehicle heard, registered or not: its factsheet (a registration's model is filled from it), and
+        # the next headerIds of what we send it (so a factsheetRequest before registration is not sent again)
+        self.sheets: dict[tuple[str, str], Factsheet] = {}
+        self.headers: dict[tuple[str, str], dict[Topic, int]] = {}
+
+    def headers_of(self, key: tuple[str, str]) -> dict[Topic, int]:
+        if key not in self.headers and len(self.headers) >= MAX_KNOWN:
+            self.headers.pop(next(iter(self.headers)))
+        return self.headers.setdefault(key, {})
+
+    def keep_sheet(self, key: tuple[str, str], sheet: Factsheet) -> None:
+        self.sheets.pop(key, None)
+        if len(self.sheets) >= MAX_KNOWN:
+            self.sheets.pop(next(iter(self.sheets)))
+        self.sheets[key] = sheet
 
     # -- registration ---------------------------------------------------------------------------
     def add(self, robot: Registration) -> tuple[VehicleRecord | None, VehicleRecord | None]:
@@ -116,7 +137,8 @@ class Vehicles:
             return old, None
         if old is not None:
             self.remove(robot.id)
-        record = VehicleRecord(robot, key[0], key[1], map_id)
+        record = VehicleRecord(robot, key[0], key[1], map_id, factsheet=self.sheets.get(key),
+                               headers=self.headers_of(key))
         self.by_id[robot.id] = record
         self._by_key[key] = robot.id
         return record, old
@@ -141,6 +163,8 @@ class Vehicles:
         key = (name.manufacturer, name.serial_number)
         rid = self._by_key.get(key)
         if rid is None:
+            if name.topic is Topic.FACTSHEET and payload:
+                self._stranger_sheet(key, name.topic, payload)
             unknown = "/".join(key)
             if payload and self.warn.warning((unknown, "unknown"), "VDA 5050: vehicle %s (%s) is not registered: "
                                              "listed, never commanded", unknown, name.topic):
@@ -166,6 +190,17 @@ class Vehicles:
             v.heard_at, v.quiet_warned = time.monotonic(), False
             v.stamp = conv.seconds(message.timestamp) or time.time()
         return v, message, None
+
+    def _stranger_sheet(self, key: tuple[str, str], topic: Topic, payload: bytes) -> None:
+        """The factsheet of a vehicle not registered (yet): kept for its registration."""
+        try:
+            sheet = parse(topic, payload)
+        except MessageError as exc:
+            self.warn.warning(("/".join(key), "malformed factsheet"), "VDA 5050: vehicle %s sent a malformed "
+                              "factsheet, ignored: %s", "/".join(key), exc)
+            return
+        if isinstance(sheet, Factsheet) and (sheet.manufacturer, sheet.serial_number) == key:
+            self.keep_sheet(key, sheet)
 
     def _fresh(self, v: VehicleRecord, topic: Topic, message: State | Visualization) -> bool:
         header_id, stamp = message.header_id, conv.seconds(message.timestamp)

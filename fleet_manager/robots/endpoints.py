@@ -9,6 +9,7 @@ from fleet_manager.auth.deps import ADMIN, OPERATOR
 from fleet_manager.core.errors import NotFound
 from fleet_manager.deps import LabDep
 from fleet_manager.exception_handlers import error_response
+from fleet_manager.robots.factsheet_fill import with_factsheet
 from fleet_manager.robots.schemas import (
     CommandIn,
     CommandOut,
@@ -44,9 +45,14 @@ async def command_robot(robot_id: RobotId, body: CommandIn, lab: LabDep) -> Comm
 
 @router.post("", dependencies=[ADMIN], status_code=201, response_model=RegistrationPublic, responses={
     422: error_response("a field is wrong: unknown adapter, a duplicate or retired id, a footprint or speed that "
-                        "is not positive, a map transform that is not finite, an unknown place; nothing is stored")})
+                        "is not positive, a map transform that is not finite, an unknown place, a model field left "
+                        "out that no VDA 5050 factsheet filled; nothing is stored")})
 async def register_robot(body: RobotCreate, lab: LabDep) -> RegistrationPublic:
-    """Register a robot at this site while the lab runs: it is dispatched as soon as it reports."""
+    """Register a robot at this site while the lab runs: it is dispatched as soon as it reports. A vda5050
+    robot's factsheet fills what its model leaves out (waited for, LABFLEET_VDA5050_FACTSHEET_WAIT_S, when a
+    required field is missing)."""
+    source = lab.robots.adapters.get("vda5050")
+    body = await with_factsheet(body, source, lab.settings.vda5050_factsheet_wait_s)  # type: ignore[arg-type]
     return await asyncio.to_thread(lab.roster.create, body)
 
 

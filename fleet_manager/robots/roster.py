@@ -30,11 +30,13 @@ from sqlmodel import Session, select
 
 from fleet_manager.core.errors import InvalidInput, NotFound
 from fleet_manager.db.tables import RobotRegistration
+from fleet_manager.robots.factsheet_fill import fill
 from fleet_manager.robots.schemas import (
     ConnectionIn,
     MapTransformIn,
     RegistrationPublic,
     RobotCreate,
+    RobotModelDraft,
     RobotModelIn,
     RobotUpdate,
 )
@@ -189,7 +191,8 @@ class Roster:
                 what = "a retired robot" if old.retired_at is not None else "a registered robot"
                 raise InvalidInput(f"id {body.id!r} is already taken by {what} of site {self.site.name!r}",
                                    field="id")
-            config = self._config(body.id, body.adapter, body.model, body.map_transform, body.home, body.connection)
+            model = fill(body.model, None) if isinstance(body.model, RobotModelDraft) else body.model
+            config = self._config(body.id, body.adapter, model, body.map_transform, body.home, body.connection)
             row = RobotRegistration(site=self.site.name, id=body.id, name=body.name or body.id, adapter=body.adapter,
                                     config=config.model_dump(mode="json"),
                                     connection=body.connection.model_dump(exclude_none=True), charger=body.charger,

@@ -92,14 +92,7 @@ class ActionIn(_Strict):
     success_rate: float = Field(1.0, ge=0, le=1)
 
 
-class RobotModelIn(_Strict):
-    """What the fleet manager must know of the robot to plan for it; the rest has defaults."""
-
-    name: Name = Field(description="the model's name (e.g. turtlebot4)")
-    kind: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")] = Field(
-        description="delivery | guide | amr | cleaning | patrol | manipulator | ...")
-    radius: float = Field(gt=0, le=3, description="footprint radius, m")
-    max_speed: float = Field(gt=0, le=10, description="m/s")
+class _ModelRest(_Strict):
     capabilities: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list,
                                                                                    max_length=32)
     battery_capacity_wh: float = Field(gt=0, le=1_000_000)
@@ -112,6 +105,38 @@ class RobotModelIn(_Strict):
     drive_power_w: float = Field(60.0, ge=0, le=100_000)
     actions: dict[Annotated[str, Field(min_length=1, max_length=64)], ActionIn] = Field(default_factory=dict,
                                                                                         max_length=64)
+
+
+Kind = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class RobotModelIn(_ModelRest):
+    """What the fleet manager must know of the robot to plan for it; the rest has defaults."""
+
+    name: Name = Field(description="the model's name (e.g. turtlebot4)")
+    kind: Kind = Field(description="delivery | guide | amr | cleaning | patrol | manipulator | ...")
+    radius: float = Field(gt=0, le=3, description="footprint radius, m")
+    max_speed: float = Field(gt=0, le=10, description="m/s")
+
+
+FROM_FACTSHEET = ("name", "kind", "radius", "max_speed")  # required, unless a VDA 5050 factsheet gives them
+
+
+class RobotModelDraft(_ModelRest):
+    """A model as registered: for a vda5050 robot, what it leaves out of name, kind, radius, max_speed, max_accel
+    and max_decel its factsheet fills (typeSpecification.seriesName and agvClass, physicalParameters: half the
+    diagonal of width and length, speedMax, accelerationMax, decelerationMax)."""
+
+    name: Name | None = Field(None, description="the model's name (e.g. turtlebot4); vda5050: default seriesName")
+    kind: Kind | None = Field(None, description="delivery | guide | amr | cleaning | patrol | manipulator | ...; "
+                                                "vda5050: default the agvClass in lower case")
+    radius: float | None = Field(None, gt=0, le=3, description="footprint radius, m; vda5050: default half the "
+                                                              "diagonal of the factsheet's width and length")
+    max_speed: float | None = Field(None, gt=0, le=10, description="m/s; vda5050: default speedMax")
+
+    def left_out(self) -> list[str]:
+        """The required fields not given."""
+        return [f for f in FROM_FACTSHEET if getattr(self, f) is None]
 
 
 class MapTransformIn(_Strict):
@@ -128,7 +153,8 @@ class RobotCreate(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     adapter: Adapter
     connection: ConnectionIn = Field(default_factory=ConnectionIn)
-    model: RobotModelIn
+    model: RobotModelDraft = Field(description="every field required but for a vda5050 robot, whose factsheet "
+                                               "fills those left out")
     map_transform: MapTransformIn = Field(default_factory=MapTransformIn)
     home: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(None, description="a place")
     charger: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(

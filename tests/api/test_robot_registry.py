@@ -5,12 +5,18 @@ listed `unregistered` and never dispatched. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from fleet_manager.core.robots import RobotMode, RobotReport
-from tests.api.conftest import API, MakeUser
+from fleet_manager.settings import Settings
+from tests.api.conftest import API, MakeUser, admin_client
+from tests.mqtt_helpers import clear_retained
+from vda5050.description import VehicleDescription
+from vda5050.mqtt_vehicle import BrokerSettings, VehicleLink
+from vda5050.vehicle import Vehicle
 
 TB4 = {
     "id": "tb4_1", "name": "TurtleBot 4 #1", "adapter": "nav2",
@@ -94,6 +100,7 @@ def test_bad_entries_are_refused_naming_the_field_and_nothing_changes(client: Te
         ({**TB4, "id": "tb4_2", "charger": "lobby"}, "charger"),
         ({**TB4, "id": "tb4_2", "connection": {"manufacturer": "Acme"}}, "connection.manufacturer"),
         ({**TB4, "id": "Bad Id"}, "id"),
+        ({**TB4, "id": "tb4_2", "model": {"battery_capacity_wh": 54.0}}, "model.name"),  # only a factsheet fills
     ]
     for body, field in cases:
         r = client.post(f"{API}/robots", json=body)
@@ -136,3 +143,35 @@ def test_states_of_a_robot_with_its_own_map_reach_the_site_frame(client: TestCli
     client.portal.call(lab.robots.states, "nav2", [report("tb4_1", 2.0, x=1.0, y=0.0)])  # type: ignore[attr-defined]
     pose = client.get(f"{API}/robots/tb4_1").json()["pose"]
     assert abs(pose["x"] - 10.0) < 1e-9 and abs(pose["y"] - 6.0) < 1e-9 and abs(pose["yaw"] - 1.5707963267948966) < 1e-9
+
+
+def test_a_vda5050_vehicle_registered_without_its_model_takes_it_from_its_factsheet(settings: Settings) -> None:
+    """The vehicle online on the broker (its factsheet retained); the entry gives only a battery and a speed."""
+    interface = f"uagv_reg{uuid.uuid4().hex[:8]}"
+    vehicle = Vehicle(VehicleDescription("Acme", "F-7", "living_lab"))
+    link = VehicleLink(vehicle, BrokerSettings(interface=interface))
+    link.start()
+    try:
+        with admin_client(settings.model_copy(update={"vda5050_interface": interface,
+                                                      "vda5050_factsheet_wait_s": 3.0})) as client:
+            body = {"id": "agv_7", "adapter": "vda5050", "connection": {"manufacturer": "Acme", "serial_number": "F-7"},
+                    "model": {"battery_capacity_wh": 900.0, "max_speed": 0.9}, "home": "lobby"}
+            r = client.post(f"{API}/robots", json=body)
+            assert r.status_code == 201, r.text
+            model, sheet = r.json()["model"], vehicle.factsheet()
+            assert (model["name"], model["kind"], model["max_speed"], model["max_accel"]) == (
+                sheet.type_specification.series_name.replace(" ", "_"),
+                str(sheet.type_specification.agv_class).lower(), 0.9, sheet.physical_parameters.acceleration_max)
+            assert any(row["id"] == "agv_7" and row["model"] == model for row in registry(client))  # stored
+            r = client.get(f"{API}/robots/agv_7/vda5050")  # and the console shows the factsheet
+            assert r.status_code == 200 and r.json()["factsheet"]["typeSpecification"]["seriesName"] == (
+                sheet.type_specification.series_name)
+
+            before = registry(client, include_retired=True)
+            r = client.post(f"{API}/robots", json={**body, "id": "agv_8", "connection": {"serial_number": "F-8"}})
+            assert r.status_code == 422 and _field_of(r.json()) == "model.name", r.text  # no such vehicle
+            assert "sent no factsheet within 3 s" in r.json()["detail"]
+            assert registry(client, include_retired=True) == before
+    finally:
+        link.stop()
+        clear_retained(interface)

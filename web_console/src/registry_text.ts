@@ -104,6 +104,8 @@ export const FORM = {
   capabilities: "Capabilities",
   capabilitiesHint: "comma-separated, e.g. tow_hitch, lift",
   more: "More model parameters (defaults apply when empty)",
+  factsheetFills: "VDA 5050: what you leave empty of model name, kind, radius, max speed, acceleration and " +
+    "deceleration is taken from the vehicle's factsheet (the vehicle must be online).",
   massKg: "Mass, kg",
   maxAccel: "Max acceleration, m/s²",
   maxDecel: "Max deceleration, m/s²",

@@ -49,6 +49,7 @@ export class RobotForm {
   private readonly title = text("h2", T.addTitle);
   private readonly connectionNote = text("p", T.connectionFirst, "hint");
   private readonly actionsNote = text("p", "", "hint");
+  private readonly factsheetNote = text("p", T.factsheetFills, "hint");
   private readonly general = text("div", "", "error");
   private readonly submitButton = text("button", T.save) as HTMLButtonElement;
   private mode: FormMode = { kind: "add" };
@@ -95,6 +96,7 @@ export class RobotForm {
     more.lastElementChild?.append(...MORE_NUMBERS.map(([k, label]) => this.field(`model.${k}`, label, input("number"))));
     const model = this.fieldset(T.model, [
       this.field("preset", T.preset, preset),
+      this.factsheetNote,
       this.field("model.name", T.modelName, input()),
       this.field("model.kind", T.kind, input(), T.kindHint),
       ...NUMBERS.map(([k, label]) => this.field(`model.${k}`, label, input("number"))),
@@ -193,6 +195,7 @@ export class RobotForm {
     const adapter = this.adapter;
     for (const [a, set] of this.connectionSets) set.hidden = a !== adapter;
     this.connectionNote.hidden = adapter !== "";
+    this.factsheetNote.hidden = adapter !== "vda5050" || this.mode.kind === "edit";
     const legend = this.element.querySelector("[data-testid=connection-fields] legend");
     if (legend) legend.textContent = adapter ? T.connectionOf[adapter] : T.connection;
   }
@@ -263,7 +266,8 @@ export class RobotForm {
       const v = this.value(`connection.${adapter}.${k}`);
       if (v) connection[k as ConnectionField] = v;
     }
-    const model: Record<string, unknown> = { name: this.value("model.name"), kind: this.value("model.kind") };
+    const model: Record<string, unknown> = {
+      name: this.value("model.name") || undefined, kind: this.value("model.kind") || undefined };
     for (const [k] of [...NUMBERS, ...MORE_NUMBERS]) model[k] = this.number(`model.${k}`);
     model.capabilities = this.value("model.capabilities").split(",").map((c) => c.trim()).filter(Boolean);
     if (Object.keys(this.actions).length) model.actions = this.actions;
