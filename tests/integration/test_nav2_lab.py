@@ -204,6 +204,11 @@ def run_missions(lab: LabProcess, probe: ros_helpers.TestNode, ids: list[int], t
                 target = next(s["target"] for s in reversed(m["steps"][: waiting[0]["index"]]) if s.get("target"))
                 x, y = truth.poses[m["robot_id"]]
                 gaps[m["robot_id"]] = math.hypot(x - places[target]["x"], y - places[target]["y"])
+                print(f"{m['robot_id']} waits at {target}: {gaps[m['robot_id']]:.3f} m from it (ground truth)")
+                if gaps[m["robot_id"]] > 0.3:  # what the fleet manager saw, for the failure message
+                    robot = next(r for r in http.get(f"{api(lab)}/robots").json() if r["id"] == m["robot_id"])
+                    print(f"  reported pose {robot['pose']}; events {[e['message'] for e in m['events']][-8:]}; "
+                          f"contacts {[line for line in lab.lines if 'contact:' in line]}")
                 r = http.post(f"{api(lab)}/missions/{mission_id}/confirm", json={"by": "ward nurse"})
                 assert r.status_code == 200, r.text
     assert len(done) == len(ids), f"missions not finished in {timeout} s: {set(ids) - set(done)}\n{lab.output()}"
@@ -294,8 +299,8 @@ def test_lost_localisation_holds_the_mission_until_tf_returns(lab: LabProcess, p
         if all(robots[rid]["mode"] == "moving" and mission(lab, m)["status"] == "underway" for rid, m in ids.items()):
             break
         time.sleep(0.3)
-    for rid in ids:
-        fault(probe, rid, 5.0)  # sim seconds
+    for rid in ids:  # TF stops for 5 s of wall time (the lab runs at SPEED x): a window the polling below sees
+        fault(probe, rid, 5.0 * float(SPEED))  # in sim seconds
     seen_lost: set[str] = set()
     seen_paused: set[str] = set()
     end = time.monotonic() + 20

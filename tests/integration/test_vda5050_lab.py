@@ -4,7 +4,7 @@ and an interface name of this test's own), two Nav2 robots and two agent robots,
 
 The test keeps every robot busy with material transports between the cart bays of the single-lane storage aisles
 and the line stations (a VDA 5050 vehicle and a ROS 2 robot start in the same aisle), and cuts the broker off for
-10 s while VDA 5050 vehicles drive: for 8 minutes of sim time in `make test`, for 30 minutes in
+10 s while VDA 5050 vehicles drive: for 5 minutes of sim time in `make test`, for 30 minutes in
 `make test-long` (marker `long`: `.venv/bin/python -m pytest -m long tests/integration/test_vda5050_lab.py`).
 Then: every mission ended (those of the vehicles cut off requeued and done again, nothing lost), no robot touched
 another, a VDA 5050 vehicle and a ROS 2 robot drove the same single-lane aisle; every message on the broker
@@ -97,7 +97,7 @@ def sim_now(lab: LabProcess) -> float:
 
 @pytest.mark.timeout(900)
 def test_a_mixed_fleet_with_a_broker_outage(world: tuple[LabProcess, TcpProxy, Capture]) -> None:
-    run_mixed_fleet(*world, sim_minutes=8.0, cut_after_s=120.0)
+    run_mixed_fleet(*world, sim_minutes=5.0, cut_after_s=90.0)
 
 
 @pytest.mark.long
@@ -159,7 +159,7 @@ def run_mixed_fleet(lab: LabProcess, proxy: TcpProxy, capture: Capture, sim_minu
     assert all(any(e in (reason or "") for e in EXPECTED_FAILURES) for _, _, reason in failed), failed
     assert len(done) >= 0.75 * len(transports), failed
     for kind, group in (("VDA 5050", VDA), ("ROS 2", ROS)):
-        assert sum(1 for m in done if m["robot_id"] in group) >= 2 * sim_minutes / 8, f"few {kind} transports done"
+        assert sum(1 for m in done if m["robot_id"] in group) >= sim_minutes / 4, f"few {kind} transports done"
     aisle_08 = {"a08_12", "a08_18", "a08_24", "a08_30"}
     through = {m["robot_id"] for m in done if aisle_08 & set(m["route"])}
     assert through & set(VDA) and through & set(ROS), through  # both kinds shared the single-lane aisle
