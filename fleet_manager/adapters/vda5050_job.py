@@ -21,7 +21,7 @@ from typing import Any
 
 from fleet_manager.adapters.base import Accepted, OnFeedback
 from fleet_manager.adapters.vda5050_mqtt import BrokerUnavailable
-from fleet_manager.adapters.vda5050_orders import OrderPlan, Progress, busy, progress, released_count
+from fleet_manager.adapters.vda5050_orders import OrderPlan, Progress, busy, progress
 from fleet_manager.core.errors import Unavailable
 from fleet_manager.core.robots import TaskFeedback, TaskOutcome, TaskResult
 from vda5050.models import Order, State
@@ -53,7 +53,7 @@ class Job:
         self._on_feedback = on_feedback
         self._pose = pose
         self._clock = clock
-        self.wanted = released_count(released, plan.n)  # waypoints released by the fleet manager
+        self.wanted = plan.released(released)  # nodes released by the fleet manager
         self.update_id = 0  # of the latest message built
         self.start = 0  # its first node
         self.sent_released = self.wanted  # its base
@@ -80,7 +80,7 @@ class Job:
         return self.plan.order_id
 
     def release(self, waypoints: int) -> None:
-        n = released_count(waypoints, self.plan.n)
+        n = self.plan.released(waypoints)
         if n > self.wanted:
             self.wanted = n
             self._wake.set()
@@ -202,7 +202,8 @@ class Job:
             self.feedback_state = state_name
             total = self.plan.length_to(self.plan.n - 1)
             left = max(0.0, total - (self.progress.done_m if self.progress and self.progress.ours else 0.0))
-            self._on_feedback(TaskFeedback(self.order_id, self.heading, self.task_progress, left, state_name))
+            heading = max(0, self.heading - self.plan.lead)  # the task's waypoint
+            self._on_feedback(TaskFeedback(self.order_id, heading, self.task_progress, left, state_name))
 
     def _state_name(self) -> str:
         state, p = self.state, self.progress

@@ -113,6 +113,7 @@ class OrderPlan:
     node_ids: tuple[str, ...]
     actions: tuple[Action, ...]  # at the last node, sent once that node is released
     first_deviation: float
+    lead: int = 0  # 1: a node where the vehicle stands comes before the task's one waypoint (task index + lead)
 
     @classmethod
     def of(cls, task: TaskRequest, map_id: str, here: tuple[float, float] | None) -> OrderPlan:
@@ -123,16 +124,26 @@ class OrderPlan:
             if here is None:
                 raise ValueError("the vehicle reports no position: an action needs a node where it stands")
             points = (Waypoint("", here[0], here[1]),)
+        lead = 0
+        if (task.route and here is not None and len(points) == 1
+                and math.dist(here, (points[0].x, points[0].y)) > LAST_DEVIATION_M):
+            # a route of one place the vehicle does not stand on: its first node would count as reached from
+            # where it stands (6.6.3.1), so it starts where it stands and drives onto the place
+            points, lead = (Waypoint("", here[0], here[1], None, points[0].max_speed), *points), 1
         ids = tuple(node_id(w.name, task.task_id, i) for i, w in enumerate(points))
         first = LANE_DEVIATION_M
         if here is not None:  # far from the route's start: counted as on it, it drives from where it is
             first = max(first, math.dist(here, (points[0].x, points[0].y)) + FIRST_NODE_MARGIN_M)
         actions = tuple(node_action(a, f"{task.task_id}.a{j}") for j, a in enumerate(task.actions))
-        return cls(task.task_id, map_id, points, ids, actions, round(first, 3))
+        return cls(task.task_id, map_id, points, ids, actions, round(first, 3), lead)
 
     @property
     def n(self) -> int:
         return len(self.points)
+
+    def released(self, task_released: int) -> int:
+        """The plan's nodes released when the task's first `task_released` waypoints are (0: all)."""
+        return released_count(task_released + self.lead if task_released > 0 else 0, self.n)
 
     @property
     def action_ids(self) -> tuple[str, ...]:

@@ -110,6 +110,21 @@ def test_the_first_node_is_reached_from_where_the_vehicle_stands() -> None:
     assert [conv.released_count(r, 4) for r in (0, 1, 2, 9, -1)] == [4, 1, 2, 4, 4]
 
 
+def test_a_route_of_one_place_away_from_the_vehicle_starts_where_it_stands() -> None:
+    """Else its only node would count as reached from where the vehicle stands, and it would never drive there."""
+    task = TaskRequest("9.2.x.1.1", 9, (Waypoint("ward", 4.0, 2.0, 1.0, 0.5),), released=1)
+    plan = conv.OrderPlan.of(task, "lab", here=(4.0, 1.1))  # 0.9 m short of the place
+    assert (plan.n, plan.lead, plan.released(1), plan.released(0)) == (2, 1, 2, 2)
+    data = sent(plan.message(head(), 0, 0, plan.released(task.released)))
+    first, last = data["nodes"]
+    assert (first["nodePosition"]["x"], first["nodePosition"]["y"]) == (4.0, 1.1) and first["released"]
+    assert (last["nodePosition"]["x"], last["nodePosition"]["y"], last["released"]) == (4.0, 2.0, True)
+    assert last["nodePosition"]["allowedDeviationXY"] == conv.LAST_DEVIATION_M
+    assert data["edges"][0]["maxSpeed"] == 0.5
+    on_it = conv.OrderPlan.of(task, "lab", here=(4.0, 1.9))  # on the place: nothing to drive
+    assert (on_it.n, on_it.lead) == (1, 0)
+
+
 def a_state(**fields: Any) -> State:
     base: dict[str, Any] = {
         "header_id": 1, "timestamp": "2026-01-01T00:00:00.000Z", "version": "2.0.0", "manufacturer": "LabFleet",

@@ -63,7 +63,11 @@ async function addRobot(page, places) {
   await page.waitForSelector("form[data-testid=robot-form]:not([hidden])[data-mode=add]");
   // the adapter first: then only its connection fields
   if (await page.isVisible(control("connection.nav2.tf_topic"))) fail("connection fields shown before the adapter");
+  // for VDA 5050 the form says the factsheet fills the model left empty; not for nav2
+  await page.selectOption(control("adapter"), "vda5050");
+  if (!(await page.isVisible("[data-testid=factsheet-note]"))) fail("no factsheet note for a VDA 5050 vehicle");
   await page.selectOption(control("adapter"), "nav2");
+  if (await page.isVisible("[data-testid=factsheet-note]")) fail("the factsheet note is shown for a nav2 robot");
   for (const f of ["namespace", "tf_topic", "tf_static_topic", "map_frame", "base_frame"])
     if (!(await page.isVisible(control(`connection.nav2.${f}`)))) fail(`the nav2 field ${f} is not shown`);
   for (const f of ["connection.vda5050.manufacturer", "connection.labfleet.namespace"])

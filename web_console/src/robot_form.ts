@@ -61,6 +61,8 @@ export class RobotForm {
     const f = this.element;
     f.className = "robot-form panel";
     f.dataset.testid = "robot-form";
+    this.factsheetNote.dataset.testid = "factsheet-note";
+    this.factsheetNote.hidden = true;
     f.noValidate = true; // the API checks, and names the field
     f.hidden = true;
     const byName = [...places].sort((a, b) => a.name.localeCompare(b.name));
