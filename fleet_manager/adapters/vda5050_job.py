@@ -21,7 +21,7 @@ from typing import Any
 
 from fleet_manager.adapters.base import Accepted, OnFeedback
 from fleet_manager.adapters.vda5050_mqtt import BrokerUnavailable
-from fleet_manager.adapters.vda5050_orders import OrderPlan, Progress, busy, progress
+from fleet_manager.adapters.vda5050_orders import OrderPlan, Progress, busy, error_text, names_order, progress
 from fleet_manager.core.errors import Unavailable
 from fleet_manager.core.robots import TaskFeedback, TaskOutcome, TaskResult
 from vda5050.models import Order, State
@@ -32,6 +32,7 @@ TICK_S = 0.25
 RESEND_S = 2.0  # an order message the vehicle has not acknowledged by then is sent again
 ACCEPT_TIMEOUT_S = 30.0  # a vehicle that neither takes nor refuses the order by then fails the task
 STILL_S = 3.0  # stopped with base ahead, not paused, no error, this long: waiting for an obstacle
+STANDING_S = 120.0  # said to be driving but standing, this long: the task fails (it never waits for ever)
 JUMP_M = 1.0  # a pose step this long is a localisation correction, not driving
 
 # builds the order message from a header and publishes it: the headerId used (BrokerUnavailable when it cannot)
@@ -68,6 +69,7 @@ class Job:
         self.feedback_state = "driving"
         self.distance_m = 0.0
         self._still_since: float | None = None
+        self._standing_since: float | None = None  # reported as driving while the vehicle stands
         self._last_fb: tuple[int, str, float] | None = None
         self._last_pose: tuple[float, float] | None = None
         self._stop: _Stopped | None = None
@@ -173,6 +175,22 @@ class Job:
                     await self._publish()
             if self.accepted:
                 self._feedback()
+                self._check_standing()
+
+    def _check_standing(self) -> None:
+        """A vehicle that stands while nothing explains it (not paused, acting, blocked or waiting for a release:
+        e.g. stopped over an error of its own) fails the task after STANDING_S, naming its errors."""
+        state = self.state
+        if self.feedback_state != "driving" or state is None or state.driving:
+            self._standing_since = None
+            return
+        now = self._clock()
+        if self._standing_since is None:
+            self._standing_since = now
+        elif now - self._standing_since > STANDING_S:
+            errors = "; ".join(error_text(e) for e in state.errors) or "no error reported"
+            raise _Stopped(TaskOutcome.FAILED, f"the vehicle stood still for {STANDING_S:g} s without finishing "
+                                               f"order {self.order_id} ({errors})")
 
     def _next_update(self) -> None:
         """An order update: from the last base node sent (the stitching node) with the longer base."""
@@ -217,7 +235,7 @@ class Job:
             self._still_since = None
             return "driving"
         if p.base_left:
-            if state.errors:
+            if any(names_order(e, self.order_id) for e in state.errors):  # stopped over our order: not blocked
                 self._still_since = None
                 return "driving"
             now = self._clock()

@@ -209,14 +209,20 @@ def _refs(error: Error) -> dict[str, str]:
     return {r.reference_key: r.reference_value for r in error.error_references or []}
 
 
+def names_order(error: Error, order_id: str) -> bool:
+    """Whether an error is about an order (its references name the orderId): a warning left from before (a
+    noOrderToCancel, a refused instant action) is not."""
+    return _refs(error).get("orderId") == order_id
+
+
 def refuses(error: Error, order_id: str, header_ids: frozenset[int]) -> bool:
     """Whether an error is the vehicle refusing our order: it names the orderId, or (a message it could not
     read) the headerId of one of our order messages."""
     if error.error_type not in ORDER_ERRORS:
         return False
-    refs = _refs(error)
-    if refs.get("orderId") == order_id:
+    if names_order(error, order_id):
         return True
+    refs = _refs(error)
     header_id = refs.get("headerId", "")
     return refs.get("topic") == "order" and header_id.isdigit() and int(header_id) in header_ids
 

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 
 from fleet_manager.adapters import vda5050_orders as conv
-from fleet_manager.adapters.vda5050_job import ACCEPT_TIMEOUT_S, RESEND_S, STILL_S, Job
+from fleet_manager.adapters.vda5050_job import ACCEPT_TIMEOUT_S, RESEND_S, STANDING_S, STILL_S, Job
 from fleet_manager.adapters.vda5050_mqtt import BrokerUnavailable
 from fleet_manager.core.errors import Unavailable
 from fleet_manager.core.robots import TaskFeedback, TaskOutcome, TaskRequest, TaskResult, Waypoint
 from tests.fleet_manager.test_vda5050_orders import a_state, nodes_ahead
-from vda5050.models import Order, State
+from vda5050.enums import ErrorLevel
+from vda5050.models import Error, ErrorReference, Order, State
 
 ROUTE = tuple(Waypoint(f"n{i}", 2.0 * i, 0.0) for i in range(4))
 
@@ -77,6 +78,23 @@ def test_feedback_and_one_order_message_in_flight() -> None:
         assert run.accepted == 1 and run.feedback[-1] == TaskFeedback("t1", 1, 0.0, 6.0, "driving")
         await run.state(0, 2)  # stopped with base ahead: an obstacle, once it lasts
         assert run.states()[-1] == "driving"
+        await run.state(0, 2)  # and without it, stopped: an obstacle again once it lasts
+        run.now += STILL_S + 0.1
+        await run.state(0, 2)
+        assert run.states()[-1] == "waiting_obstacle"
+        left_over = Error(error_type="noOrderToCancel", error_level=ErrorLevel.WARNING,
+                          error_references=[ErrorReference(reference_key="actionId", reference_value="c1")])
+        await run.state(0, 2, errors=[left_over])  # a warning from before: still blocked
+        assert run.states()[-1] == "waiting_obstacle"
+        def about(order_id: str) -> Error:
+            return Error(error_type="loadError", error_level=ErrorLevel.WARNING,
+                         error_references=[ErrorReference(reference_key="orderId", reference_value=order_id)])
+
+        await run.state(0, 2, errors=[about("t0")])  # about another order: still blocked
+        assert run.states()[-1] == "waiting_obstacle"
+        await run.state(0, 2, errors=[about("t1")])  # stopped over our order: not an obstacle
+        assert run.states()[-1] == "driving"
+        await run.state(0, 2)  # and without it, stopped: an obstacle again once it lasts
         run.now += STILL_S + 0.1
         await run.state(0, 2)
         assert run.states()[-1] == "waiting_obstacle"
@@ -133,6 +151,8 @@ async def _nothing() -> None:
     ("silent", f"the vehicle neither took nor refused order t1 within {ACCEPT_TIMEOUT_S:g} s"),
     ("another", "the vehicle took another order (t9)"),
     ("estop", "estop"),
+    ("stands", f"the vehicle stood still for {STANDING_S:g} s without finishing order t1 (VDA 5050 warning "
+               "loadError: no load)"),
 ])
 def test_how_a_task_fails(script: str, reason: str) -> None:
     async def scenario() -> None:
@@ -145,6 +165,16 @@ def test_how_a_task_fails(script: str, reason: str) -> None:
         elif script == "another":
             await run.state(0, 2, driving=True)
             await run.state(0, 2, order_id="t9")
+        elif script == "stands":  # stopped over an error of its own, for ever
+            await run.state(0, 2, driving=True)
+            stop = Error(error_type="loadError", error_description="no load", error_level=ErrorLevel.WARNING,
+                         error_references=[ErrorReference(reference_key="orderId", reference_value="t1")])
+            await run.state(0, 2, errors=[stop])
+            run.now += STANDING_S / 2
+            await run.state(0, 2, errors=[stop])
+            assert not task.done()  # half the time: still on
+            run.now += STANDING_S / 2 + 1
+            await run.state(0, 2, errors=[stop])
         else:
             await run.state(0, 2, driving=True)
             assert run.job.holds_vehicle

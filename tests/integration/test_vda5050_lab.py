@@ -91,6 +91,18 @@ def open_now(api: str) -> list[dict[str, Any]]:
             if m["status"] not in ("completed", "failed", "canceled")]
 
 
+def stuck(lab: LabProcess, api: str) -> str:
+    """The missions still open, with what the fleet manager knows of their robots, and the lab's output."""
+    lines = []
+    for row in open_now(api):
+        m = http.get(f"{api}/missions/{row['id']}").json()
+        rid = m["robot_id"]
+        vda = http.get(f"{api}/robots/{rid}/vda5050").json() if rid in VDA else None
+        lines.append(f"mission {m['id']} of {rid} still {m['status']}: {[e['message'] for e in m['events']][-12:]}"
+                     f"; robot {http.get(f'{api}/robots/{rid}').json()}; VDA 5050 {vda and vda['status']}")
+    return "\n".join([*lines, lab.output()])
+
+
 def sim_now(lab: LabProcess) -> float:
     return float(http.get(f"{lab.url}/api/v1/health").json()["sim_time"] or 0.0)
 
@@ -149,7 +161,7 @@ def run_mixed_fleet(lab: LabProcess, proxy: TcpProxy, capture: Capture, sim_minu
     end = time.monotonic() + 600
     while open_now(api) and time.monotonic() < end:  # no new work: the last ones end
         time.sleep(2.0)
-    assert not open_now(api), open_now(api)
+    assert not open_now(api), stuck(lab, api)
 
     every = http.get(f"{api}/missions?limit=1000").json()
     transports = [m for m in every if m["id"] in missions]

@@ -84,6 +84,7 @@ class AgentNode(Node):
         ActionServer(self, ExecuteTask, "execute_task", execute_callback=self._execute,
                      goal_callback=self._on_goal, cancel_callback=lambda _: CancelResponse.ACCEPT)
         self.create_timer(1.0 / control_hz, self._control)
+        self._state_ns = -1  # the clock of the last state published
         self.create_timer(1.0 / state_hz, self._publish_state)
         self.get_logger().info(
             f"agent for {self.robot_id} ({self.kind}/{self.model}) ready; actions {sorted(actions)}; pose from TF "
@@ -190,8 +191,10 @@ class AgentNode(Node):
                 entry[0].publish_feedback(conversions.feedback(fb))
 
     def _publish_state(self) -> None:
-        if self._pose is None:
-            return
+        now = self.get_clock().now()
+        if self._pose is None or now.nanoseconds <= self._state_ns:
+            return  # no pose yet, or a timer catching up on a sim clock that jumped: one state per instant
+        self._state_ns = now.nanoseconds
         fb = self.agent.feedback()
         active = self.agent.active
         mode = Mode.CHARGING if self._charging and self.agent.mode is Mode.IDLE else self.agent.mode
@@ -200,7 +203,7 @@ class AgentNode(Node):
             active.task.task_id if active else "", fb.progress if fb else 0.0,
             [] if self._localisation is Localisation.OK else [LOCALISATION_LOST])
         msg.charging = self._charging
-        msg.stamp = self.get_clock().now().to_msg()
+        msg.stamp = now.to_msg()
         msg.wall_time = time.time()
         self._state_pub.publish(msg)
 
