@@ -13,6 +13,7 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,9 @@ class LabProcess:
                  extra: tuple[str, ...] = (), database_url: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {"LABFLEET_JWT_SECRET": JWT_SECRET, "LABFLEET_ADMIN_PASSWORD": ADMIN_PASSWORD} | env | {
+        self.env = {"LABFLEET_JWT_SECRET": JWT_SECRET, "LABFLEET_ADMIN_PASSWORD": ADMIN_PASSWORD,
+                    # VDA 5050 topics of its own unless the test names them (it clears what it left retained)
+                    "LABFLEET_VDA5050_INTERFACE": f"uagv_lab{uuid.uuid4().hex[:8]}"} | env | {
             "LABFLEET_DATA_DIR": str(data_dir),
             "LABFLEET_DATABASE_URL": database_url or f"sqlite:///{data_dir / 'lab.db'}"}
         self.domain = env["ROS_DOMAIN_ID"]

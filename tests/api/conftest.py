@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,8 +37,10 @@ def bearer(token: str) -> dict[str, str]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
+    # VDA 5050 topics of the test's own (a registration may ask a vehicle for its factsheet), waited for briefly
     return Settings(database_url=database_url, data_dir=tmp_path, ros_enabled=False, environment="test",
-                    jwt_secret=JWT_SECRET, admin_password=ADMIN_PASSWORD)
+                    jwt_secret=JWT_SECRET, admin_password=ADMIN_PASSWORD,
+                    vda5050_interface=f"uagv_api{uuid.uuid4().hex[:8]}", vda5050_factsheet_wait_s=0.5)
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +41,8 @@ EXCLUDED = ("/api/v1/users/{username}/disable", "/api/v1/users/{username}")
 def server(database_url: str, tmp_path: Path) -> Iterator[str]:
     """The fleet manager on a free port of 127.0.0.1; its base URL."""
     settings = Settings(database_url=database_url, data_dir=tmp_path / "data", ros_enabled=False,
-                        environment="test", jwt_secret=JWT_SECRET, admin_password=ADMIN_PASSWORD)
+                        environment="test", jwt_secret=JWT_SECRET, admin_password=ADMIN_PASSWORD,
+                        vda5050_interface=f"uagv_st{uuid.uuid4().hex[:8]}", vda5050_factsheet_wait_s=0.5)
     with serve(settings) as url:
         yield url
 

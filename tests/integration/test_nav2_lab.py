@@ -202,6 +202,7 @@ def run_missions(lab: LabProcess, probe: ros_helpers.TestNode, ids: list[int], t
             waiting = [s for s in m["steps"] if s["status"] == "awaiting_confirmation"]
             if waiting:
                 target = next(s["target"] for s in reversed(m["steps"][: waiting[0]["index"]]) if s.get("target"))
+                probe.spin_for(0.5)  # where it stands now: the poses taken before the status may be from its way
                 x, y = truth.poses[m["robot_id"]]
                 gaps[m["robot_id"]] = math.hypot(x - places[target]["x"], y - places[target]["y"])
                 print(f"{m['robot_id']} waits at {target}: {gaps[m['robot_id']]:.3f} m from it (ground truth)")

@@ -1,5 +1,5 @@
 """Soak: the six-robot mixed fleet of the living lab runs 18 random missions from every template, with
-the simulator at 3x real time. Every mission ends terminal, and no robot is left holding a finished one."""
+the simulator at 4x real time. Every mission ends terminal, and no robot is left holding a finished one."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def confirmer(api: str, stop: threading.Event) -> None:
 def test_random_missions_on_a_mixed_fleet(tmp_path):
     env = dict(os.environ, ROS_DOMAIN_ID=str(next_domain_id()), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
                PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
-    lab = LabProcess(env, tmp_path, extra=("--speed", "3"))
+    lab = LabProcess(env, tmp_path, extra=("--speed", "4"))
     stop = threading.Event()
     try:
         lab.wait_ready(robots=6)
