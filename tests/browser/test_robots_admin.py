@@ -30,7 +30,7 @@ def test_an_admin_adds_edits_and_retires_a_robot(running_lab):
     api = f"{running_lab.url}/api/v1"
     robot_id = f"tb4_1_{secrets.token_hex(3)}"
     shots = fresh_screenshots("robots.png", "robot-form-errors.png", "robot-form-home-error.png",
-                              "robot-offline-console.png", "robot-retire-confirm.png")
+                              "robot-offline-console.png", "robot-retire-confirm.png", "robot-form-vda5050.png")
     try:
         run = run_e2e("robots.e2e.mjs", running_lab, 180, args=(robot_id,))
     finally:

@@ -66,6 +66,7 @@ async function addRobot(page, places) {
   // for VDA 5050 the form says the factsheet fills the model left empty; not for nav2
   await page.selectOption(control("adapter"), "vda5050");
   if (!(await page.isVisible("[data-testid=factsheet-note]"))) fail("no factsheet note for a VDA 5050 vehicle");
+  await page.locator("form[data-testid=robot-form]").screenshot({ path: join(shots, "robot-form-vda5050.png") });
   await page.selectOption(control("adapter"), "nav2");
   if (await page.isVisible("[data-testid=factsheet-note]")) fail("the factsheet note is shown for a nav2 robot");
   for (const f of ["namespace", "tf_topic", "tf_static_topic", "map_frame", "base_frame"])
