@@ -140,13 +140,9 @@ class Vda5050Adapter:
         self.link.start()
         if not await self.wait_connected(wait_s):
             return None
-        topic = topic_name(self.interface, MAJOR_VERSION, manufacturer=manufacturer, serial=serial,
-                           topic=Topic.INSTANT_ACTIONS)
-        header_id = next_header_id(self.vehicles.headers_of(key), Topic.INSTANT_ACTIONS)
-        message = InstantActions(**conv.header(header_id, time.time(), manufacturer, serial),
-                                 actions=[self._action(ActionType.FACTSHEET_REQUEST, BlockingType.NONE)])
         with contextlib.suppress(BrokerUnavailable):
-            await self.link.publish(topic, to_json(message), qos=1)
+            await self._instant_to(manufacturer, serial, self.vehicles.headers_of(key),
+                                   self._action(ActionType.FACTSHEET_REQUEST, BlockingType.NONE))
         while key not in self.vehicles.sheets and time.monotonic() < deadline:
             await asyncio.sleep(0.05)  # a retained factsheet comes with the subscription, else the answer
         return self.vehicles.sheets.get(key)
@@ -253,8 +249,14 @@ class Vda5050Adapter:
         return int(head["header_id"])
 
     async def _instant(self, v: VehicleRecord, *actions: Action) -> None:
-        message = InstantActions(**self._header(v, Topic.INSTANT_ACTIONS), actions=list(actions))
-        await self.link.publish(self._topic(v, Topic.INSTANT_ACTIONS), to_json(message), qos=1)
+        await self._instant_to(v.manufacturer, v.serial, v.headers, *actions)
+
+    async def _instant_to(self, manufacturer: str, serial: str, headers: dict[Topic, int], *actions: Action) -> None:
+        """instantActions to a vehicle, registered or not (`headers`: its next headerIds)."""
+        head = conv.header(next_header_id(headers, Topic.INSTANT_ACTIONS), time.time(), manufacturer, serial)
+        topic = topic_name(self.interface, MAJOR_VERSION, manufacturer=manufacturer, serial=serial,
+                           topic=Topic.INSTANT_ACTIONS)
+        await self.link.publish(topic, to_json(InstantActions(**head, actions=list(actions))), qos=1)
 
     @staticmethod
     def _action(kind: str, blocking: BlockingType = BlockingType.HARD) -> Action:

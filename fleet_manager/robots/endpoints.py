@@ -52,8 +52,8 @@ async def register_robot(body: RobotCreate, lab: LabDep) -> RegistrationPublic:
     robot's factsheet fills what its model leaves out (waited for, LABFLEET_VDA5050_FACTSHEET_WAIT_S, when a
     required field is missing)."""
     source = lab.robots.adapters.get("vda5050")
-    body = await with_factsheet(body, source, lab.settings.vda5050_factsheet_wait_s)  # type: ignore[arg-type]
-    return await asyncio.to_thread(lab.roster.create, body)
+    model = await with_factsheet(body, source, lab.settings.vda5050_factsheet_wait_s)  # type: ignore[arg-type]
+    return await asyncio.to_thread(lab.roster.create, body, model)
 
 
 @router.patch("/{robot_id}", dependencies=[ADMIN], response_model=RegistrationPublic)

@@ -41,14 +41,14 @@ def from_factsheet(sheet: Factsheet) -> dict[str, Any]:
 def fill(model: RobotModelDraft, sheet: Factsheet | None) -> RobotModelIn:
     """The complete model: what the entry gives, the rest from the factsheet (if any) or the defaults. A value
     that is out of range, given or from the factsheet, is a 422 naming the field."""
-    given = {k: v for k, v in model.model_dump().items() if k in model.model_fields_set and v is not None}
+    given = {k for k in model.model_fields_set if getattr(model, k) is not None}
     taken = {k: v for k, v in from_factsheet(sheet).items() if k not in given and v is not None} if sheet else {}
     left = [f for f in model.left_out() if f not in taken]
     if left:
         raise InvalidInput(f"model.{left[0]} is required ({', '.join(f'model.{f}' for f in left)} not given"
                            + (", nor in the vehicle's factsheet)" if sheet else ")"), field=f"model.{left[0]}")
     try:
-        return RobotModelIn.model_validate({**model.model_dump(exclude_none=True), **given, **taken})
+        return RobotModelIn.model_validate({**model.model_dump(exclude_none=True), **taken})
     except ValidationError as exc:
         error = exc.errors()[0]
         name = ".".join(str(p) for p in error["loc"])
@@ -56,11 +56,11 @@ def fill(model: RobotModelDraft, sheet: Factsheet | None) -> RobotModelIn:
         raise InvalidInput(f"model.{name}{origin}: {error['msg']}", field=f"model.{name}") from exc
 
 
-async def with_factsheet(body: RobotCreate, source: FactsheetSource | None, wait_s: float) -> RobotCreate:
-    """The registration with its model complete: for a vda5050 robot, what it leaves out from the vehicle's
-    factsheet (waited for only when a required field is missing)."""
+async def with_factsheet(body: RobotCreate, source: FactsheetSource | None, wait_s: float) -> RobotModelIn:
+    """The registration's model complete: for a vda5050 robot, what it leaves out from the vehicle's factsheet
+    (waited for only when a required field is missing)."""
     if body.adapter != "vda5050":
-        return body.model_copy(update={"model": fill(body.model, None)})
+        return fill(body.model, None)
     manufacturer = body.connection.manufacturer or DEFAULT_MANUFACTURER
     serial = body.connection.serial_number or body.id
     left = body.model.left_out()
@@ -68,10 +68,10 @@ async def with_factsheet(body: RobotCreate, source: FactsheetSource | None, wait
         if left:
             raise InvalidInput(f"model.{left[0]} is required: the VDA 5050 adapter is off "
                                "(LABFLEET_VDA5050_ENABLED), so no factsheet can fill it", field=f"model.{left[0]}")
-        return body.model_copy(update={"model": fill(body.model, None)})
+        return fill(body.model, None)
     sheet = await source.factsheet_of(manufacturer, serial, wait_s if left else 0.0)
     if sheet is None and left:
         raise InvalidInput(f"model.{left[0]} is required: not given, and vehicle {manufacturer}/{serial} sent no "
                            f"factsheet within {wait_s:g} s on interface {source.interface!r} (is it "
                            f"online? else give model {', '.join(left)})", field=f"model.{left[0]}")
-    return body.model_copy(update={"model": fill(body.model, sheet)})
+    return fill(body.model, sheet)

@@ -30,13 +30,11 @@ from sqlmodel import Session, select
 
 from fleet_manager.core.errors import InvalidInput, NotFound
 from fleet_manager.db.tables import RobotRegistration
-from fleet_manager.robots.factsheet_fill import fill
 from fleet_manager.robots.schemas import (
     ConnectionIn,
     MapTransformIn,
     RegistrationPublic,
     RobotCreate,
-    RobotModelDraft,
     RobotModelIn,
     RobotUpdate,
 )
@@ -182,7 +180,9 @@ class Roster:
                             {k: v for k, v in row.connection.items() if v}, row.charger, row.source)
 
     # -- changes --------------------------------------------------------------------------------
-    def create(self, body: RobotCreate) -> RegistrationPublic:
+    def create(self, body: RobotCreate, model: RobotModelIn) -> RegistrationPublic:
+        """Register `body` with its complete model (factsheet_fill.with_factsheet: body.model may leave fields
+        out for a vda5050 robot)."""
         self._check(body.adapter, body.connection, body.home, body.charger)
         now = _now()
         with self._lock, Session(self.engine) as session:
@@ -191,7 +191,6 @@ class Roster:
                 what = "a retired robot" if old.retired_at is not None else "a registered robot"
                 raise InvalidInput(f"id {body.id!r} is already taken by {what} of site {self.site.name!r}",
                                    field="id")
-            model = fill(body.model, None) if isinstance(body.model, RobotModelDraft) else body.model
             config = self._config(body.id, body.adapter, model, body.map_transform, body.home, body.connection)
             row = RobotRegistration(site=self.site.name, id=body.id, name=body.name or body.id, adapter=body.adapter,
                                     config=config.model_dump(mode="json"),

@@ -46,8 +46,8 @@ def test_the_factsheet_of_a_vehicle_not_yet_registered_fills_the_model() -> None
                             for a in m["actions"]]
                 assert requests == ["factsheetRequest"], requests  # validated against the schema on exit
 
-                body = await with_factsheet(create("SN9", battery_capacity_wh=300, max_speed=0.8), here.adapter, 5)
-                model, physical = body.model, sheet.physical_parameters
+                model = await with_factsheet(create("SN9", battery_capacity_wh=300, max_speed=0.8), here.adapter, 5)
+                physical = sheet.physical_parameters
                 assert model.name == sheet.type_specification.series_name.replace(" ", "_")  # a model name
                 assert model.kind == str(sheet.type_specification.agv_class).lower()
                 assert model.radius == pytest.approx(math.hypot(physical.width, physical.length) / 2, abs=1e-3)
