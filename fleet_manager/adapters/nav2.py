@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from labfleet_robot.frames import TfBuffer
+from labfleet_robot.frames import Lookup, TfBuffer
 from nav2_msgs.action import DockRobot, NavigateThroughPoses, UndockRobot
 from nav2_msgs.msg import SpeedLimit
 from nav_msgs.msg import Odometry
@@ -55,12 +55,20 @@ from fleet_manager.ros.bridge import RosBridge
 log = logging.getLogger(__name__)
 
 STATE_HZ = 5.0
-LOCALISATION_TIMEOUT_S = 2.0  # a map → base_link transform older than this: localisation lost
+# localisation is lost when the map → base_link transform is older than this (on the robot's clock) and none newer
+# has come for this long (wall time): a lagging but steady TF (a loaded host, a sim faster than real time, a
+# skewed robot clock) is no loss, a TF that stopped is
+LOCALISATION_TIMEOUT_S = 2.0
 DISCOVERY_PERIOD_S = 5.0
 NAV_SUFFIX = "/navigate_through_poses/_action/status"
 TF_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 TF_STATIC_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
                            durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+def _fresh(found: Lookup, now: float) -> bool:
+    """A localisation that is recent on the robot's clock, or that keeps coming (LOCALISATION_TIMEOUT_S)."""
+    return now - found.stamp <= LOCALISATION_TIMEOUT_S or time.monotonic() - found.came <= LOCALISATION_TIMEOUT_S
 
 
 @dataclass
@@ -198,7 +206,7 @@ class Nav2Adapter:
         """The robot's state; None while nothing is heard of it (then it goes offline), or before its pose was
         ever known (a state without a pose would put it somewhere it is not)."""
         found = self._tf.get(r.tf_topic, TfBuffer()).lookup(r.map_frame, r.base_frame)
-        fresh = found is not None and now - found.stamp <= LOCALISATION_TIMEOUT_S
+        fresh = found is not None and _fresh(found, now)
         if found is not None:
             pose = found.transform.pose2d()
             if r.job is not None and r.pose is not None:
@@ -256,7 +264,7 @@ class Nav2Adapter:
             if robot_id in self._robots:
                 continue
             found = buffer.lookup("map", f"{robot_id}/base_link") if buffer is not None else None
-            if found is None or now - found.stamp > LOCALISATION_TIMEOUT_S:
+            if found is None or not _fresh(found, now):
                 continue
             x, y, yaw = found.transform.pose2d()
             out.append(RobotReport(robot_id, "", "", RobotMode.IDLE, x, y, yaw, 0.0, 0.0, 0.0, False, "", 0.0,
@@ -289,6 +297,7 @@ class Nav2Adapter:
         finally:
             if r.job is job:
                 r.job = None
+                r.paused = False  # a pause is of the task (it canceled the goal): Nav2 itself holds none
 
     async def release(self, robot: Registration, task_id: str, waypoints: int) -> None:
         r = self._robot(robot)

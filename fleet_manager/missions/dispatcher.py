@@ -312,6 +312,7 @@ class Dispatcher:
             await self._finish(state, MissionStatus.FAILED, f"internal error: {exc}",
                                failure_reason=f"internal error: {exc}")
         finally:
+            await self.holds.end(state)
             self._release(mission_id, robot_id)
             self.wake()
 

@@ -38,6 +38,19 @@ class LocalisationHolds:
                 state.held = False
                 await self._release(state)
 
+    async def end(self, state: RunState) -> None:
+        """A run that ends while held (failed or requeued after the robot timeout, canceled): the robot is
+        resumed, so that the pause of the hold does not outlive its mission (a VDA 5050 vehicle keeps a
+        startPause across orders) and the robot takes work again."""
+        if not state.held:
+            return
+        state.held = False
+        if state.paused:
+            state.paused = False
+            log.info("mission %s ended while held: robot %s resumed", state.mission_id, state.robot_id)
+            with contextlib.suppress(DomainError):
+                await self.command(state.robot_id, Command.RESUME)
+
     async def _hold(self, state: RunState) -> None:
         log.warning("robot %s lost its localisation: mission %s held", state.robot_id, state.mission_id)
         with contextlib.suppress(DomainError):

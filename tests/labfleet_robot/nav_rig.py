@@ -45,7 +45,7 @@ class Rig:
     map_noise: float = 0.0  # m: the localisation estimate jumps by this much (sigma) at every 1 s correction
 
     def __post_init__(self) -> None:
-        self.tf = TfBuffer()
+        self.tf = TfBuffer(clock=lambda: self.t)  # lock-step: the rig's time is its wall clock too
         self.nav = Navigator(LIMITS, self.config, self.tf)
         self.t = 0.0
         self.odom = (0.0, 0.0, 0.0)

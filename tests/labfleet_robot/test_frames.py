@@ -60,15 +60,22 @@ def test_three_d_rotation_round_trip() -> None:
 
 
 def test_locate_tells_a_fresh_pose_from_a_stale_or_missing_one() -> None:
-    tf = TfBuffer()
+    wall = [100.0]
+    tf = TfBuffer(clock=lambda: wall[0])
     missing = tf.locate("map", "r1/base_link", now=5.0, timeout_s=2.0)
     assert missing.status is Localisation.MISSING and missing.pose is None and not missing.ok
     tf.set("map", "r1/odom", Transform.planar(10.0, 5.0, 0.0), stamp=4.0)
     tf.set("r1/odom", "r1/base_link", Transform.planar(1.0, 0.0, 0.0), stamp=5.0)
     fresh = tf.locate("map", "r1/base_link", now=6.0, timeout_s=2.0)
     assert fresh.ok and fresh.age == pytest.approx(2.0) and close(fresh.pose or (), (11.0, 5.0, 0.0))
-    stale = tf.locate("map", "r1/base_link", now=6.1, timeout_s=2.0)  # map → odom last came at 4 s
+    late = tf.locate("map", "r1/base_link", now=6.1, timeout_s=2.0)  # 2.1 s old, but it came just now
+    assert late.ok and late.age == pytest.approx(2.1)
+    wall[0] += 2.1
+    tf.set("map", "r1/odom", Transform.planar(10.0, 5.0, 0.0), stamp=4.0)  # the same stamp again is no news
+    stale = tf.locate("map", "r1/base_link", now=6.1, timeout_s=2.0)  # map → odom last came 2.1 s ago, at 4 s
     assert stale.status is Localisation.STALE and close(stale.pose or (), (11.0, 5.0, 0.0))
+    tf.set("map", "r1/odom", Transform.planar(10.0, 5.0, 0.0), stamp=4.5)  # late, but a newer one: it comes
+    assert tf.locate("map", "r1/base_link", now=8.0, timeout_s=2.0).ok
 
 
 def test_transform_pose2d_puts_a_pose_into_the_target_frame() -> None:

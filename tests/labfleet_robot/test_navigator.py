@@ -89,13 +89,15 @@ def test_goal_poses_in_another_frame_are_transformed_and_an_unknown_frame_aborts
 
 def test_goals_are_refused_without_poses_or_without_a_fresh_pose():
     rig = Rig(tf_on=False)
-    rig.tf = type(rig.tf)()  # nothing on /tf yet
+    rig.tf = type(rig.tf)(clock=lambda: rig.t)  # nothing on /tf yet
     rig.nav.tf = rig.tf
     assert rig.nav.admit(THROUGH, 2, 0.0) is Admission.POSE_UNKNOWN
     rig.broadcast()
     assert rig.nav.admit(THROUGH, 0, 0.0) is Admission.NO_POSES
     assert rig.nav.admit(THROUGH, 2, 0.0) is Admission.ACCEPT
+    rig.t = 2.0
     assert rig.nav.admit(GoalKind.DOCK, 1, 2.0) is Admission.ACCEPT  # 2 s old: just fresh
+    rig.t = 2.1
     assert rig.nav.admit(GoalKind.TO_POSE, 1, 2.1) is Admission.POSE_UNKNOWN  # stale
 
 

@@ -4,8 +4,9 @@
 
 Its pose on the site map comes from TF (REP 105): `map_frame → base_frame` through the robot's localisation
 (`map → <id>/odom`) and odometry (`<id>/odom → <id>/base_link`); odometry gives only the velocity. Without a
-fresh transform (missing, or older than `localisation_timeout_s` on the node's clock) the robot is held where it
-is, reports "localisation lost" and takes no new task, and carries on by itself when the transform is back.
+fresh transform (missing, or older than `localisation_timeout_s` on the node's clock with none newer for as long
+in wall time: frames.TfBuffer.locate) the robot is held where it is, reports "localisation lost" and takes no
+new task, and carries on by itself when the transform is back.
 """
 
 from __future__ import annotations

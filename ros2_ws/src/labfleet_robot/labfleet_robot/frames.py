@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import builtins
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -70,12 +72,14 @@ class _Edge:
     transform: Transform  # parent → child
     stamp: float  # seconds; static edges never go stale
     static: bool
+    came: float  # when it came, on the buffer's wall clock (monotonic)
 
 
 @dataclass(frozen=True)
 class Lookup:
     transform: Transform  # target → source: the source frame's pose in the target frame
     stamp: float  # the oldest stamp of the dynamic edges on the chain (inf when all are static)
+    came: float = math.inf  # when the edge of that oldest stamp came (buffer's wall clock; inf when all static)
 
 
 class Localisation(StrEnum):
@@ -105,15 +109,18 @@ def normalise(frame: str) -> str:
 class TfBuffer:
     """The newest transform of every parent → child edge (a frame has one parent, as in tf2)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._edges: dict[str, _Edge] = {}
+        self._clock = clock  # wall time, for when a transform came
 
     def set(self, parent: str, child: str, transform: Transform, stamp: float, static: bool = False) -> None:
         child, parent = normalise(child), normalise(parent)
         old = self._edges.get(child)
         if old is not None and not static and not old.static and stamp < old.stamp:
             return  # an older message arriving late never replaces a newer one
-        self._edges[child] = _Edge(parent, transform, stamp, static)
+        # the same stamp sent again is no news: only a newer transform counts as having come
+        same = old is not None and not static and stamp == old.stamp
+        self._edges[child] = _Edge(parent, transform, stamp, static, old.came if same and old else self._clock())
 
     def frames(self) -> builtins.set[str]:
         return set(self._edges) | {e.parent for e in self._edges.values()}
@@ -133,31 +140,36 @@ class TfBuffer:
         common = next((f for f in up_source if f in set(up_target)), None)
         if common is None:
             return None
-        stamp = math.inf
+        oldest: _Edge | None = None
 
         def to_ancestor(chain: list[str]) -> Transform:
-            nonlocal stamp
+            nonlocal oldest
             result = Transform()
             for frame in chain[: chain.index(common)]:
                 edge = self._edges[frame]
                 result = edge.transform * result
-                if not edge.static:
-                    stamp = min(stamp, edge.stamp)
+                if not edge.static and (oldest is None or edge.stamp < oldest.stamp):
+                    oldest = edge
             return result
 
         common_from_source = to_ancestor(up_source)
         common_from_target = to_ancestor(up_target)
-        return Lookup(common_from_target.inverse() * common_from_source, stamp)
+        transform = common_from_target.inverse() * common_from_source
+        if oldest is None:
+            return Lookup(transform, math.inf)
+        return Lookup(transform, oldest.stamp, oldest.came)
 
     def locate(self, target: str, source: str, now: float, timeout_s: float) -> Located:
         """Where `source` is in `target` at time `now`, and whether that is fresh: STALE when the chain's oldest
-        dynamic stamp is more than `timeout_s` before `now` (a localisation that stopped coming)."""
+        dynamic stamp is more than `timeout_s` before `now` and that link came more than `timeout_s` ago on the
+        wall clock (a localisation that stopped coming). A transform that keeps coming late (a busy host, a
+        simulation faster than real time, a skewed clock) is not stale."""
         found = self.lookup(target, source)
         if found is None:
             return Located(Localisation.MISSING, None, math.inf)
         age = 0.0 if math.isinf(found.stamp) else max(0.0, now - found.stamp)
-        status = Localisation.STALE if age > timeout_s else Localisation.OK
-        return Located(status, found.transform.pose2d(), age)
+        stale = age > timeout_s and self._clock() - found.came > timeout_s
+        return Located(Localisation.STALE if stale else Localisation.OK, found.transform.pose2d(), age)
 
     def transform_pose2d(self, target: str, frame: str, pose: tuple[float, float, float]
                          ) -> tuple[float, float, float] | None:

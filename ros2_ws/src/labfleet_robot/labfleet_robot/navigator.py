@@ -11,8 +11,9 @@ One goal runs at a time:
 - any other new goal (docking while navigating, navigating while docking) preempts the running one (ours: the
   docking server and bt_navigator are one node here);
 - cancel: the goal ends canceled and the base is commanded to zero at once (Nav2's publishZeroVelocity).
-Localisation: the robot's pose is `map_frame → base_frame` from TF. Older than `transform_tolerance_s`, or
-missing, the robot brakes and waits (progress and docking clocks stand still); lost for `tf_abort_s` the goal
+Localisation: the robot's pose is `map_frame → base_frame` from TF. Older than `transform_tolerance_s` (with none
+newer for as long in wall time: a TF that keeps coming late is not lost), or missing, the robot brakes and waits
+(progress and docking clocks stand still); lost for `tf_abort_s` the goal
 aborts (FollowPath TF_ERROR 102; FAILED_TO_STAGE / FAILED_TO_CONTROL while docking).
 Speed limit: nav2_msgs/SpeedLimit as controller_server applies it (percent of the top speed, or m/s; 0: none).
 """
