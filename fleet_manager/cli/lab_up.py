@@ -118,14 +118,15 @@ class LabUp:
 
     def _start_robot(self, robot: RobotConfig, index: int, caps: SpeedCaps, env: dict[str, str]) -> None:
         """A simulated robot's own software: our agent, or a Nav2 stand-in (what a Nav2 robot shows a fleet
-        manager), in the robot's namespace."""
+        manager), in the robot's namespace, listening to its own frames on `/<id>/tf`."""
         model = robot.model
         max_speed = caps.max_speed(model.name, model.mass_kg, model.max_speed)
         params_file = self.run_dir / f"{robot.id}.params.yaml"
         if robot.robot_api == "nav2":
             params = nav2_params(robot_id=robot.id, radius=model.radius, max_speed=max_speed,
                                  max_accel=model.max_accel, max_yaw_rate=model.max_yaw_rate,
-                                 max_yaw_accel=model.max_yaw_accel, map_frame=robot.map_frame)
+                                 max_yaw_accel=model.max_yaw_accel, map_frame=robot.map_frame,
+                                 tf_topic=f"/{robot.id}/tf")
             goal_log = self.run_dir / f"{robot.id}.nav2-goals.jsonl"  # every goal it is sent, this run
             goal_log.unlink(missing_ok=True)
             params["goal_log"] = str(goal_log)
@@ -135,7 +136,7 @@ class LabUp:
             params = agent_params(
                 robot_id=robot.id, kind=model.kind, model=model.name, radius=model.radius, max_speed=max_speed,
                 max_accel=model.max_accel, max_yaw_rate=model.max_yaw_rate, max_yaw_accel=model.max_yaw_accel,
-                seed=self.seed + index, map_frame=robot.map_frame,
+                seed=self.seed + index, map_frame=robot.map_frame, tf_topic=f"/{robot.id}/tf",
                 actions={name: (a.duration_s, a.success_rate) for name, a in model.actions.items()})
             write_params_file(params_file, robot.id, params, use_sim_time=True)
             binary = "labfleet-agent"

@@ -14,13 +14,16 @@ NAV2_NODE = "bt_navigator"  # the Nav2 stand-in's node name, as Nav2's navigator
 
 def agent_params(*, robot_id: str, kind: str, model: str, radius: float, max_speed: float, max_accel: float,
                  max_yaw_rate: float, max_yaw_accel: float, seed: int = 0,
-                 actions: dict[str, tuple[float, float]] | None = None, map_frame: str = "map") -> dict[str, Any]:
+                 actions: dict[str, tuple[float, float]] | None = None, map_frame: str = "map",
+                 tf_topic: str = "/tf") -> dict[str, Any]:
     """The agent's parameters; `map_frame` is the frame its pose is looked up in (`<id>/map` for a robot that
-    localises on a map of its own, whose poses the fleet manager then aligns)."""
+    localises on a map of its own, whose poses the fleet manager then aligns); `tf_topic` where its frames come
+    (`/<id>/tf` in the built-in simulator)."""
     actions = actions or {}
     names = sorted(actions)
     return {
-        "robot_id": robot_id, "kind": kind, "model": model, "map_frame": map_frame, "radius": float(radius),
+        "robot_id": robot_id, "kind": kind, "model": model, "map_frame": map_frame, "tf_topic": tf_topic,
+        "radius": float(radius),
         "max_speed": float(max_speed), "max_accel": float(max_accel), "max_yaw_rate": float(max_yaw_rate),
         "max_yaw_accel": float(max_yaw_accel), "seed": int(seed),
         # ROS array parameters cannot be empty: a placeholder entry stands for "no actions"
@@ -32,13 +35,13 @@ def agent_params(*, robot_id: str, kind: str, model: str, radius: float, max_spe
 
 def nav2_params(*, robot_id: str, radius: float, max_speed: float, max_accel: float, max_yaw_rate: float,
                 max_yaw_accel: float, map_frame: str = "map", docking: bool = True,
-                docks: dict[str, tuple[float, float, float]] | None = None) -> dict[str, Any]:
+                docks: dict[str, tuple[float, float, float]] | None = None, tf_topic: str = "/tf") -> dict[str, Any]:
     """The Nav2 stand-in's parameters (labfleet-nav2): kinematics, the robot's map frame and its dock database
     (dock id → pose in that map frame, the pose's yaw being the heading the robot has when docked)."""
     return {
         "robot_id": robot_id, "radius": float(radius), "max_speed": float(max_speed), "max_accel": float(max_accel),
         "max_yaw_rate": float(max_yaw_rate), "max_yaw_accel": float(max_yaw_accel), "map_frame": map_frame,
-        "docking": bool(docking), "docks": format_docks(docks or {}),
+        "tf_topic": tf_topic, "docking": bool(docking), "docks": format_docks(docks or {}),
     }
 
 

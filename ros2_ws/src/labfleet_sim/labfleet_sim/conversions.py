@@ -90,6 +90,7 @@ class TfBuilder:
                                                                                                f.base_frame))
                        for rid, f in frames.items()}
         self._msg = TFMessage()
+        self._own = {rid: TFMessage(transforms=list(edges)) for rid, edges in self._edges.items()}
 
     def message(self, frames: dict[str, RobotFrames], when: Time, skip: AbstractSet[str] = frozenset()
                 ) -> TFMessage | None:
@@ -106,6 +107,10 @@ class TfBuilder:
             return None
         self._msg.transforms = transforms
         return self._msg
+
+    def own(self, robot_id: str) -> TFMessage:
+        """The robot's own two transforms, as `message` last set them (for its `/<id>/tf`)."""
+        return self._own[robot_id]
 
 
 def laser_scan(body: Body, angles: np.ndarray, ranges: np.ndarray, now: float, period: float) -> LaserScan:

@@ -2,7 +2,9 @@
 
 Per robot: `/<id>/cmd_vel` (in), `/<id>/odom` (odometry in `<id>/odom`, zero at spawn), `/<id>/ground_truth`
 (the true pose in the site's `map`), `/<id>/scan`, `/<id>/battery_state`; one /tf message per odom tick holding
-every robot's `<map_frame> → <id>/odom` and `<id>/odom → <id>/base_link`; `/sim/contacts`; the service
+every robot's `<map_frame> → <id>/odom` and `<id>/odom → <id>/base_link`, and the robot's own two on `/<id>/tf`
+(a namespaced robot's `tf`, as Nav2's multi-robot bringup remaps it: its agent listens there and does not decode
+the whole fleet's frames 20 times a second); each only while it has a subscriber; `/sim/contacts`; the service
 `/sim/fault` (faults.py).
 
 A robot with `robot_api: vda5050` is a VDA 5050 vehicle on the MQTT broker (vda_fleet.py): it keeps its sensor
@@ -99,6 +101,7 @@ class SimNode(Node):
             ContactMsg, "/sim/contacts", QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
         self._tf_pub = self.create_publisher(TFMessage, "/tf", TF_QOS)
         self._tf = conversions.TfBuilder(self.sim.frames)
+        self._own_tf_pubs = {rid: self.create_publisher(TFMessage, f"/{rid}/tf", TF_QOS) for rid in self.sim.frames}
         self.create_service(SimFault, "/sim/fault", self._on_fault)
         self._pubs: dict[str, RobotPublishers] = {}
         for rid in self.sim.bodies:
@@ -158,9 +161,13 @@ class SimNode(Node):
         odom, scan, battery = self._odom.due(now), self._scan.due(now), self._battery.due(now)
         when = conversions.stamp(now)
         if odom:
-            tf = self._tf.message(self.sim.frames, when, self.faults.dropped_robots)
-            if tf is not None:
+            dropped = self.faults.dropped_robots
+            tf = self._tf.message(self.sim.frames, when, dropped)
+            if tf is not None and self._tf_pub.get_subscription_count() > 0:
                 self._tf_pub.publish(tf)
+            for rid, own in self._own_tf_pubs.items():
+                if rid not in dropped and own.get_subscription_count() > 0:
+                    own.publish(self._tf.own(rid))
         for rid, body in self.sim.bodies.items():
             pubs = self._pubs[rid]
             if odom:
