@@ -42,6 +42,37 @@ if ! fresh ros "$h"; then
   mark ros "$h"; rm -f "$STAMPS/interfaces"
 fi
 
+# 3-5 run side by side (each is idle much of the time: downloads, or one core of a build): the interface build,
+# our Python packages (their versions are the constraints' as in step 2: nothing the build uses changes under
+# it) and the web console. Each stops the set-up when it fails.
+python_packages() {  # 4. our Python packages, editable, with the test tools
+  h=$(hash_of pyproject.toml requirements/constraints.txt requirements/dev.txt ros2_ws/src/*/setup.py ros2_ws/src/*/package.xml)
+  if ! fresh python "$h"; then
+    say "installing fleet_manager, labfleet_sim, labfleet_robot, labfleet_gazebo (editable) and the dev tools"
+    pip_install -c requirements/constraints.txt -r requirements/dev.txt \
+      -e . -e ros2_ws/src/labfleet_sim -e ros2_ws/src/labfleet_robot -e ros2_ws/src/labfleet_gazebo
+    mark python "$h"
+  fi
+}
+web_console() {  # 5. the web console
+  if [ -f web_console/package-lock.json ]; then
+    h=$(hash_of web_console/package-lock.json)
+    if ! fresh npm "$h" || [ ! -d web_console/node_modules ]; then
+      say "installing web console dependencies (npm ci)"
+      (cd web_console && npm ci --no-audit --no-fund --loglevel=error)
+      mark npm "$h"; rm -f "$STAMPS/console"
+    fi
+    h=$(hash_of $(find web_console/src web_console/index.html web_console/vite.config.* web_console/tsconfig*.json -type f 2>/dev/null | sort))
+    if ! fresh console "$h" || [ ! -f web_console/dist/index.html ]; then
+      say "building the web console"
+      (cd web_console && npm run build --silent)
+      mark console "$h"
+    fi
+  fi
+}
+python_packages & py_pid=$!
+web_console & web_pid=$!
+trap 'kill "$py_pid" "$web_pid" 2>/dev/null || true' EXIT  # a failed step stops the others
 # 3. the interface packages built into the venv
 h=$(hash_of $(find ros2_ws/src/tf2_msgs ros2_ws/src/nav2_msgs ros2_ws/src/labfleet_interfaces -type f | sort) \
   scripts/build_interfaces.sh)
@@ -51,29 +82,7 @@ if ! fresh interfaces "$h"; then
   scripts/build_interfaces.sh "$VENV"
   mark interfaces "$h"
 fi
+wait "$py_pid" || { say "installing the Python packages failed"; exit 1; }
+wait "$web_pid" || { say "building the web console failed"; exit 1; }
 
-# 4. our Python packages, editable, with the test tools
-h=$(hash_of pyproject.toml requirements/constraints.txt requirements/dev.txt ros2_ws/src/*/setup.py ros2_ws/src/*/package.xml)
-if ! fresh python "$h"; then
-  say "installing fleet_manager, labfleet_sim, labfleet_robot, labfleet_gazebo (editable) and the dev tools"
-  pip_install -c requirements/constraints.txt -r requirements/dev.txt \
-    -e . -e ros2_ws/src/labfleet_sim -e ros2_ws/src/labfleet_robot -e ros2_ws/src/labfleet_gazebo
-  mark python "$h"
-fi
-
-# 5. the web console
-if [ -f web_console/package-lock.json ]; then
-  h=$(hash_of web_console/package-lock.json)
-  if ! fresh npm "$h" || [ ! -d web_console/node_modules ]; then
-    say "installing web console dependencies (npm ci)"
-    (cd web_console && npm ci --no-audit --no-fund --loglevel=error)
-    mark npm "$h"; rm -f "$STAMPS/console"
-  fi
-  h=$(hash_of $(find web_console/src web_console/index.html web_console/vite.config.* web_console/tsconfig*.json -type f 2>/dev/null | sort))
-  if ! fresh console "$h" || [ ! -f web_console/dist/index.html ]; then
-    say "building the web console"
-    (cd web_console && npm run build --silent)
-    mark console "$h"
-  fi
-fi
 say "ready"
