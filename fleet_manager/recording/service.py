@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -77,14 +79,24 @@ class RecordingService:
         self._task: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[None]] = set()
         self._dropped_seen = 0
+        # the recordings' blocking work (closing a recorder waits seconds for its writer process) runs on threads
+        # of its own: on asyncio's shared pool, a few missions ending together held every thread, and the API's
+        # database reads (GET /missions) waited behind them for seconds
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="recording")
+
+    async def _blocking(self, fn: Callable[..., Any], /, *args: Any) -> Any:
+        """`fn(*args)` on the recordings' own threads."""
+        call = partial(contextvars.copy_context().run, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="recording")  # anew after a stop
         try:
-            await asyncio.to_thread(self.store.recover)
+            await self._blocking(self.store.recover)
         except OSError as exc:
             log.error("cannot read the recordings in %s: %s", self.store.directory, exc)
-        await asyncio.to_thread(self._prune, [])
+        await self._blocking(self._prune, [])
         self._client = self._hub.connect()
         self._task = asyncio.create_task(self._run(), name="recordings")
 
@@ -101,6 +113,7 @@ class RecordingService:
             self._end(mission_id, "the fleet manager stopped")
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
+        self._pool.shutdown(wait=False)
 
     @property
     def recording(self) -> dict[int, Active]:
@@ -164,7 +177,7 @@ class RecordingService:
     # -- mission events ---------------------------------------------------------------------------
     async def _run(self) -> None:
         try:
-            underway = await asyncio.to_thread(self._missions.search, ("underway", "paused"), None, 10_000)
+            underway = await self._blocking(self._missions.search, ("underway", "paused"), None, 10_000)
             for mission in underway:  # in flight when the previous fleet manager stopped: a new segment
                 await self._begin(mission.model_dump(mode="json"), resumed=True)
         except Exception:
@@ -224,23 +237,23 @@ class RecordingService:
                          "robot_topics": ["odom", "cmd_vel", "battery_state", "scan"],
                          "events": "/mission/events (the websocket's mission frames, JSON)"}
         try:
-            segment, folder = await asyncio.to_thread(self.store.begin, mission_id, str(mission.get("status")))
+            segment, folder = await self._blocking(self.store.begin, mission_id, str(mission.get("status")))
         except OSError as exc:
             log.error("cannot record mission %d: %s", mission_id, exc)
             return None
-        others = await asyncio.to_thread(self._in_flight)
+        others = await self._blocking(self._in_flight)
         meta = recording_metadata(mission, reports, segment=segment, seed=s.seed, use_sim_time=s.use_sim_time,
                                   wall_start=datetime.now(UTC), settings=dispatch, recorder=recorder_info,
                                   others=others, now_s=self._now_ns() / 1e9)
         if resumed and segment == 0:
             meta["resumed"] = "true"
-        history = [] if resumed else await asyncio.to_thread(self._history, mission_id)
+        history = [] if resumed else await self._blocking(self._history, mission_id)
         try:
-            recorder = await asyncio.to_thread(partial(MissionRecorder, folder, meta, self.options,
+            recorder = await self._blocking(partial(MissionRecorder, folder, meta, self.options,
                                                        loop=asyncio.get_running_loop()))
         except (OSError, ValueError) as exc:
             log.error("cannot record mission %d: %s", mission_id, exc)
-            await asyncio.to_thread(self.store.abandon, mission_id, segment, str(exc))
+            await self._blocking(self.store.abandon, mission_id, segment, str(exc))
             return None
         for t_ns, text in history:
             recorder.record_event(t_ns, text)
@@ -305,11 +318,11 @@ class RecordingService:
             for rid in active.robots:
                 with contextlib.suppress(Exception):  # the bridge may be stopping
                     await self._taps.detach(rid, active.recorder)
-        stats = await asyncio.to_thread(active.recorder.close)
-        await asyncio.to_thread(self.store.finish, active.mission_id, active.segment, stats, status)
+        stats = await self._blocking(active.recorder.close)
+        await self._blocking(self.store.finish, active.mission_id, active.segment, stats, status)
         log.info("recorded mission %d (segment %d): %d bytes, %s%s", active.mission_id, active.segment,
                  stats.bytes, stats.messages, f"; error: {stats.error}" if stats.error else "")
-        await asyncio.to_thread(self._prune, [a.recorder.path for a in self._active.values()])
+        await self._blocking(self._prune, [a.recorder.path for a in self._active.values()])
 
     def _prune(self, keep: list[Path]) -> None:
         """Apply the retention limits; `keep`: the recordings being written (taken on the event loop)."""

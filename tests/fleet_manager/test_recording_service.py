@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 import time
 import warnings
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -407,3 +409,36 @@ def test_recorded_steps_read_back_in_the_mission_language() -> None:
     assert spec_steps(records) == [{"go_to": "a", "retries": 2}, {"dock": "c1"},
                                    {"action": "load", "params": {"kg": 2}}, {"cover": "z", "spacing": 0.5},
                                    {"confirm": "p"}, {"wait": 3.0}]
+
+
+def test_a_slow_recorder_close_does_not_hold_the_threads_the_api_reads_on(tmp_path: Path) -> None:
+    """Closing a recording waits for its writer process (seconds on a busy host): it runs on the recordings' own
+    threads, so the API's database reads (asyncio's shared threads, one here) go on meanwhile."""
+    rig = Rig(tmp_path)
+    release, closing = threading.Event(), threading.Event()
+
+    async def run() -> None:
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=1))
+        await rig.start()
+        mission_id = await rig.submit_underway()
+        recorder = rig.service.recording[mission_id].recorder
+        close = recorder.close
+
+        def slow_close() -> dict[str, Any]:
+            closing.set()
+            release.wait(30)
+            return close()
+
+        recorder.close = slow_close  # type: ignore[method-assign]
+        await asyncio.to_thread(rig.missions.transition, mission_id, MissionStatus.COMPLETED, "completed")
+        await until(closing.is_set)
+        read = await asyncio.wait_for(asyncio.to_thread(rig.missions.get, mission_id), 10)  # not behind the close
+        assert read.status is MissionStatus.COMPLETED
+        release.set()
+        await until(lambda: rig.segment_status(mission_id) not in (None, "recording"))
+        await rig.service.stop()
+
+    try:
+        asyncio.run(run())
+    finally:
+        release.set()
