@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from labfleet_robot.frames import Lookup, TfBuffer
+from labfleet_robot.frames import TfBuffer
 from nav2_msgs.action import DockRobot, NavigateThroughPoses, UndockRobot
 from nav2_msgs.msg import SpeedLimit
 from nav_msgs.msg import Odometry
@@ -56,19 +56,13 @@ log = logging.getLogger(__name__)
 
 STATE_HZ = 5.0
 # localisation is lost when the map → base_link transform is older than this (on the robot's clock) and none newer
-# has come for this long (wall time): a lagging but steady TF (a loaded host, a sim faster than real time, a
-# skewed robot clock) is no loss, a TF that stopped is
+# has come for this long (wall time, TfBuffer.locate): a lagging but steady TF is no loss, a TF that stopped is
 LOCALISATION_TIMEOUT_S = 2.0
 DISCOVERY_PERIOD_S = 5.0
 NAV_SUFFIX = "/navigate_through_poses/_action/status"
 TF_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 TF_STATIC_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
                            durability=DurabilityPolicy.TRANSIENT_LOCAL)
-
-
-def _fresh(found: Lookup, now: float) -> bool:
-    """A localisation that is recent on the robot's clock, or that keeps coming (LOCALISATION_TIMEOUT_S)."""
-    return now - found.stamp <= LOCALISATION_TIMEOUT_S or time.monotonic() - found.came <= LOCALISATION_TIMEOUT_S
 
 
 @dataclass
@@ -205,10 +199,10 @@ class Nav2Adapter:
     def _report(self, r: _Robot, now: float) -> RobotReport | None:
         """The robot's state; None while nothing is heard of it (then it goes offline), or before its pose was
         ever known (a state without a pose would put it somewhere it is not)."""
-        found = self._tf.get(r.tf_topic, TfBuffer()).lookup(r.map_frame, r.base_frame)
-        fresh = found is not None and _fresh(found, now)
-        if found is not None:
-            pose = found.transform.pose2d()
+        located = self._tf.get(r.tf_topic, TfBuffer()).locate(r.map_frame, r.base_frame, now, LOCALISATION_TIMEOUT_S)
+        fresh = located.ok
+        pose = located.pose
+        if pose is not None:
             if r.job is not None and r.pose is not None:
                 r.job.moved(math.dist(r.pose[:2], pose[:2]))
             r.pose = pose
@@ -263,10 +257,10 @@ class Nav2Adapter:
         for robot_id in list(self._announced):
             if robot_id in self._robots:
                 continue
-            found = buffer.lookup("map", f"{robot_id}/base_link") if buffer is not None else None
-            if found is None or not _fresh(found, now):
+            located = buffer.locate("map", f"{robot_id}/base_link", now, LOCALISATION_TIMEOUT_S) if buffer else None
+            if located is None or not located.ok or located.pose is None:
                 continue
-            x, y, yaw = found.transform.pose2d()
+            x, y, yaw = located.pose
             out.append(RobotReport(robot_id, "", "", RobotMode.IDLE, x, y, yaw, 0.0, 0.0, 0.0, False, "", 0.0,
                                    ("not registered: never dispatched",), now, time.time()))
         return out
