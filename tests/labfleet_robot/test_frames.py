@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from labfleet_robot.frames import Localisation, TfBuffer, Transform
+from labfleet_robot.frames import Localisation, TfBuffer, Transform, Velocity
 
 
 def close(a: tuple[float, ...], b: tuple[float, ...], tol: float = 1e-9) -> bool:
@@ -84,3 +84,21 @@ def test_transform_pose2d_puts_a_pose_into_the_target_frame() -> None:
     assert tf.transform_pose2d("map", "", (1.0, 2.0, 0.5)) == (1.0, 2.0, 0.5)  # "" is the target frame
     assert close(tf.transform_pose2d("map", "r1/odom", (2.0, 0.0, 0.0)) or (), (10.0, 7.0, math.pi / 2))
     assert tf.transform_pose2d("map", "elsewhere", (0.0, 0.0, 0.0)) is None
+
+
+def test_velocity_from_successive_odometry_transforms() -> None:
+    buffer = TfBuffer()
+    velocity = Velocity()
+    assert velocity.update(buffer.lookup("r/odom", "r/base_link")) == (0.0, 0.0)  # no transform yet
+    # heading 90°, driving 0.5 m/s forward (along +y of odom) and turning 0.2 rad/s, odometry at 20 Hz
+    for k in range(3):
+        t = k * 0.05
+        buffer.set("r/odom", "r/base_link", Transform.planar(1.0, 2.0 + 0.5 * t, math.pi / 2 + 0.2 * t), t)
+        v, w = velocity.update(buffer.lookup("r/odom", "r/base_link"))
+    assert v == pytest.approx(0.5, abs=0.01) and w == pytest.approx(0.2, abs=1e-6)
+    # the same stamp again is no news: the velocity holds; then the robot stands still
+    assert velocity.update(buffer.lookup("r/odom", "r/base_link")) == (v, w)
+    buffer.set("r/odom", "r/base_link", Transform.planar(1.0, 2.05, math.pi / 2 + 0.02), 0.15)
+    buffer.set("r/odom", "r/base_link", Transform.planar(1.0, 2.05, math.pi / 2 + 0.02), 0.2)
+    velocity.update(buffer.lookup("r/odom", "r/base_link"))
+    assert velocity.update(buffer.lookup("r/odom", "r/base_link")) == (0.0, 0.0)

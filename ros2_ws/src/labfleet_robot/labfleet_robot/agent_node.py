@@ -3,7 +3,8 @@
     labfleet-agent --ros-args -r __ns:=/delivery_1 --params-file delivery_1.params.yaml
 
 Its pose on the site map comes from TF (REP 105): `map_frame → base_frame` through the robot's localisation
-(`map → <id>/odom`) and odometry (`<id>/odom → <id>/base_link`); odometry gives only the velocity. Without a
+(`map → <id>/odom`) and odometry (`<id>/odom → <id>/base_link`); the velocity it reports is that of base_link in
+odom between the last two odometry transforms (frames.Velocity; no odometry message is decoded). Without a
 fresh transform (missing, or older than `localisation_timeout_s` on the node's clock with none newer for as long
 in wall time: frames.TfBuffer.locate) the robot is held where it is, reports "localisation lost" and takes no
 new task, and carries on by itself when the transform is back.
@@ -19,7 +20,6 @@ from geometry_msgs.msg import Twist
 from labfleet_interfaces.action import ExecuteTask
 from labfleet_interfaces.msg import RobotState, RouteRelease
 from labfleet_interfaces.srv import RobotCommand
-from nav_msgs.msg import Odometry
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.action.server import ServerGoalHandle
 from rclpy.executors import ExternalShutdownException
@@ -31,7 +31,7 @@ from sensor_msgs.msg import BatteryState, LaserScan
 from labfleet_robot import conversions
 from labfleet_robot.agent import Mode, Outcome, RobotAgent, TaskResult
 from labfleet_robot.controller import Limits
-from labfleet_robot.frames import Localisation
+from labfleet_robot.frames import Localisation, Velocity
 from labfleet_robot.spin import spin
 from labfleet_robot.tf_listener import TfListener
 
@@ -63,11 +63,12 @@ class AgentNode(Node):
                                 blocked_timeout_s=float(p("blocked_timeout_s", 60.0).value))
         self.map_frame = str(p("map_frame", "map").value)
         self.base_frame = str(p("base_frame", f"{self.robot_id}/base_link").value)
+        self.odom_frame = str(p("odom_frame", f"{self.robot_id}/odom").value)
         self.localisation_timeout_s = float(p("localisation_timeout_s", 2.0).value)
         self._tf = TfListener(self, str(p("tf_topic", "/tf").value), str(p("tf_static_topic", "/tf_static").value))
         self._pose: tuple[float, float, float] | None = None  # the last good map pose
         self._localisation = Localisation.MISSING
-        self._velocity = (0.0, 0.0)
+        self._velocity = Velocity()
         self._scan: tuple[np.ndarray, np.ndarray] | None = None
         self._battery = 100.0
         self._charging = False
@@ -77,7 +78,6 @@ class AgentNode(Node):
         self._cmd_pub = self.create_publisher(Twist, "cmd_vel", 10)
         self._state_pub = self.create_publisher(
             RobotState, "/fleet/robot_states", QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
-        self.create_subscription(Odometry, "odom", self._on_odom, 10)
         self.create_subscription(LaserScan, "scan", self._on_scan, qos_profile_sensor_data)
         self.create_subscription(BatteryState, "battery_state", self._on_battery, 10)
         self.create_subscription(RouteRelease, "route_release", self._on_release, 10)
@@ -95,9 +95,6 @@ class AgentNode(Node):
         return self.get_clock().now().nanoseconds * 1e-9
 
     # -- driver inputs --------------------------------------------------------------------------
-    def _on_odom(self, msg: Odometry) -> None:
-        self._velocity = conversions.odom_twist(msg)
-
     def _on_scan(self, msg: LaserScan) -> None:
         self._scan = conversions.scan_arrays(msg)
 
@@ -165,6 +162,7 @@ class AgentNode(Node):
             self._localisation = located.status
         if located.ok:
             self._pose = located.pose
+        self._velocity.update(self._tf.buffer.lookup(self.odom_frame, self.base_frame))
 
     def _control(self) -> None:
         self._localise()
@@ -200,7 +198,7 @@ class AgentNode(Node):
         active = self.agent.active
         mode = Mode.CHARGING if self._charging and self.agent.mode is Mode.IDLE else self.agent.mode
         msg = conversions.robot_state(
-            self.robot_id, self.kind, self.model, mode, self._pose, self._velocity, self._battery,
+            self.robot_id, self.kind, self.model, mode, self._pose, self._velocity.value, self._battery,
             active.task.task_id if active else "", fb.progress if fb else 0.0,
             [] if self._localisation is Localisation.OK else [LOCALISATION_LOST])
         msg.charging = self._charging

@@ -82,6 +82,33 @@ class Lookup:
     came: float = math.inf  # when the edge of that oldest stamp came (buffer's wall clock; inf when all static)
 
 
+class Velocity:
+    """A planar body velocity (forward m/s, yaw rate rad/s) from successive transforms of one frame in another
+    (odom → base_link: what the robot's odometry integrated), as a reporting figure: a robot's own odometry
+    message carries the same twist, but decoding it at the odometry rate only to report a velocity a few times
+    a second cost an agent a quarter of its CPU."""
+
+    def __init__(self) -> None:
+        self._last: tuple[float, Transform] | None = None
+        self.value = (0.0, 0.0)
+
+    def update(self, found: Lookup | None) -> tuple[float, float]:
+        """Feed the newest lookup of the frame; the velocity between the last two stamps it had."""
+        if found is None or math.isinf(found.stamp):
+            return self.value
+        last = self._last
+        if last is not None and found.stamp <= last[0]:
+            return self.value  # no newer transform: the last velocity holds
+        self._last = (found.stamp, found.transform)
+        if last is not None and found.stamp - last[0] < 1.0:  # after a long gap, start again
+            step = last[1].inverse() * found.transform  # the motion in the earlier body frame
+            dt = found.stamp - last[0]
+            self.value = (step.x / dt, step.yaw / dt)
+        elif last is not None:
+            self.value = (0.0, 0.0)
+        return self.value
+
+
 class Localisation(StrEnum):
     """Whether a robot knows where it is: its map → base_link chain is there and fresh."""
 

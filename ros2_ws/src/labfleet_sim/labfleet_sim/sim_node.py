@@ -172,7 +172,8 @@ class SimNode(Node):
             pubs = self._pubs[rid]
             if odom:
                 pubs.odom.publish(conversions.odometry(body, self.sim.frames[rid], when, pubs.odom_msg))
-                pubs.ground_truth.publish(conversions.ground_truth(body, when, pubs.ground_truth_msg))
+                if pubs.ground_truth.get_subscription_count() > 0:  # a test's or a tool's: built only when read
+                    pubs.ground_truth.publish(conversions.ground_truth(body, when, pubs.ground_truth_msg))
             if scan:
                 pubs.scan.publish(conversions.laser_scan(body, self.sim.scan_angles(rid), self.sim.scan(rid), now,
                                                          self._scan.period))
