@@ -251,19 +251,3 @@ def test_pause_resume_and_emergency_preemption(running_lab):
     assert low["status"] == "completed", low
     _home(api, "guide_1")
 
-
-def test_two_robots_swap_through_a_single_lane_door_without_contact(running_lab):
-    """arm_1 leaves the workshop for the lobby while delivery_2 drives into the workshop: both need the
-    single-lane workshop door at the same time. The traffic plans let one through first; both arrive."""
-    api = f"{running_lab.url}/api/v1"
-    before = sum("contact:" in line for line in running_lab.lines)
-    out = http.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "lobby"}]}, "robot_id": "arm_1"}).json()
-    into = http.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "workshop_station_2"}]},
-                                              "robot_id": "delivery_2"}).json()
-    ends = {m: _wait(api, m, lambda x: x["status"] in ("completed", "failed", "canceled"), 300)
-            for m in (out["id"], into["id"])}
-    assert all(m["status"] == "completed" for m in ends.values()), ends
-    assert "workshop" in ends[out["id"]]["route"] and "workshop" in ends[into["id"]]["route"]
-    assert sum("contact:" in line for line in running_lab.lines) == before, running_lab.output()
-    _home(api, "arm_1")
-    _home(api, "delivery_2")

@@ -1,7 +1,8 @@
 """Two Nav2 robots and two agent robots swap ends of a single-lane aisle (issue 14, acceptance 3): the west of
 smart_factory with the south and north roads closed east of aisle 08 (lane closures, as an operator would), so
 the 30 m single-lane aisle is the only way between the two ends. One traffic manager sequences all four through
-it, whatever protocol each robot speaks: every mission completes, with no contact."""
+it, whatever protocol each robot speaks: every mission completes, with no contact. It is also the lab test of
+issue 4's swap (acceptance 1), which tests/traffic/test_lockstep_factory.py checks in lock-step."""
 
 from __future__ import annotations
 

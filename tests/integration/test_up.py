@@ -89,7 +89,7 @@ def test_requeue_policy_puts_the_mission_of_a_dead_agent_back_in_the_queue(ros_e
 
 
 def test_a_killed_fleet_manager_is_restarted_and_carries_the_mission_on(ros_env, tmp_path):
-    lab = LabProcess(ros_env, tmp_path, robots=2)
+    lab = LabProcess(ros_env, tmp_path, robots=2, extra=("--speed", "2"))
     try:
         lab.wait_ready(robots=2)
         api = f"{lab.url}/api/v1"

@@ -4,7 +4,7 @@ and an interface name of this test's own), two Nav2 robots and two agent robots,
 
 The test keeps every robot busy with material transports between the cart bays of the single-lane storage aisles
 and the line stations (a VDA 5050 vehicle and a ROS 2 robot start in the same aisle), and cuts the broker off for
-10 s while VDA 5050 vehicles drive: for 4 minutes of sim time in `make test`, for 30 minutes in
+10 s while VDA 5050 vehicles drive: for 3 minutes of sim time in `make test`, for 30 minutes in
 `make test-long` (marker `long`: `.venv/bin/python -m pytest -m long tests/integration/test_vda5050_lab.py`).
 Then: every mission ended (those of the vehicles cut off requeued and done again, nothing lost), no robot touched
 another, a VDA 5050 vehicle and a ROS 2 robot drove the same single-lane aisle; every message on the broker
@@ -109,7 +109,7 @@ def sim_now(lab: LabProcess) -> float:
 
 @pytest.mark.timeout(900)
 def test_a_mixed_fleet_with_a_broker_outage(world: tuple[LabProcess, TcpProxy, Capture]) -> None:
-    run_mixed_fleet(*world, sim_minutes=4.0, cut_after_s=90.0, floor=0.6)
+    run_mixed_fleet(*world, sim_minutes=3.0, cut_after_s=90.0, floor=0.6)
 
 
 @pytest.mark.long
