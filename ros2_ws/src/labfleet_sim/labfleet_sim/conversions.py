@@ -21,7 +21,7 @@ from sensor_msgs.msg import BatteryState, LaserScan
 from tf2_msgs.msg import TFMessage
 
 from labfleet_sim.odometry import RobotFrames
-from labfleet_sim.physics import Body, Contact
+from labfleet_sim.physics import LIDAR_RANGE_MIN, Body, Contact
 
 NOMINAL_VOLTAGE = 48.0
 SITE_FRAME = "map"  # the site map: ground truth is in it
@@ -91,6 +91,7 @@ class TfBuilder:
                        for rid, f in frames.items()}
         self._msg = TFMessage()
         self._own = {rid: TFMessage(transforms=list(edges)) for rid, edges in self._edges.items()}
+        self._own_odom = {rid: TFMessage(transforms=[edges[1]]) for rid, edges in self._edges.items()}
 
     def message(self, frames: dict[str, RobotFrames], when: Time, skip: AbstractSet[str] = frozenset()
                 ) -> TFMessage | None:
@@ -108,9 +109,11 @@ class TfBuilder:
         self._msg.transforms = transforms
         return self._msg
 
-    def own(self, robot_id: str) -> TFMessage:
-        """The robot's own two transforms, as `message` last set them (for its `/<id>/tf`)."""
-        return self._own[robot_id]
+    def own(self, robot_id: str, localisation: bool = True) -> TFMessage:
+        """The robot's own transforms, as `message` last set them (for its `/<id>/tf`): both, or (`localisation`
+        False) only odom → base_link, as a robot's localisation publishes map → odom less often than its odometry
+        (AMCL at each laser update)."""
+        return self._own[robot_id] if localisation else self._own_odom[robot_id]
 
 
 def laser_scan(body: Body, angles: np.ndarray, ranges: np.ndarray, now: float, period: float) -> LaserScan:
@@ -123,7 +126,7 @@ def laser_scan(body: Body, angles: np.ndarray, ranges: np.ndarray, now: float, p
     msg.angle_increment = float(angles[1] - angles[0]) if len(angles) > 1 else 0.0
     msg.scan_time = period
     msg.time_increment = 0.0
-    msg.range_min = 0.05
+    msg.range_min = LIDAR_RANGE_MIN
     msg.range_max = float(lidar.range_max)
     msg.ranges = ranges.astype(np.float32).tolist()
     return msg

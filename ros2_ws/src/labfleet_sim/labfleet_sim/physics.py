@@ -26,6 +26,9 @@ CONTACT_MARGIN = 0.05  # m a robot must back off before a new contact counts as 
 CHARGER_RADIUS_M = 0.25  # a robot this close to a charger's contact point, standing still, charges
 
 
+LIDAR_RANGE_MIN = 0.05  # m: the least range a lidar reports (LaserScan.range_min)
+
+
 class Every:
     """Fires once per period of sim time (publishing rates, control periods)."""
 
@@ -304,6 +307,7 @@ class Simulator:
         c, r = self._discs_around(body)
         if len(c):
             near_discs = np.hypot(c[:, 0], c[:, 1]) - r <= reach
+            person = (np.arange(len(c)) >= len(c) - len(self.crowd))[near_discs]
             c, r = c[near_discs], r[near_discs]
             if len(c):
                 proj = np.outer(dx, c[:, 0]) + np.outer(dy, c[:, 1])  # R x N
@@ -311,6 +315,8 @@ class Simulator:
                 with np.errstate(invalid="ignore"):
                     hit = proj - np.sqrt(gap2)
                 hit = np.where((gap2 >= 0) & (hit > 0), hit, np.inf).min(axis=1)
+                if (person & ((c * c).sum(axis=1) < r * r)).any():  # a person over the lidar (walking into the
+                    hit = np.full(len(dx), LIDAR_RANGE_MIN)  # robot) blinds it: every ray returns its least range
                 ranges = np.minimum(ranges, hit)
         return np.where(ranges <= reach, ranges, np.inf)
 

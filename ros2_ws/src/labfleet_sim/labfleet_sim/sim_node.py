@@ -2,10 +2,11 @@
 
 Per robot: `/<id>/cmd_vel` (in), `/<id>/odom` (odometry in `<id>/odom`, zero at spawn), `/<id>/ground_truth`
 (the true pose in the site's `map`), `/<id>/scan`, `/<id>/battery_state`; one /tf message per odom tick holding
-every robot's `<map_frame> → <id>/odom` and `<id>/odom → <id>/base_link`, and the robot's own two on `/<id>/tf`
+every robot's `<map_frame> → <id>/odom` and `<id>/odom → <id>/base_link`, and the robot's own on `/<id>/tf`
 (a namespaced robot's `tf`, as Nav2's multi-robot bringup remaps it: its agent listens there and does not decode
-the whole fleet's frames 20 times a second); each only while it has a subscriber; `/sim/contacts`; the service
-`/sim/fault` (faults.py).
+the whole fleet's frames 20 times a second): odom → base_link at `odom_rate_hz`, map → odom at
+`localisation_rate_hz` (5 Hz, as AMCL publishes at its laser updates); each only while it has a subscriber;
+`/sim/contacts`; the service `/sim/fault` (faults.py).
 
 A robot with `robot_api: vda5050` is a VDA 5050 vehicle on the MQTT broker (vda_fleet.py): it keeps its sensor
 topics and frames but takes no cmd_vel, only the orders of a master control. Parameters `mqtt_url`,
@@ -69,7 +70,9 @@ class SimNode(Node):
         rtf = float(self.declare_parameter("real_time_factor", 1.0).value)
         seed = int(self.declare_parameter("seed", 0).value)
         navgraph_file = str(self.declare_parameter("navgraph_file", "").value)
-        self._odom = Every(float(self.declare_parameter("odom_rate_hz", 20.0).value))
+        self._odom = Every(float(self.declare_parameter("odom_rate_hz", 20.0).value))  # and odom → base_link on TF
+        # map → odom on each robot's own /<id>/tf (the whole fleet's /tf carries it at the odometry rate)
+        self._localisation = Every(float(self.declare_parameter("localisation_rate_hz", 5.0).value))
         self._scan = Every(float(self.declare_parameter("scan_rate_hz", 10.0).value))
         self._battery = Every(float(self.declare_parameter("battery_rate_hz", 1.0).value))
         mqtt_url = str(self.declare_parameter("mqtt_url", "mqtt://127.0.0.1:1883").value)
@@ -165,9 +168,10 @@ class SimNode(Node):
             tf = self._tf.message(self.sim.frames, when, dropped)
             if tf is not None and self._tf_pub.get_subscription_count() > 0:
                 self._tf_pub.publish(tf)
+            localisation = self._localisation.due(now)
             for rid, own in self._own_tf_pubs.items():
                 if rid not in dropped and own.get_subscription_count() > 0:
-                    own.publish(self._tf.own(rid))
+                    own.publish(self._tf.own(rid, localisation))
         for rid, body in self.sim.bodies.items():
             pubs = self._pubs[rid]
             if odom:
