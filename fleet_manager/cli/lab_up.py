@@ -137,7 +137,8 @@ class LabUp:
                 robot_id=robot.id, kind=model.kind, model=model.name, radius=model.radius, max_speed=max_speed,
                 max_accel=model.max_accel, max_yaw_rate=model.max_yaw_rate, max_yaw_accel=model.max_yaw_accel,
                 seed=self.seed + index, map_frame=robot.map_frame, tf_topic=f"/{robot.id}/tf",
-                actions={name: (a.duration_s, a.success_rate) for name, a in model.actions.items()})
+                actions={name: (a.duration_s, a.success_rate) for name, a in model.actions.items()},
+                safety=model.safety_params(), max_decel=model.max_decel)
             write_params_file(params_file, robot.id, params, use_sim_time=True)
             binary = "labfleet-agent"
         self.supervisor.start(robot.id, [self._bin(binary), "--ros-args", "-r", f"__ns:=/{robot.id}",

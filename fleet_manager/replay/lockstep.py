@@ -120,7 +120,7 @@ def make_agent(fleet: FleetConfig, robot_id: str, seed: int = 0, blocked_timeout
     limits = Limits(max_speed=model.max_speed, max_accel=model.max_accel, max_yaw_rate=model.max_yaw_rate,
                     max_yaw_accel=model.max_yaw_accel, radius=model.radius)
     return RobotAgent(limits, {n: (a.duration_s, a.success_rate) for n, a in model.actions.items()}, seed=seed,
-                      blocked_timeout_s=blocked_timeout_s)
+                      blocked_timeout_s=blocked_timeout_s, safety=model.safety_params())
 
 
 Sweep = Callable[[str, CoverageZone, "float | None"], list[AgentWaypoint]]  # (robot, zone, spacing) -> waypoints

@@ -11,6 +11,7 @@ from enum import IntEnum, StrEnum
 import numpy as np
 
 from labfleet_robot.controller import Limits, PathFollower, Status, Tuning, obstacle_distance
+from labfleet_robot.safety import Decision, Measure, SafetyLayer, SafetyParams
 
 
 class Mode(IntEnum):  # RobotState.MODE_* of labfleet_interfaces
@@ -24,6 +25,22 @@ class Mode(IntEnum):  # RobotState.MODE_* of labfleet_interfaces
     ERROR = 7
     WAITING = 8
     ACTING = 9
+
+
+@dataclass(frozen=True)
+class SafetyEvent:
+    """A protective stop or a slowdown the safety layer began at `time`."""
+
+    time: float
+    decision: Decision
+
+    def describe(self) -> str:
+        d = self.decision
+        where = f" {d.distance:.2f} m away" if math.isfinite(d.distance) else ""
+        return f"{d.action} ({d.reason}): {d.seen or 'nothing seen'}{where}"
+
+
+EPISODE_GAP_S = 2.0
 
 
 class Command(IntEnum):  # RobotCommand.Request constants
@@ -112,8 +129,14 @@ class _Active:
 
 class RobotAgent:
     def __init__(self, limits: Limits, actions: dict[str, tuple[float, float]] | None = None, seed: int = 0,
-                 tuning: Tuning | None = None, blocked_timeout_s: float = 60.0) -> None:
+                 tuning: Tuning | None = None, blocked_timeout_s: float = 60.0,
+                 safety: SafetyParams | None = None) -> None:
         self.limits = limits
+        self.safety = SafetyLayer(limits.radius, safety)  # between the follower and the base, always on
+        self.safety_events: list[SafetyEvent] = []  # each stop or slowdown it began (taken by the node)
+        self.safety_counts = {Measure.STOP: 0, Measure.SLOWDOWN: 0}
+        self._safety_last = {Measure.STOP: -math.inf, Measure.SLOWDOWN: -math.inf}  # when each was last taken
+        self._scan_seen: object = None
         self.blocked_timeout_s = blocked_timeout_s  # an obstacle-stop this long fails the task
         self.actions = dict(actions or {})  # name -> (default duration s, success rate)
         self.follower = PathFollower(limits, tuning)
@@ -270,7 +293,11 @@ class RobotAgent:
         obstacle = math.inf
         if scan_ranges is not None and scan_angles is not None:
             obstacle = obstacle_distance(scan_ranges, scan_angles, self.limits, self.follower.tuning)
+            if scan_ranges is not self._scan_seen:  # a new scan: the safety layer's tracker takes it
+                self._scan_seen = scan_ranges
+                self.safety.observe(scan_ranges, scan_angles, pose, now)
         v, w, status = self.follower.compute(*pose, dt, obstacle)
+        v, w = self._safe(now, pose, v, w)
         active.state = str(status) if status is not Status.TURNING else "driving"
         if status is Status.ARRIVED:
             self._begin_action(now)
@@ -284,6 +311,23 @@ class RobotAgent:
             self._finish(Outcome.FAILED, f"blocked by an obstacle for {self.blocked_timeout_s:g} s")
             return self.follower.stop(dt)
         return v, w
+
+    def _safe(self, now: float, pose: tuple[float, float, float], v: float, w: float) -> tuple[float, float]:
+        """The follower's command through the safety layer; the follower carries on from what was allowed."""
+        decision = self.safety.limit(pose, v, w)
+        if decision.action is not Measure.NONE:
+            self.follower.v, self.follower.w = decision.v, decision.w
+            # one event per episode: a stop (or a slowdown) that comes back within EPISODE_GAP_S of the last
+            # continues it (a robot creeping on behind a person stops and goes many times)
+            if now - self._safety_last[decision.action] > EPISODE_GAP_S:
+                self.safety_counts[decision.action] += 1
+                self.safety_events.append(SafetyEvent(now, decision))
+            self._safety_last[decision.action] = now
+        return decision.v, decision.w
+
+    def take_safety_events(self) -> list[SafetyEvent]:
+        events, self.safety_events = self.safety_events, []
+        return events
 
     def feedback(self) -> Feedback | None:
         active = self.active

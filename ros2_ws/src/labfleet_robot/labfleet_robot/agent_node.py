@@ -32,6 +32,7 @@ from labfleet_robot import conversions
 from labfleet_robot.agent import Mode, Outcome, RobotAgent, TaskResult
 from labfleet_robot.controller import Limits
 from labfleet_robot.frames import Localisation, Velocity
+from labfleet_robot.safety import SafetyParams
 from labfleet_robot.spin import spin
 from labfleet_robot.tf_listener import TfListener
 
@@ -59,8 +60,13 @@ class AgentNode(Node):
         actions = {n: (float(d), float(r)) for n, d, r in zip(names, durations, rates, strict=False) if n}
         control_hz = float(p("control_rate_hz", 20.0).value)
         state_hz = float(p("state_rate_hz", 5.0).value)
+        safety = SafetyParams(**{name.removeprefix("safety_"): float(p(name, default).value)
+                                 for name, default in SafetyParams.ros_defaults().items()})
+        problems = safety.problems(limits.radius, float(p("max_decel", safety.brake_decel).value))
+        if problems:
+            raise ValueError(f"unsafe safety parameters: {'; '.join(problems)}")
         self.agent = RobotAgent(limits, actions, seed=int(p("seed", 0).value),
-                                blocked_timeout_s=float(p("blocked_timeout_s", 60.0).value))
+                                blocked_timeout_s=float(p("blocked_timeout_s", 60.0).value), safety=safety)
         self.map_frame = str(p("map_frame", "map").value)
         self.base_frame = str(p("base_frame", f"{self.robot_id}/base_link").value)
         self.odom_frame = str(p("odom_frame", f"{self.robot_id}/odom").value)
@@ -176,6 +182,8 @@ class AgentNode(Node):
         v, w = self.agent.step(self._now(), self._pose, scan[0], scan[1],
                                localised=self._localisation is Localisation.OK)
         self._deliver_results()
+        for event in self.agent.take_safety_events():
+            self.get_logger().info(f"safety: {event.describe()}")
         moving = self.agent.active is not None or v != 0.0 or w != 0.0
         self._zero_ticks = 0 if moving else self._zero_ticks + 1
         if moving or self._zero_ticks <= IDLE_ZERO_TICKS:

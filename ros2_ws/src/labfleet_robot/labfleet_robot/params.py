@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from labfleet_robot.safety import SafetyParams
+
 AGENT_NODE = "agent"
 NAV2_NODE = "bt_navigator"  # the Nav2 stand-in's node name, as Nav2's navigator
 
@@ -15,10 +17,11 @@ NAV2_NODE = "bt_navigator"  # the Nav2 stand-in's node name, as Nav2's navigator
 def agent_params(*, robot_id: str, kind: str, model: str, radius: float, max_speed: float, max_accel: float,
                  max_yaw_rate: float, max_yaw_accel: float, seed: int = 0,
                  actions: dict[str, tuple[float, float]] | None = None, map_frame: str = "map",
-                 tf_topic: str = "/tf") -> dict[str, Any]:
+                 tf_topic: str = "/tf", safety: SafetyParams | None = None, max_decel: float | None = None
+                 ) -> dict[str, Any]:
     """The agent's parameters; `map_frame` is the frame its pose is looked up in (`<id>/map` for a robot that
     localises on a map of its own, whose poses the fleet manager then aligns); `tf_topic` where its frames come
-    (`/<id>/tf` in the built-in simulator)."""
+    (`/<id>/tf` in the built-in simulator); `safety` its safety layer's (per robot model, `safety_<name>`)."""
     actions = actions or {}
     names = sorted(actions)
     return {
@@ -30,6 +33,8 @@ def agent_params(*, robot_id: str, kind: str, model: str, radius: float, max_spe
         "action_names": names or [""],
         "action_durations": [float(actions[n][0]) for n in names] or [0.0],
         "action_success_rates": [float(actions[n][1]) for n in names] or [0.0],
+        **(safety or SafetyParams()).as_ros(),
+        **({} if max_decel is None else {"max_decel": float(max_decel)}),
     }
 
 

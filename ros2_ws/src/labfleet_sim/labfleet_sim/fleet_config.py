@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from labfleet_robot.safety import SafetyParams
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
 class FleetConfigError(ValueError):
@@ -53,6 +54,18 @@ class RobotModel(_Strict):
     capabilities: list[str] = Field(default_factory=list)
     lidar: LidarSpec = Field(default_factory=LidarSpec)
     actions: dict[str, ActionSpec] = Field(default_factory=dict)
+    safety: dict[str, float] = Field(default_factory=dict)  # the agent's safety layer (labfleet_robot.safety)
+
+    @model_validator(mode="after")
+    def _safe(self) -> RobotModel:
+        params = self.safety_params()  # unknown names raise here
+        problems = params.problems(self.radius, self.max_decel)
+        if problems:
+            raise ValueError("safety." + "; safety.".join(problems))
+        return self
+
+    def safety_params(self) -> SafetyParams:
+        return SafetyParams.from_mapping(self.safety)
 
 
 class MapTransform(_Strict):
@@ -146,6 +159,13 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+def _problem(prefix: str, err: Any) -> str:
+    """`prefix.field: message` of a pydantic error (a model-wide check names its own field in the message)."""
+    where = _where(err["loc"])
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return f"{prefix}.{where}: {message}" if where else f"{prefix}.{message}"
+
+
 def parse_fleet(data: Any, source: str = "fleet.yaml") -> FleetConfig:
     if not isinstance(data, dict):
         raise FleetConfigError(f"{source}: expected a mapping with 'models' and 'robots'")
@@ -160,7 +180,7 @@ def parse_fleet(data: Any, source: str = "fleet.yaml") -> FleetConfig:
             models[name] = RobotModel.model_validate({"name": name, **spec})
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise FleetConfigError(f"{source}: models.{name}.{_where(err['loc'])}: {err['msg']}") from None
+        raise FleetConfigError(f"{source}: {_problem(f'models.{name}', err)}") from None
     robots = []
     seen: set[str] = set()
     for i, raw in enumerate(data.get("robots") or []):
@@ -173,7 +193,7 @@ def parse_fleet(data: Any, source: str = "fleet.yaml") -> FleetConfig:
             robot = RobotConfig.model_validate({**raw, "model": models[model_name]})
         except ValidationError as exc:
             err = exc.errors()[0]
-            raise FleetConfigError(f"{source}: robots[{i}].{_where(err['loc'])}: {err['msg']}") from None
+            raise FleetConfigError(f"{source}: {_problem(f'robots[{i}]', err)}") from None
         if robot.id in seen:
             raise FleetConfigError(f"{source}: robots[{i}].id: duplicate robot id {robot.id!r}")
         seen.add(robot.id)
