@@ -16,6 +16,8 @@ from fleet_manager.core.missions import MissionStatus
 SEVERITIES = ("SEV0", "SEV1", "SEV2", "SEV3")
 INTERVENTION_KINDS = frozenset({"remote_assist", "teleoperation", "on_site"})
 P95 = 0.95
+PROTECTIVE_STOP_KIND = "protective_stop"  # incident kinds counted by name (pilots.schemas.IncidentKind)
+NEAR_MISS_KIND = "near_miss"
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,10 @@ class KpiReport:
     energy_wh_per_km: float | None
     availability: float | None
     public_interactions: int
+    protective_stops: int = 0  # incidents of kind protective_stop (the agents' safety layers)
+    protective_stops_per_km: float | None = None
+    near_misses: int = 0  # incidents of kind near_miss
+    near_misses_per_km: float | None = None
 
 
 def ratio(numerator: float, denominator: float) -> float | None:
@@ -168,6 +174,8 @@ def compute_kpis(
     counts = {s: sum(1 for i in incidents if i.severity == s) for s in SEVERITIES}
     per_100km = {s: n / (distance_km / 100) for s, n in counts.items()} if distance_km else None
 
+    protective = sum(1 for i in incidents if i.kind == PROTECTIVE_STOP_KIND)
+    near = sum(1 for i in incidents if i.kind == NEAR_MISS_KIND)
     time_share = ratio(intervention_s, operating_s)
     distance_share = ratio(intervention_m, distance_m)
     mtbi_s = ratio(operating_s, n_interventions)
@@ -192,6 +200,10 @@ def compute_kpis(
         energy_wh_per_km=ratio(sum(r.energy_wh for r in runs), distance_km),
         availability=ratio(sum(t.available_s for t in robot_times), sum(t.period_s for t in robot_times)),
         public_interactions=public_interactions,
+        protective_stops=protective,
+        protective_stops_per_km=ratio(protective, distance_km),
+        near_misses=near,
+        near_misses_per_km=ratio(near, distance_km),
     )
 
 
@@ -216,6 +228,8 @@ DIRECTIONS: dict[str, Direction] = {
     "energy_wh_per_km": Direction.LOWER,
     "availability": Direction.HIGHER,
     "public_interactions": Direction.HIGHER,
+    "protective_stops_per_km": Direction.LOWER,
+    "near_misses_per_km": Direction.LOWER,
 }
 
 

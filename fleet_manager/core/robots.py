@@ -24,6 +24,8 @@ class RobotMode(StrEnum):
 # What a robot reports among its errors while it cannot localise (its map → base_link transform is missing or
 # stale): it is not dispatched, and a mission it runs is held until the localisation returns.
 LOCALISATION_LOST = "localisation lost"
+# ... and, for about a second, each protective stop of its safety layer: "protective stop: <what it saw>"
+PROTECTIVE_STOP = "protective stop"
 
 # RobotState.MODE_* codes in labfleet_interfaces, in order.
 MODE_BY_CODE = (

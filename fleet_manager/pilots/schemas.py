@@ -40,6 +40,8 @@ class Severity(StrEnum):  # core/kpis.py SEVERITIES; SEV0 is the worst
 class IncidentKind(StrEnum):
     COLLISION = "collision"
     NEAR_MISS = "near_miss"
+    PROTECTIVE_STOP = "protective_stop"
+    PERSON_CONTACT = "person_contact"  # a pedestrian walked into a standing robot
     ESTOP = "estop"
     BLOCKED = "blocked"
     LOCALISATION_LOST = "localisation_lost"

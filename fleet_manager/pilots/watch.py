@@ -13,7 +13,9 @@ the robots' clock (sim seconds when simulated). What it records:
   `remote_assist` intervention ("e-stop by operator") and records an `estop` incident (SEV2); a robot
   that reports ESTOP on its own (a button on the robot) opens an `on_site` intervention and records an
   `estop` incident (SEV2) too. Leaving ESTOP (release) closes the automatic e-stop intervention.
-- **Collisions**: each contact of the simulator is a `collision` incident: SEV1 when the other party
+- **A pedestrian walking into a standing robot** (a contact the simulator reports `by` the person, the robot
+  slower than STANDING_MPS) is a `person_contact` incident (SEV3), kept apart from the robot's collisions.
+- **Collisions**: every other contact of the simulator is a `collision` incident: SEV1 when the other party
   is a robot of the fleet or a pedestrian (a world actor), SEV2 for a wall or any other static model.
   Contacts of the same pair less than CONTACT_DEBOUNCE_S apart (each from the one before) are one
   incident; a contact between two robots is one incident for the pair.
@@ -21,6 +23,9 @@ the robots' clock (sim seconds when simulated). What it records:
   `waiting_obstacle` among the state's errors) that lasts BLOCKED_AFTER_S is a `blocked` incident
   (SEV3), once per stop episode. An episode runs from the first stop until the robot is
   EPISODE_MOVE_M away from where it first stopped, or has not been stopped for EPISODE_GAP_S.
+- **Protective stop**: a robot whose state carries a `protective stop: ...` error (its agent's safety layer
+  stopped it short of something on its way, labfleet_robot/safety.py) records a `protective_stop` incident
+  (SEV3) with what the layer saw, once per episode; the stop counts as an obstacle stop below.
 - **Near miss**: during an obstacle-stop episode, a pedestrian closer than NEAR_MISS_M to the robot's
   footprint (inside the agent's 0.25 m stop margin: the stop came late, or the pedestrian walked up
   to the standing robot) is a `near_miss` incident (SEV3), once per episode.
@@ -42,7 +47,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
-from fleet_manager.core.robots import RobotMode, RobotReport
+from fleet_manager.core.robots import PROTECTIVE_STOP, RobotMode, RobotReport
 from fleet_manager.core.zones import DEFAULT_SPEED_TOLERANCE, OperatingZones
 from fleet_manager.pilots.schemas import IncidentKind, InterventionKind, Severity
 
@@ -52,6 +57,7 @@ BLOCKED_AFTER_S = 5.0  # s of an obstacle-stop episode before it is a blocked in
 EPISODE_MOVE_M = 0.5  # m from where it first stopped: the stop episode is over
 EPISODE_GAP_S = 10.0  # s without an obstacle stop: the stop episode is over
 NEAR_MISS_M = 0.15  # m between a pedestrian's and the robot's footprints while stopped for an obstacle
+STANDING_MPS = 0.05  # a robot slower than this when a pedestrian walks into it was standing
 PEDESTRIAN_RADIUS_M = 0.3  # the simulator's pedestrian footprint (labfleet_sim.pedestrians)
 OBSTACLE_STATE = "waiting_obstacle"  # the agent's task state while it stands for an obstacle
 
@@ -110,6 +116,9 @@ class ContactReport:
     y: float
     yaw: float
     stamp: float
+    by: str = "robot"  # robot: its own move closed in; person: a pedestrian walked into it
+    robot_speed: float = 0.0  # m/s at the contact
+    relative_speed: float = 0.0  # m/s at which the two closed in
 
 
 # -- what the watch knows of the site --------------------------------------------------------------
@@ -163,6 +172,7 @@ class _Stop:
     last: float
     blocked: bool = False
     near_miss: bool = False
+    protective: bool = False
 
 
 @dataclass
@@ -285,8 +295,9 @@ class PilotWatch:
     # -- obstacle stops and near misses -----------------------------------------------------------
     def _obstacle_stop(self, report: RobotReport, robot: _Robot, actions: list[Action]) -> None:
         t = report.stamp
-        stopped = report.mode is RobotMode.WAITING and (
-            robot.task == (report.task_id, OBSTACLE_STATE) or OBSTACLE_STATE in report.errors)
+        protective = next((e for e in report.errors if e.startswith(PROTECTIVE_STOP)), None)
+        stopped = protective is not None or (report.mode is RobotMode.WAITING and (
+            robot.task == (report.task_id, OBSTACLE_STATE) or OBSTACLE_STATE in report.errors))
         stop = robot.stop
         if not stopped:
             if stop is not None and (math.hypot(report.x - stop.x, report.y - stop.y) >= EPISODE_MOVE_M
@@ -296,6 +307,10 @@ class PilotWatch:
         if stop is None:
             stop = robot.stop = _Stop(t, report.x, report.y, t)
         stop.last = t
+        if protective is not None and not stop.protective:
+            stop.protective = True
+            actions.append(self._incident(report.id, Severity.SEV3, IncidentKind.PROTECTIVE_STOP, report.x, report.y,
+                                          t, protective))
         if not stop.blocked and t - stop.start >= BLOCKED_AFTER_S:
             stop.blocked = True
             actions.append(self._incident(report.id, Severity.SEV3, IncidentKind.BLOCKED, report.x, report.y, t,
@@ -353,14 +368,19 @@ class PilotWatch:
         self._contacts[pair] = contact.stamp
         if last is not None and 0.0 <= contact.stamp - last < CONTACT_DEBOUNCE_S:
             return []
+        speeds = f"the robot at {contact.robot_speed:.2f} m/s, closing at {contact.relative_speed:.2f} m/s"
+        if contact.by == "person" and contact.robot_speed < STANDING_MPS:
+            return [self._incident(rid, Severity.SEV3, IncidentKind.PERSON_CONTACT, contact.x, contact.y,
+                                   contact.stamp, f"pedestrian {other} walked into the standing robot ({speeds})")]
         if is_robot:
             severity, what = Severity.SEV1, f"robot {other}"
         elif other in self._pedestrian_names:
             severity, what = Severity.SEV1, f"pedestrian {other}"
         else:
             severity, what = Severity.SEV2, f"static obstacle {other}"
+        how = "it walked into the moving robot" if contact.by == "person" else "the robot moved into it"
         return [self._incident(rid, severity, IncidentKind.COLLISION, contact.x, contact.y, contact.stamp,
-                               f"contact with {what}", also=other if is_robot else None)]
+                               f"contact with {what}: {how} ({speeds})", also=other if is_robot else None)]
 
     # -- helpers ----------------------------------------------------------------------------------
     def mission(self, robot_id: str) -> int | None:

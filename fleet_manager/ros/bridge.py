@@ -146,7 +146,8 @@ class RosBridge:
     def _on_contact_msg(self, msg: Contact) -> None:
         assert self._on_contact is not None
         contact = ContactReport(msg.robot_id, msg.other, msg.pose.x, msg.pose.y, msg.pose.yaw,
-                                conversions.time_to_seconds(msg.stamp))
+                                conversions.time_to_seconds(msg.stamp), msg.by or "robot", float(msg.robot_speed),
+                                float(msg.relative_speed))
         self._loop.call_soon_threadsafe(self._on_contact, contact)
 
     # -- calls into the ROS thread --------------------------------------------------------------

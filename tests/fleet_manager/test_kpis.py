@@ -185,3 +185,18 @@ def test_bad_records_are_refused():
         MissionRun("m1", "r1", "completed", 10, 5)
     with pytest.raises(ValueError, match="public_interactions"):
         compute_kpis([], public_interactions=-1, now=0)
+
+
+def test_protective_stops_and_near_misses_per_km():
+    runs = [MissionRun("m1", "r1", "completed", 0, 600, distance_m=1500),
+            MissionRun("m2", "r2", "completed", 0, 600, distance_m=500)]
+    incidents = [Incident(f"n{i}", "SEV3", kind, "r1", 10.0 * i) for i, kind in enumerate(
+        ["protective_stop", "protective_stop", "protective_stop", "near_miss", "blocked"])]
+    report = compute_kpis(runs, (), incidents, now=600)
+    assert (report.protective_stops, report.near_misses) == (3, 1)
+    assert report.protective_stops_per_km == pytest.approx(1.5)  # 3 stops / 2 km
+    assert report.near_misses_per_km == pytest.approx(0.5)  # 1 / 2 km
+    empty = compute_kpis([], (), incidents, now=600)
+    assert empty.protective_stops == 3 and empty.protective_stops_per_km is None  # no distance: no rate
+    (check,) = kpis_against_targets(report, {"protective_stops_per_km": 1.0})
+    assert check.direction is Direction.LOWER and check.met is False

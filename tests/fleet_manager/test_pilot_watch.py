@@ -225,6 +225,17 @@ def test_contacts_with_robots_and_pedestrians_are_sev1_and_a_robot_pair_is_one_i
     assert watch.on_contact(ContactReport("stranger", "courier_1", 0.0, 0.0, 0.0, 2.0)) == []  # not of the fleet
 
 
+def test_a_pedestrian_walking_into_a_standing_robot_is_counted_apart_from_collisions(watch):
+    feed(watch, [state("courier_1", 1.0, x=5.0), state("courier_2", 1.0, x=20.0)])
+    (standing,) = watch.on_contact(ContactReport("courier_1", "ped_a", 5.0, 10.0, 0.0, 2.0, "person", 0.0, 1.2))
+    assert (standing.kind, standing.severity) == ("person_contact", "SEV3")
+    assert "ped_a walked into the standing robot" in standing.description and "closing at 1.20 m/s" in \
+        standing.description
+    (moving,) = watch.on_contact(ContactReport("courier_2", "ped_a", 20.0, 10.0, 0.0, 2.0, "person", 0.8, 2.0))
+    assert (moving.kind, moving.severity) == ("collision", "SEV1")  # the robot was moving: it shares the blame
+    assert "it walked into the moving robot" in moving.description
+
+
 def test_an_obstacle_stop_longer_than_the_threshold_is_one_blocked_incident(watch):
     feed(watch, [state("courier_3", 0.0, x=30.0, v=1.0, task="t1")])
     watch.on_task_state("courier_3", "t1", "waiting_obstacle")
@@ -273,6 +284,18 @@ def test_a_pedestrian_close_to_a_stopped_robot_is_a_near_miss():
     actions = feed(watch, [state("courier_2", 1.0 + k, M.WAITING, x=50.0, y=50.0, task="u") for k in range(3)])
     (near,) = incidents(actions)  # 0.75 - 0.35 - 0.3 = 0.10 m between footprints, once per episode
     assert (near.kind, near.severity) == ("near_miss", "SEV3") and "ped_near 0.10 m" in near.description
+
+
+def test_a_protective_stop_of_the_safety_layer_is_one_incident_per_episode(watch):
+    seen = "protective stop: stop (approach): moving object at 1.3 m/s 0.20 m away"
+    feed(watch, [state("courier_2", 0.0, x=20.0, v=1.0, task="t")])
+    actions = feed(watch, [state("courier_2", 0.2 * k, x=20.0, task="t", errors=(seen,)) for k in range(1, 5)])
+    (stop,) = incidents(actions)
+    assert (stop.kind, stop.severity) == ("protective_stop", "SEV3") and stop.description == seen
+    # on its way again, stopped again a few metres on: a new episode
+    feed(watch, [state("courier_2", 2.0, x=22.0, v=1.0, task="t")])
+    again = feed(watch, [state("courier_2", 2.2, x=23.0, task="t", errors=(seen,))])
+    assert [i.kind for i in incidents(again)] == ["protective_stop"]
 
 
 def test_zone_violations_once_per_stay(watch):

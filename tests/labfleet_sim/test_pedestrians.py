@@ -97,10 +97,20 @@ def test_robot_driving_into_a_pedestrian_stops_with_a_contact_naming_it():
     assert run(sim, 2.0, {"r0": (1.0, 0.0)}) == []  # still the same contact while it pushes on
 
 
-def test_a_pedestrian_walking_into_a_standing_robot_is_no_contact_of_the_robot():
+def test_a_pedestrian_walking_into_a_standing_robot_is_a_contact_by_the_person():
     world = parse_world(box_room_with(actor_sdf("walker", [(0, 8, 5, math.pi), (6, 2, 5, math.pi)], loop=False)))
     sim = Simulator(world, fleet_in_box([(5, 5, 0)]))
-    assert run(sim, 6.0, {"r0": (0.0, 0.0)}) == []  # it walks through: pedestrians do not react to robots
+    (contact,) = run(sim, 6.0, {"r0": (0.0, 0.0)})  # it walks through (scripted pedestrians do not react): once
+    assert (contact.robot_id, contact.other, contact.by) == ("r0", "walker", "person")
+    assert contact.robot_speed == 0.0 and contact.relative_speed == pytest.approx(1.0, abs=0.05)  # 6 m in 6 s
+    assert contact.time == pytest.approx(3.0 - 0.6, abs=0.05)  # 0.6 m apart (the two radii) at 2.4 s
+
+
+def test_a_robot_moving_into_a_pedestrian_reports_its_speed():
+    world = parse_world(box_room_with(actor_sdf("walker", [(0, 6, 5, 0), (60, 6, 5.5, 0)], loop=False)))
+    sim = Simulator(world, fleet_in_box([(2, 5, 0)]))
+    (contact,) = run(sim, 8.0, {"r0": (1.0, 0.0)})
+    assert contact.by == "robot" and contact.robot_speed > 0.5 and contact.relative_speed > 0.5
 
 
 def test_pedestrian_and_robot_names_may_not_clash():

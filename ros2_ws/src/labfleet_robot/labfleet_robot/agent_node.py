@@ -32,12 +32,14 @@ from labfleet_robot import conversions
 from labfleet_robot.agent import Mode, Outcome, RobotAgent, TaskResult
 from labfleet_robot.controller import Limits
 from labfleet_robot.frames import Localisation, Velocity
-from labfleet_robot.safety import SafetyParams
+from labfleet_robot.safety import Measure, SafetyParams
 from labfleet_robot.spin import spin
 from labfleet_robot.tf_listener import TfListener
 
 IDLE_ZERO_TICKS = 10  # zero commands sent after stopping, then the base is left alone
 LOCALISATION_LOST = "localisation lost"  # in RobotState.errors (fleet_manager.core.robots.LOCALISATION_LOST)
+PROTECTIVE_STOP = "protective stop"  # in RobotState.errors, with what the safety layer saw (core.robots too)
+PROTECTIVE_SHOWN_S = 1.0  # s a protective stop stays among the errors: the 5 Hz states never miss it
 
 
 class AgentNode(Node):
@@ -75,6 +77,7 @@ class AgentNode(Node):
         self._pose: tuple[float, float, float] | None = None  # the last good map pose
         self._localisation = Localisation.MISSING
         self._velocity = Velocity()
+        self._protective: tuple[float, str] | None = None  # (shown until, text) of the last protective stop
         self._scan: tuple[np.ndarray, np.ndarray] | None = None
         self._battery = 100.0
         self._charging = False
@@ -184,6 +187,8 @@ class AgentNode(Node):
         self._deliver_results()
         for event in self.agent.take_safety_events():
             self.get_logger().info(f"safety: {event.describe()}")
+            if event.decision.action is Measure.STOP:
+                self._protective = (event.time + PROTECTIVE_SHOWN_S, f"{PROTECTIVE_STOP}: {event.describe()}")
         moving = self.agent.active is not None or v != 0.0 or w != 0.0
         self._zero_ticks = 0 if moving else self._zero_ticks + 1
         if moving or self._zero_ticks <= IDLE_ZERO_TICKS:
@@ -208,11 +213,18 @@ class AgentNode(Node):
         msg = conversions.robot_state(
             self.robot_id, self.kind, self.model, mode, self._pose, self._velocity.value, self._battery,
             active.task.task_id if active else "", fb.progress if fb else 0.0,
-            [] if self._localisation is Localisation.OK else [LOCALISATION_LOST])
+            self._errors(now.nanoseconds * 1e-9))
         msg.charging = self._charging
         msg.stamp = now.to_msg()
         msg.wall_time = time.time()
         self._state_pub.publish(msg)
+
+
+    def _errors(self, now: float) -> list[str]:
+        errors = [] if self._localisation is Localisation.OK else [LOCALISATION_LOST]
+        if self._protective is not None and now <= self._protective[0]:
+            errors.append(self._protective[1])
+        return errors
 
 
 def main(args: list[str] | None = None) -> None:

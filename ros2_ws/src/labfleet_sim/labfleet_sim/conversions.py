@@ -150,7 +150,8 @@ def battery(body: Body, now: float) -> BatteryState:
 
 
 def contact(c: Contact) -> ContactMsg:
-    return ContactMsg(stamp=stamp(c.time), robot_id=c.robot_id, other=c.other, pose=Pose2D(x=c.x, y=c.y, yaw=c.yaw))
+    return ContactMsg(stamp=stamp(c.time), robot_id=c.robot_id, other=c.other, pose=Pose2D(x=c.x, y=c.y, yaw=c.yaw),
+                      by=c.by, robot_speed=float(c.robot_speed), relative_speed=float(c.relative_speed))
 
 
 def command(msg: Twist) -> tuple[float, float]:

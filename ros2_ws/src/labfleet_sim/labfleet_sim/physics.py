@@ -51,6 +51,9 @@ class Contact:
     x: float
     y: float
     yaw: float
+    by: str = "robot"  # robot: its own move closed in; person: a pedestrian walked into it
+    robot_speed: float = 0.0  # m/s at the contact (0: the robot stood)
+    relative_speed: float = 0.0  # m/s at which the two closed in
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class Body:
     energy_wh: float = 0.0
     speed_factor: float = 1.0
     contacts: set[str] = field(default_factory=set)
+    touched_by: set[str] = field(default_factory=set)  # pedestrians overlapping it that walked into it
     charging: bool = False
     charging_allowed: bool = True  # False: it does not charge even on a charger (a VDA 5050 stopCharging)
 
@@ -233,10 +237,12 @@ class Simulator:
             hits = self._blocked_by(body, nx, ny) if body.v != 0.0 else []
             driven = body.v * dt  # signed, along the mid-step heading
             if hits:
+                speed = abs(body.v)
                 body.v = driven = 0.0
                 for other in hits:
                     if other not in body.contacts:
-                        contacts.append(Contact(self.time, rid, other, body.x, body.y, body.yaw))
+                        contacts.append(Contact(self.time, rid, other, body.x, body.y, body.yaw, "robot", speed,
+                                                self._closing(body, other, nx, ny, speed)))
                 body.contacts = set(hits)
             else:
                 body.distance_m += math.hypot(nx - body.x, ny - body.y)
@@ -254,8 +260,40 @@ class Simulator:
             body.charging = self._on_charger(body)
             if body.charging:
                 body.battery_wh = min(model.battery_capacity_wh, body.battery_wh + model.charge_power_w * dt / 3600.0)
+        if len(self.crowd):
+            contacts += self._walked_into()
         self.time += dt
         return contacts
+
+    def _closing(self, body: Body, other: str, nx: float, ny: float, speed: float) -> float:
+        """How fast the robot's move toward (nx, ny) closes in on `other` (a pedestrian's own motion included)."""
+        if other not in self.crowd:
+            return speed
+        now, later = self.crowd.centres(self.time), self.crowd.centres(self.time + self.dt)
+        i = self.crowd.names.index(other)
+        before = math.hypot(now[i, 0] - body.x, now[i, 1] - body.y)
+        after = math.hypot(later[i, 0] - nx, later[i, 1] - ny)
+        return max(0.0, (before - after) / self.dt)
+
+    def _walked_into(self) -> list[Contact]:
+        """Pedestrians that came to overlap a robot by their own motion in this step (the robot's own moves into
+        them are stopped and reported by step())."""
+        out = []
+        now, later = self.crowd.centres(self.time), self.crowd.centres(self.time + self.dt)
+        for rid, body in self.bodies.items():
+            limit = body.config.model.radius + PEDESTRIAN_RADIUS
+            d_now = np.hypot(now[:, 0] - body.x, now[:, 1] - body.y)
+            d_later = np.hypot(later[:, 0] - body.x, later[:, 1] - body.y)
+            touching = {self.crowd.names[i] for i in np.flatnonzero(d_later < limit)}
+            for i in np.flatnonzero((d_later < limit) & (d_later < d_now)):
+                name = self.crowd.names[i]
+                if name not in body.touched_by and name not in body.contacts:
+                    out.append(Contact(self.time, rid, name, body.x, body.y, body.yaw, "person", abs(body.v),
+                                       float((d_now[i] - d_later[i]) / self.dt)))
+            clear = body.config.model.radius + CONTACT_MARGIN + PEDESTRIAN_RADIUS
+            body.touched_by = {n for n in body.touched_by | touching
+                               if float(d_later[self.crowd.names.index(n)]) < clear}
+        return out
 
     def _on_charger(self, body: Body) -> bool:
         """Docked: standing still within CHARGER_RADIUS_M of a charger's contact point."""

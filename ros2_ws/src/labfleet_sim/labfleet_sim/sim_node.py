@@ -153,7 +153,13 @@ class SimNode(Node):
 
     def _tick(self) -> None:
         for c in self.sim.step():
-            self.get_logger().warning(f"contact: {c.robot_id} hit {c.other} at ({c.x:.2f}, {c.y:.2f})")
+            if c.by == "robot":
+                self.get_logger().warning(f"contact: {c.robot_id} hit {c.other} at ({c.x:.2f}, {c.y:.2f}), "
+                                          f"{c.robot_speed:.2f} m/s")
+            else:  # not a "contact:" line: the robot did not move into them
+                self.get_logger().warning(
+                    f"pedestrian {c.other} walked into {c.robot_id} at ({c.x:.2f}, {c.y:.2f}), closing at "
+                    f"{c.relative_speed:.2f} m/s, the robot at {c.robot_speed:.2f} m/s")
             self._contact_pub.publish(conversions.contact(c))
         for fault in self.faults.expire():
             self.get_logger().info(f"/sim/fault: {fault.robot_id}: {fault.kind} ended")
