@@ -124,7 +124,7 @@ class Bench:
         while site.now < horizon + drain_s:
             site.run_until(min(next_report, horizon + drain_s), before_step=feed)
             done = Counter(j.status for j in jobs)
-            robot_contacts = sum(1 for c in site.stats.contacts if c.other in site.drivers)
+            robot_contacts = sum(1 for c in site.stats.contacts if c.other in site.drivers and c.by == "robot")
             print(f"  t={site.now / 60:5.0f} min  completed {done['completed']:4d}  failed {done['failed']:3d}  "
                   f"under way {done['underway']:2d}  contacts {robot_contacts}  yields {site.stats.yields}  "
                   f"({time.perf_counter() - t0:.0f} s)", flush=True)
@@ -150,8 +150,8 @@ class Bench:
         bound = at_once * 3600.0 / statistics.fmean(free) if free else float("nan")
         reasons = Counter(re.split(r" \(| for ", j.reason)[0] for j in jobs if j.status == "failed")
         return {
-            "robot_contacts": sum(1 for c in site.stats.contacts if c.other in site.drivers),
-            "wall_contacts": sum(1 for c in site.stats.contacts if c.other not in site.drivers),
+            "robot_contacts": sum(1 for c in site.stats.contacts if c.other in site.drivers and c.by == "robot"),
+            "wall_contacts": sum(1 for c in site.stats.contacts if c.other not in site.drivers and c.by == "robot"),
             "missions": len(jobs), "completed": len(completed),
             "failed": sum(1 for j in jobs if j.status == "failed"),
             "unfinished": sum(1 for j in jobs if j.status == "underway"),

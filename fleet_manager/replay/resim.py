@@ -410,7 +410,7 @@ class _Resim:
             if self.observer is not None:
                 self.observer.stepped(site)
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-        contacts = [{"t": round(c.time - self.start, 3), "robot_id": c.robot_id, "other": c.other}
+        contacts = [{"t": round(c.time - self.start, 3), "robot_id": c.robot_id, "other": c.other, "by": c.by}
                     for c in site.stats.contacts if c.robot_id in robot_of.values()]
         missions = [self.runs.get(m.mission_id) or MissionRun(m.mission_id, robot_of[m.mission_id], "unfinished")
                     for m in initial.missions]

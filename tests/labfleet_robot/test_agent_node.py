@@ -20,7 +20,8 @@ from labfleet_interfaces.srv import RobotCommand
 from labfleet_robot.frames import Transform
 from nav_msgs.msg import Odometry
 from rclpy.action import ActionClient
-from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import LaserScan
 from tf2_msgs.msg import TFMessage
 
 from tests import ros_helpers
@@ -49,6 +50,9 @@ class Bench:
         node = t.node
         self.odom = [0.0, 0.0, 0.0]  # odom → base_link
         self.tf_on = True  # publish /tf (off: the localisation is lost)
+        self.person: tuple[float, float] | None = None  # a person there (map), seen by the base's lidar
+        self.person_velocity = (0.0, 0.0)  # m/s, map frame
+        self.closest = math.inf  # m between the robot's footprint and the person's, since the person came
         self.cmd = (0.0, 0.0)
         self.cmds: list[tuple[float, float, float]] = []  # (monotonic time, v, w)
         self.states: list[tuple[float, RobotState]] = []
@@ -58,6 +62,7 @@ class Bench:
         node.create_subscription(RobotState, "/fleet/robot_states", self._on_state,
                                  QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
         self.odom_pub = node.create_publisher(Odometry, f"{NS}/odom", 10)
+        self.scan_pub = node.create_publisher(LaserScan, f"{NS}/scan", qos_profile_sensor_data)
         self.tf_pub = node.create_publisher(TFMessage, "/tf",
                                             QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
         node.create_timer(0.05, self._integrate)
@@ -94,10 +99,35 @@ class Bench:
         odom.pose.pose.orientation.w = math.cos(self.odom[2] / 2)
         odom.twist.twist.linear.x, odom.twist.twist.angular.z = v, w
         self.odom_pub.publish(odom)
+        if self.person is not None:
+            px, py = self.person
+            self.person = (px + self.person_velocity[0] * dt, py + self.person_velocity[1] * dt)
+            x, y, _ = self.pose
+            self.closest = min(self.closest, math.hypot(self.person[0] - x, self.person[1] - y) - 0.6)
+        self.scan_pub.publish(self._scan(stamp))
         if self.tf_on:
             self.tf_pub.publish(TFMessage(transforms=[
                 transform_stamped("map", "test_bot/odom", Transform.planar(*SPAWN), stamp),
                 transform_stamped("test_bot/odom", "test_bot/base_link", Transform.planar(*self.odom), stamp)]))
+
+    def _scan(self, stamp) -> LaserScan:
+        """360 rays from the base: the person (a 0.3 m disc) where there is one, nothing else."""
+        msg = LaserScan()
+        msg.header.stamp, msg.header.frame_id = stamp, "test_bot/base_link"
+        msg.angle_min, msg.angle_increment, msg.range_min, msg.range_max = -math.pi, math.radians(1), 0.05, 8.0
+        msg.angle_max = math.pi - math.radians(1)
+        ranges = [math.inf] * 360
+        if self.person is not None:
+            x, y, yaw = self.pose
+            px, py = self.person[0] - x, self.person[1] - y
+            for i in range(360):
+                a = yaw + msg.angle_min + i * msg.angle_increment
+                proj = px * math.cos(a) + py * math.sin(a)
+                gap2 = 0.09 - (px * px + py * py - proj * proj)
+                if gap2 >= 0 and proj - math.sqrt(gap2) > 0:
+                    ranges[i] = proj - math.sqrt(gap2)
+        msg.ranges = ranges
+        return msg
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -202,6 +232,33 @@ def test_cancel_stops_the_robot_and_the_result_is_canceled(bench):
     assert response.status == GoalStatus.STATUS_CANCELED
     assert response.result.outcome == ExecuteTask.Result.OUTCOME_CANCELED
     assert 0.15 < bench.pose[1] - y0 < 3.5  # it had started, and it did not go on to the goal
+
+
+def test_the_safety_layer_stops_the_robot_short_of_a_person_with_no_fleet_manager(bench):
+    """Issue 20, acceptance 3: no fleet manager runs here (the test plays the fleet, and says nothing once the
+    task is sent). A person 2 m ahead and 1.5 m to the side of the robot at speed walks across its path at
+    1 m/s, stopping on it: the agent's safety layer, seeing them move, stops the robot short of them before
+    they are in front of it, reports a protective stop in its state, and drives on when they have gone."""
+    x0, y0, yaw = bench.pose
+    c, s = math.cos(yaw), math.sin(yaw)
+    goal = (x0 + 6.0 * c, y0 + 6.0 * s)
+    handle = bench.send(bench.goal("drive_person", [goal]))
+    assert handle.accepted
+    bench.t.spin_until(lambda: abs(bench.cmd[0]) > 0.6, 15, "the robot at speed")
+    x, y, _ = bench.pose
+    bench.closest = math.inf
+    bench.person_velocity = (s * 1.0, -c * 1.0)  # toward the path, from its left
+    bench.person = (x + 2.0 * c - 1.5 * s, y + 2.0 * s + 1.5 * c)
+    bench.t.spin_for(1.5)  # it reaches the path
+    bench.person_velocity = (0.0, 0.0)  # and stands there
+    bench.t.spin_until(lambda: bench.cmd[0] == 0.0, 5, "a stop")
+    bench.t.spin_for(1.0)
+    assert abs(bench.cmd[0]) == 0.0  # it stays stopped
+    assert bench.closest > 0.0, f"the robot touched the person ({bench.closest:.2f} m)"
+    assert any(e.startswith("protective stop") for _, s in bench.states for e in s.errors), bench.log()
+    bench.person = None
+    response = bench.wait(handle.get_result_async(), 30, "the task result once the person has gone")
+    assert response.result.outcome == ExecuteTask.Result.OUTCOME_SUCCEEDED
 
 
 def test_commands_pause_estop_release(bench):

@@ -55,7 +55,7 @@ def fleet(x: float, y: float, yaw: float, max_speed: float = 1.0) -> object:
 
 @dataclass
 class Run:
-    contacts: int  # the robot's own move closed in on the person
+    contacts: int  # the robot's own move closed in on the person (not the person walking into it)
     closest: float  # m between the robot's footprint and the person's
     done: bool
     stops: int
@@ -81,7 +81,7 @@ def run(obstacles: tuple[Obstacle, ...], person: tuple[ActorWaypoint, ...], star
             v, w = agent.step(sim.time, pose, ranges, sim.scan_angles(ROBOT))
             sim.set_command(ROBOT, v, w)
             next_control += CONTROL_DT
-        contacts += sum(1 for c in sim.step() if c.other == "person")
+        contacts += sum(1 for c in sim.step() if c.other == "person" and c.by == "robot")
         (p,) = sim.pedestrians()
         closest = min(closest, math.hypot(p.x - body.x, p.y - body.y) - 0.3 - PEDESTRIAN_RADIUS)
     results = agent.take_results()

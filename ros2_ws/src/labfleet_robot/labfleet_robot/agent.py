@@ -298,6 +298,10 @@ class RobotAgent:
                 self.safety.observe(scan_ranges, scan_angles, pose, now)
         v, w, status = self.follower.compute(*pose, dt, obstacle)
         v, w = self._safe(now, pose, v, w)
+        if status is Status.WAITING_OBSTACLE and active.blocked_since is None:
+            # the follower stops for something on its way: a protective stop as much as the safety layer's
+            self._protective(now, Decision(0.0, 0.0, Measure.STOP, "obstacle_ahead", obstacle - self.limits.radius,
+                                           self.safety.describe_ahead(pose)))
         active.state = str(status) if status is not Status.TURNING else "driving"
         if status is Status.ARRIVED:
             self._begin_action(now)
@@ -317,13 +321,16 @@ class RobotAgent:
         decision = self.safety.limit(pose, v, w)
         if decision.action is not Measure.NONE:
             self.follower.v, self.follower.w = decision.v, decision.w
-            # one event per episode: a stop (or a slowdown) that comes back within EPISODE_GAP_S of the last
-            # continues it (a robot creeping on behind a person stops and goes many times)
-            if now - self._safety_last[decision.action] > EPISODE_GAP_S:
-                self.safety_counts[decision.action] += 1
-                self.safety_events.append(SafetyEvent(now, decision))
-            self._safety_last[decision.action] = now
+            self._protective(now, decision)
         return decision.v, decision.w
+
+    def _protective(self, now: float, decision: Decision) -> None:
+        """Count and report a stop or slowdown: one event per episode (a stop, or a slowdown, that comes back
+        within EPISODE_GAP_S of the last continues it: a robot creeping on behind a person stops and goes)."""
+        if now - self._safety_last[decision.action] > EPISODE_GAP_S:
+            self.safety_counts[decision.action] += 1
+            self.safety_events.append(SafetyEvent(now, decision))
+        self._safety_last[decision.action] = now
 
     def take_safety_events(self) -> list[SafetyEvent]:
         events, self.safety_events = self.safety_events, []

@@ -190,6 +190,11 @@ class SafetyLayer:
                 return _describe(track)
         return "static return"
 
+    def describe_ahead(self, pose: tuple[float, float, float]) -> str:
+        """What stands in the band straight ahead of the robot: an object (moving or not) or structure."""
+        found = self._ahead(*pose, 1.0, math.inf, self.radius + self.params.slow_margin)
+        return found[1] if found is not None else "static return"
+
     def _ahead(self, x: float, y: float, yaw: float, v: float, reach: float, half_width: float
                ) -> tuple[float, str] | None:
         """The nearest object (not structure) in the band ahead of the motion: (distance from the footprint, what)."""
