@@ -374,7 +374,8 @@ def test_a_killed_fleet_manager_loses_no_record_and_reconciles_within_5_s(faults
     assert kpis() == pilot_kpis
 
     done = until(api, long["id"], finished, 180)
-    assert done["status"] == "completed", done
+    assert done["status"] == "completed", (done["failure_reason"], [e["message"] for e in done["events"]],
+                                           lab.output())
     assert done["route"][-1] == "lobby"
     assert [e["status"] for e in done["events"] if e["kind"] == "status"] == [
         "queued", "assigned", "underway", "completed"]

@@ -92,3 +92,10 @@ def test_the_tracker_follows_a_walking_person_and_predicts_a_crossing() -> None:
     # 1.3 m to the side of the path now, about to cross it where the robot gets in a second: it slows now
     decided = layer.limit((0, 0, 0), 1.0, 0.0)
     assert decided.action is not Measure.NONE and decided.v < 1.0 and "moving" in decided.seen
+
+
+def test_a_wall_behind_the_goal_does_not_hold_the_robot_off_it() -> None:
+    wall = layer_seeing([], walls_y=())
+    wall.observe(scan_of([(0.75, 0.0, 0.3)]), ANGLES, (0.0, 0.0, 0.0), 0.0)  # something 0.15 m ahead
+    assert wall.limit((0, 0, 0), 0.2, 0.0).action is Measure.STOP  # on its way
+    assert wall.limit((0, 0, 0), 0.2, 0.0, stops_within=0.1).action is Measure.NONE  # beyond where it stops

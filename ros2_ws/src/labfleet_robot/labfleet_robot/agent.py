@@ -318,7 +318,8 @@ class RobotAgent:
 
     def _safe(self, now: float, pose: tuple[float, float, float], v: float, w: float) -> tuple[float, float]:
         """The follower's command through the safety layer; the follower carries on from what was allowed."""
-        decision = self.safety.limit(pose, v, w)
+        to_stop = self.follower.remaining(pose[0], pose[1])[0] if len(self.follower.points) > 1 else 0.0
+        decision = self.safety.limit(pose, v, w, stops_within=to_stop)
         if decision.action is not Measure.NONE:
             self.follower.v, self.follower.w = decision.v, decision.w
             self._protective(now, decision)

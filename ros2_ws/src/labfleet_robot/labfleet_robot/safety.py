@@ -125,8 +125,11 @@ class SafetyLayer:
         c, s = math.cos(yaw), math.sin(yaw)
         self._points = local @ np.array([[c, s], [-s, c]]) + (x, y) if len(local) else np.zeros((0, 2))
 
-    def limit(self, pose: tuple[float, float, float], v: float, w: float, caution: bool = False) -> Decision:
-        """The command (v, w) made safe at `pose`."""
+    def limit(self, pose: tuple[float, float, float], v: float, w: float, caution: bool = False,
+              stops_within: float = math.inf) -> Decision:
+        """The command (v, w) made safe at `pose`. `stops_within`: the robot stops anyway after this much travel
+        (its goal, a stop-and-turn corner, the end of its release): what the projection meets beyond is not on
+        its way (a wall behind a goal, a charger's back wall)."""
         p = self.params
         scale = p.caution_scale if caution else 1.0
         decision = Decision(v, w)
@@ -137,6 +140,8 @@ class SafetyLayer:
             return decision  # standing, or turning on the spot: a round footprint sweeps nothing new
         x, y, yaw = pose
         hit = self._first_hit(x, y, yaw, v, decision.w)
+        if hit is not None and hit[0] > stops_within:
+            hit = None
         if hit is not None:
             travel, _, seen = hit
             free = travel - p.stop_margin * scale

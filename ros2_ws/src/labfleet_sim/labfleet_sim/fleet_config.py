@@ -65,7 +65,10 @@ class RobotModel(_Strict):
         return self
 
     def safety_params(self) -> SafetyParams:
-        return SafetyParams.from_mapping(self.safety)
+        """The model's safety layer parameters; unless given, the braking counted on is at most the base's."""
+        values = dict(self.safety)
+        values.setdefault("brake_decel", min(SafetyParams.brake_decel, self.max_decel))
+        return SafetyParams.from_mapping(values)
 
 
 class MapTransform(_Strict):
