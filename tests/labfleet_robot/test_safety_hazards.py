@@ -119,3 +119,28 @@ def test_the_robot_never_moves_into_the_person(name: str) -> None:
     assert guarded.contacts == 0, guarded
     assert guarded.done, f"the robot did not finish its route: {guarded}"
     assert guarded.stops + guarded.slowdowns > 0, guarded
+
+
+def test_a_robot_held_by_the_safety_layer_is_an_obstacle_stop_for_the_fleet() -> None:
+    """Held by the layer alone, the robot reports an obstacle stop (mode WAITING, task state waiting_obstacle),
+    so the fleet manager's recoveries (planning again, a blocked incident) apply; the task fails after the
+    agent's blocked timeout, as for the follower's own stops."""
+    from labfleet_robot.agent import Mode
+    from labfleet_robot.safety import Decision
+
+    agent = RobotAgent(Limits(radius=0.3), blocked_timeout_s=5.0)
+    agent.safety.limit = lambda pose, v, w, caution=False, stops_within=math.inf: Decision(  # type: ignore[method-assign]
+        0.0, w, Measure.STOP, "approach", 0.1, "moving object at 1.0 m/s")
+    agent.step(0.0, (0.0, 0.0, 0.0))
+    agent.start_task(Task("held", (Waypoint("w", 5.0, 0.0, None, 0.0),)), 0.0)
+    t = 0.0
+    while t < 4.0:
+        t += CONTROL_DT
+        assert agent.step(t, (0.0, 0.0, 0.0))[0] == 0.0
+    assert agent.mode is Mode.WAITING and agent.feedback().state == "waiting_obstacle"  # type: ignore[union-attr]
+    while t < 6.0 and agent.active is not None:
+        t += CONTROL_DT
+        agent.step(t, (0.0, 0.0, 0.0))
+    (result,) = agent.take_results()
+    assert result.outcome is Outcome.FAILED and "blocked by an obstacle" in result.reason
+    assert agent.safety_counts[Measure.STOP] == 1  # one episode

@@ -137,6 +137,7 @@ class RobotAgent:
         self.safety_counts = {Measure.STOP: 0, Measure.SLOWDOWN: 0}
         self._safety_last = {Measure.STOP: -math.inf, Measure.SLOWDOWN: -math.inf}  # when each was last taken
         self._scan_seen: object = None
+        self._safety_stopped = False  # the last step's command was stopped by the safety layer
         self.blocked_timeout_s = blocked_timeout_s  # an obstacle-stop this long fails the task
         self.actions = dict(actions or {})  # name -> (default duration s, success rate)
         self.follower = PathFollower(limits, tuning)
@@ -298,6 +299,8 @@ class RobotAgent:
                 self.safety.observe(scan_ranges, scan_angles, pose, now)
         v, w, status = self.follower.compute(*pose, dt, obstacle)
         v, w = self._safe(now, pose, v, w)
+        if status is Status.DRIVING and self._safety_stopped:
+            status = Status.WAITING_OBSTACLE  # held by the safety layer: an obstacle stop like the follower's own
         if status is Status.WAITING_OBSTACLE and active.blocked_since is None:
             # the follower stops for something on its way: a protective stop as much as the safety layer's
             self._protective(now, Decision(0.0, 0.0, Measure.STOP, "obstacle_ahead", obstacle - self.limits.radius,
@@ -320,6 +323,7 @@ class RobotAgent:
         """The follower's command through the safety layer; the follower carries on from what was allowed."""
         to_stop = self.follower.remaining(pose[0], pose[1])[0] if len(self.follower.points) > 1 else 0.0
         decision = self.safety.limit(pose, v, w, stops_within=to_stop)
+        self._safety_stopped = decision.action is Measure.STOP and decision.v == 0.0
         if decision.action is not Measure.NONE:
             self.follower.v, self.follower.w = decision.v, decision.w
             self._protective(now, decision)
