@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 from labfleet_robot.safety import Measure, SafetyLayer, SafetyParams, _stoppable
-from labfleet_robot.tracking import Tracker, clusters, scan_points, small
+from labfleet_robot.tracking import Tracker, clusters, scan_points, small, to_map
 
 ANGLES = np.linspace(-math.pi, math.pi, 360, endpoint=False)
 
@@ -80,7 +80,7 @@ def test_the_tracker_follows_a_walking_person_and_predicts_a_crossing() -> None:
     tracker = Tracker()
     for k in range(6):  # a person 3 m ahead, 2 m to the left, walking toward the robot's path at 1.4 m/s
         t = k * 0.1
-        tracker.update(scan_points(scan_of([(3.0, 2.0 - 1.4 * t, 0.3)], walls_y=(4.0,)), ANGLES), (0, 0, 0), t)
+        tracker.update(to_map(scan_points(scan_of([(3.0, 2.0 - 1.4 * t, 0.3)], walls_y=(4.0,)), ANGLES), (0, 0, 0)), t)
     (person,) = [t for t in tracker.tracks if t.moving]
     assert person.vx == pytest.approx(0.0, abs=0.15) and person.vy == pytest.approx(-1.4, abs=0.2)
     wall = clusters(scan_points(scan_of([], walls_y=(4.0,)), ANGLES))

@@ -8,9 +8,10 @@ Each control step it takes the follower's command (v, w) and may lower it:
   capped so that the robot can stop, after `reaction_time` and at `brake_decel`, before its footprint plus
   `stop_margin` reaches anything on that projection. Nothing ahead on the robot's way stops it, whatever
   side it comes from; a person crossing the path a second from now slows it now.
-- **stop**: anything within the stop zone (footprint plus `stop_margin`, larger with speed) that the motion
-  would close in on stops it; motion that opens the distance stays allowed (a person walking up behind a robot
-  does not pin it), and a round robot may turn on the spot (it sweeps nothing new), never reverse into one.
+  A return already within CLEARANCE of the footprint stops any motion that closes in on it; motion that opens
+  the distance stays allowed (a person walking up behind a robot does not pin it), a round robot may turn on the
+  spot (it sweeps nothing new), and it never reverses into anyone (the projection follows the sign of v).
+  What the projection meets beyond where the robot stops anyway (`stops_within`) is not on its way.
 - **slowdown**: an object (a cluster of returns no longer than a person or a cart: not a wall) within the
   slowdown zone ahead (footprint plus `slow_margin` plus `slow_time` seconds of travel, beside the path by
   `slow_margin`) caps the speed at `slow_speed`.
@@ -31,9 +32,8 @@ from enum import StrEnum
 
 import numpy as np
 
-from labfleet_robot.tracking import Track, Tracker, scan_points
+from labfleet_robot.tracking import Track, Tracker, scan_points, to_map
 
-PERSON_RADIUS = 0.3  # m: a moving object's returns stand for a body about this wide (used for its far side)
 STEP = 0.1  # s between projected poses
 STOPPED = 0.02  # m/s: slower counts as stopped
 CLEARANCE = 0.05  # m beside the footprint that counts as touching (a door jamb passes at more)
@@ -102,7 +102,7 @@ class Decision:
     v: float
     w: float
     action: Measure = Measure.NONE
-    reason: str = ""  # approach | stop_zone | slowdown_zone | caution
+    reason: str = ""  # approach | slowdown_zone | caution (and the agent's obstacle_ahead)
     distance: float = math.inf  # m from the footprint to what caused it
     seen: str = ""  # "moving object at 1.3 m/s" | "static return" | ""
 
@@ -118,12 +118,9 @@ class SafetyLayer:
 
     def observe(self, ranges: np.ndarray, angles: np.ndarray, pose: tuple[float, float, float], now: float) -> None:
         """A new scan, taken at `pose` (map frame)."""
-        local = scan_points(ranges, angles)
-        self._seen = self.tracker.update(local, pose, now)
+        self._points = to_map(scan_points(ranges, angles), pose)
+        self._seen = self.tracker.update(self._points, now)
         self._moving = [t for t in self._seen if t.moving]
-        x, y, yaw = pose
-        c, s = math.cos(yaw), math.sin(yaw)
-        self._points = local @ np.array([[c, s], [-s, c]]) + (x, y) if len(local) else np.zeros((0, 2))
 
     def limit(self, pose: tuple[float, float, float], v: float, w: float, caution: bool = False,
               stops_within: float = math.inf) -> Decision:
@@ -162,13 +159,13 @@ class SafetyLayer:
         body = self.radius + CLEARANCE
         near = np.hypot(self._points[:, 0] - x, self._points[:, 1] - y)
         if (near < body).any():  # already that close: only motion that opens the distance is clear
-            nx, ny, _ = _advance(x, y, yaw, v, w, STEP)
+            nx, ny = _advance(x, y, yaw, v, w, np.array([STEP]))[0]
             close = near < body
             if (np.hypot(self._points[close, 0] - nx, self._points[close, 1] - ny) < near[close]).any():
                 return 0.0, 0.0, self._what(x, y, 0.0, body)
         steps = math.ceil(self.params.approach_time / STEP)
         ts = STEP * np.arange(1, steps + 1)
-        path = _advance_many(x, y, yaw, v, w, ts)  # K x 2: the projected centres
+        path = _advance(x, y, yaw, v, w, ts)  # K x 2: the projected centres
         reach = body + abs(v) * ts[-1]
         static = self._points[(near >= body) & (near <= reach)]  # those already touching were judged above
         first = steps
@@ -232,17 +229,8 @@ def _describe(track: Track) -> str:
     return f"moving object at {track.speed:.1f} m/s" if track.moving else "object"
 
 
-def _advance(x: float, y: float, yaw: float, v: float, w: float, t: float) -> tuple[float, float, float]:
-    """Where constant (v, w) takes a pose in t seconds (exact arc)."""
-    if abs(w) < 1e-6:
-        return x + v * t * math.cos(yaw), y + v * t * math.sin(yaw), yaw
-    r = v / w
-    yaw2 = yaw + w * t
-    return x + r * (math.sin(yaw2) - math.sin(yaw)), y - r * (math.cos(yaw2) - math.cos(yaw)), yaw2
-
-
-def _advance_many(x: float, y: float, yaw: float, v: float, w: float, ts: np.ndarray) -> np.ndarray:
-    """Where constant (v, w) takes (x, y) at each time of `ts` (K x 2)."""
+def _advance(x: float, y: float, yaw: float, v: float, w: float, ts: np.ndarray) -> np.ndarray:
+    """Where constant (v, w) takes (x, y) at each time of `ts` (K x 2, exact arcs)."""
     if abs(w) < 1e-6:
         return np.column_stack((x + v * ts * math.cos(yaw), y + v * ts * math.sin(yaw)))
     r = v / w

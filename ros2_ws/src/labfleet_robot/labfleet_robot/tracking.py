@@ -51,6 +51,15 @@ def scan_points(ranges: np.ndarray, angles: np.ndarray, max_range: float = math.
     return np.column_stack((r * np.cos(a), r * np.sin(a))) if r.size else np.zeros((0, 2))
 
 
+def to_map(local: np.ndarray, pose: tuple[float, float, float]) -> np.ndarray:
+    """Points of the robot's frame (N x 2) in the map frame, the robot at `pose`."""
+    if not len(local):
+        return np.zeros((0, 2))
+    x, y, yaw = pose
+    c, s = math.cos(yaw), math.sin(yaw)
+    return local @ np.array([[c, s], [-s, c]]) + (x, y)
+
+
 def clusters(points: np.ndarray) -> list[np.ndarray]:
     """Runs of consecutive points (scan order) no more than GAP apart; the first and last join if they are close
     (a full circle of rays)."""
@@ -75,13 +84,10 @@ class Tracker:
         self.tracks: list[Track] = []
         self._next = 0
 
-    def update(self, local: np.ndarray, pose: tuple[float, float, float], now: float) -> list[Track]:
-        """Feed one scan (its points in the robot's frame, scan order) taken at `pose` (map frame) at `now`; the
-        tracks seen in it."""
-        x, y, yaw = pose
-        c, s = math.cos(yaw), math.sin(yaw)
-        rot = np.array([[c, -s], [s, c]])
-        objects = [run @ rot.T + (x, y) for run in clusters(local) if small(run)]
+    def update(self, points: np.ndarray, now: float) -> list[Track]:
+        """Feed one scan taken at `now`, its returns in the map frame (scan order: `to_map`); the tracks seen in
+        it."""
+        objects = [run for run in clusters(points) if small(run)]
         free = list(self.tracks)
         seen: list[Track] = []
         for pts in objects:

@@ -69,15 +69,14 @@ def pose_at(actor: Actor, t: float) -> tuple[float, float, float]:
 
 
 class Crowd:
-    """Every pedestrian of a world; positions are computed once per sim time asked for."""
+    """Every pedestrian of a world; positions are computed once per sim time asked for, the last two times kept
+    (a physics step asks for the time now, for the scans, and for the end of the step, for contacts, in turn)."""
 
     def __init__(self, actors: Sequence[Actor]) -> None:
         self.tracks = [Track(a) for a in actors]
         self.names = [a.name for a in actors]
         self._index = {name: i for i, name in enumerate(self.names)}
-        self._time = math.nan
-        self._poses: list[tuple[float, float, float]] = []
-        self._centres = np.zeros((0, 2))
+        self._cache: dict[float, tuple[list[tuple[float, float, float]], np.ndarray]] = {}
 
     def __len__(self) -> int:
         return len(self.tracks)
@@ -85,20 +84,23 @@ class Crowd:
     def __contains__(self, name: object) -> bool:
         return name in self._index
 
-    def _at(self, t: float) -> None:
-        if t != self._time:
-            self._poses = [track.pose(t) for track in self.tracks]
-            self._centres = np.array([(x, y) for x, y, _ in self._poses], dtype=float).reshape(-1, 2)
-            self._time = t
+    def _at(self, t: float) -> tuple[list[tuple[float, float, float]], np.ndarray]:
+        found = self._cache.get(t)
+        if found is None:
+            poses = [track.pose(t) for track in self.tracks]
+            found = (poses, np.array([(x, y) for x, y, _ in poses], dtype=float).reshape(-1, 2))
+            if len(self._cache) >= 2:
+                del self._cache[next(iter(self._cache))]  # the older of the two
+            self._cache[t] = found
+        return found
 
     def centres(self, t: float) -> np.ndarray:
         """N x 2: every pedestrian's position at sim time t, in the order of `names`."""
-        self._at(t)
-        return self._centres
+        return self._at(t)[1]
 
     def poses(self, t: float) -> list[PedestrianPose]:
-        self._at(t)
-        return [PedestrianPose(name, x, y, yaw) for name, (x, y, yaw) in zip(self.names, self._poses, strict=True)]
+        poses = self._at(t)[0]
+        return [PedestrianPose(name, x, y, yaw) for name, (x, y, yaw) in zip(self.names, poses, strict=True)]
 
     def distance(self, name: str, x: float, y: float, t: float) -> float:
         """Distance from a point to a pedestrian's centre at sim time t."""

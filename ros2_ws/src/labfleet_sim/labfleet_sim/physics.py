@@ -269,10 +269,8 @@ class Simulator:
         """How fast the robot's move toward (nx, ny) closes in on `other` (a pedestrian's own motion included)."""
         if other not in self.crowd:
             return speed
-        now, later = self.crowd.centres(self.time), self.crowd.centres(self.time + self.dt)
-        i = self.crowd.names.index(other)
-        before = math.hypot(now[i, 0] - body.x, now[i, 1] - body.y)
-        after = math.hypot(later[i, 0] - nx, later[i, 1] - ny)
+        before = self.crowd.distance(other, body.x, body.y, self.time)
+        after = self.crowd.distance(other, nx, ny, self.time + self.dt)
         return max(0.0, (before - after) / self.dt)
 
     def _walked_into(self) -> list[Contact]:
@@ -292,7 +290,7 @@ class Simulator:
                                        float((d_now[i] - d_later[i]) / self.dt)))
             clear = body.config.model.radius + CONTACT_MARGIN + PEDESTRIAN_RADIUS
             body.touched_by = {n for n in body.touched_by | touching
-                               if float(d_later[self.crowd.names.index(n)]) < clear}
+                               if self.crowd.distance(n, body.x, body.y, self.time + self.dt) < clear}
         return out
 
     def _on_charger(self, body: Body) -> bool:
