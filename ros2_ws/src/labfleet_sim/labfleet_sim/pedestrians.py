@@ -94,6 +94,12 @@ class Crowd:
             self._cache[t] = found
         return found
 
+    def describe(self) -> str:
+        return f"{len(self.tracks)} actors scripted"
+
+    def advance(self, t: float, dt: float, robots: np.ndarray) -> None:
+        """Nothing to do: a script depends on sim time alone (ReactiveCrowd works out its next step here)."""
+
     def centres(self, t: float) -> np.ndarray:
         """N x 2: every pedestrian's position at sim time t, in the order of `names`."""
         return self._at(t)[1]

@@ -1,8 +1,9 @@
-"""The built-in simulator's physics: planar differential-drive robots among static walls and scripted
-pedestrians (pure Python).
+"""The built-in simulator's physics: planar differential-drive robots among static walls and pedestrians
+(pure Python).
 
-Fixed step, seeded, deterministic: the same commands give the same trajectories (pedestrians walk as a
-function of sim time alone, see pedestrians.py). The ROS node (sim_node.py) wraps it; benchmarks and
+Fixed step, seeded, deterministic: the same commands give the same trajectories (scripted pedestrians walk
+as a function of sim time alone, see pedestrians.py; reactive ones, social.py, are stepped here with seeded
+randomness). The ROS node (sim_node.py) wraps it; benchmarks and
 replays may step it directly in lock-step with the agents. Bodies move in the site's `map` frame (the truth);
 what each robot believes (odometry from zero at its spawn pose, a localisation in its own map) is in
 `Simulator.frames` (odometry.py).
@@ -19,6 +20,8 @@ import numpy as np
 from labfleet_sim.fleet_config import FleetConfig, RobotConfig
 from labfleet_sim.odometry import RobotFrames, robot_rng
 from labfleet_sim.pedestrians import PEDESTRIAN_RADIUS, Crowd, PedestrianPose
+from labfleet_sim.people import PeopleSpec
+from labfleet_sim.social import ReactiveCrowd, Walkways
 from labfleet_sim.world import World
 
 COMMAND_TIMEOUT_S = 0.5
@@ -54,6 +57,7 @@ class Contact:
     by: str = "robot"  # robot: its own move closed in; person: a pedestrian walked into it
     robot_speed: float = 0.0  # m/s at the contact (0: the robot stood)
     relative_speed: float = 0.0  # m/s at which the two closed in
+    other_kind: str = "obstacle"  # robot | person | obstacle: what `other` is
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,8 @@ class Simulator:
 
     def __init__(
         self, world: World, fleet: FleetConfig, *, dt: float = 0.02, seed: int = 0,
-        chargers: Sequence[tuple[float, float]] = (),
+        chargers: Sequence[tuple[float, float]] = (), people: PeopleSpec | None = None,
+        walkways: Walkways | None = None,
     ) -> None:
         self.world = world
         self.chargers = [(float(x), float(y)) for x, y in chargers]
@@ -130,7 +135,9 @@ class Simulator:
         self._seg_len2 = np.maximum((self._seg_d**2).sum(axis=1), 1e-12)
         self._seg_model = [o.model for o in world.obstacles for _ in o.polygon]
         self._rays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self.crowd = Crowd(world.actors)
+        self.crowd: Crowd | ReactiveCrowd = Crowd(world.actors)
+        if people is not None and not people.scripted_only:
+            self.crowd = ReactiveCrowd(world, people, walkways, seed, self._robot_discs())
         clash = sorted(set(self.crowd.names) & set(self.bodies))
         if clash:
             raise ValueError(f"actors {clash} of world {world.name!r} have the ids of robots")
@@ -217,11 +224,18 @@ class Simulator:
                 still.add(other)
         body.contacts = still
 
+    def _robot_discs(self) -> np.ndarray:
+        """K x 5: every robot's x, y, velocity (vx, vy) and radius, for the people around them."""
+        return np.array([(b.x, b.y, b.v * math.cos(b.yaw), b.v * math.sin(b.yaw), b.config.model.radius)
+                         for b in self.bodies.values()], dtype=float).reshape(-1, 5)
+
     # -- stepping -------------------------------------------------------------------------------
     def step(self) -> list[Contact]:
-        """Advance every robot by dt; returns the contacts that began in this step."""
+        """Advance every robot (and every reactive pedestrian) by dt; returns the contacts that began in this step."""
         dt = self.dt
         contacts: list[Contact] = []
+        if len(self.crowd):
+            self.crowd.advance(self.time, dt, self._robot_discs())
         for rid, body in self.bodies.items():
             model = body.config.model
             fresh = self.time - body.cmd_time <= COMMAND_TIMEOUT_S
@@ -242,7 +256,7 @@ class Simulator:
                 for other in hits:
                     if other not in body.contacts:
                         contacts.append(Contact(self.time, rid, other, body.x, body.y, body.yaw, "robot", speed,
-                                                self._closing(body, other, nx, ny, speed)))
+                                                self._closing(body, other, nx, ny, speed), self._kind_of(other)))
                 body.contacts = set(hits)
             else:
                 body.distance_m += math.hypot(nx - body.x, ny - body.y)
@@ -264,6 +278,9 @@ class Simulator:
             contacts += self._walked_into()
         self.time += dt
         return contacts
+
+    def _kind_of(self, other: str) -> str:
+        return "robot" if other in self.bodies else "person" if other in self.crowd else "obstacle"
 
     def _closing(self, body: Body, other: str, nx: float, ny: float, speed: float) -> float:
         """How fast the robot's move toward (nx, ny) closes in on `other` (a pedestrian's own motion included)."""
@@ -287,7 +304,7 @@ class Simulator:
                 name = self.crowd.names[i]
                 if name not in body.touched_by and name not in body.contacts:
                     out.append(Contact(self.time, rid, name, body.x, body.y, body.yaw, "person", abs(body.v),
-                                       float((d_now[i] - d_later[i]) / self.dt)))
+                                       float((d_now[i] - d_later[i]) / self.dt), "person"))
             clear = body.config.model.radius + CONTACT_MARGIN + PEDESTRIAN_RADIUS
             body.touched_by = {n for n in body.touched_by | touching
                                if self.crowd.distance(n, body.x, body.y, self.time + self.dt) < clear}
