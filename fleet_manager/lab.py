@@ -82,6 +82,7 @@ class Lab:
         if settings.ros_enabled:
             bridge = RosBridge(loop, lambda batch: holder[0].robots.states("labfleet", batch),
                                use_sim_time=settings.use_sim_time, on_contact=pilots.on_contact,
+                               on_pedestrians=pilots.on_pedestrians,
                                discovery=settings.ros_discovery)
         robots = RobotLink(bridge.now if bridge else lambda: None, lambda batch: holder[0].on_ros_states(batch),
                            on_task_state=pilots.on_task_state, adapter_of=registry.adapter_of)

@@ -105,6 +105,11 @@ class PilotMonitor:
     def on_contact(self, contact: ContactReport) -> None:
         self._write(self.watch.on_contact(contact))
 
+    def on_pedestrians(self, stamp: float, names: list[str], centres: list[tuple[float, float]]) -> None:
+        if self.watch.seen.stamp is None:
+            log.info("pilot watch: following the simulator's pedestrians (%d on the site)", len(names))
+        self.watch.on_pedestrians(stamp, names, centres)
+
     def on_task_state(self, robot_id: str, task_id: str, state: str) -> None:
         self.watch.on_task_state(robot_id, task_id, state)
 

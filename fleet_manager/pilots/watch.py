@@ -119,16 +119,33 @@ class ContactReport:
     by: str = "robot"  # robot: its own move closed in; person: a pedestrian walked into it
     robot_speed: float = 0.0  # m/s at the contact
     relative_speed: float = 0.0  # m/s at which the two closed in
+    other_kind: str = ""  # robot | person | obstacle (empty from a simulator that does not say)
 
 
 # -- what the watch knows of the site --------------------------------------------------------------
 class Pedestrians(Protocol):
-    """Where the site's pedestrians are at a sim time; the simulator walks them as a function of sim time
-    alone, so labfleet_sim.pedestrians.Crowd over the world's actors is one."""
+    """Where the site's pedestrians are at a sim time: scripted ones walk as a function of sim time alone, so
+    labfleet_sim.pedestrians.Crowd over the world's actors is one; SeenPedestrians follows the simulator's
+    /sim/pedestrians (reactive people and crowds)."""
 
     names: list[str]
 
     def centres(self, t: float) -> Any: ...  # N x 2 array of (x, y)
+
+
+class SeenPedestrians:
+    """The pedestrians as the simulator last published them (whatever sim time is asked: the latest)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self._centres: list[tuple[float, float]] = []
+        self.stamp: float | None = None
+
+    def update(self, stamp: float, names: Sequence[str], centres: Sequence[tuple[float, float]]) -> None:
+        self.stamp, self.names, self._centres = stamp, list(names), list(centres)
+
+    def centres(self, t: float) -> list[tuple[float, float]]:
+        return self._centres
 
 
 @dataclass(frozen=True)
@@ -195,6 +212,11 @@ class PilotWatch:
         self._expecting: set[str] = set()  # robots an operator e-stop is on its way to
         self._zone_boxes = [(z, z.shape.bounds) for z in site.zones.zones]
         self._pedestrian_names = frozenset(site.pedestrians.names) if site.pedestrians is not None else frozenset()
+        self.seen = SeenPedestrians()  # the simulator's /sim/pedestrians, once it publishes them
+
+    def on_pedestrians(self, stamp: float, names: Sequence[str], centres: Sequence[tuple[float, float]]) -> None:
+        """Where the simulator's pedestrians are now: near misses are measured against these from now on."""
+        self.seen.update(stamp, names, centres)
 
     # -- robot states -----------------------------------------------------------------------------
     def on_states(self, batch: Iterable[RobotReport]) -> list[Action]:
@@ -315,7 +337,7 @@ class PilotWatch:
             stop.blocked = True
             actions.append(self._incident(report.id, Severity.SEV3, IncidentKind.BLOCKED, report.x, report.y, t,
                                           f"stopped for an obstacle for {t - stop.start:.1f} s"))
-        if not stop.near_miss and self.site.pedestrians is not None:
+        if not stop.near_miss and (self.site.pedestrians is not None or self.seen.stamp is not None):
             near = self._nearest_pedestrian(report.id, report.x, report.y, t)
             if near is not None and near[1] <= NEAR_MISS_M:
                 stop.near_miss = True
@@ -324,7 +346,7 @@ class PilotWatch:
                     f"stopped for an obstacle with pedestrian {near[0]} {max(near[1], 0.0):.2f} m from its footprint"))
 
     def _nearest_pedestrian(self, robot_id: str, x: float, y: float, t: float) -> tuple[str, float] | None:
-        crowd = self.site.pedestrians
+        crowd = self.seen if self.seen.stamp is not None else self.site.pedestrians
         if crowd is None or not crowd.names:
             return None
         centres = crowd.centres(t)
@@ -374,7 +396,7 @@ class PilotWatch:
                                    contact.stamp, f"pedestrian {other} walked into the standing robot ({speeds})")]
         if is_robot:
             severity, what = Severity.SEV1, f"robot {other}"
-        elif other in self._pedestrian_names:
+        elif contact.other_kind == "person" or other in self._pedestrian_names:
             severity, what = Severity.SEV1, f"pedestrian {other}"
         else:
             severity, what = Severity.SEV2, f"static obstacle {other}"

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import rclpy
-from labfleet_interfaces.msg import Contact, RobotState
+from labfleet_interfaces.msg import Contact, Pedestrians, RobotState
 from rclpy.context import Context
 from rclpy.executors import Executor, ExternalShutdownException
 from rclpy.experimental import EventsExecutor
@@ -34,6 +34,7 @@ T = TypeVar("T")
 
 STATES_TOPIC = "/fleet/robot_states"
 CONTACTS_TOPIC = "/sim/contacts"
+PEDESTRIANS_TOPIC = "/sim/pedestrians"
 SERVER_WAIT_S = 5.0
 
 
@@ -46,11 +47,13 @@ class RosBridge:
         use_sim_time: bool = False,
         node_name: str = "fleet_manager",
         on_contact: Callable[[ContactReport], None] | None = None,
+        on_pedestrians: Callable[[float, list[str], list[tuple[float, float]]], None] | None = None,
         discovery: str = "localhost",
     ) -> None:
         self._loop = loop
         self._on_states = on_states
         self._on_contact = on_contact  # the simulator's contacts, on the event loop
+        self._on_pedestrians = on_pedestrians  # where its pedestrians are, on the event loop
         self._use_sim_time = use_sim_time
         self._node_name = node_name
         self._discovery = discovery
@@ -79,6 +82,8 @@ class RosBridge:
         node.create_subscription(RobotState, STATES_TOPIC, self._on_state_msg, qos)
         if self._on_contact is not None:
             node.create_subscription(Contact, CONTACTS_TOPIC, self._on_contact_msg, qos)
+        if self._on_pedestrians is not None:
+            node.create_subscription(Pedestrians, PEDESTRIANS_TOPIC, self._on_pedestrians_msg, 10)
         executor = EventsExecutor(context=self._context)
         executor.add_node(node)
         self._node, self._executor = node, executor
@@ -147,8 +152,14 @@ class RosBridge:
         assert self._on_contact is not None
         contact = ContactReport(msg.robot_id, msg.other, msg.pose.x, msg.pose.y, msg.pose.yaw,
                                 conversions.time_to_seconds(msg.stamp), msg.by or "robot", float(msg.robot_speed),
-                                float(msg.relative_speed))
+                                float(msg.relative_speed), msg.other_kind)
         self._loop.call_soon_threadsafe(self._on_contact, contact)
+
+    def _on_pedestrians_msg(self, msg: Pedestrians) -> None:
+        assert self._on_pedestrians is not None
+        centres = [(float(x), float(y)) for x, y in zip(msg.x, msg.y, strict=False)]
+        self._loop.call_soon_threadsafe(self._on_pedestrians, conversions.time_to_seconds(msg.stamp),
+                                        list(msg.names), centres)
 
     # -- calls into the ROS thread --------------------------------------------------------------
     def _in_ros(self, fn: Callable[[], T]) -> asyncio.Future[T]:

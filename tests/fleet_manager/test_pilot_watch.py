@@ -338,3 +338,17 @@ def test_the_monitor_writes_in_order_off_the_event_loop(db, sites):
     with Session(db) as session:
         rows = service.list_interventions(session)
     assert [(r.sim_started_at, r.sim_ended_at) for r in rows] == [(2.0, 3.0), (4.0, None)]
+
+
+def test_near_misses_follow_the_pedestrians_the_simulator_publishes_and_a_crowd_person_is_a_person():
+    """Reactive people leave their scripts: once /sim/pedestrians arrives, the watch measures against it (a crowd
+    person comes and goes, so contacts say what `other` is)."""
+    watch = PilotWatch(SiteFacts(robots=ROBOTS, pedestrians=FakeCrowd(ped_a=(50.0, 50.75))))  # the script's place
+    watch.on_pedestrians(0.5, ["ped_a", "visitor_3"], [(12.0, 10.0), (50.0, 50.7)])  # where they really are
+    feed(watch, [state("courier_2", 0.0, x=50.0, y=50.0, task="u")])
+    watch.on_task_state("courier_2", "u", "waiting_obstacle")
+    (near,) = incidents(feed(watch, [state("courier_2", 1.0, M.WAITING, x=50.0, y=50.0, task="u")]))
+    assert near.kind == "near_miss" and "visitor_3 0.05 m" in near.description
+    (contact,) = watch.on_contact(ContactReport("courier_1", "visitor_3", 5.0, 10.0, 0.0, 2.0, "robot", 0.5, 0.5,
+                                                "person"))
+    assert contact.severity == "SEV1" and "pedestrian visitor_3" in contact.description

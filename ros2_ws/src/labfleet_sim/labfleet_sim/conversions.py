@@ -7,12 +7,14 @@ the true pose in the site's `map`, and /tf carries `<map_frame> → <id>/odom` a
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
 import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Quaternion, TransformStamped, Twist
 from labfleet_interfaces.msg import Contact as ContactMsg
+from labfleet_interfaces.msg import Pedestrians as PedestriansMsg
 from labfleet_interfaces.msg import Pose2D
 from labfleet_robot.frames import Transform
 from nav_msgs.msg import Odometry
@@ -21,6 +23,7 @@ from sensor_msgs.msg import BatteryState, LaserScan
 from tf2_msgs.msg import TFMessage
 
 from labfleet_sim.odometry import RobotFrames
+from labfleet_sim.pedestrians import PedestrianPose
 from labfleet_sim.physics import LIDAR_RANGE_MIN, Body, Contact
 
 NOMINAL_VOLTAGE = 48.0
@@ -151,7 +154,13 @@ def battery(body: Body, now: float) -> BatteryState:
 
 def contact(c: Contact) -> ContactMsg:
     return ContactMsg(stamp=stamp(c.time), robot_id=c.robot_id, other=c.other, pose=Pose2D(x=c.x, y=c.y, yaw=c.yaw),
-                      by=c.by, robot_speed=float(c.robot_speed), relative_speed=float(c.relative_speed))
+                      by=c.by, robot_speed=float(c.robot_speed), relative_speed=float(c.relative_speed),
+                      other_kind=c.other_kind)
+
+
+def pedestrians(people: Sequence[PedestrianPose], t: float) -> PedestriansMsg:
+    return PedestriansMsg(stamp=stamp(t), names=[p.name for p in people], x=[float(p.x) for p in people],
+                          y=[float(p.y) for p in people])
 
 
 def command(msg: Twist) -> tuple[float, float]:

@@ -6,7 +6,8 @@ every robot's `<map_frame> → <id>/odom` and `<id>/odom → <id>/base_link`, an
 (a namespaced robot's `tf`, as Nav2's multi-robot bringup remaps it: its agent listens there and does not decode
 the whole fleet's frames 20 times a second): odom → base_link at `odom_rate_hz`, map → odom at
 `localisation_rate_hz` (5 Hz, as AMCL publishes at its laser updates); each only while it has a subscriber;
-`/sim/contacts`; the service `/sim/fault` (faults.py).
+`/sim/contacts`; `/sim/pedestrians` (where the pedestrians are, PEDESTRIANS_RATE_HZ, while read); the
+service `/sim/fault` (faults.py).
 
 A robot with `robot_api: vda5050` is a VDA 5050 vehicle on the MQTT broker (vda_fleet.py): it keeps its sensor
 topics and frames but takes no cmd_vel, only the orders of a master control. Parameters `mqtt_url`,
@@ -26,6 +27,7 @@ from pathlib import Path
 import rclpy
 from geometry_msgs.msg import Twist
 from labfleet_interfaces.msg import Contact as ContactMsg
+from labfleet_interfaces.msg import Pedestrians as PedestriansMsg
 from labfleet_interfaces.srv import SimFault
 from labfleet_robot.spin import spin
 from nav_msgs.msg import Odometry
@@ -45,6 +47,8 @@ from labfleet_sim.faults import FaultInjector
 from labfleet_sim.physics import Every
 from labfleet_sim.site import SimConfigError, load_simulation
 from labfleet_sim.vda_fleet import VdaFleet, broker_settings, mqtt_bus, vda_robots
+
+PEDESTRIANS_RATE_HZ = 5.0  # sim time: the fleet manager's pilot watch measures near misses against them
 
 # as tf2_ros's TransformBroadcaster (DynamicBroadcasterQoS): reliable, volatile, depth 100
 TF_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
@@ -75,6 +79,9 @@ class SimNode(Node):
         self._localisation = Every(float(self.declare_parameter("localisation_rate_hz", 5.0).value))
         self._scan = Every(float(self.declare_parameter("scan_rate_hz", 10.0).value))
         self._battery = Every(float(self.declare_parameter("battery_rate_hz", 1.0).value))
+        # /clock at the agents' control rate: every node of the lab wakes for each one (at 50 Hz, the physics
+        # rate, it was most of an idle agent's messages); sensor stamps and timers fall on its ticks
+        self._clock_due = Every(float(self.declare_parameter("clock_rate_hz", 20.0).value))
         mqtt_url = str(self.declare_parameter("mqtt_url", "mqtt://127.0.0.1:1883").value)
         mqtt_username = str(self.declare_parameter("mqtt_username", "").value)
         mqtt_password = str(self.declare_parameter("mqtt_password", "").value)
@@ -103,6 +110,9 @@ class SimNode(Node):
         self._contact_pub = self.create_publisher(
             ContactMsg, "/sim/contacts", QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
         self._tf_pub = self.create_publisher(TFMessage, "/tf", TF_QOS)
+        self._people_pub = (self.create_publisher(PedestriansMsg, "/sim/pedestrians", 10) if len(self.sim.crowd)
+                            else None)
+        self._people = Every(PEDESTRIANS_RATE_HZ)
         self._tf = conversions.TfBuilder(self.sim.frames)
         self._own_tf_pubs = {rid: self.create_publisher(TFMessage, f"/{rid}/tf", TF_QOS) for rid in self.sim.frames}
         self.create_service(SimFault, "/sim/fault", self._on_fault)
@@ -121,6 +131,8 @@ class SimNode(Node):
         self.get_logger().info(
             f"simulating {world.name!r}: {len(world.obstacles)} obstacles, robots {sorted(self.sim.bodies)}, "
             f"{len(loaded.chargers)} chargers, {rate_hz:g} Hz, real-time factor {rtf:g}, seed {seed}")
+        if len(self.sim.crowd):
+            self.get_logger().info(f"pedestrians: {self.sim.crowd.describe()}")
         if self.vda is not None:
             self._log_handler = _RosLogHandler(self.get_logger())
             for name in ("vda5050", "labfleet_sim"):
@@ -166,7 +178,10 @@ class SimNode(Node):
         if self.vda is not None:
             self.vda.step()
         now = self.sim.time
-        self._clock_pub.publish(conversions.clock(now))
+        if self._people_pub is not None and self._people.due(now) and self._people_pub.get_subscription_count() > 0:
+            self._people_pub.publish(conversions.pedestrians(self.sim.pedestrians(), now))
+        if self._clock_due.due(now):
+            self._clock_pub.publish(conversions.clock(now))
         odom, scan, battery = self._odom.due(now), self._scan.due(now), self._battery.due(now)
         when = conversions.stamp(now)
         if odom:

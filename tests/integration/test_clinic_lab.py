@@ -1,0 +1,55 @@
+"""Issue 20, acceptance 5: the clinic (a hospital ward floor the fleet had never seen) runs as a live lab with
+reactive pedestrians, real processes: `labfleet up --site clinic` at 4x, its staff and visitors walking by
+people.yaml (social force). Each of the three ward robots makes a delivery (pharmacy to a room, a room to the
+lab, the lab to the nurse station) and hands over; every delivery completes, no robot moves into a person (the simulator's contacts, as incidents),
+and the fleet manager follows where the simulator's people are (`/sim/pedestrians`): the pilot watch gets
+them, so near misses are measured against where people really are."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from tests.conftest import VENV_BIN, next_domain_id
+from tests.lab_process import LabProcess, http
+
+pytestmark = pytest.mark.ros
+
+TERMINAL = {"completed", "failed", "canceled"}
+# (pick up at, deliver to): medicine to a room, samples from a room to the lab, results to the nurse station
+DELIVERIES = (("pharmacy", "room_2"), ("room_5", "lab"), ("lab", "nurse_station"))
+
+
+@pytest.mark.timeout(600)
+def test_the_clinic_delivers_among_reactive_people(tmp_path):
+    env = dict(os.environ, ROS_DOMAIN_ID=str(next_domain_id()), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+               PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
+    lab = LabProcess(env, tmp_path, extra=("--site", "clinic", "--speed", "4"))
+    try:
+        lab.wait_ready(robots=3)
+        api = f"{lab.url}/api/v1"
+        ids = []
+        for pickup, dropoff in DELIVERIES:
+            spec = {"steps": [{"go_to": pickup}, {"action": "load"}, {"go_to": dropoff}, {"action": "handover"}]}
+            r = http.post(f"{api}/missions", json={"spec": spec}, timeout=10)
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["id"])
+        deadline, missions = time.monotonic() + 420, []
+        while time.monotonic() < deadline:
+            missions = [http.get(f"{api}/missions/{i}", timeout=10).json() for i in ids]
+            if all(m["status"] in TERMINAL for m in missions):
+                break
+            time.sleep(2.0)
+        incidents = http.get(f"{api}/incidents", params={"limit": 1000}, timeout=10).json()
+    finally:
+        lab.stop()
+    assert lab.leftovers == []
+    assert [m["status"] for m in missions] == ["completed"] * len(DELIVERIES), [
+        (m["id"], m["status"], [(s.get("status"), s.get("message")) for s in m["steps"]]) for m in missions]
+    collisions = [i for i in incidents if i["kind"] == "collision"]
+    assert collisions == [], collisions
+    log = "\n".join(lab.lines)
+    assert "pedestrians: 2 actors reactive, crowds visitor (up to 6, 90 an hour)" in log  # people.yaml was read
+    assert "pilot watch: following the simulator's pedestrians" in log  # /sim/pedestrians reached the watch
