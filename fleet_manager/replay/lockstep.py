@@ -24,7 +24,9 @@ from labfleet_robot.agent import Action, Command, CommandResult, Outcome, RobotA
 from labfleet_robot.agent import Waypoint as AgentWaypoint
 from labfleet_robot.controller import Limits
 from labfleet_sim.fleet_config import FleetConfig, load_fleet
+from labfleet_sim.people import PeopleSpec
 from labfleet_sim.physics import Contact, Simulator
+from labfleet_sim.social import Walkways
 from labfleet_sim.world import World, load_world
 
 from fleet_manager.core.coverage import SWEEP_SPEED, CoverageZone, sweep_legs
@@ -143,18 +145,20 @@ class LockstepSite:
     Robots start where `fleet` spawns them, with its battery levels; agent k (in fleet order) is seeded
     `seed + k`, as `labfleet up` seeds the agents of the live lab. `traffic_options` go to TrafficManager
     (zones, speed caps: as the dispatcher builds it); `sweep` plans a cover step's sweep (default: at the
-    cleaning pace, no zone limits).
+    cleaning pace, no zone limits); `people` (with the `walkways` crowds walk) makes pedestrians react
+    (labfleet_sim.social; by default the world's actors walk their scripts).
     """
 
     def __init__(self, world: World, fleet: FleetConfig, graph: NavGraph, *, seed: int = 0,
                  robots: list[str] | None = None, start_time: float = 0.0,
                  zones: Mapping[str, CoverageZone] | None = None, traffic_options: Mapping[str, Any] | None = None,
-                 sweep: Sweep | None = None) -> None:
+                 sweep: Sweep | None = None, people: PeopleSpec | None = None,
+                 walkways: Walkways | None = None) -> None:
         ids = robots or [r.id for r in fleet.robots]
         fleet = fleet.model_copy(update={"robots": [r for r in fleet.robots if r.id in ids]})
         chargers = [(p.x, p.y) for p in graph.places.values() if p.kind == "charger"]
         self.fleet, self.graph, self.zones = fleet, graph, dict(zones or {})
-        self.sim = Simulator(world, fleet, dt=SIM_DT, seed=seed, chargers=chargers)
+        self.sim = Simulator(world, fleet, dt=SIM_DT, seed=seed, chargers=chargers, people=people, walkways=walkways)
         self.sim.time = start_time
         self.traffic = TrafficManager(graph, **dict(traffic_options or {}))
         self.sweep: Sweep = sweep or (lambda robot, zone, spacing: sweep_waypoints(

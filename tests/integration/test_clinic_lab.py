@@ -1,9 +1,9 @@
 """Issue 20, acceptance 5: the clinic (a hospital ward floor the fleet had never seen) runs as a live lab with
 reactive pedestrians, real processes: `labfleet up --site clinic` at 4x, its staff and visitors walking by
 people.yaml (social force). Each of the three ward robots makes a delivery (pharmacy to a room, a room to the
-lab, the lab to the nurse station) and hands over; every delivery completes, no robot moves into a person (the simulator's contacts, as incidents),
-and the fleet manager follows where the simulator's people are (`/sim/pedestrians`): the pilot watch gets
-them, so near misses are measured against where people really are."""
+lab, the lab to the nurse station) and hands over. Every delivery completes, no robot moves into a person
+(the simulator's contacts, as incidents), and the fleet manager follows where the simulator's people are
+(`/sim/pedestrians`), so that near misses are measured against where people really are."""
 
 from __future__ import annotations
 
