@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import random
+import re
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +46,7 @@ NEAR_MISS_M = 0.15  # fleet_manager/pilots/watch.py
 STANDING_MPS = 0.05
 SAMPLE_S = 1.0
 CLOSE_M = 3.0
+VERBOSE = bool(__import__("os").environ.get("PEOPLE_VERBOSE"))
 HORIZON_S = 4 * 3600.0  # sim seconds: a run that has not finished by then is reported as such
 
 
@@ -62,16 +66,24 @@ class Outcome:
     slowdowns: int
     near_misses: int
     gaps: list[float]
+    reasons: Counter[str]
     sim_s: float
     wall_s: float
 
 
 def missions(site_dir: Path, per_robot: int, seed: int) -> dict[str, list[tuple[str, str]]]:
-    """Per robot, `per_robot` pairs of distinct goal places (the same for every run)."""
+    """Per robot, `per_robot` drives between goal places of its own (no two robots share one, so that no robot
+    waits for another's spot: people are what is measured), the same for every run."""
     _, fleet, graph = load_site(site_dir)
     goals = sorted(p.name for p in graph.places.values() if p.kind in GOAL_KINDS)
     rng = random.Random(seed)
-    return {r.id: [tuple(rng.sample(goals, 2)) for _ in range(per_robot)] for r in fleet.robots}  # type: ignore[misc]
+    rng.shuffle(goals)
+    share = max(2, len(goals) // len(fleet.robots))
+    plan = {}
+    for k, robot in enumerate(fleet.robots):
+        own = goals[k * share:(k + 1) * share] if (k + 1) * share <= len(goals) else rng.sample(goals, 2)
+        plan[robot.id] = [(own[i % len(own)], own[(i + 1) % len(own)]) for i in range(per_robot)]
+    return plan
 
 
 def crowd(size: int, *, scripted: bool) -> PeopleSpec:
@@ -91,6 +103,7 @@ def run(site_dir: Path, name: str, people: PeopleSpec | None, plan: dict[str, li
     running: dict[str, tuple[int, Job]] = {}
     completed: dict[int, float] = {}
     failed = 0
+    reasons: Counter[str] = Counter()
     gaps: list[float] = []
     near: dict[str, int] = {}  # robot -> the stop episode (its stop count) that already had its near miss
     next_sample = [0.0]
@@ -107,8 +120,9 @@ def run(site_dir: Path, name: str, people: PeopleSpec | None, plan: dict[str, li
                         completed[index] = job.finished - job.started
                     else:
                         failed += 1
-            for rid, jobs in queue.items():
-                if rid not in running and jobs:
+                        reasons[job.reason if VERBOSE else re.split(r" \(| for ", job.reason)[0]] += 1
+            for rid, jobs in queue.items():  # (the site may have sent an idle robot out of the way meanwhile)
+                if rid not in running and jobs and site.drivers[rid].job is None:
                     index, (a, b) = jobs.pop(0)
                     x, y, _ = site.pose(rid)
                     here = graph.nearest_place(x, y)[0].name
@@ -142,7 +156,7 @@ def run(site_dir: Path, name: str, people: PeopleSpec | None, plan: dict[str, li
         sum(1 for c in contacts if c.other_kind == "robot"), sum(1 for c in contacts if c.other_kind == "obstacle"),
         sum(d.agent.safety_counts[Measure.STOP] for d in site.drivers.values()),
         sum(d.agent.safety_counts[Measure.SLOWDOWN] for d in site.drivers.values()),
-        len(near), gaps, site.now, time.perf_counter() - t0)
+        len(near), gaps, reasons, site.now, time.perf_counter() - t0)
 
 
 def per(count: float, km: float, scale: float = 1.0) -> str:
@@ -152,9 +166,10 @@ def per(count: float, km: float, scale: float = 1.0) -> str:
 def report(base: Outcome, o: Outcome) -> bool:
     both = sorted(set(base.completed) & set(o.completed))
     ratio = sum(base.completed[i] for i in both) / sum(o.completed[i] for i in both) if both else float("nan")
-    g = np.array(o.gaps) if o.gaps else np.array([np.nan])
-    print(f"  {o.name:<16} missions {len(o.completed)} done, {o.failed} failed, {o.unfinished} unfinished; "
-          f"{o.km:.2f} km in {o.sim_s / 60:.0f} sim min ({o.wall_s:.0f} s wall)")
+    g = np.array(o.gaps) if o.gaps else np.array([math.inf])
+    why = "; ".join(f"{n} x {r}" for r, n in o.reasons.most_common())
+    print(f"  {o.name:<16} missions {len(o.completed)} done, {o.failed} failed{f' ({why})' if why else ''}, "
+          f"{o.unfinished} unfinished; {o.km:.2f} km in {o.sim_s / 60:.0f} sim min ({o.wall_s:.0f} s wall)")
     print(f"  {'':<16} contacts by a moving robot with a person {o.moving_person} "
           f"({per(o.moving_person, o.km, 100)} per 100 km); a person into a standing robot {o.person_into_standing}, "
           f"into a moving one {o.person_into_moving}; "
@@ -162,8 +177,8 @@ def report(base: Outcome, o: Outcome) -> bool:
     print(f"  {'':<16} protective stops {per(o.stops, o.km)}/km ({o.stops}), slowdowns {per(o.slowdowns, o.km)}/km, "
           f"near misses {per(o.near_misses, o.km)}/km ({o.near_misses})")
     print(f"  {'':<16} mission time ratio (no people / people, {len(both)} missions in both) {ratio:.2f}; "
-          f"least gap to a person: min {np.nanmin(g):.2f} m, p1 {np.nanpercentile(g, 1):.2f}, "
-          f"p5 {np.nanpercentile(g, 5):.2f}, p50 {np.nanpercentile(g, 50):.2f} ({len(o.gaps)} samples)", flush=True)
+          f"least gap to a person: min {g.min():.2f} m, p1 {np.percentile(g, 1):.2f}, "
+          f"p5 {np.percentile(g, 5):.2f}, p50 {np.percentile(g, 50):.2f} ({len(o.gaps)} samples)", flush=True)
     return o.moving_person == 0 and ratio >= 0.7
 
 

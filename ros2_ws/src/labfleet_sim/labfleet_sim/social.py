@@ -230,7 +230,7 @@ class ReactiveCrowd:
         until the next decision; off the walls, and no velocity into a wall they are about to touch."""
         desired = np.zeros((len(idx), 2))
         for k, i in enumerate(idx):
-            desired[k] = self._desired(int(i), t)
+            desired[k] = self._desired(int(i), t, robots)
         p, v = self.pos[idx], self.vel[idx]
         force = (desired - v) / TAU
         heading = np.where(np.hypot(*desired.T)[:, None] > 1e-6, desired, v)
@@ -257,8 +257,9 @@ class ReactiveCrowd:
         assert w is not None
         return w.targets[w.index].speed if w.targets else w.speed
 
-    def _desired(self, i: int, t: float) -> np.ndarray:
-        """The velocity person i wants: toward the current target at its speed, or none while pausing."""
+    def _desired(self, i: int, t: float, robots: np.ndarray) -> np.ndarray:
+        """The velocity person i wants: toward the current target at its speed, or none while pausing. A target
+        a robot stands on is as good as reached (people do not queue for a robot's spot)."""
         w = self.walkers[i]
         assert w is not None
         if t < w.dwell_until or not w.targets:
@@ -268,7 +269,9 @@ class ReactiveCrowd:
         distance = float(np.hypot(*gap))
         if distance < w.best - 0.05:
             w.best, w.progress_at = distance, t
-        if distance < ARRIVED_M:
+        taken = len(robots) and distance < 3.0 and bool(
+            (np.hypot(robots[:, 0] - target.x, robots[:, 1] - target.y) < robots[:, 4] + PEDESTRIAN_RADIUS).any())
+        if distance < ARRIVED_M or (taken and distance < 1.5):
             self._arrived(i, t)
             return np.zeros(2)
         if t - w.progress_at > STALLED_S:
