@@ -82,7 +82,8 @@ def robot_at(x: float, y: float, vx: float) -> np.ndarray:
 @pytest.mark.parametrize("distracted", [False, True])
 def test_a_person_steps_aside_from_a_robot_unless_distracted(distracted: bool) -> None:
     """A robot drives along the corridor's centre at 0.8 m/s; a person walks at it. An attentive person steps
-    aside and never touches it; a distracted one walks on until touching it and goes no further into it."""
+    aside and never touches it; a distracted one walks on until touching it and goes no further into it (then
+    steps round it)."""
     world = World("corridor", CORRIDOR, (walker("ann", 20.0, 0.0, 2.0, 0.0, 15.0),))
     crowd = ReactiveCrowd(world, PeopleSpec(reactive=True, distracted=frozenset({"ann"} if distracted else ())), None)
     t, closest, rx = 0.0, math.inf, 4.0
@@ -107,12 +108,14 @@ def test_a_distracted_person_walking_into_a_standing_robot_is_the_persons_contac
         "robots": [{"id": "bot_1", "model": "bot", "spawn": {"x": 10.0, "y": 0.0, "yaw": 0.0}}]})
     world = World("corridor", CORRIDOR, (walker("ann", 20.0, 0.0, 2.0, 0.0, 15.0),))
     sim = Simulator(world, fleet, dt=DT, people=PeopleSpec(reactive=True, distracted=frozenset({"ann"})))
-    contacts = []
+    contacts, closest = [], math.inf
     for _ in range(round(15.0 / DT)):
         contacts += sim.step()
+        x, y = sim.crowd.centres(sim.time)[0]
+        closest = min(closest, math.hypot(x - 10.0, y))
     assert [(c.other, c.by, c.robot_speed) for c in contacts] == [("ann", "person", 0.0)]
-    x, _ = sim.crowd.centres(sim.time)[0]
-    assert x == pytest.approx(10.0 + 0.6 - 0.01, abs=0.02)  # stopped touching the robot
+    assert closest > 0.6 - 0.02  # touching, never pushed into it
+    assert x < 9.0  # then stepped round it and walked on
 
 
 WALKWAYS = Walkways({"w": (1.0, 0.0, "door"), "mid": (15.0, 0.0, None), "e": (29.0, 0.0, "door"),

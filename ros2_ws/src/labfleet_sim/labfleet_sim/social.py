@@ -245,8 +245,11 @@ class ReactiveCrowd:
         limit = MAX_SPEED_FACTOR * np.array([max(self._target_speed(int(i)), 0.2) for i in idx])
         speed = np.hypot(*v.T)
         v *= np.minimum(1.0, limit / np.maximum(speed, 1e-9))[:, None]
-        if len(robots) and yields.any():
-            v[yields] = self._keep_clear_of_robots(p[yields], v[yields], robots)
+        if len(robots):  # those who give way keep their distance; the distracted sidestep once they bump into one
+            if yields.any():
+                v[yields] = self._keep_clear_of_robots(p[yields], v[yields], robots, PERSONAL_M)
+            if not yields.all():
+                v[~yields] = self._keep_clear_of_robots(p[~yields], v[~yields], robots, 0.0, ahead=False)
         p, v = self._keep_out_of_walls(p, v)
         self.pos[idx], self.vel[idx] = p, v
         moving = np.hypot(*v.T) > 0.05
@@ -450,13 +453,15 @@ class ReactiveCrowd:
                 break
         return p, v
 
-    def _keep_clear_of_robots(self, p: np.ndarray, v: np.ndarray, robots: np.ndarray) -> np.ndarray:
-        """A person who gives way does not step closer than PERSONAL_M to a robot: the part of their velocity
-        toward a robot that near turns into a sidestep to their right (keeping right, as people pass)."""
+    def _keep_clear_of_robots(self, p: np.ndarray, v: np.ndarray, robots: np.ndarray, margin: float, *,
+                              ahead: bool = True) -> np.ndarray:
+        """A person does not step closer than `margin` to a robot's footprint (looking a decision `ahead`, or only
+        once there): the part of their velocity toward a robot that near turns into a sidestep to their right
+        (keeping right, as people pass)."""
         rel = p[:, None, :] - robots[None, :, 0:2]
         dist = np.hypot(rel[..., 0], rel[..., 1])
         gap = dist - robots[None, :, 4] - PEDESTRIAN_RADIUS
-        reach = PERSONAL_M + np.hypot(v[:, 0], v[:, 1])[:, None] * DECIDE_S  # where the next decision finds them
+        reach = margin + (np.hypot(v[:, 0], v[:, 1])[:, None] * DECIDE_S if ahead else 0.0)
         for k, r in zip(*np.nonzero(gap < reach), strict=True):
             n = rel[k, r] / max(dist[k, r], 1e-9)  # from the robot to the person
             into = float(v[k] @ n)
