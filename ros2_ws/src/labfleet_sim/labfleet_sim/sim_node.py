@@ -79,9 +79,9 @@ class SimNode(Node):
         self._localisation = Every(float(self.declare_parameter("localisation_rate_hz", 5.0).value))
         self._scan = Every(float(self.declare_parameter("scan_rate_hz", 10.0).value))
         self._battery = Every(float(self.declare_parameter("battery_rate_hz", 1.0).value))
-        # /clock at the agents' control rate: every node of the lab wakes for each one (at 50 Hz, the physics
-        # rate, it was most of an idle agent's messages); sensor stamps and timers fall on its ticks
-        self._clock_due = Every(float(self.declare_parameter("clock_rate_hz", 20.0).value))
+        # /clock every physics step by default; every node of the lab wakes for each one, so a lower rate saves
+        # CPU (20 Hz: an idle agent 8 % -> 7 % of a core at 4x), but sim time then moves in coarser steps
+        self._clock_due = Every(float(self.declare_parameter("clock_rate_hz", rate_hz).value))
         mqtt_url = str(self.declare_parameter("mqtt_url", "mqtt://127.0.0.1:1883").value)
         mqtt_username = str(self.declare_parameter("mqtt_username", "").value)
         mqtt_password = str(self.declare_parameter("mqtt_password", "").value)
