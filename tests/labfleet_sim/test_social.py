@@ -134,6 +134,8 @@ def test_a_crowd_arrives_at_its_rate_walks_the_lanes_and_leaves() -> None:
         t += DT * 10
         seen_left += int((before & ~crowd.present).sum())
         assert (np.abs(crowd.pos[crowd.present, 1]) <= 1.2 - PEDESTRIAN_RADIUS + 1e-6).all()
+        gone = crowd.centres(t)[~crowd.present]
+        assert (gone > 1e5).all(), gone  # who left is nowhere a lidar or a robot could meet them
     arrivals = seen_left + crowd.present.sum() - 8 + crowd.turned_away
     assert seen_left > 100  # a walk of 28 m at 1.2 m/s: each of them leaves about every 25 s
     assert 180 - 4 * math.sqrt(180) < arrivals < 180 + 4 * math.sqrt(180)  # 360 an hour for half an hour

@@ -220,6 +220,7 @@ class ReactiveCrowd:
         if t + 1e-9 >= self._decide_at:
             self._decide_at = t + DECIDE_S
             self._decide(idx, t, robots)
+            idx = idx[self.present[idx]]  # who left on reaching their place stays parked off the site
         p = self.pos[idx] + self.vel[idx] * dt
         if len(robots):
             p, self.vel[idx] = self._keep_out_of_robots(p, self.vel[idx], robots)
@@ -231,6 +232,8 @@ class ReactiveCrowd:
         desired = np.zeros((len(idx), 2))
         for k, i in enumerate(idx):
             desired[k] = self._desired(int(i), t, robots)
+        still = self.present[idx]  # (a crowd person who reached their place has left)
+        idx, desired = idx[still], desired[still]
         p, v = self.pos[idx], self.vel[idx]
         force = (desired - v) / TAU
         heading = np.where(np.hypot(*desired.T)[:, None] > 1e-6, desired, v)
