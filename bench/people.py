@@ -53,7 +53,7 @@ HORIZON_S = 4 * 3600.0  # sim seconds: a run that has not finished by then is re
 @dataclasses.dataclass
 class Outcome:
     name: str
-    completed: dict[int, float]  # job index -> mission time, s
+    completed: dict[int, float]  # job id (robot k: 1000 k + its mission index) -> mission time, s
     failed: int
     unfinished: int
     km: float
@@ -100,7 +100,7 @@ def run(site_dir: Path, name: str, people: PeopleSpec | None, plan: dict[str, li
     walkways = load_walkways(site_dir / "navgraph.yaml")
     site = LockstepSite(world, fleet, graph, seed=seed, people=people, walkways=walkways)
     queue = {rid: list(enumerate(jobs)) for rid, jobs in plan.items()}
-    running: dict[str, tuple[int, Job]] = {}
+    running: dict[str, Job] = {}
     completed: dict[int, float] = {}
     failed = 0
     reasons: Counter[str] = Counter()
@@ -113,11 +113,11 @@ def run(site_dir: Path, name: str, people: PeopleSpec | None, plan: dict[str, li
     def feed() -> None:
         nonlocal failed
         if site.steps % FM_EVERY == 0:
-            for rid, (index, job) in list(running.items()):
+            for rid, job in list(running.items()):
                 if job.status != "underway":
                     del running[rid]
                     if job.status == "completed" and job.finished is not None and job.started is not None:
-                        completed[index] = job.finished - job.started
+                        completed[job.id] = job.finished - job.started
                     else:
                         failed += 1
                         reasons[job.reason if VERBOSE else re.split(r" \(| for ", job.reason)[0]] += 1
@@ -126,9 +126,8 @@ def run(site_dir: Path, name: str, people: PeopleSpec | None, plan: dict[str, li
                     index, (a, b) = jobs.pop(0)
                     x, y, _ = site.pose(rid)
                     here = graph.nearest_place(x, y)[0].name
-                    job = Job(ids[rid] * 1000 + index, rid, [("go_to", a), ("go_to", b)], site.now, here)
-                    running[rid] = (ids[rid] * 1000 + index, job)
-                    site.assign(job)
+                    running[rid] = Job(ids[rid] * 1000 + index, rid, [("go_to", a), ("go_to", b)], site.now, here)
+                    site.assign(running[rid])
         if site.now + 1e-9 >= next_sample[0]:
             next_sample[0] = site.now + SAMPLE_S
             people_xy = np.array([(p.x, p.y) for p in site.sim.pedestrians()]).reshape(-1, 2)
@@ -142,13 +141,12 @@ def run(site_dir: Path, name: str, people: PeopleSpec | None, plan: dict[str, li
                 if gap <= NEAR_MISS_M and abs(body.v) < STANDING_MPS and stops and near.get(rid) != stops:
                     near[rid] = stops
     t0 = time.perf_counter()
-    while (queue_left := any(queue.values()) or running) and site.now < HORIZON_S:
+    while (any(queue.values()) or running) and site.now < HORIZON_S:
         site.run_until(site.now + 60.0, before_step=feed)
-    del queue_left
     contacts = site.stats.contacts
     persons = [c for c in contacts if c.other_kind == "person"]
     return Outcome(
-        name, completed, failed, sum(1 for _ in running) + sum(len(j) for j in queue.values()),
+        name, completed, failed, len(running) + sum(len(j) for j in queue.values()),
         sum(b.distance_m for b in site.sim.bodies.values()) / 1000.0,
         sum(1 for c in persons if c.by == "robot"),
         sum(1 for c in persons if c.by == "person" and c.robot_speed < STANDING_MPS),

@@ -7,12 +7,10 @@ lab, the lab to the nurse station) and hands over. Every delivery completes, no 
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
 
-from tests.conftest import VENV_BIN, next_domain_id
 from tests.lab_process import LabProcess, http
 
 pytestmark = pytest.mark.ros
@@ -23,10 +21,8 @@ DELIVERIES = (("pharmacy", "room_2"), ("room_5", "lab"), ("lab", "nurse_station"
 
 
 @pytest.mark.timeout(600)
-def test_the_clinic_delivers_among_reactive_people(tmp_path):
-    env = dict(os.environ, ROS_DOMAIN_ID=str(next_domain_id()), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
-               PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
-    lab = LabProcess(env, tmp_path, extra=("--site", "clinic", "--speed", "4"))
+def test_the_clinic_delivers_among_reactive_people(tmp_path, ros_env):
+    lab = LabProcess(ros_env, tmp_path, extra=("--site", "clinic", "--speed", "4"))
     try:
         lab.wait_ready(robots=3)
         api = f"{lab.url}/api/v1"

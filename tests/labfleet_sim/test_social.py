@@ -35,7 +35,7 @@ def walker(name: str, x0: float, y0: float, x1: float, y1: float, duration: floa
 
 
 def wall_clearance(crowd: ReactiveCrowd, i: int) -> float:
-    dist, _ = crowd._nearest_on_walls(crowd.pos[i:i + 1])
+    dist, _ = crowd._walls.near(crowd.pos[i:i + 1])
     return float(dist.min())
 
 

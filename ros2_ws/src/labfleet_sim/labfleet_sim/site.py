@@ -28,19 +28,9 @@ class Simulation:
     sim: Simulator
 
 
-def load_chargers(path: Path) -> list[tuple[float, float]]:
-    """The charger places (kind: charger) of a site's navgraph.yaml; none when the file is absent."""
-    if not path.exists():
-        return []
-    try:
-        places = (yaml.safe_load(path.read_text()) or {}).get("places") or {}
-        return [(float(p["x"]), float(p["y"])) for p in places.values() if p.get("kind") == "charger"]
-    except (yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise SimConfigError(f"{path}: cannot read the chargers: {exc}") from None
-
-
 def load_walkways(path: Path) -> Walkways | None:
-    """The places (with their kinds) and lanes of a navgraph.yaml, where crowds walk; None when it is absent."""
+    """The places (with their kinds) and lanes of a navgraph.yaml, where crowds walk and robots charge; None when
+    it is absent."""
     if not path.exists():
         return None
     try:
@@ -72,8 +62,8 @@ def load_simulation(world_file: Path, fleet_file: Path, *, navgraph_file: Path |
                                  f"{', '.join(r.id for r in fleet.robots)})")
         fleet = FleetConfig(site=fleet.site, models=fleet.models, robots=[r for r in fleet.robots if r.id in robots])
     graph_file = Path(navgraph_file) if navgraph_file else Path(world_file).with_name("navgraph.yaml")
-    chargers = load_chargers(graph_file)
-    walkways = load_walkways(graph_file)
+    walkways = load_walkways(graph_file)  # read once: the chargers are its places of kind charger
+    chargers = [(x, y) for x, y, kind in walkways.places.values() if kind == "charger"] if walkways else []
     if people is None:
         try:
             people = load_people(Path(world_file).with_name("people.yaml"),

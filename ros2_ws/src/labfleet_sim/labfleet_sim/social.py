@@ -96,6 +96,11 @@ class Walker:
     best: float = math.inf  # closest the person has come to the current target
 
 
+def _parked(i: int) -> tuple[float, float]:
+    """Where person i is kept while not on the site: far from everything, and from the others parked."""
+    return PARKED + 10.0 * i, PARKED
+
+
 def _script_targets(actor: Actor) -> list[Target]:
     """An actor's waypoints as targets at the pace of its script (a leg that does not move is a pause)."""
     out: list[Target] = []
@@ -138,9 +143,10 @@ class ReactiveCrowd:
                 self.names.append(f"{crowd.name}_{k + 1}")
                 self.walkers.append(Walker(f"{crowd.name}_{k + 1}", 0.0, True, crowd=crowd))
         self._index = {n: i for i, n in enumerate(self.names)}
+        self._reactive = np.array([w is not None for w in self.walkers], dtype=bool)  # the rest walk scripts
         n = len(self.names)
         self.present: np.ndarray = np.zeros(n, dtype=bool)
-        self.pos: np.ndarray = np.column_stack([PARKED + 10.0 * np.arange(n), np.full(n, PARKED)]).reshape(-1, 2)
+        self.pos: np.ndarray = np.array([_parked(i) for i in range(n)], dtype=float).reshape(-1, 2)
         self.vel: np.ndarray = np.zeros((n, 2))
         self.yaw: np.ndarray = np.zeros(n)
         self.arrivals = {c.name: (float(self.rng.exponential(3600.0 / c.rate_per_hour)) if c.rate_per_hour else
@@ -204,7 +210,7 @@ class ReactiveCrowd:
         pos, yaw, present = self._next
         self.pos, self.yaw, self.present = pos.copy(), yaw.copy(), present.copy()
         self._spawn(t, robots)
-        reactive = np.array([w is not None for w in self.walkers], dtype=bool) & self.present
+        reactive = self._reactive & self.present
         for name, track in self.tracks.items():
             i = self._index[name]
             x, y, heading = track.pose(t + dt)
@@ -383,7 +389,7 @@ class ReactiveCrowd:
 
     def _leave(self, i: int) -> None:
         self.present[i] = False
-        self.pos[i] = (PARKED + 10.0 * i, PARKED)
+        self.pos[i] = _parked(i)
         self.vel[i] = 0.0
 
     def _spawn(self, t: float, robots: np.ndarray) -> None:
@@ -417,13 +423,8 @@ class ReactiveCrowd:
         strength[np.hypot(diff[..., 0], diff[..., 1]) > 4.0] = 0.0  # people too far to matter
         return (normal * strength[..., None]).sum(axis=1)
 
-    def _nearest_on_walls(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per person: the distance to each wall edge near them (N x K, inf for none) and the vector from its
-        nearest point (N x K x 2)."""
-        return self._walls.near(p)
-
     def _wall_force(self, p: np.ndarray) -> np.ndarray:
-        dist, away = self._nearest_on_walls(p)
+        dist, away = self._walls.near(p)
         strength = np.where(dist < WALL_REACH_M, WALL_A * np.exp((PEDESTRIAN_RADIUS - dist) / WALL_B), 0.0)
         return (away / np.maximum(dist, 1e-9)[..., None] * strength[..., None]).sum(axis=1)
 
@@ -443,7 +444,7 @@ class ReactiveCrowd:
         them into the nearest wall before the next decision."""
         rows = np.arange(len(p))
         for _ in range(2):  # a corner pushes twice
-            dist, away = self._nearest_on_walls(p)
+            dist, away = self._walls.near(p)
             j = dist.argmin(axis=1)
             d = dist[rows, j]
             n = away[rows, j] / np.maximum(d, 1e-9)[:, None]
