@@ -285,6 +285,9 @@ class Dispatcher:
 
     # -- one mission ----------------------------------------------------------------------------
     async def _mark_started(self, mission_id: int) -> None:
+        if mission_id not in self._runs:
+            return  # late word of a run that ended (a VDA 5050 order accepted once the broker came back, after the
+            #         mission was requeued): the mission's next run marks it for itself
         if mission_id not in self._started:
             self._started.add(mission_id)
             await mark_underway(self.service, mission_id)
@@ -317,6 +320,9 @@ class Dispatcher:
             self.wake()
 
     def _release(self, mission_id: int, robot_id: str) -> None:
+        current = self._tasks.get(mission_id)
+        if current is not None and current is not asyncio.current_task():
+            return  # requeued and started again meanwhile (its robot back): the new run owns the robot and flags
         if self.registry.assignments.get(robot_id) == mission_id:
             del self.registry.assignments[robot_id]
         if self._tasks.get(mission_id) is asyncio.current_task():
@@ -330,7 +336,7 @@ class Dispatcher:
         if pose is not None:
             fields.setdefault("final_pose", {"x": pose[0], "y": pose[1], "yaw": pose[2]})
         if status is MissionStatus.COMPLETED:
-            await self._mark_started(state.mission_id)
+            await mark_underway(self.service, state.mission_id)  # (a no-op unless it is still assigned)
         elif state.template == CHARGE_TEMPLATE:
             self.chargers.release(state.robot_id)
         try:

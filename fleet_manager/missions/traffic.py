@@ -129,8 +129,13 @@ class TrafficManager:
         after it) stands on its nearest place."""
         if route.passed > len(route.plan.visits):
             return self.vertex_at(x, y)
-        ends = route.plan.visits[max(route.passed - 1, 0):route.passed + 1]
         pts = self.lanes.graph.places
+        goal = route.plan.visits[-1].place
+        if math.hypot(pts[goal].x - x, pts[goal].y - y) <= STILL_THERE_M:
+            # at the route's end, whatever its progress said (a task can end before its last feedback came): else a
+            # robot that stepped aside to a parking spot was held on the place it had left, and sent there again
+            return goal
+        ends = route.plan.visits[max(route.passed - 1, 0):route.passed + 1]
         return min((v.place for v in ends), key=lambda v: math.hypot(pts[v].x - x, pts[v].y - y))
 
     def _reroute_around(self, robot_id: str, vertex: str, now: float, gap: float) -> None:
@@ -220,15 +225,17 @@ class TrafficManager:
         """Waypoint 0 is the start (the robot holds it, so it is always released); waypoint i needs the
         lane into it, the places that lane crosses, and its place. A waypoint's max_speed (0: none) is
         the lowest of the lane's limit (zones' limits included), the robot's cap, and on the way from
-        where the robot stands (`at`) to the start, the zones' limits there."""
+        where the robot stands (`at`) to the start, the zones' limits there. It carries the lane's caution
+        and whether its place is a junction (lanes.py)."""
         vertices = plan.places
         pts = self.lanes.graph.places
         first = pts[vertices[0]]
         cap = self.robot_caps.get(plan.robot) if speed_limits else None
         approach = self.zones.limit_on_segment(*at, first.x, first.y) if speed_limits else None
+        junctions = self.lanes.junctions
         waypoints = [Waypoint(base_name(vertices[0]), first.x, first.y,
                               self.graph.place(base_name(vertices[0])).yaw if len(vertices) == 1 else None,
-                              _lowest(approach, cap))]
+                              _lowest(approach, cap), junction=base_name(vertices[0]) in junctions)]
         steps = [[place_key(vertices[0])]]
         near = [list(self.planner.near_keys(vertices[0]))]
         for i in range(1, len(vertices)):
@@ -237,7 +244,8 @@ class TrafficManager:
             yaw = self.graph.place(base_name(vertices[i])).yaw if last else None
             lane = self.lanes.graph.lane_between(vertices[i - 1], vertices[i])
             limit = _lowest(lane.speed_limit, cap) if speed_limits else 0.0
-            waypoints.append(Waypoint(base_name(vertices[i]), v.x, v.y, yaw, limit))
+            waypoints.append(Waypoint(base_name(vertices[i]), v.x, v.y, yaw, limit, lane.caution,
+                                      base_name(vertices[i]) in junctions))
             steps.append([*plan.visits[i].via, place_key(vertices[i])])
             near.append(list(self.planner.near_keys(vertices[i])))
         return Route(plan, waypoints, steps, near)
@@ -477,12 +485,14 @@ class DriveWatch:
         if stalled > YIELD_S and self.yields < MAX_YIELDS and traffic.should_yield(robot_id):
             return "stop", YIELD
         traffic.progress(robot_id, heading_to)
-        if self.sent >= self.total:
-            return "", 0
-        traffic.releasable(robot_id)
-        count = released_count(self.route, self.total)
-        if count > self.sent:
-            self.moved_at = now
+        count = self.sent
+        if self.sent < self.total:
+            traffic.releasable(robot_id)
+            count = released_count(self.route, self.total)
+            if count > self.sent:
+                self.moved_at = now
+        # sent again every RESEND_S until the drive ends, the whole route too: a release that reached the adapter
+        # before its task ran there (a VDA 5050 vehicle still canceling an older order) would else be lost for good
         if count > self.sent or now - self.sent_at > RESEND_S:
             self.sent, self.sent_at = count, now
             return "release", count

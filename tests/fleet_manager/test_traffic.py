@@ -390,3 +390,38 @@ def test_a_robot_an_obstacle_keeps_stopped_plans_again_a_few_times_then_its_driv
     watch = DriveWatch.start("A", route, len(route.waypoints), now)
     watch.tick(traffic, 2, now + 1.0, "driving")
     assert "A" not in traffic.obstacle_replans
+
+
+def test_a_released_route_is_sent_again_until_the_drive_ends() -> None:
+    """A release can reach an adapter before its task runs there (a VDA 5050 vehicle still canceling an older
+    order): the whole route, once released, goes again every RESEND_S, so the robot never waits for it for ever."""
+    from fleet_manager.missions.traffic import RESEND_S, DriveWatch, TrafficManager
+
+    traffic = TrafficManager(SINGLE_LANE)
+    g = SINGLE_LANE.places
+    route = traffic.plan(A, g["w_room"].x, g["w_room"].y, "e_room", now=0.0)
+    total = len(route.waypoints)
+    watch = DriveWatch.start("A", route, total, 0.0)
+    now, releases = 0.0, []
+    while now < 10 * RESEND_S:
+        now += RESEND_S / 4
+        verdict, count = watch.tick(traffic, 1, now, "waiting_release")
+        if verdict == "release":
+            releases.append((now, count))
+    assert releases and releases[-1][1] == total, releases
+    full = [t for t, count in releases if count == total]
+    assert len(full) >= 5 and all(b - a <= RESEND_S * 1.5 for a, b in itertools.pairwise(full)), full
+
+
+def test_a_robot_whose_task_ended_at_its_goal_before_any_progress_stands_on_the_goal() -> None:
+    """A drive can end at its goal before the robot's progress reached the fleet manager (a short step aside): it
+    parks on the goal, not on the place it left. Held on the place it left, it was asked to make way from there
+    once a second, sent to where it already stood, while the others' way stayed blocked."""
+    from fleet_manager.missions.traffic import TrafficManager
+
+    traffic = TrafficManager(SINGLE_LANE)
+    g = SINGLE_LANE.places
+    traffic.plan(A, g["w_room"].x, g["w_room"].y, "w_pocket", now=0.0)  # no progress reported on the way
+    traffic.finish("A", g["w_pocket"].x, g["w_pocket"].y + 0.1, now=12.0)
+    assert traffic.parked_at("w_pocket") == "A" and traffic.parked_at("w_room") is None
+    assert traffic.vertex_at(g["w_pocket"].x, g["w_pocket"].y, "A") == "w_pocket"
