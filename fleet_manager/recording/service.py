@@ -74,6 +74,8 @@ class RecordingService:
         self._taps = taps
         self._clock = clock
         self._active: dict[int, Active] = {}
+        self.looked_up = asyncio.Event()
+        self._beginning: dict[int, asyncio.Future[Active | None]] = {}  # recordings being begun
         self._feeds: tuple[tuple[frozenset[str], MissionRecorder], ...] = ()  # what on_states feeds
         self._client: Client | None = None
         self._task: asyncio.Task[None] | None = None
@@ -98,6 +100,7 @@ class RecordingService:
             log.error("cannot read the recordings in %s: %s", self.store.directory, exc)
         await self._blocking(self._prune, [])
         self._client = self._hub.connect()
+        self.looked_up = asyncio.Event()  # set once the missions already underway at start-up are recorded
         self._task = asyncio.create_task(self._run(), name="recordings")
 
     async def stop(self) -> None:
@@ -182,6 +185,7 @@ class RecordingService:
                 await self._begin(mission.model_dump(mode="json"), resumed=True)
         except Exception:
             log.exception("could not start recording the missions already underway")
+        self.looked_up.set()
         client = self._client
         assert client is not None
         while True:
@@ -225,6 +229,23 @@ class RecordingService:
 
     # -- segments ---------------------------------------------------------------------------------
     async def _begin(self, mission: dict[str, Any], *, resumed: bool) -> Active | None:
+        """The mission's recording, begun once: at start-up a mission can go underway while the missions already
+        underway are looked up, and both would begin a segment (two recordings of one run)."""
+        mission_id = int(mission["id"])
+        if mission_id in self._active:
+            return self._active[mission_id]
+        if mission_id in self._beginning:
+            return await asyncio.shield(self._beginning[mission_id])
+        beginning = self._beginning[mission_id] = asyncio.get_running_loop().create_future()
+        active: Active | None = None
+        try:
+            active = await self._open(mission, resumed=resumed)
+            return active
+        finally:  # (an error in _open reaches its own caller; whoever else waited finds no recording)
+            self._beginning.pop(mission_id, None)
+            beginning.set_result(active)
+
+    async def _open(self, mission: dict[str, Any], *, resumed: bool) -> Active | None:
         mission_id = int(mission["id"])
         robot_id = mission.get("robot_id")
         robots = frozenset([robot_id] if robot_id else [])

@@ -70,12 +70,16 @@ class Rig:
         for rid, x, battery in (("delivery_1", 1.0, 77.0), ("delivery_2", 5.0, 64.0)):
             self.registry.update(report(rid, self.sim, x, battery))
 
-    async def start(self) -> None:
+    async def start(self, look_up: bool = True) -> None:
+        """The service started; with `look_up`, once it has taken up the missions already underway (a mission the
+        test moves on meanwhile would race that look-up, as test_a_mission_begun_twice_at_once_... wants)."""
         self.hub = TelemetryHub(asyncio.get_running_loop())
         self.missions = MissionService(self.engine, self.site, self.templates, self.hub, lambda: self.sim)
         self.service = RecordingService(self.settings, self.hub, self.missions, self.registry, None,
                                         lambda: self.sim, RecorderOptions(in_process=True))
         await self.service.start()
+        if look_up:
+            await asyncio.wait_for(self.service.looked_up.wait(), 20.0)
 
     async def submit_underway(self, robot_id: str = "delivery_1") -> int:
         body = MissionCreate(spec={"steps": [{"go_to": "pharmacy"}, {"wait": 2}, {"confirm": "ok?", "timeout": 30}]},
@@ -300,6 +304,33 @@ def test_without_the_fleet_managers_clock_events_are_logged_at_the_robots_time(t
     events = [(t / SECOND, json.loads(m.data)) for topic, t, m in decoded if topic == "/mission/events"]
     assert [(t, e.get("command") or e["status"]) for t, e in events][-2:] == [(150.5, "pause"), (150.5, "completed")]
     assert events[-2][1]["sim_time"] == 150.5  # not the wall time: the replay injects it at the robots' time
+
+
+def test_a_mission_begun_twice_at_once_is_recorded_once(tmp_path: Path) -> None:
+    """At start-up the missions underway are looked up while their events already come in: a mission found by the
+    look-up and named by an event at the same time is still recorded in one new segment, not two."""
+    rig = Rig(tmp_path)
+
+    async def first_run() -> int:
+        await rig.start()
+        mission_id = await rig.submit_underway()
+        await rig.service.stop()  # the fleet manager stops; the mission is still underway
+        return mission_id
+
+    async def second_run(mission_id: int) -> list[str]:
+        await rig.start(look_up=False)  # its look-up of the missions underway runs now
+        mission = await asyncio.to_thread(rig.missions.get, mission_id, False)
+        frame = json.dumps({"type": "mission_event", "mission_id": mission_id, "status": "underway",
+                            "sim_time": rig.sim, "mission": mission.model_dump(mode="json")})
+        await rig.service.on_event(frame)  # an event of the mission meanwhile (a resume, say)
+        await until(lambda: mission_id in rig.service.recording)
+        await asyncio.sleep(0.5)  # the look-up has long answered: a second segment would have begun by now
+        await rig.finish(mission_id)
+        await rig.service.stop()
+        return sorted(p.name for p in (tmp_path / "recordings").iterdir() if p.is_dir())
+
+    mission_id = asyncio.run(first_run())
+    assert asyncio.run(second_run(mission_id)) == [f"mission-{mission_id}", f"mission-{mission_id}.1"]
 
 
 def test_a_restart_starts_a_new_segment_and_the_download_merges_them(tmp_path: Path) -> None:
