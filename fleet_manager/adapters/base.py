@@ -25,7 +25,6 @@ from fleet_manager.core.robots import (
     TaskFeedback,
     TaskRequest,
     TaskResult,
-    Waypoint,
 )
 from fleet_manager.robots.roster import Registration
 
@@ -179,7 +178,7 @@ def to_robot_task(t: MapTransform, task: TaskRequest) -> TaskRequest:
     route = []
     for w in task.route:
         x, y, yaw = t.to_map(w.x, w.y, w.yaw or 0.0)
-        route.append(Waypoint(w.name, x, y, yaw if w.yaw is not None else None, w.max_speed / t.scale))
+        route.append(replace(w, x=x, y=y, yaw=yaw if w.yaw is not None else None, max_speed=w.max_speed / t.scale))
     return replace(task, route=tuple(route))
 
 

@@ -126,7 +126,7 @@ class LabUp:
             params = nav2_params(robot_id=robot.id, radius=model.radius, max_speed=max_speed,
                                  max_accel=model.max_accel, max_yaw_rate=model.max_yaw_rate,
                                  max_yaw_accel=model.max_yaw_accel, map_frame=robot.map_frame,
-                                 tf_topic=f"/{robot.id}/tf")
+                                 tf_topic=f"/{robot.id}/tf", safety=model.safety_params())
             goal_log = self.run_dir / f"{robot.id}.nav2-goals.jsonl"  # every goal it is sent, this run
             goal_log.unlink(missing_ok=True)
             params["goal_log"] = str(goal_log)

@@ -1,7 +1,11 @@
 """The lane graph traffic is planned on: the navgraph with every wide two-way lane split into one
 carriageway per direction (keep right), so robots going opposite ways on a corridor use different
 places and lanes and pass each other, while a robot joining or crossing a corridor from a side lane
-holds both carriageways where it crosses."""
+holds both carriageways where it crosses.
+
+Caution (the robots' safety layer drives slower, with larger zones): a lane marked `caution`, every hop between
+the carriageways of a corridor place (a lane change, a U-turn, a crossing) and every narrow lane that joins a
+corridor (a door, a side lane); and near the navgraph's junctions."""
 
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ class LaneGraph:
     extra: dict[str, list[str]] = field(default_factory=dict)  # lane id -> more places it holds while used
     derived: dict[str, list[str]] = field(default_factory=dict)  # navgraph lane id -> lane-graph lane ids
     near: dict[str, list[str]] = field(default_factory=dict)  # vertex -> the vertices closer than NEAR_M
+    junctions: set[str] = field(default_factory=set)  # navgraph places where three or more lanes meet
 
     def vertices_of(self, place: str) -> list[str]:
         return self.sides.get(place) or [place]
@@ -75,29 +80,30 @@ def build_lane_graph(nav: NavGraph) -> LaneGraph:
         back = (side_vertex(b.name, -dx, -dy, offset), side_vertex(a.name, -dx, -dy, offset))
         for suffix, (u, v) in (("+", fwd), ("-", back)):
             lane_id = f"{lane.id}{SIDE_SEP}{suffix}"
-            lanes.append(Lane(lane_id, u, v, True, lane.speed_limit, lane.width))
+            lanes.append(Lane(lane_id, u, v, True, lane.speed_limit, lane.width, lane.caution))
             derived[lane.id].append(lane_id)
     # within a place on a corridor: every carriageway joins every other (turns, U-turns)
     for place, vertices in sides.items():
         for i, u in enumerate(vertices):
             for v in vertices[i + 1:]:
                 lane_id = f"{place}{SIDE_SEP}{u.split(SIDE_SEP)[1]}-{v.split(SIDE_SEP)[1]}"
-                lanes.append(Lane(lane_id, u, v, False, None, None))
+                lanes.append(Lane(lane_id, u, v, False, None, None, caution=True))  # a lane change
                 extra[lane_id] = [x for x in vertices if x not in (u, v)]
     # narrow lanes: to every carriageway of a corridor place; using one holds the others (crossing)
     for lane in nav.lanes:
         if is_wide(lane):
             continue
         ends_a, ends_b = sides[lane.start] or [lane.start], sides[lane.end] or [lane.end]
+        caution = lane.caution or bool(sides[lane.start] or sides[lane.end])  # also a door or side lane onto a corridor
         for u in ends_a:
             for v in ends_b:
                 lane_id = lane.id if (u, v) == (lane.start, lane.end) else f"{lane.id}{SIDE_SEP}{u}>{v}"
-                lanes.append(Lane(lane_id, u, v, lane.oneway, lane.speed_limit, lane.width))
+                lanes.append(Lane(lane_id, u, v, lane.oneway, lane.speed_limit, lane.width, caution))
                 derived[lane.id].append(lane_id)
                 crossed = [x for x in ends_a + ends_b if x not in (u, v) and SIDE_SEP in x]
                 if crossed:
                     extra[lane_id] = crossed
-    return LaneGraph(NavGraph(nav.site, places, lanes), sides, extra, derived, near_vertices(places))
+    return LaneGraph(NavGraph(nav.site, places, lanes), sides, extra, derived, near_vertices(places), nav.junctions())
 
 
 def near_vertices(places: dict[str, Place]) -> dict[str, list[str]]:

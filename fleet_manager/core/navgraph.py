@@ -37,6 +37,7 @@ class Lane:
     oneway: bool = False
     speed_limit: float | None = None
     width: float | None = None  # metres of free floor; two-way lanes this wide keep right
+    caution: bool = False  # robots drive it at their caution level (a door, a crossing, a blind corner)
 
     @property
     def length_key(self) -> tuple[str, str]:
@@ -94,6 +95,12 @@ class NavGraph:
     def distances_from(self, start: str) -> dict[str, float]:
         return dict(nx.single_source_dijkstra_path_length(self._graph, start, weight="length"))
 
+    def junctions(self) -> set[str]:
+        """Places where three or more lanes meet (a door or a side lane on a corridor, a crossing): robots pass
+        them at their caution level."""
+        undirected = self._graph.to_undirected(as_view=True)
+        return {name for name in self.places if undirected.degree(name) >= 3}
+
     def lane_between(self, a: str, b: str) -> Lane:
         lane_id = self._graph.edges[a, b]["lane"]
         return next(lane for lane in self.lanes if lane.id == lane_id)
@@ -141,8 +148,11 @@ def parse_navgraph(data: Any, source: str) -> NavGraph:
         if lane_id in seen:
             raise NavGraphError(f"{where}: duplicate lane id {lane_id!r}")
         seen.add(lane_id)
+        caution = entry.get("caution", False)
+        if not isinstance(caution, bool):
+            raise NavGraphError(f"{where}: 'caution' must be true or false, got {caution!r}")
         lanes.append(Lane(lane_id, start, end, bool(entry.get("oneway", False)),
-                          _float(entry, "speed_limit", where), _float(entry, "width", where)))
+                          _float(entry, "speed_limit", where), _float(entry, "width", where), caution))
     return NavGraph(site, places, lanes)
 
 

@@ -82,6 +82,8 @@ class Waypoint:
     y: float
     yaw: float | None = None
     max_speed: float = 0.0
+    caution: bool = False  # the lane into it is driven at the robot's caution level
+    junction: bool = False  # lanes meet here: the caution level holds near it
 
 
 @dataclass(frozen=True)

@@ -309,7 +309,8 @@ class LockstepSite:
                 driver.retry_at = self.now + PLAN_RETRY_S
             return
         self.stats.plan_seconds.append(time.perf_counter() - t0)
-        waypoints = [AgentWaypoint(w.name, w.x, w.y, w.yaw, w.max_speed) for w in route.waypoints]
+        waypoints = [AgentWaypoint(w.name, w.x, w.y, w.yaw, w.max_speed, w.caution, w.junction)
+                     for w in route.waypoints]
         if zone is not None:
             waypoints += self.sweep(driver.robot, zone, job.options.get(job.index, {}).get("spacing"))
         driver.task_id = self._task_id(driver)

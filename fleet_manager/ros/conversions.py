@@ -77,6 +77,7 @@ def task_goal(task: TaskRequest) -> ExecuteTask.Goal:
         msg.pose = Pose2D(x=wp.x, y=wp.y, yaw=wp.yaw or 0.0)
         msg.has_yaw = wp.yaw is not None
         msg.max_speed = float(wp.max_speed)
+        msg.caution, msg.junction = wp.caution, wp.junction
         goal.route.append(msg)
     for action in task.actions:
         act = TaskActionMsg()

@@ -19,6 +19,7 @@ from labfleet_robot.navigation import (
     Request,
 )
 from labfleet_robot.navigator import Navigator
+from labfleet_robot.safety import SafetyParams
 
 DT = 0.05
 LIMITS = Limits(max_speed=1.0, max_accel=0.6, max_yaw_rate=1.5, max_yaw_accel=3.0, radius=0.3)
@@ -43,10 +44,11 @@ class Rig:
     tf_on: bool = True
     battery: BatteryReading | None = None
     map_noise: float = 0.0  # m: the localisation estimate jumps by this much (sigma) at every 1 s correction
+    monitor: SafetyParams | None = None  # the collision monitor's parameters (None: none)
 
     def __post_init__(self) -> None:
         self.tf = TfBuffer(clock=lambda: self.t)  # lock-step: the rig's time is its wall clock too
-        self.nav = Navigator(LIMITS, self.config, self.tf)
+        self.nav = Navigator(LIMITS, self.config, self.tf, monitor=self.monitor)
         self.t = 0.0
         self.odom = (0.0, 0.0, 0.0)
         self.v = self.w = 0.0

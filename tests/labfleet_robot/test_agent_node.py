@@ -150,9 +150,18 @@ class Bench:
             goal.route.append(wp)
         return goal
 
-    def send(self, goal: ExecuteTask.Goal):
-        future = self.action.send_goal_async(goal, feedback_callback=lambda fb: self.feedback.append(fb.feedback))
-        return self.wait(future, 10, f"goal {goal.task_id} response")
+    def send(self, goal: ExecuteTask.Goal, while_localised: bool = True):
+        """Send a goal; its handle. `while_localised`: the test means the robot to be localised, so a goal the
+        agent refused while not e-stopped (for a stale TF: this test's own TF publisher starved on a loaded host,
+        the agent allows LOCALISATION_TIMEOUT_S) is sent again once it is localised, up to three times."""
+        for _ in range(3):
+            future = self.action.send_goal_async(goal, feedback_callback=lambda fb: self.feedback.append(fb.feedback))
+            handle = self.wait(future, 10, f"goal {goal.task_id} response")
+            if handle.accepted or not while_localised or self.states[-1][1].mode == RobotState.MODE_ESTOP:
+                return handle
+            self.t.spin_until(lambda: self.states and "localisation lost" not in self.states[-1][1].errors, 10,
+                              "the agent localised again")
+        return handle
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +195,8 @@ def test_robot_state_is_published_at_least_2_hz(bench):
     bench.t.spin_for(3.0)
     got = bench.states[start:]
     assert len(got) >= 6, f"{len(got)} states in 3 s"
-    assert max(b[0] - a[0] for a, b in itertools.pairwise(got)) < 0.5
+    stamps = [s.stamp.sec + s.stamp.nanosec * 1e-9 for _, s in got]  # when the agent published (not when received)
+    assert max(b - a for a, b in itertools.pairwise(stamps)) < 0.5
     last = got[-1][1]
     assert last.mode == RobotState.MODE_IDLE and last.current_task_id == ""
     assert (last.pose.x, last.pose.y) == pytest.approx((bench.pose[0], bench.pose[1]), abs=0.05)
@@ -294,10 +304,13 @@ def test_without_tf_the_agent_reports_localisation_lost_holds_refuses_tasks_and_
     held_at = tuple(bench.pose)
     lost = bench.states[-1][1]
     assert math.hypot(lost.pose.x - x0, lost.pose.y - y0) < math.hypot(held_at[0] - x0, held_at[1] - y0)  # last good
-    braking = [v for t, v, _ in bench.cmds if t > t_lost + LOCALISATION_TIMEOUT_S + 0.1]
-    assert braking == sorted(braking, reverse=True)  # it decelerated, never sped up again
+    # from its first word of the loss on: it decelerated, never sped up again (timed by the agent's own report, not
+    # by the wall clock: a loaded machine delays both the loss and the commands sent before it)
+    said_lost = next(t for t, state in bench.states if t >= t_lost and "localisation lost" in state.errors)
+    braking = [v for t, v, _ in bench.cmds if t > said_lost]
+    assert braking == sorted(braking, reverse=True), braking
     assert bench.feedback and bench.feedback[-1].state == "localisation_lost"
-    refused = bench.send(bench.goal("while_lost", [(x0, y0)]))
+    refused = bench.send(bench.goal("while_lost", [(x0, y0)]), while_localised=False)
     assert not refused.accepted
     bench.t.spin_for(1.5)
     assert math.dist(bench.pose[:2], held_at[:2]) < 0.01 and not handle.get_result_async().done()  # held

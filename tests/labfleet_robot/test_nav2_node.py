@@ -169,22 +169,29 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
 def test_navigate_through_poses_ends_on_the_last_pose_at_the_speed_limit(bench: Bench):
     limit = SpeedLimit(percentage=True, speed_limit=50.0)
     bench.speed_limit.publish(limit)
-    bench.t.spin_until(lambda: "top speed 0.5" in bench.logs["labfleet-nav2"].read_text(), 5, "the speed limit taken")
-    bench.feedback.clear()
-    start = time.monotonic()
-    handle = bench.through((24.9, 4.0, 1.0), (25.6, 5.5, 0.0))
-    response = bench.wait(handle.get_result_async(), 40, "the result")
-    assert response.status == GoalStatus.STATUS_SUCCEEDED
-    assert (response.result.error_code, response.result.error_msg) == (0, "")
-    x, y, yaw = bench.pose
-    assert math.dist((x, y), (25.6, 5.5)) < 0.1 and abs(yaw) < 0.1, bench.pose
-    assert max(v for t, v, _ in bench.odoms if t >= start) <= 0.5 + 0.02  # 50 % of 1 m/s
-    remaining = [f.number_of_poses_remaining for f in bench.feedback]
-    assert remaining[0] == 2 and remaining[-1] == 1 and remaining == sorted(remaining, reverse=True)
-    assert all(f.current_pose.header.frame_id == "map" for f in bench.feedback)
-    assert bench.feedback[-1].distance_remaining < 0.3 and bench.feedback[0].distance_remaining > 3.0
-    bench.speed_limit.publish(SpeedLimit(percentage=False, speed_limit=0.0))  # no limit
-    bench.t.spin_until(lambda: "top speed 1 m/s" in bench.logs["labfleet-nav2"].read_text(), 5, "the limit lifted")
+    try:
+        bench.t.spin_until(lambda: "top speed 0.5" in bench.logs["labfleet-nav2"].read_text(), 5,
+                           "the speed limit taken")
+        bench.feedback.clear()
+        start = time.monotonic()
+        handle = bench.through((24.9, 4.0, 1.0), (25.6, 5.5, 0.0))
+        response = bench.wait(handle.get_result_async(), 40, "the result")
+        assert response.status == GoalStatus.STATUS_SUCCEEDED
+        assert (response.result.error_code, response.result.error_msg) == (0, "")
+        # the pose once the base stands: on a loaded host the odometry of the last turn can come after the result
+        bench.t.spin_until(lambda: max(abs(bench.odoms[-1][1]), abs(bench.odoms[-1][2])) < 1e-3, 5,
+                           "the robot standing")
+        x, y, yaw = bench.pose
+        assert math.dist((x, y), (25.6, 5.5)) < 0.1 and abs(yaw) < 0.1, bench.pose
+        assert max(v for t, v, _ in bench.odoms if t >= start) <= 0.5 + 0.02  # 50 % of 1 m/s
+        remaining = [f.number_of_poses_remaining for f in bench.feedback]
+        assert remaining[0] == 2 and remaining[-1] == 1 and remaining == sorted(remaining, reverse=True)
+        assert all(f.current_pose.header.frame_id == "map" for f in bench.feedback)
+        assert bench.feedback[-1].distance_remaining < 0.3 and bench.feedback[0].distance_remaining > 3.0
+    finally:  # lifted whatever happened: the module's later tests need the robot's full speed
+        bench.speed_limit.publish(SpeedLimit(percentage=False, speed_limit=0.0))  # no limit
+        bench.t.spin_until(lambda: "top speed 1 m/s" in bench.logs["labfleet-nav2"].read_text(), 5,
+                           "the limit lifted")
 
 
 def test_a_second_goal_preempts_the_first_without_stopping(bench: Bench):

@@ -52,6 +52,26 @@ def test_a_person_close_ahead_stops_the_robot_and_one_farther_slows_it() -> None
     assert clear.action is Measure.NONE and clear.v == 1.0
 
 
+def test_an_object_close_beside_ahead_stops_the_robot_whatever_the_tracker_says_of_it() -> None:
+    """A person 0.18 m off the footprint, ahead and to the side (as one walking in from the side is, in a crowd
+    where the tracker mixes people up): the projected path misses them, the stop zone does not. A wall there, a
+    person beside the zone's band, behind the robot, a person there once the robot stops short of them, or an
+    object that has stood there still for 2 s (a door jamb): no stop."""
+    person = (0.3, 0.72, 0.3)  # 0.18 m off the footprint, 0.42 m or more beside the path (the approach band: 0.35)
+    near = layer_seeing([person]).limit((0, 0, 0), 0.3, 0.0)
+    assert near.action is Measure.STOP and near.reason == "stop_zone" and near.distance < 0.2
+    assert layer_seeing([(0.35, 0.2, 0.3)]).limit((0, 0, 0), 0.3, 0.0).action is Measure.STOP
+    assert layer_seeing([], walls_y=(0.4,)).limit((0, 0, 0), 0.3, 0.0).action is not Measure.STOP  # structure
+    assert layer_seeing([(0.2, 0.85, 0.3)]).limit((0, 0, 0), 0.3, 0.0).action is Measure.NONE  # beside the band
+    assert layer_seeing([(-0.35, 0.6, 0.3)]).limit((0, 0, 0), 0.3, 0.0).action is Measure.NONE  # behind
+    short = layer_seeing([person]).limit((0, 0, 0), 0.3, 0.0, stops_within=0.02)  # at its goal: it stops anyway
+    assert short.action is not Measure.STOP
+    settled = layer_seeing([person])  # there, standing still, for 2 s: a door jamb, or someone who stands
+    for k in range(1, 12):
+        settled.observe(scan_of([person]), ANGLES, (0.0, 0.0, 0.0), 0.2 * k)
+    assert settled.limit((0, 0, 0), 0.3, 0.0).action is not Measure.STOP
+
+
 def test_motion_away_and_turning_on_the_spot_stay_allowed() -> None:
     behind = layer_seeing([(-0.65, 0.0, 0.3)])  # someone right behind the robot
     assert behind.limit((0, 0, 0), 0.8, 0.0).action is Measure.NONE

@@ -78,6 +78,8 @@ class Waypoint:
     y: float
     yaw: float | None = None
     max_speed: float = 0.0
+    caution: bool = False  # the segment that ends here is driven at the caution level
+    junction: bool = False  # lanes meet here: the caution level holds within caution_radius of it
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,6 @@ class RobotAgent:
         self.safety_events: list[SafetyEvent] = []  # each stop or slowdown it began (taken by the node)
         self.safety_counts = {Measure.STOP: 0, Measure.SLOWDOWN: 0}
         self._safety_last = {Measure.STOP: -math.inf, Measure.SLOWDOWN: -math.inf}  # when each was last taken
-        self._scan_seen: object = None
         self._safety_stopped = False  # the last step's command was stopped by the safety layer
         self.blocked_timeout_s = blocked_timeout_s  # an obstacle-stop this long fails the task
         self.actions = dict(actions or {})  # name -> (default duration s, success rate)
@@ -294,9 +295,7 @@ class RobotAgent:
         obstacle = math.inf
         if scan_ranges is not None and scan_angles is not None:
             obstacle = obstacle_distance(scan_ranges, scan_angles, self.limits, self.follower.tuning)
-            if scan_ranges is not self._scan_seen:  # a new scan: the safety layer's tracker takes it
-                self._scan_seen = scan_ranges
-                self.safety.observe(scan_ranges, scan_angles, pose, now)
+            self.safety.observe(scan_ranges, scan_angles, pose, now)
         v, w, status = self.follower.compute(*pose, dt, obstacle)
         v, w = self._safe(now, pose, v, w)
         if status is Status.DRIVING and self._safety_stopped:
@@ -321,13 +320,33 @@ class RobotAgent:
 
     def _safe(self, now: float, pose: tuple[float, float, float], v: float, w: float) -> tuple[float, float]:
         """The follower's command through the safety layer; the follower carries on from what was allowed."""
-        to_stop = self.follower.remaining(pose[0], pose[1])[0] if len(self.follower.points) > 1 else 0.0
-        decision = self.safety.limit(pose, v, w, stops_within=to_stop)
+        to_stop = self.follower.remaining(pose[0], pose[1])[0]
+        decision = self.safety.limit(pose, v, w, caution=self._caution(pose), stops_within=to_stop)
         self._safety_stopped = decision.action is Measure.STOP and decision.v == 0.0
         if decision.action is not Measure.NONE:
             self.follower.v, self.follower.w = decision.v, decision.w
-            self._protective(now, decision)
+            if decision.reason != "caution":  # the route's caution level is planned, not a protective measure
+                self._protective(now, decision)
         return decision.v, decision.w
+
+    def _caution(self, pose: tuple[float, float, float]) -> bool:
+        """Whether the robot is where the route asks for caution: on a caution segment or within the safety
+        layer's caution radius of a junction; or so near either that it must slow down now, braking at the
+        layer's brake_decel, to be at the caution speed when it gets there."""
+        active = self.active
+        if active is None:
+            return False
+        p = self.safety.params
+        v = abs(self.follower.v)
+        lead = max(0.0, (v * v - p.caution_speed ** 2) / (2.0 * p.brake_decel))
+        route, seg = active.task.route, self.follower._seg  # path point k is route[k - 1]; seg heads to route[seg]
+        here = pose[:2]
+        if seg < len(route) and route[seg].caution:
+            return True
+        if seg + 1 < len(route) and route[seg + 1].caution and math.dist(here, (route[seg].x, route[seg].y)) <= lead:
+            return True
+        return any(route[k].junction and math.dist(here, (route[k].x, route[k].y)) <= p.caution_radius + lead
+                   for k in (seg - 1, seg, seg + 1) if 0 <= k < len(route))
 
     def _protective(self, now: float, decision: Decision) -> None:
         """Count and report a stop or slowdown: one event per episode (a stop, or a slowdown, that comes back

@@ -32,7 +32,8 @@ from labfleet_robot import conversions
 from labfleet_robot.agent import Mode, Outcome, RobotAgent, TaskResult
 from labfleet_robot.controller import Limits
 from labfleet_robot.frames import Localisation, Velocity
-from labfleet_robot.safety import Measure, SafetyParams
+from labfleet_robot.params import declared_safety
+from labfleet_robot.safety import Measure
 from labfleet_robot.spin import spin
 from labfleet_robot.tf_listener import TfListener
 
@@ -62,8 +63,7 @@ class AgentNode(Node):
         actions = {n: (float(d), float(r)) for n, d, r in zip(names, durations, rates, strict=False) if n}
         control_hz = float(p("control_rate_hz", 20.0).value)
         state_hz = float(p("state_rate_hz", 5.0).value)
-        safety = SafetyParams(**{name.removeprefix("safety_"): float(p(name, default).value)
-                                 for name, default in SafetyParams.ros_defaults().items()})
+        safety = declared_safety(p)
         problems = safety.problems(limits.radius, float(p("max_decel", safety.brake_decel).value))
         if problems:
             raise ValueError(f"unsafe safety parameters: {'; '.join(problems)}")
@@ -93,7 +93,9 @@ class AgentNode(Node):
         self.create_service(RobotCommand, "command", self._on_command)
         ActionServer(self, ExecuteTask, "execute_task", execute_callback=self._execute,
                      goal_callback=self._on_goal, cancel_callback=lambda _: CancelResponse.ACCEPT)
-        self.create_timer(1.0 / control_hz, self._control)
+        # the control loop rests while the robot stands idle (its last zero commands sent): a task, a command or
+        # a cancel wakes it; meanwhile the state timer keeps the pose and the localisation up to date
+        self._control_timer = self.create_timer(1.0 / control_hz, self._control)
         self._state_ns = -1  # the clock of the last state published
         self.create_timer(1.0 / state_hz, self._publish_state)
         self.get_logger().info(
@@ -116,6 +118,7 @@ class AgentNode(Node):
 
     # -- fleet protocol -------------------------------------------------------------------------
     def _on_goal(self, goal: ExecuteTask.Goal) -> GoalResponse:
+        self._localise()  # as the robot stands now (the control loop may be resting)
         if self.agent.mode is Mode.ESTOP:
             self.get_logger().warning(f"task {goal.task_id} rejected: e-stopped")
             return GoalResponse.REJECT
@@ -132,6 +135,7 @@ class AgentNode(Node):
         self._goals[task.task_id] = (goal_handle, done)
         self.get_logger().info(f"task {task.task_id}: {len(task.route)} waypoints, {len(task.actions)} actions")
         self.agent.start_task(task, self._now(), self._pose)
+        self._wake()
         self._deliver_results()
         result: TaskResult = await done
         if result.outcome is Outcome.SUCCEEDED:
@@ -151,6 +155,7 @@ class AgentNode(Node):
 
     def _on_command(self, request: RobotCommand.Request, response: RobotCommand.Response) -> RobotCommand.Response:
         result, message = self.agent.command(int(request.command), self._now())
+        self._wake()
         if int(request.command) == RobotCommand.Request.ESTOP:
             self._cmd_pub.publish(Twist())
         self._deliver_results()
@@ -195,6 +200,8 @@ class AgentNode(Node):
             cmd = Twist()
             cmd.linear.x, cmd.angular.z = float(v), float(w)
             self._cmd_pub.publish(cmd)
+        elif not self._goals:  # standing idle, nothing to wait for: the loop rests until woken
+            self._control_timer.cancel()
         fb = self.agent.feedback()
         active = self.agent.active
         if fb is not None and active is not None:
@@ -202,7 +209,15 @@ class AgentNode(Node):
             if entry is not None:
                 entry[0].publish_feedback(conversions.feedback(fb))
 
+    def _wake(self) -> None:
+        """The control loop runs again (a task, a command)."""
+        self._zero_ticks = 0
+        if self._control_timer.is_canceled():
+            self._control_timer.reset()
+
     def _publish_state(self) -> None:
+        if self._control_timer.is_canceled():
+            self._localise()  # the control loop rests: the pose and the localisation from here
         now = self.get_clock().now()
         if self._pose is None or now.nanoseconds <= self._state_ns:
             return  # no pose yet, or a timer catching up on a sim clock that jumped: one state per instant

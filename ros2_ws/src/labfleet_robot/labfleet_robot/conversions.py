@@ -51,7 +51,8 @@ def scan_arrays(msg: LaserScan) -> tuple[np.ndarray, np.ndarray]:
 
 def task(goal: ExecuteTask.Goal) -> Task:
     route = tuple(
-        Waypoint(w.name, w.pose.x, w.pose.y, w.pose.yaw if w.has_yaw else None, float(w.max_speed))
+        Waypoint(w.name, w.pose.x, w.pose.y, w.pose.yaw if w.has_yaw else None, float(w.max_speed), w.caution,
+                 w.junction)
         for w in goal.route
     )
     actions = tuple(

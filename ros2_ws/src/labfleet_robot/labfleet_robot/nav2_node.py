@@ -32,7 +32,7 @@ from labfleet_robot import conversions, nav2_conversions
 from labfleet_robot.controller import Limits
 from labfleet_robot.navigation import Admission, BatteryReading, Finished, GoalKind, GoalStatus, NavigatorConfig
 from labfleet_robot.navigator import Navigator
-from labfleet_robot.params import parse_docks
+from labfleet_robot.params import declared_safety, parse_docks
 from labfleet_robot.spin import spin
 from labfleet_robot.tf_listener import TfListener
 
@@ -76,7 +76,11 @@ class Nav2Node(Node):
         feedback_hz = float(p("feedback_rate_hz", 10.0).value)
         self.config = config
         self._tf = TfListener(self, str(p("tf_topic", "/tf").value), str(p("tf_static_topic", "/tf_static").value))
-        self.navigator = Navigator(limits, config, self._tf.buffer)
+        monitor = declared_safety(p) if bool(p("collision_monitor", True).value) else None
+        problems = monitor.problems(limits.radius, monitor.brake_decel) if monitor is not None else []
+        if problems:
+            raise ValueError(f"unsafe collision monitor parameters: {'; '.join(problems)}")
+        self.navigator = Navigator(limits, config, self._tf.buffer, monitor=monitor)
         self._speed = 0.0
         self._odom_pose: tuple[float, float, float] | None = None
         self._scan: tuple[np.ndarray, np.ndarray] | None = None

@@ -16,6 +16,11 @@ newer for as long in wall time: a TF that keeps coming late is not lost), or mis
 (progress and docking clocks stand still); lost for `tf_abort_s` the goal
 aborts (FollowPath TF_ERROR 102; FAILED_TO_STAGE / FAILED_TO_CONTROL while docking).
 Speed limit: nav2_msgs/SpeedLimit as controller_server applies it (percent of the top speed, or m/s; 0: none).
+Collision monitor (nav2_collision_monitor's place, between the controller and the base; on unless the robot's
+parameters turn it off): while navigating, the command goes through the same safety layer as our agent's
+(labfleet_robot/safety.py: stop, slowdown and approach against the scan). A robot it holds makes no progress, so
+the controller's progress checker and the behavior tree's recoveries act as in Nav2. Docking and undocking
+bypass it (the dock is meant to be touched).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from labfleet_robot.navigation import (
     Step,
     UndockRequest,
 )
+from labfleet_robot.safety import SafetyLayer, SafetyParams
 
 UNDOCK_RADIUS_FACTOR = 2.0  # the robot counts as docked within this many docking thresholds of a dock
 
@@ -59,8 +65,10 @@ def _refused(goal_id: str, kind: GoalKind, now: float, code: int, msg: str) -> J
 
 
 class Navigator:
-    def __init__(self, limits: Limits, config: NavigatorConfig, tf: TfBuffer, tuning: Tuning | None = None) -> None:
+    def __init__(self, limits: Limits, config: NavigatorConfig, tf: TfBuffer, tuning: Tuning | None = None,
+                 monitor: SafetyParams | None = None) -> None:
         self.limits = limits
+        self.monitor = SafetyLayer(limits.radius, monitor) if monitor is not None else None  # the collision monitor
         self.config = config
         self.tf = tf
         self.follower = PathFollower(limits, tuning)
@@ -211,8 +219,20 @@ class Navigator:
             ahead = obstacle_distance(scan_ranges, scan_angles, self.follower.limits, self.follower.tuning)
             behind = obstacle_distance(scan_ranges, scan_angles + math.pi, self.follower.limits, self.follower.tuning)
         v, w = job.step(Step(now, dt, self.pose, speed, ahead, behind, battery, odom))
+        if isinstance(job, Navigation) and job.outcome is None:
+            v, w = self._monitored(now, v, w, scan_ranges, scan_angles)
         self._collect()
         return v, w
+
+    def _monitored(self, now: float, v: float, w: float, ranges: np.ndarray | None,
+                   angles: np.ndarray | None) -> tuple[float, float]:
+        """The controller's command through the collision monitor (unchanged without one or without a scan)."""
+        if self.monitor is None or ranges is None or angles is None or self.pose is None:
+            return v, w
+        self.monitor.observe(ranges, angles, self.pose, now)
+        decision = self.monitor.limit(self.pose, v, w, stops_within=self.follower.remaining(*self.pose[:2])[0])
+        self.follower.v, self.follower.w = decision.v, decision.w
+        return decision.v, decision.w
 
     def feedback(self, now: float, speed: float = 0.0) -> NavFeedback | DockFeedback | None:
         """The running goal's feedback (None when there is none, or for UndockRobot, whose feedback is empty)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +41,23 @@ def agent_params(*, robot_id: str, kind: str, model: str, radius: float, max_spe
 
 def nav2_params(*, robot_id: str, radius: float, max_speed: float, max_accel: float, max_yaw_rate: float,
                 max_yaw_accel: float, map_frame: str = "map", docking: bool = True,
-                docks: dict[str, tuple[float, float, float]] | None = None, tf_topic: str = "/tf") -> dict[str, Any]:
+                docks: dict[str, tuple[float, float, float]] | None = None, tf_topic: str = "/tf",
+                safety: SafetyParams | None = None) -> dict[str, Any]:
     """The Nav2 stand-in's parameters (labfleet-nav2): kinematics, the robot's map frame and its dock database
-    (dock id → pose in that map frame, the pose's yaw being the heading the robot has when docked)."""
+    (dock id → pose in that map frame, the pose's yaw being the heading the robot has when docked); `safety` its
+    collision monitor's (`safety_<name>`, as the agent's safety layer)."""
     return {
         "robot_id": robot_id, "radius": float(radius), "max_speed": float(max_speed), "max_accel": float(max_accel),
         "max_yaw_rate": float(max_yaw_rate), "max_yaw_accel": float(max_yaw_accel), "map_frame": map_frame,
         "tf_topic": tf_topic, "docking": bool(docking), "docks": format_docks(docks or {}),
+        **(safety or SafetyParams()).as_ros(),
     }
+
+
+def declared_safety(declare: Callable[[str, Any], Any]) -> SafetyParams:
+    """The safety layer's parameters a node declares (`safety_<name>`, defaults SafetyParams')."""
+    return SafetyParams(**{name.removeprefix("safety_"): float(declare(name, default).value)
+                           for name, default in SafetyParams.ros_defaults().items()})
 
 
 def format_docks(docks: dict[str, tuple[float, float, float]]) -> list[str]:

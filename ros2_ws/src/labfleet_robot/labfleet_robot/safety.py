@@ -12,11 +12,16 @@ Each control step it takes the follower's command (v, w) and may lower it:
   the distance stays allowed (a person walking up behind a robot does not pin it), a round robot may turn on the
   spot (it sweeps nothing new), and it never reverses into anyone (the projection follows the sign of v).
   What the projection meets beyond where the robot stops anyway (`stops_within`) is not on its way.
+- **stop zone**: an object (not a wall, nor one standing still for 2 s) with a return within `stop_margin`
+  (plus the reaction distance at the speed) of the footprint, ahead of it (in the band it sweeps, widened by
+  `stop_margin`), stops it, whatever velocity the tracker gives it (in a crowd it mixes people up, and may miss
+  one walking in from the side).
 - **slowdown**: an object (a cluster of returns no longer than a person or a cart: not a wall) within the
   slowdown zone ahead (footprint plus `slow_margin` plus `slow_time` seconds of travel, beside the path by
   `slow_margin`) caps the speed at `slow_speed`.
-- **caution** (junctions, doorways, lane changes, crossings: the caller says where) caps the speed at
-  `caution_speed` and grows the margins by `caution_scale`.
+- **caution** (junctions, doorways, lane changes, crossings: the caller says where; the agent from its route,
+  which the fleet manager derives from the navgraph) caps the speed at `caution_speed` and grows the margins
+  by `caution_scale`. The cap alone is the planned caution level, not an event.
 
 Every stop or slowdown it causes is a `Decision` with its reason, the distance and what it saw (a moving
 object or a static return), for the robot's reports and the pilot KPIs. Footprints are round (the fleet's
@@ -27,6 +32,7 @@ robot's stopping distance at its speed, and the speed drops as the separation do
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from enum import StrEnum
 
@@ -50,6 +56,7 @@ class SafetyParams:
     brake_decel: float = 1.0  # m/s^2 the layer counts on: no more than the base's braking
     caution_speed: float = 0.5  # m/s at caution places
     caution_scale: float = 1.5  # margins grow by this at caution places
+    caution_radius: float = 1.5  # m around a junction where the caution level holds
 
     @classmethod
     def from_mapping(cls, values: dict[str, float]) -> SafetyParams:
@@ -113,13 +120,20 @@ class SafetyLayer:
         self.params = params or SafetyParams()
         self.tracker = Tracker()
         self._points = np.zeros((0, 2))  # the last scan's returns, map frame
+        self._ranges: np.ndarray | None = None  # the last scan taken
         self._seen: list[Track] = []  # the objects of the last scan
         self._moving: list[Track] = []
+        self._now = 0.0  # when the last scan was taken
 
     def observe(self, ranges: np.ndarray, angles: np.ndarray, pose: tuple[float, float, float], now: float) -> None:
-        """A new scan, taken at `pose` (map frame)."""
+        """A scan, taken at `pose` (map frame); the scan it last took (the same array), given again, is ignored:
+        callers hand over the latest scan each control step."""
+        if ranges is self._ranges:
+            return
+        self._ranges = ranges
         self._points = to_map(scan_points(ranges, angles), pose)
         self._seen = self.tracker.update(self._points, now)
+        self._now = now
         self._moving = [t for t in self._seen if t.moving]
 
     def limit(self, pose: tuple[float, float, float], v: float, w: float, caution: bool = False,
@@ -139,19 +153,42 @@ class SafetyLayer:
         hit = self._first_hit(x, y, yaw, v, decision.w)
         if hit is not None and hit[0] > stops_within:
             hit = None
+        approach: tuple[float, float, str] | None = None  # (allowed speed, travel, what)
         if hit is not None:
             travel, _, seen = hit
-            free = travel - p.stop_margin * scale
-            allowed = _stoppable(free, p.reaction_time, p.brake_decel)
+            allowed = _stoppable(travel - p.stop_margin * scale, p.reaction_time, p.brake_decel)
             if allowed < STOPPED:
                 return Decision(0.0, decision.w, Measure.STOP, "approach", max(travel, 0.0), seen)
-            if allowed < abs(v):
-                decision = _slow(decision, allowed, "approach", travel, seen)
+            approach = (allowed, travel, seen)
+        zone = min(p.stop_margin * scale + abs(v) * p.reaction_time, stops_within + CLEARANCE)  # (it stops anyway)
+        near = self._in_stop_zone(x, y, yaw, v, zone, p.stop_margin * scale)
+        if near is not None:
+            return Decision(0.0, decision.w, Measure.STOP, "stop_zone", *near)
+        if approach is not None and approach[0] < abs(v):
+            decision = _slow(decision, approach[0], "approach", approach[1], approach[2])
         reach = p.stop_margin * scale + p.slow_margin * scale + abs(decision.v) * p.slow_time
         ahead = self._ahead(x, y, yaw, decision.v, reach, self.radius + p.slow_margin * scale)
         if ahead is not None and abs(decision.v) > p.slow_speed:
             decision = _slow(decision, p.slow_speed, "slowdown_zone", *ahead)
         return decision
+
+    def _in_stop_zone(self, x: float, y: float, yaw: float, v: float, margin: float, beside: float
+                      ) -> tuple[float, str] | None:
+        """An object (a cluster no longer than a person or a cart: not a wall) not settled (Track.settled) with a
+        return within `margin` of the footprint ahead of it (in the band it sweeps, widened by `beside`, on the side
+        it drives to): (its distance, what). In a crowd the tracker may mix people up and miss one walking in from
+        the side; this holds whatever velocity it gives them."""
+        best: tuple[float, str] | None = None
+        for track, fwd, side in self._relative(x, y, yaw, v):
+            if track.settled(self._now):
+                continue  # structure (a door jamb) or someone standing: the approach check sees to them
+            gap = np.hypot(fwd, side) - self.radius
+            inside = (fwd > 0) & (gap < margin) & (np.abs(side) < self.radius + beside)
+            if inside.any():
+                d = float(gap[inside].min())
+                if best is None or d < best[0]:
+                    best = (max(d, 0.0), _describe(track))
+        return best
 
     def _first_hit(self, x: float, y: float, yaw: float, v: float, w: float) -> tuple[float, float, str] | None:
         """Where the footprint (plus CLEARANCE) first meets a return on the projected motion: (travel to the last
@@ -201,18 +238,22 @@ class SafetyLayer:
                ) -> tuple[float, str] | None:
         """The nearest object (not structure) in the band ahead of the motion: (distance from the footprint, what)."""
         best: tuple[float, str] | None = None
-        sign = 1.0 if v >= 0 else -1.0
-        c, s = math.cos(yaw), math.sin(yaw)
-        for track in self._seen:
-            rel = track.points - (x, y)
-            fwd = sign * (rel[:, 0] * c + rel[:, 1] * s)
-            side = -rel[:, 0] * s + rel[:, 1] * c
+        for track, fwd, side in self._relative(x, y, yaw, v):
             inside = (fwd > 0) & (fwd < self.radius + reach) & (np.abs(side) < half_width)
             if inside.any():
                 d = float(fwd[inside].min()) - self.radius
                 if best is None or d < best[0]:
                     best = (d, _describe(track))
         return best
+
+    def _relative(self, x: float, y: float, yaw: float, v: float) -> Iterator[tuple[Track, np.ndarray, np.ndarray]]:
+        """Each object of the last scan with its returns in the frame of the motion from (x, y, yaw): how far ahead
+        (in the direction the sign of v drives) and how far to the left of the robot's centre."""
+        sign = 1.0 if v >= 0 else -1.0
+        c, s = math.cos(yaw), math.sin(yaw)
+        for track in self._seen:
+            rel = track.points - (x, y)
+            yield track, sign * (rel[:, 0] * c + rel[:, 1] * s), -rel[:, 0] * s + rel[:, 1] * c
 
 
 def _slow(d: Decision, speed: float, reason: str, distance: float, seen: str) -> Decision:

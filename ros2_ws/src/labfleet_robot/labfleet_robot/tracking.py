@@ -22,6 +22,9 @@ GATE = 0.4  # m: an object may be this far from where its track predicted it, pl
 MAX_SPEED = 2.5  # m/s: the fastest a tracked object is taken to move (a running person)
 SMOOTHING = 0.5  # weight of a new velocity measurement
 MOVING = 0.25  # m/s: slower than this counts as standing
+STILL_SPEED = 0.2  # m/s: a scan-to-scan move slower than this keeps an object still (a wall stub's centre drifts
+#                    a little as the robot's view of it changes)
+SETTLED_S = 2.0  # s: an object still this long is settled (a door jamb, a bin; a person who stands there)
 
 
 @dataclass
@@ -34,6 +37,7 @@ class Track:
     seen: float = 0.0  # when it was last seen (the caller's clock, s)
     hits: int = 1
     points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # its returns in the map frame, last scan
+    still_since: float = 0.0  # when it last moved (was first seen): see `settled`
 
     @property
     def speed(self) -> float:
@@ -42,6 +46,11 @@ class Track:
     @property
     def moving(self) -> bool:
         return self.hits >= 3 and self.speed >= MOVING
+
+    def settled(self, now: float) -> bool:
+        """Seen standing still for SETTLED_S: structure or someone standing, not one the tracker may have mixed
+        up with a neighbour in a crowd (whose track jumps)."""
+        return now - self.still_since >= SETTLED_S
 
 
 def scan_points(ranges: np.ndarray, angles: np.ndarray, max_range: float = math.inf) -> np.ndarray:
@@ -100,13 +109,15 @@ class Tracker:
                 if d < best_d and d <= GATE + MAX_SPEED * gap:
                     best, best_d = t, d
             if best is None:
-                track = Track(self._next, float(cx), float(cy), seen=now, points=pts)
+                track = Track(self._next, float(cx), float(cy), seen=now, points=pts, still_since=now)
                 self._next += 1
             else:
                 free.remove(best)
                 gap = now - best.seen
                 if gap > 0:
                     vx, vy = (cx - best.x) / gap, (cy - best.y) / gap
+                    if math.hypot(vx, vy) > STILL_SPEED:
+                        best.still_since = now
                     k = 1.0 if best.hits == 1 else SMOOTHING
                     best.vx += k * (vx - best.vx)
                     best.vy += k * (vy - best.vy)
