@@ -109,13 +109,13 @@ def test_a_distracted_person_walking_into_a_standing_robot_is_the_persons_contac
     world = World("corridor", CORRIDOR, (walker("ann", 20.0, 0.0, 2.0, 0.0, 15.0),))
     sim = Simulator(world, fleet, dt=DT, people=PeopleSpec(reactive=True, distracted=frozenset({"ann"})))
     contacts, closest = [], math.inf
-    for _ in range(round(15.0 / DT)):
+    for _ in range(round(20.0 / DT)):
         contacts += sim.step()
         x, y = sim.crowd.centres(sim.time)[0]
         closest = min(closest, math.hypot(x - 10.0, y))
-    assert [(c.other, c.by, c.robot_speed) for c in contacts] == [("ann", "person", 0.0)]
+    assert [(c.other, c.by, c.robot_speed) for c in contacts] == [("ann", "person", 0.0)]  # once: then minds it
     assert closest > 0.6 - 0.02  # touching, never pushed into it
-    assert x < 9.0  # then stepped round it and walked on
+    assert x < 9.0  # then stepped round it and walked on (bumped at 8 s, past it at 18)
 
 
 WALKWAYS = Walkways({"w": (1.0, 0.0, "door"), "mid": (15.0, 0.0, None), "e": (29.0, 0.0, "door"),
@@ -179,3 +179,76 @@ def test_the_sites_people_files_load(tmp_path: Path) -> None:
     (tmp_path / "people.yaml").write_text("reactive: true\ncrowds:\n  - {name: hall, people: 3, places: door}\n")
     spec = load_people(tmp_path / "people.yaml", place_kinds={"door"})
     assert spec.reactive and spec.crowds == (CrowdSpec("hall", 3, ("door",)),)
+
+
+@pytest.mark.parametrize("robot_y", [-0.6, -0.3, 0.0, 0.3, 0.6])
+@pytest.mark.parametrize("person_y", [-0.7, 0.0, 0.7])
+def test_a_person_gets_past_a_standing_robot_wherever_it_stands_in_the_corridor(robot_y: float,
+                                                                                person_y: float) -> None:
+    """Keeping right when there is room on the right, else passing on the left: a wall never holds them up (a
+    person whose right was blocked by the wall stood in front of the robot for good)."""
+    world = World("corridor", CORRIDOR, (walker("ann", 20.0, person_y, 2.0, person_y, 15.0),))
+    crowd = ReactiveCrowd(world, PeopleSpec(reactive=True), None)
+    robot = np.array([[10.0, robot_y, 0.0, 0.0, 0.35, 0.0]])
+    t, closest = 0.0, math.inf
+    while t < 25.0 and crowd.centres(t)[0][0] > 9.0:
+        crowd.advance(t, DT, robot)
+        t += DT
+        x, y = crowd.centres(t)[0]
+        closest = min(closest, math.hypot(x - 10.0, y - robot_y) - 0.35 - PEDESTRIAN_RADIUS)
+    assert crowd.centres(t)[0][0] <= 9.0, f"held up at {crowd.centres(t)[0]}"
+    assert closest > 0.0
+
+
+def narrow(width: float) -> tuple[Obstacle, ...]:
+    half = width / 2
+    return (box("south", -1, -half - 0.2, 31, -half), box("north", -1, half, 31, half + 0.2))
+
+
+@pytest.mark.parametrize(("width", "moves"), [(2.4, "aside"), (1.2, "back")])
+def test_a_person_held_up_in_front_of_a_waiting_robot_steps_out_of_its_way(width: float, moves: str) -> None:
+    """A robot stands facing +x (waiting for the person); the person stands in its way. After HELD_S they step
+    sideways out of its lane where there is room, back along its way where there is none; a distracted person
+    does not, nor does anyone for a robot that moves or one they are behind."""
+    world = World("corridor", narrow(width), (walker("ann", 11.0, 0.1, 11.0, 0.1, 1.0),))
+    crowd = ReactiveCrowd(world, PeopleSpec(reactive=True), None)
+    robot = np.array([10.0, 0.0, 0.0, 0.0, 0.35, 0.0])
+    p = np.array([11.0, 0.1])
+    step = crowd._out_of_the_way(p, robot[None])
+    assert step is not None
+    if moves == "aside":
+        assert step[1] > 0.5 and abs(step[0]) < 1e-9  # to its left, the side the person is on
+    else:
+        assert step[0] > 0.5 and abs(step[1]) < 1e-9  # ahead of it, away from it
+    moving = robot.copy()
+    moving[2] = 0.5
+    assert crowd._out_of_the_way(p, moving[None]) is None
+    assert crowd._out_of_the_way(np.array([9.0, 0.1]), robot[None]) is None  # behind it
+    assert crowd._out_of_the_way(np.array([13.5, 0.1]), robot[None]) is None  # far ahead
+
+
+def time_in_the_lane(world: World, robot: np.ndarray, seconds: float) -> float:
+    """Person-seconds spent in the lane ahead of a robot standing at (10, y) facing +x (within GIVE_WAY_M of its
+    footprint, closer than half a person beside its footprint)."""
+    crowd = ReactiveCrowd(world, PeopleSpec(reactive=True), None)
+    t, held = 0.0, 0.0
+    while t < seconds:
+        crowd.advance(t, DT, robot)
+        t += DT
+        ahead = crowd.centres(t) - robot[0, 0:2]
+        held += DT * int(((ahead[:, 0] > 0) & (ahead[:, 0] < 0.35 + PEDESTRIAN_RADIUS + 1.0)
+                          & (np.abs(ahead[:, 1]) < 0.35 + PEDESTRIAN_RADIUS)).sum())
+    return held
+
+
+@pytest.mark.parametrize(("walls", "people", "robot_y", "most"), [
+    (narrow(1.3), [(20.0, 0.0)], 0.0, 12.0),  # no way past: the person backs off (33 s in its lane without)
+    (CORRIDOR, [(20.0, -0.6), (20.0, 0.0), (20.0, 0.6)], 0.4, 9.0),  # three abreast, one squeezed (13.5 s)
+])
+def test_people_held_up_in_front_of_a_waiting_robot_clear_its_lane(walls: tuple[Obstacle, ...],
+                                                                   people: list[tuple[float, float]],
+                                                                   robot_y: float, most: float) -> None:
+    """People walking at a robot that stands facing them (waiting for them to clear its way) do not stay in its
+    lane: the person-seconds in it over 40 s stay under `most` (measured without the give-way rule in brackets)."""
+    world = World("corridor", walls, tuple(walker(f"p{k}", x, y, 2.0, y, 15.0) for k, (x, y) in enumerate(people)))
+    assert time_in_the_lane(world, np.array([[10.0, robot_y, 0.0, 0.0, 0.35, 0.0]]), 40.0) < most

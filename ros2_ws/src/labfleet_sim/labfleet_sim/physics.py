@@ -225,9 +225,9 @@ class Simulator:
         body.contacts = still
 
     def _robot_discs(self) -> np.ndarray:
-        """K x 5: every robot's x, y, velocity (vx, vy) and radius, for the people around them."""
-        return np.array([(b.x, b.y, b.v * math.cos(b.yaw), b.v * math.sin(b.yaw), b.config.model.radius)
-                         for b in self.bodies.values()], dtype=float).reshape(-1, 5)
+        """K x 6: every robot's x, y, velocity (vx, vy), radius and heading, for the people around them."""
+        return np.array([(b.x, b.y, b.v * math.cos(b.yaw), b.v * math.sin(b.yaw), b.config.model.radius, b.yaw)
+                         for b in self.bodies.values()], dtype=float).reshape(-1, 6)
 
     # -- stepping -------------------------------------------------------------------------------
     def step(self) -> list[Contact]:

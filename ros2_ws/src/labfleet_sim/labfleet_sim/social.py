@@ -4,8 +4,12 @@ Each person is driven toward its next target at its own walking speed (relaxatio
 from other people (from where the two would be closest within ANTICIPATE_S, as in Zanlungo et al.'s
 collision-prediction model, and anisotropic: what is ahead counts more than what is behind), from walls and, unless the
 person is distracted, from robots, the robot's next second of motion included (people step aside from a
-robot coming at them). Walls and robots are also hard limits: a person never passes through a wall, and a
-person who walks into a robot stops touching it (the simulator records that contact as the person's).
+robot coming at them, round it on the side with room). A person held up in front of a robot that stands
+waiting for them steps out of its way after HELD_S (sideways, or back along its way where a wall leaves no
+room beside it), as people do for a robot that waits. Distracted people do neither, until they bump into a
+robot: then they mind robots for NOTICED_S. Walls and robots are also hard limits: a person never passes
+through a wall, and a person who walks into a robot stops touching it (the simulator records that contact
+as the person's).
 
 Who walks: the world's actors (reactive, toward their script's waypoints at the script's pace, or scripted,
 exactly as labfleet_sim.pedestrians plays them) and the crowds of people.yaml, walking the navgraph's lanes
@@ -40,6 +44,11 @@ MAX_FORCE = 8.0  # m/s^2: nobody is thrown across the room
 MAX_SPEED_FACTOR = 1.3  # of a person's own walking speed
 ARRIVED_M = 0.4
 STALLED_S = 20.0  # a person who has not got anywhere for this long gives up the target (turns back, leaves)
+HELD_S = 3.0  # a person held up this long in front of a robot that stands (waiting for them) steps out of its way
+GIVE_WAY_M = 1.2  # how far ahead of a standing robot a person counts as in its way (gap to its footprint)
+GIVE_WAY_SPEED = 0.6  # m/s: stepping out of a robot's way
+GIVE_WAY_GAP_M = 0.05  # out of its way: this far beside its footprint
+NOTICED_S = 10.0  # a distracted person who bumped into a robot minds robots this long
 DWELL_S = (2.0, 8.0)  # a crowd person who stays pauses this long at each place
 JITTER_M = 0.2  # people do not all walk the lanes' centre lines
 PARKED = 1.0e6  # where people who are not on the site are kept (far from everything)
@@ -94,6 +103,10 @@ class Walker:
     dwell_until: float = 0.0
     progress_at: float = 0.0  # sim time of the last progress toward the target
     best: float = math.inf  # closest the person has come to the current target
+    noticed_until: float = -math.inf  # a distracted person who bumped into a robot minds robots until then
+
+    def minds_robots(self, t: float) -> bool:
+        return self.yields or t < self.noticed_until
 
 
 def _parked(i: int) -> tuple[float, float]:
@@ -198,7 +211,7 @@ class ReactiveCrowd:
 
     # -- stepping ----------------------------------------------------------------------------------
     def advance(self, t: float, dt: float, robots: np.ndarray) -> None:
-        """Work out where everyone is at t + dt. `robots`: K x 5 (x, y, vx, vy, radius) at t."""
+        """Work out where everyone is at t + dt. `robots`: K x 5 (x, y, vx, vy, radius) or K x 6 (and heading) at t."""
         if self._started is None:  # the first step (a lock-step site may start at any sim time)
             self._started = t
             self.arrivals = {name: when + t for name, when in self.arrivals.items()}
@@ -229,7 +242,9 @@ class ReactiveCrowd:
             idx = idx[self.present[idx]]  # who left on reaching their place stays parked off the site
         p = self.pos[idx] + self.vel[idx] * dt
         if len(robots):
-            p, self.vel[idx] = self._keep_out_of_robots(p, self.vel[idx], robots)
+            p, self.vel[idx], touched = self._keep_out_of_robots(p, self.vel[idx], robots)
+            for i in idx[touched]:  # bumped into a robot: even a distracted person looks up
+                self.walkers[i].noticed_until = t + NOTICED_S  # type: ignore[union-attr]
         self.pos[idx] = p
 
     def _decide(self, idx: np.ndarray, t: float, robots: np.ndarray) -> None:
@@ -245,7 +260,7 @@ class ReactiveCrowd:
         heading = np.where(np.hypot(*desired.T)[:, None] > 1e-6, desired, v)
         heading = heading / np.maximum(np.hypot(*heading.T), 1e-9)[:, None]
         force += self._people_force(idx, p, v, heading) + self._wall_force(p)
-        yields = np.array([self.walkers[i].yields for i in idx], dtype=bool)  # type: ignore[union-attr]
+        yields = np.array([self.walkers[i].minds_robots(t) for i in idx], dtype=bool)  # type: ignore[union-attr]
         if len(robots) and yields.any():
             force[yields] += self._robot_force(p[yields], robots)
         magnitude = np.hypot(*force.T)
@@ -286,10 +301,33 @@ class ReactiveCrowd:
         if distance < ARRIVED_M or (taken and distance < 1.5):
             self._arrived(i, t)
             return np.zeros(2)
+        if w.minds_robots(t) and robots.shape[1] > 5 and t - w.progress_at > HELD_S:
+            aside = self._out_of_the_way(self.pos[i], robots)
+            if aside is not None:
+                return aside
         if t - w.progress_at > STALLED_S:
             self._gave_up(i, t)
             return np.zeros(2)
         return gap / distance * target.speed
+
+    def _out_of_the_way(self, p: np.ndarray, robots: np.ndarray) -> np.ndarray | None:
+        """A person held up in front of a standing robot (each waiting for the other) steps sideways out of the
+        lane ahead of it, to the side with room (the side they are on, unless a wall is there), or back along
+        its way where neither side has room: the velocity of that step, or None when no standing robot has them
+        in its way."""
+        for robot in robots:
+            if math.hypot(robot[2], robot[3]) > 0.05:
+                continue  # it moves: the social forces and the keep-clear rule see to it
+            heading = np.array([math.cos(robot[5]), math.sin(robot[5])])
+            rel = p - robot[0:2]
+            ahead, lateral = float(rel @ heading), float(heading[0] * rel[1] - heading[1] * rel[0])
+            clear = robot[4] + PEDESTRIAN_RADIUS + GIVE_WAY_GAP_M
+            if ahead < 0.0 or ahead > robot[4] + PEDESTRIAN_RADIUS + GIVE_WAY_M or abs(lateral) >= clear:
+                continue
+            side = np.array([-heading[1], heading[0]]) * (1.0 if lateral >= 0 else -1.0)
+            side, room = self._side_with_room(robot, side, clear - robot[4] - PEDESTRIAN_RADIUS)
+            return (side if room else heading) * GIVE_WAY_SPEED  # no room beside it: back along its way
+        return None
 
     def _next_target(self, w: Walker, t: float) -> None:
         w.index += 1
@@ -460,8 +498,9 @@ class ReactiveCrowd:
     def _keep_clear_of_robots(self, p: np.ndarray, v: np.ndarray, robots: np.ndarray, margin: float, *,
                               ahead: bool = True) -> np.ndarray:
         """A person does not step closer than `margin` to a robot's footprint (looking a decision `ahead`, or only
-        once there): the part of their velocity toward a robot that near turns into a sidestep to their right
-        (keeping right, as people pass)."""
+        once there): the part of their velocity toward a robot that near turns into a sidestep round it, on the
+        side they already go round it, or meeting it head on to their right (keeping right, as people pass); to the
+        other side when a wall leaves no way past."""
         rel = p[:, None, :] - robots[None, :, 0:2]
         dist = np.hypot(rel[..., 0], rel[..., 1])
         gap = dist - robots[None, :, 4] - PEDESTRIAN_RADIUS
@@ -470,20 +509,36 @@ class ReactiveCrowd:
             n = rel[k, r] / max(dist[k, r], 1e-9)  # from the robot to the person
             into = float(v[k] @ n)
             if into < 0:
-                side = np.array([-n[1], n[0]])  # along the robot's edge; the one on the person's right
-                if side @ np.array([v[k, 1], -v[k, 0]]) < 0:
+                side = np.array([-n[1], n[0]])  # along the robot's edge: the way they already go round it,
+                along = float(v[k] @ side)
+                if abs(along) > 0.2 * abs(into):
+                    side = side if along > 0 else -side
+                elif side @ np.array([v[k, 1], -v[k, 0]]) < 0:  # or, meeting it head on, on their right
                     side = -side
+                side, _ = self._side_with_room(robots[r], side, margin)
                 v[k] += -n * into + side * (-into)
         return v
 
-    def _keep_out_of_robots(self, p: np.ndarray, v: np.ndarray, robots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _side_with_room(self, robot: np.ndarray, side: np.ndarray, margin: float) -> tuple[np.ndarray, bool]:
+        """`side`, unless a wall leaves a person no room to pass the robot that way and the other side has more;
+        and whether the side returned has room."""
+        reach = robot[4] + PEDESTRIAN_RADIUS + margin
+        ways = np.array([robot[0:2] + side * reach, robot[0:2] - side * reach])
+        room = self._walls.near(ways)[0].min(axis=1) >= PEDESTRIAN_RADIUS
+        return (side, True) if room[0] else (-side, True) if room[1] else (side, False)
+
+    def _keep_out_of_robots(self, p: np.ndarray, v: np.ndarray, robots: np.ndarray
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """No one walks into a robot further than touching it: positions, velocities, and who touched one."""
         rel = p[:, None, :] - robots[None, :, 0:2]
         dist = np.hypot(rel[..., 0], rel[..., 1])
         limit = robots[None, :, 4] + PEDESTRIAN_RADIUS - TOUCH_M
+        touched = np.zeros(len(p), dtype=bool)
         for k, r in zip(*np.nonzero(dist < limit), strict=True):
+            touched[k] = True
             n = rel[k, r] / max(dist[k, r], 1e-9)
             p[k] = robots[r, 0:2] + n * limit[0, r]
             into = float(v[k] @ n)
             if into < 0:
                 v[k] -= n * into
-        return p, v
+        return p, v, touched
