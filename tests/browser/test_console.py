@@ -3,7 +3,8 @@ var/screenshots/. The scripts get the lab's tokens (or its admin's credentials) 
 
 - console.e2e.mjs: the admin signs in through the login form (a wrong password refused first), the robots
   on the map, a refused and then an accepted delivery from the dispatch
-  form, its route drawn on the map, driven to completed with the recipient's confirmation given from
+  form (its answer held back until the live feed has it underway: the late 'queued' must not put the row
+  back), its route drawn on the map, driven to completed with the recipient's confirmation given from
   the mission detail view.
 - queue.e2e.mjs: a delivery dispatched with every field (params, priority, robot, not_before) appears
   in the queue, its detail view shows the step timeline and events, an API refusal reaches the message

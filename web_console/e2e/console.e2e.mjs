@@ -1,5 +1,6 @@
 // Browser test of the console in Debian Chromium (playwright-core; no browser is downloaded): the lab's admin
-// signs in through the login form (a wrong password refused first), the robots on the live map, a refused and then an accepted delivery from the dispatch form, driven to completed, with
+// signs in through the login form (a wrong password refused first), the robots on the live map, a refused and then an accepted delivery from the dispatch form (its answer held back until the live feed
+// has it underway, as a loaded fleet manager may answer late), driven to completed, with
 // the recipient's confirmation given from the mission detail view.
 // Usage: node e2e/console.e2e.mjs BASE_URL SCREENSHOT_DIR
 import { join } from "node:path";
@@ -38,6 +39,17 @@ await withConsole(base, async (page) => {
   if (!reason.includes("destination")) fail(`the form error does not name the field: ${reason}`);
 
   const before = new Set(await page.$$eval("tr[data-testid=mission-row]", (els) => els.map((e) => e.dataset.missionId)));
+  // the dispatch's answer ('queued') held back until the live feed has the mission underway, as a loaded
+  // fleet manager may answer: the older answer must not put the row back to queued
+  let answerHeld = false;
+  await page.route("**/api/v1/missions", async (route) => {
+    if (route.request().method() !== "POST") return route.continue();
+    const response = await route.fetch();
+    const id = (await response.json()).id;
+    await page.waitForSelector(`tr[data-testid=mission-row][data-mission-id="${id}"][data-status=underway]`, { timeout: 60_000 })
+      .then(() => { answerHeld = true; }, () => {});
+    await route.fulfill({ response });
+  });
   await form.locator("select[name=destination]").selectOption(DESTINATION);
   await form.locator("button[type=submit]").click();
   const handle = await page.waitForFunction((known) => {
@@ -48,6 +60,12 @@ await withConsole(base, async (page) => {
   console.log(`dispatched mission ${missionId} to ${DESTINATION}`);
   if (!(await page.isHidden("[data-testid=form-error]"))) fail("the form still shows the earlier refusal");
 
+  await page.waitForSelector("[data-testid=form-ok]:not([hidden])", { timeout: 90_000 });
+  await page.unroute("**/api/v1/missions");
+  if (!answerHeld) fail(`mission ${missionId} was not underway within 60 s`);
+  await page.waitForTimeout(300);  // (the queue redraws on the next frame)
+  const shown = await page.getAttribute(`tr[data-testid=mission-row][data-mission-id="${missionId}"]`, "data-status");
+  if (shown !== "underway") fail(`mission ${missionId} reads ${shown} once the late dispatch answer came, not underway`);
   const row = `tr[data-testid=mission-row][data-mission-id="${missionId}"]`;
   const detail = `[data-testid=mission-detail][data-mission-id="${missionId}"]`;
   await page.click(row);
@@ -57,7 +75,9 @@ await withConsole(base, async (page) => {
   let shotMid = false;
   let confirmed = false;
   while (Date.now() < deadline) {
-    status = await page.getAttribute(row, "data-status");
+    const seen = await page.getAttribute(row, "data-status");
+    if (seen !== status) console.log(`mission ${missionId}: ${seen} (${new Date().toISOString().slice(11, 19)})`);
+    status = seen;
     if (status === "underway" && !shotMid) {
       // the robot's route on the map: the released part drawn solid (the planned rest, if any, dashed)
       await page.waitForSelector("svg[data-testid=map] .routes polyline.route.released", { timeout: 20_000 });

@@ -12,8 +12,9 @@ function isMission(value: unknown): value is Mission {
 
 async function act(store: MissionStore, mission: Mission, verb: string, body?: unknown): Promise<void> {
   try {
+    const mark = store.mark();
     const answer = await post<unknown>(`/missions/${mission.id}/${verb}`, body);
-    if (isMission(answer)) store.upsert(answer);
+    if (isMission(answer)) store.fetched(answer, mark);
   } catch (err) {
     reportError(`${verb} mission #${mission.id}`, err);
   }

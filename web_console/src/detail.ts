@@ -85,10 +85,11 @@ export class DetailView {
     this.panel.hidden = false;
     this.render();
     try {
+      const mark = this.store.mark();
       const mission = await api<Mission>(`/missions/${id}`);
       if (this.missionId !== id) return; // another mission was opened meanwhile
       for (const e of mission.events ?? []) this.addEvent(e);
-      this.store.upsert(mission);
+      this.store.fetched(mission, mark);
     } catch (err) {
       reportError(`loading mission #${id}`, err);
     }

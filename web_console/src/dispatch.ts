@@ -150,8 +150,9 @@ export class DispatchForm {
       const notBefore = String(data.get("not_before") ?? "");
       if (notBefore) body.not_before = localToUtc(notBefore);
       if (submitButton) submitButton.disabled = true;
+      const mark = this.store.mark();
       const mission = await post<Mission>("/missions", body);
-      this.store.upsert(mission);
+      this.store.fetched(mission, mark);
       this.ok.textContent = `dispatched mission #${mission.id} (${mission.status})`;
       this.ok.dataset.missionId = String(mission.id);
       this.ok.hidden = false;

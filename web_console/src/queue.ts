@@ -8,7 +8,8 @@ import { awaitingStep, LIST_LIMIT, type MissionStore } from "./store";
 import type { DispatchState, Mission } from "./types";
 
 export async function loadMissions(store: MissionStore): Promise<void> {
-  store.replaceAll(await api<Mission[]>(`/missions?limit=${LIST_LIMIT}`));
+  const mark = store.mark();
+  store.replaceAll(await api<Mission[]>(`/missions?limit=${LIST_LIMIT}`), mark);
 }
 
 export class QueueView {

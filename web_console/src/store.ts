@@ -23,6 +23,8 @@ export function awaitingStep(mission: Mission): Step | undefined {
 export class MissionStore {
   private missions = new Map<number, Mission>();
   private listeners = new Set<Listener>();
+  private seq = 0;
+  private liveAt = new Map<number, number>(); // the last live frame about each mission, in frame order
 
   onChange(listener: Listener): void {
     this.listeners.add(listener);
@@ -32,12 +34,36 @@ export class MissionStore {
     for (const listener of this.listeners) listener(id);
   }
 
-  replaceAll(list: Mission[]): void {
-    this.missions = new Map(list.map((m) => [m.id, m]));
+  /** Taken before an API request; its answer is passed in with it (see `fetched`). */
+  mark(): number {
+    return this.seq;
+  }
+
+  private isFresh(id: number, mark: number): boolean {
+    return (this.liveAt.get(id) ?? -1) <= mark || !this.missions.has(id);
+  }
+
+  /** The missions as a list request answered: a mission a live frame spoke of since `mark` keeps its live state. */
+  replaceAll(list: Mission[], mark: number): void {
+    const next = new Map(list.map((m) => [m.id, m]));
+    for (const [id, mission] of this.missions) if (!this.isFresh(id, mark)) next.set(id, mission);
+    this.missions = next;
     this.changed(null);
   }
 
+  /** A mission from a live frame: the newest word on it. */
   upsert(mission: Mission): void {
+    this.liveAt.set(mission.id, ++this.seq);
+    this.put(mission);
+  }
+
+  /** A mission as an API request answered; ignored when a live frame about it came after the request was
+   * sent (the answer may predate it: a dispatch answered 'queued' once the mission was already underway). */
+  fetched(mission: Mission, mark: number): void {
+    if (this.isFresh(mission.id, mark)) this.put(mission);
+  }
+
+  private put(mission: Mission): void {
     const { events: _events, ...rest } = mission; // the event list belongs to the detail view
     this.missions.set(mission.id, rest);
     this.changed(mission.id);
@@ -46,6 +72,7 @@ export class MissionStore {
   applyStep(frame: MissionStepFrame): void {
     const mission = this.missions.get(frame.mission_id);
     if (!mission || !frame.status) return;
+    this.liveAt.set(mission.id, ++this.seq);
     const steps = mission.steps.map((s) => (s.index === frame.step_index ? stepAfter(s, frame) : s));
     this.missions.set(mission.id, { ...mission, steps });
     this.changed(mission.id);
