@@ -10,7 +10,7 @@ demo: setup
 test: setup
 	@bash scripts/test.sh
 
-test-long: setup  # the tests that run for many minutes (a 30-minute mixed fleet), left out of make test
+test-long: setup  # the tests that run for many minutes (a 30-minute mixed fleet, the soak), left out of make test
 	@bash scripts/test.sh -m long
 
 lint: setup

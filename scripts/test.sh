@@ -9,10 +9,19 @@ echo "[test] ruff"
 echo "[test] mypy"
 .venv/bin/mypy fleet_manager vda5050 ros2_ws/src/labfleet_sim/labfleet_sim ros2_ws/src/labfleet_robot/labfleet_robot ros2_ws/src/labfleet_gazebo/labfleet_gazebo
 echo "[test] pytest"
-# two workers, one test module each at a time (module-scoped labs stay in one worker); the longest
-# modules start first (tests/conftest.py), so the soak overlaps the rest
-# the `long` tests (many minutes each: make test-long) are left out unless a marker expression is given
+# four xdist workers, one test module each at a time; the modules that start a whole simulated lab (each about a
+# core) run on two of them while other modules are left (much of those waits on the wall clock, a server or a
+# subprocess: the other two workers take them), then on a third (tests/lab_scheduling.py). The longest modules
+# start first (tests/conftest.py).
+# The `long` tests (many minutes each: make test-long) are left out unless a marker expression is given.
 marker=(-m "not long")
 for arg in "$@"; do [ "$arg" = "-m" ] && marker=(); done
-.venv/bin/python -m pytest -q -p no:cacheprovider --durations=25 -n "${LABFLEET_TEST_WORKERS:-2}" --dist loadfile \
-  --no-loadscope-reorder "${marker[@]}" "$@"
+export LABFLEET_LAB_WORKERS=${LABFLEET_LAB_WORKERS:-2}
+# each test's worker, start and end (tests/conftest.py), summed up after the run: which modules ended it
+export LABFLEET_TEST_TIMELINE=${LABFLEET_TEST_TIMELINE:-var/test-timeline.txt}
+mkdir -p "$(dirname "$LABFLEET_TEST_TIMELINE")" && : > "$LABFLEET_TEST_TIMELINE"
+status=0
+.venv/bin/python -m pytest -q -p no:cacheprovider --durations=25 -n "${LABFLEET_TEST_WORKERS:-4}" --dist loadfile \
+  --no-loadscope-reorder "${marker[@]}" "$@" || status=$?
+.venv/bin/python scripts/test_timeline.py "$LABFLEET_TEST_TIMELINE" || true
+exit "$status"

@@ -15,11 +15,13 @@ REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = REPO / ".venv" / "bin"
 PG_ADMIN_URL = os.environ.get("LABFLEET_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
-# Every ROS test gets a domain of its own: 30..101 (20-29 are kept for `make demo`). Under pytest-xdist
+# Every ROS test gets a domain of its own: 30..101 (20-29 are kept for `make demo`; scripts/test.sh gives each of
+# its two pytest runs a band of these in LABFLEET_TEST_DOMAINS). Under pytest-xdist
 # each worker takes a band of its own, so that two workers never share a domain; a run without xdist
 # starts at an offset drawn from its pid, so that two runs side by side rarely meet.
 def _domain_band() -> list[int]:
-    ids = list(range(30, 102))
+    low, _, high = os.environ.get("LABFLEET_TEST_DOMAINS", "30-101").partition("-")  # scripts/test.sh's bands
+    ids = list(range(int(low), int(high) + 1))
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
     if worker.startswith("gw") and count > 1:
@@ -46,6 +48,21 @@ def ros_env() -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
     return env
+
+
+@pytest.fixture(autouse=True)
+def _quick_password_hashes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """argon2id at its least cost in the tests' own processes: at the product's (RFC 9106 low-memory: 64 MiB, 3
+    passes, 4 lanes) each user added and each login costs 0.14 s of an idle core, and the suite makes hundreds.
+    tests/api/test_auth.py checks the product's parameters; the labs (processes of their own) keep them."""
+    from argon2 import PasswordHasher
+
+    from fleet_manager.auth import passwords
+
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    passwords._dummy_hash.cache_clear()
+    yield
+    passwords._dummy_hash.cache_clear()
 
 
 @contextlib.contextmanager
@@ -100,15 +117,16 @@ def running_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         lab.stop()
 
 
-# The longest modules run first, so that under pytest-xdist (`make test` runs two workers, one module per
-# worker at a time) they overlap instead of one of them running alone at the end. scripts/test.sh passes
-# --no-loadscope-reorder (else xdist puts the modules with the most tests first, and these one-test
-# modules last); each worker starts with two modules, in turn: the soak and the shared lab on one, the
-# city pilot and test_up on the other.
-LONGEST_FIRST = ("tests/integration/test_soak.py", "tests/integration/test_city_pilot.py",
+# The longest modules run first, so that under pytest-xdist they overlap instead of one of them running alone at
+# the end: the labs (tests/lab_scheduling.py runs them on two workers), then the longest of the rest (on a
+# loaded host, by wall time). scripts/test.sh passes --no-loadscope-reorder (else xdist puts the modules with the
+# most tests first, and these one-test modules last).
+LONGEST_FIRST = ("tests/integration/test_lab.py", "tests/integration/test_up.py",
                  "tests/integration/test_vda5050_lab.py", "tests/integration/test_nav2_lab.py",
-                 "tests/integration/test_lab.py", "tests/integration/test_up.py",
-                 "tests/integration/test_faults.py", "tests/integration/test_single_lane_swap.py", "tests/browser/")
+                 "tests/integration/test_soak.py", "tests/integration/test_city_pilot.py",
+                 "tests/integration/test_faults.py", "tests/integration/test_single_lane_swap.py", "tests/browser/",
+                 "tests/api/test_api.py", "tests/api/test_schemathesis.py", "tests/gazebo/test_sdf.py",
+                 "tests/api/test_auth.py", "tests/labfleet_robot/test_city_contacts.py", "tests/api/")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -117,3 +135,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                     len(LONGEST_FIRST))
 
     items.sort(key=rank)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """`make test` (scripts/test.sh sets LABFLEET_LAB_WORKERS): the labs on that many workers, the rest on all
+    (tests/lab_scheduling.py)."""
+    lab_workers = os.environ.get("LABFLEET_LAB_WORKERS")
+    if not lab_workers or config.getvalue("dist") != "loadfile":
+        return None
+    from tests.lab_scheduling import LabScheduling
+
+    return LabScheduling(config, log, int(lab_workers))
+
+
+_TIMELINE = os.environ.get("LABFLEET_TEST_TIMELINE")  # a file: each test's worker, start and end (wall clock)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """With LABFLEET_TEST_TIMELINE set, one line per test (set-up and tear-down included) is appended to that file:
+    `<worker> <start> <end> <nodeid>`, to see which modules overlap in a run of `make test` and what ends it."""
+    import time
+
+    start = time.time()
+    yield
+    if _TIMELINE:
+        line = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')} {start:.1f} {time.time():.1f} {item.nodeid}\n"
+        with open(_TIMELINE, "a", encoding="utf-8") as f:  # one short append per line: workers do not interleave
+            f.write(line)

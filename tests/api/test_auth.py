@@ -307,3 +307,19 @@ def test_an_admin_changes_a_users_role_and_sites(client: TestClient, make_user: 
     assert client.patch(f"{API}/users/nobody", json={"role": "viewer"}).status_code == 404
     r = client.patch(f"{API}/users/admin", json={"role": "viewer", "sites": ["*"]})
     assert r.status_code == 409 and "last enabled admin" in r.json()["detail"]
+
+
+def test_the_product_hashes_with_the_rfc_9106_low_memory_profile() -> None:
+    """The tests hash at argon2id's least cost (tests/conftest.py); the product keeps RFC 9106's low-memory profile,
+    and a hash made at another cost is replaced at the next login."""
+    import importlib
+
+    from argon2 import PasswordHasher
+
+    from fleet_manager.auth import passwords
+
+    product = importlib.reload(passwords)._hasher  # the module as the fleet manager loads it
+    assert (product.time_cost, product.memory_cost, product.parallelism) == (3, 65536, 4)
+    assert product.type.name == "ID"
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("a password of ten")
+    assert product.check_needs_rehash(cheap)

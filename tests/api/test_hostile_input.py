@@ -20,6 +20,7 @@ PILOT = {"site": "living_lab", "name": "pilot", "period_start": "2026-01-01T00:0
          "period_end": "2027-01-01T00:00:00Z"}
 INCIDENT = {"severity": "SEV3", "kind": "near_miss", "robot_id": "delivery_1", "place": {"x": 1.0, "y": 2.0}}
 SMALL_BODY, SMALL_WS = 20_000, 1_000  # the live server's limits
+LOADED_S = 30.0  # a request's timeout: a login hashes a password, seconds on a host busy with the labs of make test
 
 
 def errors(response: httpx.Response) -> list[dict[str, Any]]:
@@ -42,7 +43,8 @@ def live(settings: Settings) -> Iterator[tuple[str, str]]:
     """A real server (uvicorn, real sockets) with small limits; its URL and an admin token."""
     small = settings.model_copy(update={"max_request_bytes": SMALL_BODY, "max_ws_message_bytes": SMALL_WS})
     with serve(small) as url:
-        login = httpx.post(f"{url}{API}/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD})
+        login = httpx.post(f"{url}{API}/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD},
+                           timeout=LOADED_S)
         assert login.status_code == 200, login.text
         yield url, login.json()["access_token"]
 
@@ -57,11 +59,11 @@ def test_chunked_body_is_counted_as_it_arrives(live: tuple[str, str]) -> None:
     url, token = live
     headers = {**bearer(token), **JSON}
     under = httpx.post(f"{url}{API}/pilots", content=_chunked(httpx.Request("POST", url, json=PILOT).content),
-                       headers=headers)
+                       headers=headers, timeout=LOADED_S)
     assert under.status_code == 201, under.text
     assert "content-length" not in under.request.headers
     over = httpx.post(f"{url}{API}/pilots", headers=headers,
-                      content=_chunked(b'{"name": "' + b"x" * 2 * SMALL_BODY + b'"}'))
+                      content=_chunked(b'{"name": "' + b"x" * 2 * SMALL_BODY + b'"}'), timeout=LOADED_S)
     assert over.status_code == 413, over.text
     assert over.json() == {"detail": f"request body over {SMALL_BODY} bytes"}
 

@@ -217,7 +217,9 @@ def test_a_client_that_stops_reading_holds_a_bounded_backlog_and_does_not_delay_
           f"{stuck[-1]['replaced_states'] - stuck[0]['replaced_states']} states coalesced, backlog at most "
           f"{max(s['queued_states'] for s in samples)} states + {max(s['queued_events'] for s in samples)} events, "
           f"{peak} bytes")
-    # the reader meanwhile: every robot's states arrive fresh (its stamps advance) and without gaps
+    # the reader meanwhile: every robot's states arrive fresh (its stamps advance) and without gaps. A fan-out
+    # that waited on the stalled client would leave gaps as long as its send stayed blocked (10 s and more); the
+    # bound is 3 s because under the full suite's load the machine alone delays a state by up to 1.6 s (seen)
     for robot_id in ("delivery_1", "delivery_2"):
         states = reader.states(robot_id, begin + 1, end)
         stamps = [f["stamp"] for _, f in states]
@@ -227,7 +229,7 @@ def test_a_client_that_stops_reading_holds_a_bounded_backlog_and_does_not_delay_
         delays = [t - f["wall_time"] for t, f in states]
         print(f"reader, {robot_id}: {len(states)} states, largest gap {max(gaps):.2f} s, delay from the agent "
               f"at most {max(delays):.3f} s")
-        assert max(gaps) < 1.0 and max(delays) < 1.0, (robot_id, max(gaps), max(delays))
+        assert max(gaps) < 3.0 and max(delays) < 3.0, (robot_id, max(gaps), max(delays))
 
 
 # -- 2. PostgreSQL out of reach for 10 s ------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Soak: the six-robot mixed fleet of the living lab runs 12 random missions from every template, with
-the simulator at 4x real time. Every mission ends terminal, and no robot is left holding a finished one."""
+"""Soak (`make test-long`): the six-robot mixed fleet of the living lab runs 12 random missions from every
+template, with the simulator at 4x real time. Every mission ends terminal, and no robot is left holding a
+finished one."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tests.lab_process import LabProcess, http
 pytestmark = pytest.mark.ros
 
 TERMINAL = {"completed", "failed", "canceled"}
-MISSIONS = 12  # 40 took 19 min of a 27-min `make test`; 12 start every template at least once, two per robot
+MISSIONS = 12  # every template at least once, two per robot
 
 
 TEMPLATES = ("delivery", "guide_tour", "security_patrol", "floor_cleaning", "material_transport", "pick_and_place",
@@ -54,6 +55,7 @@ def confirmer(api: str, stop: threading.Event) -> None:
         stop.wait(1.0)
 
 
+@pytest.mark.long  # `make test-long`: three minutes of a busy lab, left out of `make test` for its 20 minutes
 @pytest.mark.timeout(1500)
 def test_random_missions_on_a_mixed_fleet(tmp_path):
     env = dict(os.environ, ROS_DOMAIN_ID=str(next_domain_id()), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
