@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -54,6 +55,18 @@ def _far_transport(places: list[dict], start: dict, taken: set[str]) -> dict[str
     return {"pickup": pickup["name"], "station": station["name"]}
 
 
+def _audit_with_cancel(api: str, mission_id: int, wait_s: float = 30.0) -> list[dict]:
+    """The admin's audit entries once the cancel of `mission_id` is among them (or after `wait_s`): a request is
+    recorded when it ends, and a cancel ends after the vehicle has dropped its order, which can be after the
+    mission reads canceled."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        audit = http.get(f"{api}/audit", params={"username": "admin", "limit": 500}, timeout=10).json()
+        if any(e["path"].endswith(f"/missions/{mission_id}/cancel") for e in audit) or time.monotonic() > deadline:
+            return audit
+        time.sleep(0.5)
+
+
 def test_a_vda5050_vehicle_is_commanded_from_the_console(mixed_lab):
     api = f"{mixed_lab.url}/api/v1"
     robots = http.get(f"{api}/robots", timeout=10).json()
@@ -79,7 +92,7 @@ def test_a_vda5050_vehicle_is_commanded_from_the_console(mixed_lab):
     first, second = (http.get(f"{api}/missions/{m}", timeout=10).json() for m in missions)
     assert (first["status"], first["failure_reason"]) == ("failed", "estop"), first
     assert second["status"] == "canceled", second
-    audit = http.get(f"{api}/audit", params={"username": "admin", "limit": 500}, timeout=10).json()
+    audit = _audit_with_cancel(api, missions[1])
     commands = [e["action"] for e in audit
                 if e["method"] == "COMMAND" and e["target"] == f"robot_id={robot['id']}" and e["outcome"] == "ok"]
     for command in ("pause", "resume", "estop", "release"):

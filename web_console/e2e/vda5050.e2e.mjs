@@ -107,8 +107,13 @@ await withConsole(base, async (page) => {
 
   // MISSION_B waited for the robot: it takes it now, and is canceled from the queue
   await missionStatus(page, missionB, ["assigned", "underway"], 40_000);
+  // the queue shows "canceled" as soon as the record is; the request itself ends when the vehicle has dropped
+  // its order, and only then is it in the audit log: wait for its answer
+  const answered = page.waitForResponse((r) => r.url().endsWith(`/missions/${missionB}/cancel`), { timeout: 30_000 });
   await page.click(`${missionRow(missionB)} button[data-action=cancel]`);
   await missionStatus(page, missionB, ["canceled"]);
+  const answer = await answered;
+  if (!answer.ok()) fail(`the cancel of mission ${missionB} was answered ${answer.status()}`);
   console.log(`mission ${missionA} failed by the e-stop, mission ${missionB} canceled from the console`);
   await noErrors(page);
 });
