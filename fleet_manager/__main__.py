@@ -9,6 +9,7 @@ import uvicorn
 
 from fleet_manager.app import create_app
 from fleet_manager.auth.startup import StartupError, check_secret
+from fleet_manager.log_redaction import redact_root_handlers, uvicorn_log_config
 from fleet_manager.settings import Settings
 
 
@@ -19,6 +20,7 @@ def main() -> None:
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args()
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    redact_root_handlers()  # no token in any log line (fleet_manager/log_redaction.py)
     settings = Settings()
     try:
         check_secret(settings)
@@ -26,7 +28,7 @@ def main() -> None:
         parser.exit(2, f"error: {exc}\n")
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
                 ws_max_size=1_000_000, ws_per_message_deflate=False, timeout_graceful_shutdown=5,
-                access_log=False)
+                access_log=False, log_config=uvicorn_log_config())
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -60,6 +61,10 @@ class LabHttp:
 
 
 http = LabHttp()
+
+
+_JWT = re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}")
+_TOKEN_PARAM = re.compile(r"(?i)token=(?!<redacted>)[^&\s\"']")
 
 
 def login(url: str, username: str, password: str) -> dict[str, Any]:
@@ -149,6 +154,11 @@ class LabProcess:
 
     def output(self) -> str:
         return "\n".join(self.lines[-80:])
+
+    def credentials_in_output(self) -> list[str]:
+        """The lines of the lab's output (every process it supervises) that show a token: a JWT, or the value of a
+        `token=` parameter that is not redacted."""
+        return [line for line in self.lines if _JWT.search(line) or _TOKEN_PARAM.search(line)]
 
     def login(self, username: str = "admin", password: str | None = None) -> dict[str, Any]:
         """Logs in (as the lab's admin unless told otherwise); the admin's tokens are kept in `token`,

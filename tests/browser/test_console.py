@@ -29,6 +29,11 @@ def test_console_dispatches_a_mission(running_lab):
     for name in ("login.png", "console.png", "underway.png", "awaiting-confirmation.png", "completed.png"):
         assert (SHOTS / name).stat().st_size > 10_000, name
     assert (SHOTS / "signed-in.png").stat().st_size > 3_000  # the top bar alone
+    # the console's live feed passes its token in the websocket's URL: logged, but redacted (issue 18)
+    assert any("/ws/telemetry?token=<redacted>" in line for line in running_lab.lines), running_lab.output()
+    assert not running_lab.credentials_in_output(), running_lab.credentials_in_output()[:3]
+    icon = http.get(f"{running_lab.url}/favicon.svg", timeout=10)
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml"), icon.headers
 
 
 def test_mission_queue_dispatch_detail_and_controls(running_lab):
