@@ -142,6 +142,11 @@ class Client:
         result: dict[str, Any] = self._call("GET", "/health")
         return result
 
+    def pilots(self, site: str | None = None) -> list[dict[str, Any]]:
+        """The pilots the user may see (of one site, with `site`)."""
+        result: list[dict[str, Any]] = self._call("GET", "/pilots", params={"site": site} if site else None)
+        return result
+
     def pilot_report(self, pilot_id: str) -> str:
         """The pilot's report as a self-contained HTML page."""
         return self._request("GET", f"/pilots/{quote(pilot_id, safe='')}/report", timeout=60.0).text

@@ -17,12 +17,15 @@ from pydantic import ValidationError
 from fleet_manager.auth.startup import StartupError, check_secret
 from fleet_manager.cli.accounts import login, user_app
 from fleet_manager.cli.client import ApiError, Client, api_url
+from fleet_manager.cli.pilots import PilotNotFound, find_pilot, pilot_app
+from fleet_manager.cli.steps import step_line
 from fleet_manager.settings import Settings
 
 app = typer.Typer(help="LabFleet: run a robot living lab.", no_args_is_help=True, add_completion=False)
 mission_app = typer.Typer(help="Submit and follow missions.", no_args_is_help=True)
 app.add_typer(mission_app, name="mission")
 app.add_typer(user_app, name="user")
+app.add_typer(pilot_app, name="pilot")
 app.command()(login)
 
 DEFAULT_DOMAIN_ID = 23
@@ -145,16 +148,23 @@ def mission_submit(
         _follow(client, mission["id"], timeout, mission["status"])
 
 
-def _follow(client: Client, mission_id: int, timeout: float, last: str | None = None) -> None:
+def _follow(client: Client, mission_id: int, timeout: float, last: str | None = None,
+            poll_s: float = 0.5) -> None:
+    """Print the mission's status and each step's as they change, until it ends (exit 0 if it completed)."""
     deadline = time.monotonic() + timeout
+    steps: dict[int, str] = {}
     while time.monotonic() < deadline:
         m = client.mission(mission_id)
         if m["status"] != last:
             _print_mission(m)
             last = m["status"]
+        for step in m.get("steps") or []:
+            if steps.get(step["index"], "pending") != step.get("status", "pending"):
+                steps[step["index"]] = step.get("status", "pending")
+                typer.echo(step_line(mission_id, step))
         if m["status"] in ("completed", "failed", "canceled"):
             raise typer.Exit(0 if m["status"] == "completed" else 1)
-        time.sleep(0.5)
+        time.sleep(poll_s)
     _fail(f"mission {mission_id} did not end within {timeout:g} s", 1)
 
 
@@ -276,14 +286,18 @@ def write_report(client: Client, pilot_id: str, out: Path | None, csv_out: Path 
 
 @app.command()
 def report(
-    pilot_id: Annotated[str, typer.Argument(help="the pilot's id (GET /api/v1/pilots lists them)")],
+    pilot: Annotated[str, typer.Argument(help="the pilot's id or name (`labfleet pilot list` shows them)")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="HTML file [pilot-ID-report.html]")] = None,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="also write every mission run as CSV here")] = None,
     api: ApiOpt = None,
 ) -> None:
     """Write a pilot's report: one self-contained HTML page (KPIs, targets, charts, site map, robots)."""
+    client = Client(api_url(api))
     try:
-        written = write_report(Client(api_url(api)), pilot_id, out, csv_out)
+        pilot_id = find_pilot(client.pilots(), pilot)["id"]
+        written = write_report(client, pilot_id, out, csv_out)
+    except PilotNotFound as exc:
+        _fail(str(exc))
     except ApiError as exc:
         _fail(str(exc.detail if exc.status else exc))
     except OSError as exc:

@@ -1,0 +1,63 @@
+"""`labfleet pilot list`, and finding a pilot by id or by name for `labfleet report`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from fleet_manager.cli.client import ApiError, Client, api_url
+
+pilot_app = typer.Typer(help="The pilots of the sites you may see.", no_args_is_help=True)
+
+ApiOpt = Annotated[str | None, typer.Option("--api", help="fleet manager URL [env LABFLEET_API_URL]")]
+
+
+class PilotNotFound(LookupError):
+    """No pilot, or more than one, answers to what the user typed: the message says which."""
+
+
+def find_pilot(pilots: list[dict[str, Any]], wanted: str) -> dict[str, Any]:
+    """The pilot whose id is `wanted`, else the one whose name is (case-insensitive), else the one id that starts
+    with it."""
+    for pilot in pilots:
+        if pilot["id"] == wanted:
+            return pilot
+    named = [p for p in pilots if p["name"].casefold() == wanted.casefold()]
+    if not named:
+        named = [p for p in pilots if p["id"].startswith(wanted)] if len(wanted) >= 4 else []
+    if len(named) == 1:
+        return named[0]
+    if not named:
+        raise PilotNotFound(f"no pilot has the id or name {wanted!r}; `labfleet pilot list` shows them")
+    ids = ", ".join(f"{p['id']} ({p['site']})" for p in named)
+    raise PilotNotFound(f"{len(named)} pilots are named {wanted!r}: {ids}; give its id")
+
+
+def pilot_lines(pilots: list[dict[str, Any]]) -> list[str]:
+    """One line per pilot, newest period first: id, site, name, period (UTC dates), robots, [default]."""
+    lines = []
+    for p in sorted(pilots, key=lambda p: (p["period_start"], p["name"]), reverse=True):
+        period = f"{p['period_start'][:10]} .. {p['period_end'][:10]}"
+        robots = ", ".join(p["robots"]) if p["robots"] else "all robots"
+        default = "  [the site's default]" if p.get("is_default") else ""
+        lines.append(f"{p['id']}  {p['site']:<14} {p['name']}  ({period}; {robots}){default}")
+    return lines
+
+
+@pilot_app.command("list")
+def pilot_list(
+    site: Annotated[str | None, typer.Option(help="only this site's pilots")] = None,
+    api: ApiOpt = None,
+) -> None:
+    """List the pilots: id, site, name, period and robots (`labfleet report` takes the id or the name)."""
+    try:
+        pilots = Client(api_url(api)).pilots(site)
+    except ApiError as exc:
+        typer.echo(f"error: {exc.detail if exc.status else exc}", err=True)
+        raise typer.Exit(1) from None
+    if not pilots:
+        typer.echo("no pilots" + (f" on site {site}" if site else ""))
+        return
+    for line in pilot_lines(pilots):
+        typer.echo(line)
