@@ -44,6 +44,7 @@ from sitegen import (
     lane_entry,
     model_lines,
     place_entry,
+    site_yaml,
     static_model,
     walk_waypoints,
     world_head,
@@ -472,7 +473,7 @@ def zones_yaml(site: Layout) -> str:
 
 def site_files(site: Layout) -> dict[str, str]:
     return {"world.sdf": world_sdf(site), "navgraph.yaml": navgraph_yaml(site), "fleet.yaml": fleet_yaml(site),
-            "zones.yaml": zones_yaml(site)}
+            "zones.yaml": zones_yaml(site), "site.yaml": site_yaml(HEADER)}
 
 
 def write_site(out: Path) -> list[Path]:

@@ -34,6 +34,7 @@ from sitegen import (
     lane_entry,
     model_lines,
     place_entry,
+    site_yaml,
     walk_waypoints,
     world_head,
     write_files,
@@ -218,7 +219,8 @@ def zones_yaml() -> str:
 
 def site_files() -> dict[str, str]:
     return {"world.sdf": world_sdf(), "navgraph.yaml": navgraph_yaml(), "fleet.yaml": fleet_yaml(),
-            "zones.yaml": zones_yaml(), "people.yaml": f"# {HEADER}\n" + PEOPLE_YAML}
+            "zones.yaml": zones_yaml(), "people.yaml": f"# {HEADER}\n" + PEOPLE_YAML,
+            "site.yaml": site_yaml(HEADER)}
 
 
 def main(argv: list[str] | None = None) -> None:

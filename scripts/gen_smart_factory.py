@@ -29,7 +29,19 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sitegen import Box, Lane, Place, box_model, lane_entry, model_lines, place_entry, world_head, write_files, ynum
+from sitegen import (
+    Box,
+    Lane,
+    Place,
+    box_model,
+    lane_entry,
+    model_lines,
+    place_entry,
+    site_yaml,
+    world_head,
+    write_files,
+    ynum,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SITE = "smart_factory"
@@ -319,7 +331,7 @@ def zones_yaml() -> str:
 
 def site_files(site: Layout) -> dict[str, str]:
     return {"world.sdf": world_sdf(site), "navgraph.yaml": navgraph_yaml(site), "fleet.yaml": fleet_yaml(site),
-            "zones.yaml": zones_yaml()}
+            "zones.yaml": zones_yaml(), "site.yaml": site_yaml(HEADER)}
 
 
 def write_site(out: Path) -> list[Path]:

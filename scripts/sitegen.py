@@ -275,6 +275,30 @@ def model_lines(name: str, model: dict[str, Any]) -> list[str]:
     return out
 
 
+# site.yaml of the generated sites (docs/site_files.md): Busan's time zone, Korea's grid emission factor and the
+# reference vehicle of the CO2 comparison (sim_worlds/living_lab/site.yaml, written by hand, says the same)
+SITE_YAML = """# What the site is beyond its map and fleet (docs/site_files.md, "site.yaml"): its time zone, and the
+# emission factors of its energy and CO2 figures (docs/kpis.md, "Energy and CO2").
+timezone: Asia/Seoul
+carbon:
+  # Korea's consumption-side grid electricity emission factor for 2023: 0.4173 t CO2e/MWh
+  grid_kg_co2e_per_kwh: 0.4173
+  grid_source: >-
+    Korea Ministry of Climate, Energy and Environment, consumption-side electricity emission
+    factor (announced 2025-12-18)
+  grid_year: 2023
+  # what a delivery robot stands in for: a new light commercial van (EU average of 2022, WLTP)
+  reference_vehicle: a new delivery van
+  reference_g_co2_per_km: 183.8
+  reference_source: >-
+    European Environment Agency, CO2 emissions of new vans registered in Europe in 2022 (WLTP)
+"""
+
+
+def site_yaml(header: str) -> str:
+    return f"# {header}\n" + SITE_YAML
+
+
 def write_files(out: Path, files: dict[str, str]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []

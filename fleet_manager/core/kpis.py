@@ -121,6 +121,19 @@ class KpiReport:
     protective_stops_per_km: float | None = None
     near_misses: int = 0  # incidents of kind near_miss
     near_misses_per_km: float | None = None
+    energy_kwh: float = 0.0  # Σ energy_wh / 1000
+    co2_kg: float | None = None  # energy_kwh times the grid's factor (None: the site gives no factor)
+    co2_g_per_km: float | None = None
+    reference_co2_kg: float | None = None  # the reference vehicle over the same distance
+    co2_avoided_kg: float | None = None  # reference_co2_kg - co2_kg
+
+
+@dataclass(frozen=True)
+class EmissionFactors:
+    """The site's (site.yaml `carbon`): kg CO₂e per kWh from the grid; g CO₂ per km of the reference vehicle."""
+
+    grid_kg_per_kwh: float
+    reference_g_per_km: float | None = None
 
 
 def ratio(numerator: float, denominator: float) -> float | None:
@@ -150,10 +163,12 @@ def compute_kpis(
     public_interactions: int = 0,
     *,
     now: float,
+    factors: EmissionFactors | None = None,
 ) -> KpiReport:
     """The KPIs over one window's records. Running missions and open interventions count up to `now`.
 
-    `public_interactions` is the number of announce/handover actions guide robots performed.
+    `public_interactions` is the number of announce/handover actions guide robots performed; `factors` the
+    site's emission factors (without them the CO₂ KPIs are None).
     """
     if public_interactions < 0:
         raise ValueError("public_interactions must not be negative")
@@ -179,6 +194,10 @@ def compute_kpis(
     time_share = ratio(intervention_s, operating_s)
     distance_share = ratio(intervention_m, distance_m)
     mtbi_s = ratio(operating_s, n_interventions)
+    energy_kwh = sum(r.energy_wh for r in runs) / 1000
+    co2_kg = None if factors is None else energy_kwh * factors.grid_kg_per_kwh
+    reference = None if factors is None or factors.reference_g_per_km is None \
+        else distance_km * factors.reference_g_per_km / 1000
     return KpiReport(
         missions_total=len(runs),
         missions_completed=completed,
@@ -204,6 +223,11 @@ def compute_kpis(
         protective_stops_per_km=ratio(protective, distance_km),
         near_misses=near,
         near_misses_per_km=ratio(near, distance_km),
+        energy_kwh=energy_kwh,
+        co2_kg=co2_kg,
+        co2_g_per_km=None if co2_kg is None else ratio(co2_kg * 1000, distance_km),
+        reference_co2_kg=reference,
+        co2_avoided_kg=None if reference is None or co2_kg is None else reference - co2_kg,
     )
 
 
@@ -230,6 +254,10 @@ DIRECTIONS: dict[str, Direction] = {
     "public_interactions": Direction.HIGHER,
     "protective_stops_per_km": Direction.LOWER,
     "near_misses_per_km": Direction.LOWER,
+    "energy_kwh": Direction.LOWER,
+    "co2_kg": Direction.LOWER,
+    "co2_g_per_km": Direction.LOWER,
+    "co2_avoided_kg": Direction.HIGHER,
 }
 
 

@@ -57,7 +57,7 @@ def update_pilot(pilot_id: str, body: PilotUpdate, session: SessionDep, lab: Lab
 @router.get("/{pilot_id}/kpis", response_model=PilotKpis)
 def pilot_kpis(pilot_id: str, session: SessionDep, lab: LabDep) -> PilotKpis:
     """Every KPI of docs/kpis.md over the pilot's missions, interventions and incidents, and its targets."""
-    return service.pilot_kpis(session, pilot_id, lab.sim_now())
+    return service.pilot_kpis(session, pilot_id, lab.sim_now(), lab.settings.sites_dir)
 
 
 def _maps(lab: Lab) -> Callable[[str], dict[str, Any]]:
@@ -71,21 +71,22 @@ def _maps(lab: Lab) -> Callable[[str], dict[str, Any]]:
 def pilot_report(pilot_id: str, session: SessionDep, lab: LabDep) -> HTMLResponse:
     """The pilot's report: header, KPIs against targets, missions per day, the site map with interventions
     and incidents, and a per-robot table; the same numbers as `/kpis`."""
-    return HTMLResponse(report.html_report(session, pilot_id, _maps(lab), lab.sim_now()))
+    return HTMLResponse(report.html_report(session, pilot_id, _maps(lab), lab.sim_now(), lab.settings.sites_dir))
 
 
 @router.get("/{pilot_id}/charts", response_model=report.PilotCharts)
 def pilot_charts(pilot_id: str, session: SessionDep, lab: LabDep) -> report.PilotCharts:
     """The report's charts as plotly figure JSON (KPIs against targets, missions per day, the site map with
     interventions and incidents) and its per-robot table: what the console's pilot dashboard draws."""
-    return report.charts_report(session, pilot_id, _maps(lab), lab.sim_now())
+    return report.charts_report(session, pilot_id, _maps(lab), lab.sim_now(), lab.settings.sites_dir)
 
 
 @router.get("/{pilot_id}/report.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}, "description": "one row per mission run"}})
 def pilot_report_csv(pilot_id: str, session: SessionDep, lab: LabDep) -> Response:
     """Every mission run of the pilot as CSV (report.CSV_COLUMNS), in mission id order."""
-    return Response(report.csv_report(session, pilot_id, lab.sim_now()), media_type="text/csv; charset=utf-8",
+    return Response(report.csv_report(session, pilot_id, lab.sim_now(), lab.settings.sites_dir),
+                    media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="pilot-{pilot_id}-missions.csv"'})
 
 

@@ -26,11 +26,13 @@ from fleet_manager.missions.schemas import as_utc
 from fleet_manager.pilots import repository, service
 from fleet_manager.pilots.report_charts import PLOTLY_CONFIG, Chart, plotlyjs_version, report_charts, to_div, to_json
 from fleet_manager.pilots.schemas import IncidentPublic, InterventionPublic, PilotKpis, PilotPublic
+from fleet_manager.sites.profile import Carbon, SiteProfileError, load_site_profile
 from fleet_manager.sites.service import Site
 
 NO_ROBOT = "(no robot)"
 CSV_COLUMNS = ("id", "robot_id", "template", "status", "priority", "created_at", "assigned_at", "started_at",
-               "ended_at", "sim_started_at", "sim_ended_at", "duration_s", "distance_m", "failure_reason", "route")
+               "ended_at", "sim_started_at", "sim_ended_at", "duration_s", "distance_m", "failure_reason", "route",
+               "energy_wh", "co2_g")
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class PilotReport:
     site_map: dict[str, Any]
     robots: list[RobotRow]
     generated_at: datetime
+    carbon: Carbon | None = None  # the site's emission factors (site.yaml), as the KPIs used them
 
 
 def site_map(sites_dir: Path, active: Site, name: str) -> dict[str, Any]:
@@ -75,18 +78,30 @@ def _robot_rows(pilot: PilotPublic, runs: Sequence[kpis.MissionRun], interventio
 
 
 def build_report(session: Session, pilot_id: str, map_of: Callable[[str], dict[str, Any]],
-                 sim_now: float | None = None) -> PilotReport:
-    """Everything the report shows. `map_of(site)` returns a site's map (`site_map`); NotFound for an unknown pilot."""
+                 sim_now: float | None = None, sites_dir: Path | None = None) -> PilotReport:
+    """Everything the report shows. `map_of(site)` returns a site's map (`site_map`); `sites_dir` holds the
+    sites' emission factors (site.yaml); NotFound for an unknown pilot."""
     row = repository.get_pilot(session, pilot_id)
     pilot = PilotPublic.of(row)
-    answer = service.pilot_kpis(session, pilot_id, sim_now)
+    answer = service.pilot_kpis(session, pilot_id, sim_now, sites_dir)
     # the records pilot_kpis reads, converted to runs as it converts them
     missions = repository.missions_of(session, row)
     runs = [service.mission_run(m, answer.clock == "sim") for m in missions]
     interventions = [InterventionPublic.of(i) for i in repository.interventions(session, pilot_id=pilot_id)]
     incidents = [IncidentPublic.of(n) for n in repository.incidents(session, pilot_id=pilot_id)]
     return PilotReport(pilot, answer, missions, runs, interventions, incidents, map_of(pilot.site),
-                       _robot_rows(pilot, runs, interventions, incidents, answer.now), utcnow())
+                       _robot_rows(pilot, runs, interventions, incidents, answer.now), utcnow(),
+                       _carbon(sites_dir, pilot.site))
+
+
+def _carbon(sites_dir: Path | None, site: str) -> Carbon | None:
+    """The site's emission factors, None without them (or with a site.yaml the KPIs' notes say is bad)."""
+    if sites_dir is None:
+        return None
+    try:
+        return load_site_profile(sites_dir / site).carbon
+    except SiteProfileError:
+        return None
 
 
 # -- CSV ----------------------------------------------------------------------------------------
@@ -103,12 +118,14 @@ def render_csv(report: PilotReport) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
+    factor = report.carbon.grid_kg_per_kwh if report.carbon is not None else None
     for m, run in zip(report.missions, report.runs, strict=True):
         duration = "" if run.started_at is None else run.duration_s(report.answer.now)
+        co2_g = "" if factor is None or m.energy_wh is None else m.energy_wh * factor  # Wh x kg/kWh = g
         writer.writerow([m.id, _blank(m.robot_id), _blank(m.template), m.status, m.priority, _iso(m.created_at),
                          _iso(m.assigned_at), _iso(m.started_at), _iso(m.ended_at), _blank(m.sim_started_at),
                          _blank(m.sim_ended_at), duration, _blank(m.distance_m), _blank(m.failure_reason),
-                         " > ".join(m.route)])
+                         " > ".join(m.route), _blank(m.energy_wh), co2_g])
     return out.getvalue()
 
 
@@ -197,6 +214,25 @@ def _robot_table(rows: Sequence[RobotRow]) -> str:
             f'<tbody>{body}</tbody></table>')
 
 
+def _energy_section(report: PilotReport) -> str:
+    """Energy and CO2 in a few lines, with the factors and their sources (docs/kpis.md has the formulas)."""
+    k, c = report.answer.kpis, report.carbon
+    rows = [("energy used", f"{fmt(k.energy_kwh)} kWh"),
+            ("energy per km", "n.a." if k.energy_wh_per_km is None else f"{fmt(k.energy_wh_per_km)} Wh/km")]
+    if c is None:
+        rows.append(("CO2", "n.a.: the site gives no grid emission factor (site.yaml: carbon)"))
+    else:
+        rows += [("CO2 from the grid", f"{fmt(k.co2_kg)} kg CO2e at {fmt(c.grid_kg_per_kwh)} kg CO2e/kWh "
+                                       f"({c.grid_source}, {c.grid_year})"),
+                 ("CO2 per km", "n.a." if k.co2_g_per_km is None else f"{fmt(k.co2_g_per_km)} g CO2e/km")]
+        if c.reference_g_per_km is not None:
+            rows += [(f"the same distance by {c.reference_vehicle or 'the reference vehicle'}",
+                      f"{fmt(k.reference_co2_kg)} kg CO2 at {fmt(c.reference_g_per_km)} g/km ({c.reference_source})"),
+                     ("CO2 avoided", f"{fmt(k.co2_avoided_kg)} kg")]
+    body = "".join(f"<dt>{_e(name)}</dt><dd>{_e(value)}</dd>" for name, value in rows)
+    return f'<section id="energy"><h2>Energy and CO2</h2><dl>{body}</dl></section>'
+
+
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; } th, td { padding: .25em .8em; border-bottom: 1px solid #ddd; }
@@ -226,6 +262,7 @@ def render_html(report: PilotReport) -> str:
 {len(report.missions)} missions, {len(report.interventions)} interventions, {len(report.incidents)} incidents.</p>
 </header>
 <section><h2>KPIs</h2>{_kpi_table(answer)}<ul class="muted">{notes}</ul></section>
+{_energy_section(report)}
 {sections}
 <section><h2>Per robot</h2>{_robot_table(report.robots)}</section>
 </body></html>
@@ -233,14 +270,14 @@ def render_html(report: PilotReport) -> str:
 
 
 def html_report(session: Session, pilot_id: str, map_of: Callable[[str], dict[str, Any]],
-                sim_now: float | None = None) -> str:
-    return render_html(build_report(session, pilot_id, map_of, sim_now))
+                sim_now: float | None = None, sites_dir: Path | None = None) -> str:
+    return render_html(build_report(session, pilot_id, map_of, sim_now, sites_dir))
 
 
 def charts_report(session: Session, pilot_id: str, map_of: Callable[[str], dict[str, Any]],
-                  sim_now: float | None = None) -> PilotCharts:
-    return render_charts(build_report(session, pilot_id, map_of, sim_now))
+                  sim_now: float | None = None, sites_dir: Path | None = None) -> PilotCharts:
+    return render_charts(build_report(session, pilot_id, map_of, sim_now, sites_dir))
 
 
-def csv_report(session: Session, pilot_id: str, sim_now: float | None = None) -> str:
-    return render_csv(build_report(session, pilot_id, lambda _: {}, sim_now))
+def csv_report(session: Session, pilot_id: str, sim_now: float | None = None, sites_dir: Path | None = None) -> str:
+    return render_csv(build_report(session, pilot_id, lambda _: {}, sim_now, sites_dir))

@@ -21,6 +21,7 @@ from fleet_manager.core.zones import (
     parse_operating_zones,
     parse_speed_caps,
 )
+from fleet_manager.sites.profile import SiteProfile, load_site_profile
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Site:
     cleaning_zones: dict[str, CoverageZone] = field(default_factory=dict)
     operating_zones: OperatingZones = field(default_factory=OperatingZones)  # speed limits, no-go, hours
     speed_caps: SpeedCaps = field(default_factory=SpeedCaps)
+    profile: SiteProfile = field(default_factory=SiteProfile)  # site.yaml: time zone, emission factors
 
     @classmethod
     def load(cls, directory: Path, fleet_file: Path | None = None) -> Site:
@@ -60,6 +62,7 @@ class Site:
             cleaning_zones=cleaning,
             operating_zones=operating,
             speed_caps=caps,
+            profile=load_site_profile(directory),  # (SiteProfileError, a ValueError, names the file and field)
         )
 
     def max_speed(self, robot_id: str) -> float:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlmodel import Session
+import yaml
+from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from fleet_manager.cli.client import ApiError, Client
@@ -248,3 +249,45 @@ def test_cli_report_command_fails_cleanly_without_a_service(tmp_path):
     result = CliRunner().invoke(app, ["report", "some-pilot", "--out", str(out), "--api", "http://127.0.0.1:9"])
     assert result.exit_code == 1 and "cannot reach the fleet manager" in result.output
     assert not out.exists()
+
+
+def test_energy_and_co2_in_the_report_are_the_formulas_over_the_database(client):
+    """Issue 18, acceptance 4: energy and CO2 in /kpis, the HTML report and the CSV equal docs/kpis.md's
+    formulas applied to the stored missions, with the factors of the site's own site.yaml."""
+    p = make_pilot(client, name="energy pilot")
+    with Session(client.app.state.lab.engine) as session:
+        session.add_all([
+            _mission(p["id"], "delivery_1", "completed", 0, 300, 850.0, energy_wh=21.5),
+            _mission(p["id"], "delivery_1", "failed", 400, 500, 120.0, energy_wh=4.25),
+            _mission(p["id"], "guide_1", "completed", 0, 200, 400.0),  # energy not measured: counts 0 Wh
+        ])
+        session.commit()
+        rows = session.exec(select(Mission.id, Mission.energy_wh, Mission.distance_m)
+                            .where(Mission.pilot_id == p["id"]).order_by(Mission.id)).all()
+    carbon = yaml.safe_load((REPO / "sim_worlds" / "living_lab" / "site.yaml").read_text())["carbon"]
+    factor, reference = carbon["grid_kg_co2e_per_kwh"], carbon["reference_g_co2_per_km"]
+    kwh = sum(e or 0.0 for _, e, _ in rows) / 1000
+    km = sum(d or 0.0 for _, _, d in rows) / 1000
+    expected = {"energy_kwh": kwh, "energy_wh_per_km": kwh * 1000 / km, "co2_kg": kwh * factor,
+                "co2_g_per_km": kwh * factor * 1000 / km, "reference_co2_kg": km * reference / 1000,
+                "co2_avoided_kg": km * reference / 1000 - kwh * factor}
+
+    kpis = client.get(f"{API}/pilots/{p['id']}/kpis").json()
+    assert {k: kpis["kpis"][k] for k in expected} == pytest.approx(expected, rel=1e-9)
+    assert any(str(factor) in note and str(carbon["grid_year"]) in note for note in kpis["notes"]), kpis["notes"]
+
+    page = client.get(f"{API}/pilots/{p['id']}/report").text
+    shown = dict(re.findall(r'data-kpi="([^"]+)" data-value="([^"]*)"', page))
+    assert {k: float(shown[k]) for k in expected} == pytest.approx(expected, rel=1e-9)
+    section = re.search(r'<section id="energy">(.*?)</section>', page, re.S)
+    assert section and html.escape(carbon["grid_source"]) in section.group(1), page[-3000:]
+    assert f"{factor:g} kg CO2e/kWh" in section.group(1) and html.escape(carbon["reference_source"]) in section.group(1)
+
+    table = list(csv.DictReader(io.StringIO(client.get(f"{API}/pilots/{p['id']}/report.csv").text)))
+    by_id = {int(r["id"]): r for r in table}
+    for mission_id, energy, _ in rows:
+        row = by_id[mission_id]
+        if energy is None:
+            assert row["energy_wh"] == row["co2_g"] == "", row
+        else:
+            assert float(row["energy_wh"]) == energy and float(row["co2_g"]) == pytest.approx(energy * factor)
