@@ -28,6 +28,13 @@ if [ ${#APT_PKGS[@]} -gt 0 ]; then
     say "WARNING: missing Debian packages (${APT_PKGS[*]}); run as root or install them: browser and SDF tests need them"
   fi
 fi
+# a Korean font, so that the console's Korean shows in the browser tests' screenshots (the tests read text, not
+# pixels: without it they still pass, and set-up goes on)
+if [ ! -d /usr/share/fonts/truetype/nanum ] && [ "$(id -u)" = 0 ]; then
+  say "installing a Korean font (fonts-nanum)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-nanum \
+      >/dev/null; } || say "WARNING: fonts-nanum could not be installed: Korean shows as boxes in screenshots"
+fi
 
 # 2. the venv with ROS 2 Jazzy wheels
 [ -x "$VENV/bin/python" ] || { say "creating $VENV"; "$PY" -m venv "$VENV"; }

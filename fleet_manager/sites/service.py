@@ -74,6 +74,7 @@ class Site:
         min_x, min_y, max_x, max_y = self.world.bounds()
         return {
             "site": self.name,
+            "timezone": self.profile.timezone,
             "bounds": {"min_x": min_x, "min_y": min_y, "max_x": max_x, "max_y": max_y},
             "walls": [
                 {"name": o.name, "polygon": [[x, y] for x, y in o.polygon]} for o in self.world.obstacles

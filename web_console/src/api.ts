@@ -1,5 +1,6 @@
 // The fleet manager's HTTP API, same origin, every request with the signed-in user's bearer token.
 import { accessToken, refreshTokens, signedOut } from "./session";
+import { t } from "./i18n";
 
 const BASE = "/api/v1";
 
@@ -80,7 +81,7 @@ export async function api<T>(path: string, init?: RequestInit, anonymous = false
   try {
     return (text ? JSON.parse(text) : null) as T;
   } catch {
-    throw new ApiError(`${path}: the answer is not JSON`, response.status);
+    throw new ApiError(t("page.answer_not_json", { path }), response.status);
   }
 }
 

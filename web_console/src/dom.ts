@@ -1,4 +1,5 @@
 // Small DOM helpers shared by the views: no framework, plain elements.
+import { dayOf, term, timeOfDay } from "./i18n";
 
 export const $ = <T extends Element>(sel: string, root: ParentNode = document) => root.querySelector(sel) as T;
 
@@ -26,8 +27,9 @@ export function button(label: string, onClick: () => void | Promise<void>, cls =
   return b;
 }
 
+/** A value the API sends (a status, a priority, a severity) as a coloured label, in the console's language. */
 export function badge(status: string, prefix = "status"): HTMLElement {
-  const node = text("span", status.replaceAll("_", " "), `badge ${prefix}-${status}`);
+  const node = text("span", term(prefix, status), `badge ${prefix}-${status}`);
   node.dataset.status = status;
   return node;
 }
@@ -37,12 +39,12 @@ export function parseTime(value: string): Date {
   return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`);
 }
 
-/** Local wall time, with the date only when it is not today. */
+/** Wall time in the site's time zone, with the date only when it is not today there. */
 export function clock(value: string | null | undefined): string {
   if (!value) return "–";
   const t = parseTime(value);
-  const time = t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
-  return t.toDateString() === new Date().toDateString() ? time : `${t.toLocaleDateString()} ${time}`;
+  const time = timeOfDay(t);
+  return dayOf(t) === dayOf(new Date()) ? time : `${dayOf(t)} ${time}`;
 }
 
 /** Redraws at most once per animation frame, however often it is asked. */

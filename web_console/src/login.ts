@@ -2,6 +2,7 @@
 // refresh), and the "signed in as NAME (role) · Sign out" element of the top bar.
 import { api, reason, SignedOut } from "./api";
 import { $ } from "./dom";
+import { t, term } from "./i18n";
 import {
   accessToken, clearTokens, currentUser, keepTokens, type Me, onSignedOut, setUser, type TokenPair,
 } from "./session";
@@ -17,7 +18,7 @@ function showForm(note: string): void {
 
 function showUser(me: Me): void {
   $("#user-name").textContent = me.username;
-  $("#user-role").textContent = me.role;
+  $("#user-role").textContent = term("role", me.role);
   const element = $<HTMLElement>("#user");
   element.dataset.role = me.role;
   element.title = `sites: ${me.sites.join(", ")}`;
@@ -71,7 +72,7 @@ export function setUpLogin(): void {
     clearTokens();
     location.reload();
   });
-  onSignedOut((why) => showForm(`Your session has ended (${why}): sign in again.`));
+  onSignedOut((why) => showForm(t("login.session_ended", { why })));
 }
 
 /** The signed-in user: the one of the token kept, or whoever signs in with the form. */
@@ -86,6 +87,6 @@ export async function signIn(): Promise<Me> {
     }
   }
   const signed = new Promise<Me>((resolve) => waiting.push(resolve));
-  showForm("Sign in to the fleet.");
+  showForm(t("login.sign_in_note"));
   return signed;
 }

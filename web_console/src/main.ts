@@ -3,6 +3,7 @@ import { api, telemetryUrl } from "./api";
 import { DetailView } from "./detail";
 import { DispatchForm } from "./dispatch";
 import { $, text } from "./dom";
+import { LANG_NAMES, LANGS, lang, setLang, setTimeZone, t, term, translatePage, type Lang } from "./i18n";
 import { setUpLogin, signIn } from "./login";
 import { MapView, MODE_COLORS, type TrafficView } from "./map";
 import { reportError, showMessage } from "./messages";
@@ -27,10 +28,10 @@ function connect(map: MapView, form: DispatchForm, detail: DetailView, dispatch:
   let everOpen = false;
   ws.onopen = () => {
     everOpen = true;
-    status.textContent = "live";
+    status.textContent = t("page.ws_live");
     status.dataset.state = "live";
     if (attempt > 0) {  // frames were missed while down: catch up
-      loadMissions(store).catch((err) => reportError("reloading the missions", err));
+      loadMissions(store).catch((err) => reportError(t("page.reloading_missions"), err));
       void dispatch.refresh();
       if (detail.selected !== null) void detail.open(detail.selected);
     }
@@ -55,13 +56,13 @@ function connect(map: MapView, form: DispatchForm, detail: DetailView, dispatch:
     detail.onFrame(frame);
   };
   ws.onclose = (event) => {
-    status.textContent = "reconnecting";
+    status.textContent = t("page.ws_reconnecting");
     status.dataset.state = "down";
     const next = everOpen ? 1 : attempt + 1;
     const again = () => connect(map, form, detail, dispatch, next);
     if (event.code === 4403) { // the user may not see this site: no point in asking again
-      status.textContent = "refused";
-      showMessage(`live feed refused: ${event.reason || "no access to this site"}`);
+      status.textContent = t("page.ws_refused");
+      showMessage(t("page.live_feed_refused", { reason: event.reason || t("page.no_access_to_site") }));
       return;
     }
     if (event.code === 4401) { // the token expired or was refused: refreshed once, else the login form
@@ -87,11 +88,12 @@ async function pollHealth(): Promise<void> {
 async function start(): Promise<void> {
   const sites = await api<{ site: string; active: boolean }[]>("/sites");
   const site = sites.find((s) => s.active)?.site ?? sites[0]?.site;
-  $("#site-name").textContent = site ?? "no site";
+  $("#site-name").textContent = site ?? t("page.no_site");
   const [siteMap, templates, robotList] = await Promise.all([
     api<SiteMap>(`/sites/${site}/map`), api<Template[]>("/mission-templates"), api<Robot[]>("/robots"),
     loadMissions(store),
   ]);
+  setTimeZone(siteMap.timezone);
   const map = new MapView($("#map"), siteMap);
   for (const r of robotList) {
     robots.update(r);
@@ -112,7 +114,7 @@ async function start(): Promise<void> {
   const dispatch = new DispatchSwitch();
   void dispatch.refresh();
   $("#legend").replaceChildren(...Object.entries(MODE_COLORS).filter(([m]) => m !== "error").map(([mode, color]) => {
-    const item = text("span", mode, "legend-item");
+    const item = text("span", term("mode", mode), "legend-item");
     item.style.setProperty("--c", color);
     return item;
   }));
@@ -165,13 +167,27 @@ function route({ pilots, playback, resim, audit, registry }: Views): void {
   try {
     pilotId = match[1] ? decodeURIComponent(match[1]) : null;
   } catch {
-    showMessage(`no such pilot address: ${location.hash}`);
+    showMessage(t("page.no_such_pilot_address", { address: location.hash }));
   }
   void pilots.show(pilotId);
 }
 
 /** Signs in (the token kept, or the login form), then starts the views. */
+/** The language switch of the top bar: the console's language, remembered. */
+function setUpLanguage(): void {
+  const select = $<HTMLSelectElement>("#lang-switch");
+  select.replaceChildren(...LANGS.map((l) => {
+    const option = text("option", LANG_NAMES[l]) as HTMLOptionElement;
+    option.value = l;
+    option.selected = l === lang();
+    return option;
+  }));
+  select.addEventListener("change", () => setLang(select.value as Lang));
+}
+
 async function boot(): Promise<void> {
+  translatePage();
+  setUpLanguage();
   setUpLogin();
   await signIn();
   const pilots = new PilotsView();
@@ -184,5 +200,5 @@ async function boot(): Promise<void> {
 }
 
 boot().catch((err) => {
-  document.body.prepend(text("div", `The console could not start: ${(err as Error).message}`, "fatal"));
+  document.body.prepend(text("div", t("page.cannot_start", { reason: (err as Error).message }), "fatal"));
 });

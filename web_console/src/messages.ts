@@ -1,6 +1,7 @@
 // The message area: every refusal or failure the API reports, shown until the operator dismisses it.
 import { reason, SignedOut } from "./api";
 import { $, text } from "./dom";
+import { t } from "./i18n";
 
 const KEEP = 6;
 
@@ -11,7 +12,7 @@ export function showMessage(message: string, kind: "error" | "info" = "error"): 
   item.append(text("span", message));
   const close = text("button", "×", "dismiss") as HTMLButtonElement;
   close.type = "button";
-  close.title = "dismiss";
+  close.title = t("messages.dismiss");
   close.addEventListener("click", () => item.remove());
   item.append(close);
   area.prepend(item);

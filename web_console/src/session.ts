@@ -1,6 +1,7 @@
 // Who is signed in: the token pair of POST /auth/token kept in localStorage, refreshed (once, shared by every
 // request that met a 401 meanwhile) with POST /auth/refresh, and the user's role (GET /auth/me) that decides
 // which buttons the console offers.
+import { t, term } from "./i18n";
 const BASE = "/api/v1";
 export const ACCESS_KEY = "labfleet.access_token";
 export const REFRESH_KEY = "labfleet.refresh_token";
@@ -89,8 +90,9 @@ export function can(needed: Role): boolean {
 }
 
 function refusal(needed: Role): string {
-  const who = me ? `${me.username} is ${/^[aeiou]/.test(me.role) ? "an" : "a"} ${me.role}` : "not signed in";
-  return `needs the ${needed} role (${who})`;
+  const who = me ? t(/^[aeiou]/.test(me.role) ? "login.user_is_an" : "login.user_is_a",
+    { user: me.username, role: term("role", me.role) }) : t("login.not_signed_in");
+  return t("login.needs_role", { role: term("role", needed), who });
 }
 
 /** Disables a control the user's role may not use, its title naming the role needed; true when allowed. */

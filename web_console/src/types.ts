@@ -18,6 +18,7 @@ export interface SiteMap {
   bounds: { min_x: number; min_y: number; max_x: number; max_y: number };
   walls: { name: string; polygon: [number, number][] }[];
   places: Place[]; lanes: Lane[]; zones: unknown[];
+  timezone?: string; // the site's IANA time zone (its site.yaml): times show in it
 }
 export interface ParamSpec { name: string; type: string; default: unknown; required: boolean; description: string }
 export interface Template { name: string; description: string; robot_kind: string | null; capabilities: string[]; params: ParamSpec[] }
