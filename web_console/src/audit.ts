@@ -2,6 +2,7 @@
 // first, filtered by user and outcome, refreshed with a button. The log is append-only: nothing here edits it.
 import { api, reason } from "./api";
 import { $, cell, clock, text } from "./dom";
+import { t, term } from "./i18n";
 import { can, currentUser } from "./session";
 
 export const AUDIT_HASH = /^#\/audit\/?$/;
@@ -35,12 +36,13 @@ function row(entry: AuditEntry): HTMLTableRowElement {
   const at = cell(clock(entry.at));
   at.title = entry.at;
   at.className = "mono";
-  const outcome = text("span", entry.outcome, `badge ${OUTCOME_CLASS[entry.outcome] ?? ""}`.trim());
+  const outcome = text("span", term("audit.outcome", entry.outcome),
+    `badge ${OUTCOME_CLASS[entry.outcome] ?? ""}`.trim());
   outcome.dataset.outcome = entry.outcome;
   tr.append(
     at,
-    cell(entry.username ?? "anonymous"),
-    cell(entry.role ?? "–"),
+    cell(entry.username ?? t("audit.anonymous")),
+    cell(entry.role === null ? "–" : term("role", entry.role)),
     cell(text("span", entry.client ?? "–", "mono")),
     cell(text("span", entry.action, "mono")),
     cell(text("span", entry.target || "–", "mono")),
@@ -63,21 +65,22 @@ export class AuditView {
     this.form.dataset.testid = "audit-filters";
     const user = document.createElement("input");
     user.name = "username";
-    user.placeholder = "any user";
+    user.placeholder = t("audit.any_user");
     user.maxLength = 200;
     user.dataset.testid = "audit-user";
     const outcome = document.createElement("select");
     outcome.name = "outcome";
     outcome.dataset.testid = "audit-outcome";
-    outcome.append(new Option("any", ""), ...OUTCOMES.map((o) => new Option(o, o)));
+    outcome.append(new Option(t("audit.any_outcome"), ""),
+      ...OUTCOMES.map((o) => new Option(term("audit.outcome", o), o)));
     outcome.addEventListener("change", () => void this.load());
-    const refresh = text("button", "Refresh") as HTMLButtonElement;
+    const refresh = text("button", t("audit.refresh")) as HTMLButtonElement;
     refresh.type = "submit";
     refresh.dataset.testid = "audit-refresh";
     const line = text("div", "", "row");
-    const userLabel = text("label", "User ");
+    const userLabel = text("label", `${t("audit.label_user")} `);
     userLabel.append(user);
-    const outcomeLabel = text("label", "Outcome ");
+    const outcomeLabel = text("label", `${t("audit.label_outcome")} `);
     outcomeLabel.append(outcome);
     line.append(userLabel, outcomeLabel, refresh);
     this.form.append(line);
@@ -90,14 +93,16 @@ export class AuditView {
     table.className = "grid audit";
     table.dataset.testid = "audit-table";
     const head = document.createElement("tr");
-    head.append(...["Time", "User", "Role", "From", "Action", "Target", "Outcome", "Status"].map((h) => text("th", h)));
+    head.append(...[t("audit.col_time"), t("audit.col_user"), t("audit.col_role"), t("audit.col_from"),
+      t("audit.col_action"), t("audit.col_target"), t("audit.col_outcome"), t("audit.col_status")]
+      .map((h) => text("th", h)));
     table.createTHead().append(head);
     this.rows = table.createTBody();
     this.note = text("p", "", "hint");
     this.note.dataset.testid = "audit-note";
 
     const section = text("section", "", "panel");
-    section.append(text("h2", "Audit log"), this.form, this.note, table);
+    section.append(text("h2", t("audit.title")), this.form, this.note, table);
     this.root.replaceChildren(section);
   }
 
@@ -115,7 +120,8 @@ export class AuditView {
     if (!can("admin")) {
       const me = currentUser();
       this.rows.replaceChildren();
-      this.note.textContent = `The audit log is for admins${me ? ` (${me.username} is ${me.role})` : ""}.`;
+      this.note.textContent = me ? t("audit.admins_only_user", { user: me.username, role: term("role", me.role) })
+        : t("audit.admins_only");
       return;
     }
     const data = new FormData(this.form);
@@ -128,11 +134,11 @@ export class AuditView {
     try {
       const entries = await api<AuditEntry[]>(`/audit?${query}`);
       this.rows.replaceChildren(...entries.map(row));
-      this.note.textContent = entries.length === 0 ? "No entries match."
-        : entries.length === LIMIT ? `The newest ${LIMIT} entries; narrow the filters to see older ones.`
-        : `${entries.length} entries, newest first.`;
+      this.note.textContent = entries.length === 0 ? t("audit.no_entries")
+        : entries.length === LIMIT ? t("audit.newest_limit", { limit: LIMIT })
+        : t("audit.count", { count: entries.length });
     } catch (err) {
-      this.note.textContent = `Could not load the audit log: ${reason(err)}`;
+      this.note.textContent = t("audit.load_failed", { reason: reason(err) });
     } finally {
       this.root.dataset.state = "ready";
     }

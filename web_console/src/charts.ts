@@ -4,6 +4,7 @@
 import type { Config, Data, Layout } from "plotly.js-dist-min";
 import type PlotlyModule from "plotly.js-dist-min";
 import plotlyUrl from "plotly.js-dist-min/plotly.min.js?url";
+import { t } from "./i18n";
 import { showMessage } from "./messages";
 import type { PilotCharts } from "./types";
 
@@ -18,7 +19,7 @@ let warned = false;
 function plotly(): Promise<Plotly> {
   // the UMD bundle run as a module: it sets window.Plotly
   loading ??= import(/* @vite-ignore */ plotlyUrl).then(() => {
-    if (!window.Plotly) throw new Error(`${plotlyUrl} did not define Plotly`);
+    if (!window.Plotly) throw new Error(t("dashboard.plotly_undefined", { url: plotlyUrl }));
     return window.Plotly;
   }).catch((err: unknown) => {
     loading = null; // try again next time
@@ -32,8 +33,7 @@ export async function drawCharts(root: HTMLElement, answer: PilotCharts): Promis
   const lib = await plotly();
   if (lib.version !== answer.plotlyjs_version && !warned) {
     warned = true;
-    showMessage(`the console draws with plotly.js ${lib.version}, the report's figures are made for ` +
-      `${answer.plotlyjs_version}`, "info");
+    showMessage(t("dashboard.plotly_version", { version: lib.version, expected: answer.plotlyjs_version }), "info");
   }
   await Promise.all(answer.charts.map(async (chart) => {
     const el = root.querySelector<HTMLElement>(`[data-chart="${CSS.escape(chart.id)}"]`);

@@ -2,6 +2,7 @@
 import { api } from "./api";
 import { missionButtons } from "./actions";
 import { $, badge, cell, clock, coalesce, parseTime, text } from "./dom";
+import { t, term } from "./i18n";
 import { reportError } from "./messages";
 import { gateLink } from "./session";
 import type { MissionStore } from "./store";
@@ -15,9 +16,13 @@ export function describeStep(s: Step): string {
   switch (s.kind) {
     case "go_to": case "dock": return `→ ${s.target ?? "?"}`;
     case "action": return `${s.action ?? "?"}${s.params && Object.keys(s.params).length ? ` (${pairs(s.params)})` : ""}`;
-    case "wait": return `${s.seconds ?? "?"} s`;
-    case "confirm": return `“${s.prompt ?? ""}”${s.timeout != null ? ` within ${s.timeout} s` : ""}`;
-    case "cover": return `zone ${s.zone ?? "?"}${s.spacing != null ? `, ${s.spacing} m passes` : ""}`;
+    case "wait": return t("operations.seconds", { value: s.seconds ?? "?" });
+    case "confirm": return s.timeout != null
+      ? t("operations.step_confirm_within", { prompt: s.prompt ?? "", timeout: s.timeout })
+      : t("operations.step_confirm", { prompt: s.prompt ?? "" });
+    case "cover": return s.spacing != null
+      ? t("operations.step_cover_spacing", { zone: s.zone ?? "?", spacing: s.spacing })
+      : t("operations.step_cover", { zone: s.zone ?? "?" });
     case "patrol": return `${(s.places ?? []).join(" → ")} × ${s.repeat ?? 1}`;
     default: return s.target ?? s.action ?? "";
   }
@@ -34,6 +39,7 @@ export function frameEvent(frame: Frame): MissionEvent | null {
       message: frame.message };
   }
   if (frame.type === "mission_step" && frame.status) {
+    // the fleet manager's own wording of this event, as GET /missions/{id} lists it: server text, not translated
     return { time: frame.time, sim_time: frame.sim_time, kind: "step", status: frame.status,
       step_index: frame.step_index,
       message: `step ${frame.step_index} ${frame.status}${frame.message ? `: ${frame.message}` : ""}` };
@@ -57,9 +63,8 @@ function playbackLinks(m: Mission): HTMLAnchorElement[] {
     gateLink(a, "researcher");
     return a;
   };
-  return [link("▶ Play back", "playback", "playback-link", "play the recorded mission back on the map"),
-    link("⟲ Re-simulate", "replay", "replay-link",
-      "re-run the recorded mission in simulation (what-if overrides) and compare it with what happened")];
+  return [link(t("operations.play_back"), "playback", "playback-link", t("operations.play_back_title")),
+    link(t("operations.resimulate"), "replay", "replay-link", t("operations.resimulate_title"))];
 }
 
 export class DetailView {
@@ -91,7 +96,7 @@ export class DetailView {
       for (const e of mission.events ?? []) this.addEvent(e);
       this.store.fetched(mission, mark);
     } catch (err) {
-      reportError(`loading mission #${id}`, err);
+      reportError(t("operations.loading_mission", { id }), err);
     }
     this.render();
   }
@@ -119,26 +124,29 @@ export class DetailView {
 
   private summary(m: Mission): HTMLElement {
     const dl = document.createElement("dl");
-    const item = (term: string, value: Node | string | null | undefined) => {
+    const item = (label: string, value: Node | string | null | undefined) => {
       if (value === null || value === undefined || value === "") return;
-      dl.append(text("dt", term));
+      dl.append(text("dt", label));
       const dd = document.createElement("dd");
       dd.append(value);
       dl.append(dd);
     };
-    item("status", badge(m.status));
-    item("priority", badge(m.priority, "priority"));
-    item("template", m.template ?? "inline spec");
-    item("params", pairs(m.params));
-    item("robot", m.robot_id ?? (m.requested_robot_id ? `${m.requested_robot_id} (requested)` : "not assigned yet"));
-    item("created", clock(m.created_at));
-    if (m.not_before) item("not before", clock(m.not_before));
-    if (m.assigned_at) item("assigned", clock(m.assigned_at));
-    if (m.started_at) item("started", clock(m.started_at));
-    if (m.ended_at) item("ended", clock(m.ended_at));
-    if (m.duration_s != null) item("duration", `${m.duration_s.toFixed(1)} s`);
-    if (m.distance_m != null) item("distance", `${m.distance_m.toFixed(1)} m`);
-    if (m.failure_reason) item("failure", text("span", m.failure_reason, "failure"));
+    item(t("operations.summary_status"), badge(m.status));
+    item(t("operations.summary_priority"), badge(m.priority, "priority"));
+    item(t("operations.summary_template"), m.template ?? t("operations.inline_spec"));
+    item(t("operations.summary_params"), pairs(m.params));
+    item(t("operations.summary_robot"), m.robot_id ?? (m.requested_robot_id
+      ? t("operations.robot_requested", { robot: m.requested_robot_id }) : t("operations.not_assigned_yet")));
+    item(t("operations.summary_created"), clock(m.created_at));
+    if (m.not_before) item(t("operations.summary_not_before"), clock(m.not_before));
+    if (m.assigned_at) item(t("operations.summary_assigned"), clock(m.assigned_at));
+    if (m.started_at) item(t("operations.summary_started"), clock(m.started_at));
+    if (m.ended_at) item(t("operations.summary_ended"), clock(m.ended_at));
+    if (m.duration_s != null) {
+      item(t("operations.summary_duration"), t("operations.seconds", { value: m.duration_s.toFixed(1) }));
+    }
+    if (m.distance_m != null) item(t("operations.summary_distance"), `${m.distance_m.toFixed(1)} m`);
+    if (m.failure_reason) item(t("operations.summary_failure"), text("span", m.failure_reason, "failure"));
     return dl;
   }
 
@@ -149,11 +157,15 @@ export class DetailView {
     li.dataset.index = String(s.index);
     li.dataset.status = s.status;
     const head = text("div", "", "step-head");
-    head.append(text("span", String(s.index), "step-index mono"), text("span", s.kind, "step-kind"),
-      text("span", describeStep(s), "step-what"), badge(s.status, "step-status"));
+    head.append(text("span", String(s.index), "step-index mono"),
+      text("span", term("operations.step_kind", s.kind), "step-kind"), text("span", describeStep(s), "step-what"),
+      badge(s.status, "step-status"));
     li.append(head);
-    const times = [s.started_at ? `started ${clock(s.started_at)}` : "", s.ended_at ? `ended ${clock(s.ended_at)}` : "",
-      s.attempt != null && (s.attempt > 1 || s.retries) ? `attempt ${s.attempt}${s.retries ? ` of ${s.retries + 1}` : ""}` : ""]
+    const attempt = s.attempt == null || !(s.attempt > 1 || s.retries) ? ""
+      : s.retries ? t("operations.attempt_of", { attempt: s.attempt, total: s.retries + 1 })
+      : t("operations.attempt", { attempt: s.attempt });
+    const times = [s.started_at ? t("operations.step_started", { time: clock(s.started_at) }) : "",
+      s.ended_at ? t("operations.step_ended", { time: clock(s.ended_at) }) : "", attempt]
       .filter(Boolean).join(" · ");
     if (times) li.append(text("div", times, "sub"));
     if (s.message && s.message !== s.prompt) li.append(text("div", s.message, "step-message"));
@@ -165,9 +177,10 @@ export class DetailView {
     tr.dataset.testid = "event";
     tr.dataset.kind = e.kind;
     if (e.status) tr.dataset.status = e.status;
-    tr.append(cell(clock(e.time)), cell(e.sim_time == null ? "–" : `${e.sim_time.toFixed(1)} s`),
-      cell(e.kind === "status" && e.status ? badge(e.status) : e.kind), cell(e.step_index == null ? "" : String(e.step_index)),
-      cell(e.message));
+    tr.append(cell(clock(e.time)),
+      cell(e.sim_time == null ? "–" : t("operations.seconds", { value: e.sim_time.toFixed(1) })),
+      cell(e.kind === "status" && e.status ? badge(e.status) : term("operations.event_kind", e.kind)),
+      cell(e.step_index == null ? "" : String(e.step_index)), cell(e.message));
     return tr;
   }
 
@@ -175,9 +188,10 @@ export class DetailView {
     const m = this.missionId === null ? undefined : this.store.get(this.missionId);
     this.panel.dataset.missionId = this.missionId === null ? "" : String(this.missionId);
     this.panel.dataset.status = m?.status ?? "";
-    $("#detail-title").textContent = this.missionId === null ? "Mission" : `Mission #${this.missionId}`;
+    $("#detail-title").textContent = this.missionId === null ? t("ops.mission")
+      : t("operations.mission_title", { id: this.missionId });
     if (!m) {
-      $("#detail-summary").replaceChildren(text("p", "loading…", "hint"));
+      $("#detail-summary").replaceChildren(text("p", t("operations.loading"), "hint"));
       $("#detail-actions").replaceChildren();
       $("#detail-steps").replaceChildren();
       $("#detail-events").replaceChildren();

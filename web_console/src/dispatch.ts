@@ -1,6 +1,7 @@
 // The dispatch form, generated from each template's typed parameters.
 import { ApiError, post, reason } from "./api";
 import { $, text } from "./dom";
+import { t, term } from "./i18n";
 import { gate } from "./session";
 import type { MissionStore } from "./store";
 import type { Mission, ParamSpec, Robot, Template } from "./types";
@@ -45,7 +46,7 @@ function readParams(form: HTMLFormElement): Record<string, unknown> {
 /** A datetime-local value (the operator's local time) as an ISO UTC timestamp. */
 export function localToUtc(value: string): string {
   const when = new Date(value);
-  if (Number.isNaN(when.getTime())) throw new Error(`not_before: not a date and time: ${value}`);
+  if (Number.isNaN(when.getTime())) throw new Error(t("operations.not_a_date_time", { value }));
   return when.toISOString();
 }
 
@@ -63,7 +64,7 @@ export class DispatchForm {
     private store: MissionStore,
     private zones: string[] = [],
   ) {
-    this.templateSelect.replaceChildren(...templates.map((t) => new Option(t.name, t.name)));
+    this.templateSelect.replaceChildren(...templates.map((tpl) => new Option(tpl.name, tpl.name)));
     this.templateSelect.addEventListener("change", () => this.renderParams());
     this.form.addEventListener("submit", (e) => void this.submit(e));
     const submit = this.form.querySelector<HTMLButtonElement>("button[type=submit]");
@@ -72,7 +73,7 @@ export class DispatchForm {
   }
 
   private get template(): Template | undefined {
-    return this.templates.find((t) => t.name === this.templateSelect.value);
+    return this.templates.find((tpl) => tpl.name === this.templateSelect.value);
   }
 
   /** Robots offered for the optional pinning, those of the template's kind first; unregistered robots are never
@@ -99,7 +100,7 @@ export class DispatchForm {
     const kind = this.template?.robot_kind ?? null;
     const ids = [...this.robots.keys()].sort();
     const option = (id: string) => new Option(this.robots.get(id) ? `${id} (${this.robots.get(id)})` : id, id);
-    const options: (HTMLOptionElement | HTMLOptGroupElement)[] = [new Option("any suitable robot", "")];
+    const options: (HTMLOptionElement | HTMLOptGroupElement)[] = [new Option(t("operations.any_suitable_robot"), "")];
     if (kind === null) {
       options.push(...ids.map(option));
     } else {
@@ -107,7 +108,7 @@ export class DispatchForm {
       const others = ids.filter((id) => this.robots.get(id) !== kind);
       if (others.length) {
         const group = document.createElement("optgroup");
-        group.label = `not ${kind} robots`;
+        group.label = t("operations.other_kind_robots", { kind });
         group.append(...others.map(option));
         options.push(group);
       }
@@ -118,9 +119,10 @@ export class DispatchForm {
 
   private renderParams(): void {
     const template = this.template;
-    const needs = [template?.robot_kind ? `a ${template.robot_kind} robot` : "",
+    const needs = [template?.robot_kind ? t("operations.kind_robot", { kind: template.robot_kind }) : "",
       ...(template?.capabilities ?? [])].filter(Boolean).join(", ");
-    $("#template-help").textContent = template ? `${template.description}${needs ? ` Needs: ${needs}.` : ""}` : "";
+    $("#template-help").textContent = !template ? ""
+      : needs ? t("operations.template_needs", { description: template.description, needs }) : template.description;
     $("#params").replaceChildren(...(template?.params ?? []).map((p) => {
       const label = text("label", "");
       label.append(text("span", `${p.name}${p.required ? " *" : ""}`, "param-name"));
@@ -153,7 +155,8 @@ export class DispatchForm {
       const mark = this.store.mark();
       const mission = await post<Mission>("/missions", body);
       this.store.fetched(mission, mark);
-      this.ok.textContent = `dispatched mission #${mission.id} (${mission.status})`;
+      this.ok.textContent = t("operations.dispatched_mission",
+        { id: mission.id, status: term("status", mission.status) });
       this.ok.dataset.missionId = String(mission.id);
       this.ok.hidden = false;
     } catch (err) {

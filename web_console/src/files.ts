@@ -1,6 +1,7 @@
 // Links to files the API serves (a mission's recording, a pilot's report and CSV): a plain link cannot send the
 // token, so a click fetches the file with it, then saves it or opens it in a new tab.
 import { file } from "./api";
+import { t } from "./i18n";
 import { reportError } from "./messages";
 
 const BASE = "/api/v1";
@@ -24,7 +25,7 @@ export function fileLink(link: HTMLAnchorElement, open = false): HTMLAnchorEleme
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
     }).catch((err: unknown) => {
       tab?.close();
-      reportError(`fetching ${href}`, err);
+      reportError(t("recording.fetching", { href }), err);
     });
   });
   return link;

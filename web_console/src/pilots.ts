@@ -5,6 +5,7 @@ import { api } from "./api";
 import { drawCharts, purgeCharts } from "./charts";
 import { $, badge, cell, parseTime, text } from "./dom";
 import { fileLink } from "./files";
+import { t } from "./i18n";
 import { reportError } from "./messages";
 import { incidentsPanel, interventionsPanel } from "./pilot_events";
 import type { Incident, Intervention, Pilot, PilotCharts, PilotKpis, Robot, RobotRow, TargetCheck } from "./types";
@@ -14,7 +15,7 @@ const LIST_ALL = 1000; // the API's page limit
 
 /** A KPI value for people, as the HTML report writes it: n.a., integers as they are, else 4 significant digits. */
 function fmt(value: number | null | undefined): string {
-  if (value === null || value === undefined) return "n.a.";
+  if (value === null || value === undefined) return t("dashboard.na");
   return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
 }
 
@@ -39,13 +40,14 @@ function panel(title: string, ...body: Node[]): HTMLElement {
 }
 
 function kpiTable(answer: PilotKpis): HTMLTableElement {
-  const checks = new Map<string, TargetCheck>(answer.targets.map((t) => [t.kpi, t]));
+  const checks = new Map<string, TargetCheck>(answer.targets.map((c) => [c.kpi, c]));
   const table = document.createElement("table");
   table.className = "grid kpis";
   table.id = "kpi-table";
   table.dataset.testid = "kpi-table";
   const head = document.createElement("tr");
-  head.append(...["KPI", "value", "target", "verdict"].map((h) => text("th", h)));
+  head.append(...[t("dashboard.col_kpi"), t("dashboard.col_value"), t("dashboard.col_target"), t("dashboard.col_verdict")]
+    .map((h) => text("th", h)));
   table.createTHead().append(head);
   table.createTBody().append(...kpiValues(answer.kpis).map(([name, value]) => {
     const check = checks.get(name);
@@ -57,16 +59,17 @@ function kpiTable(answer: PilotKpis): HTMLTableElement {
     tr.className = "none";
     if (check) {
       target = `${check.direction === "higher" ? "≥" : "≤"} ${fmt(check.target)}`;
-      [verdict, tr.className] = check.met === null ? ["n.a.", "na"] : check.met ? ["met", "met"] : ["not met", "missed"];
+      [verdict, tr.className] = check.met === null ? [t("dashboard.verdict_na"), "na"]
+        : check.met ? [t("dashboard.verdict_met"), "met"] : [t("dashboard.verdict_not_met"), "missed"];
     }
     const v = cell(fmt(value));
     v.className = "num";
     v.dataset.value = value === null ? "null" : String(value);
-    const t = cell(target);
-    t.className = "num";
+    const targetCell = cell(target);
+    targetCell.className = "num";
     const verdictCell = cell(verdict);
     verdictCell.className = "verdict";
-    tr.append(cell(text("span", name, "mono")), v, t, verdictCell);
+    tr.append(cell(text("span", name, "mono")), v, targetCell, verdictCell);
     return tr;
   }));
   return table;
@@ -77,7 +80,9 @@ function robotTable(rows: RobotRow[]): HTMLTableElement {
   table.className = "grid";
   table.dataset.testid = "robot-kpis";
   const head = document.createElement("tr");
-  head.append(...["robot", "missions", "completed", "distance (km)", "interventions", "incidents"].map((h) => text("th", h)));
+  head.append(...[t("dashboard.robots_col_robot"), t("dashboard.robots_col_missions"), t("dashboard.robots_col_completed"),
+    t("dashboard.robots_col_distance_km"), t("dashboard.robots_col_interventions"), t("dashboard.robots_col_incidents")]
+    .map((h) => text("th", h)));
   table.createTHead().append(head);
   table.createTBody().append(...rows.map((r) => {
     const tr = document.createElement("tr");
@@ -134,7 +139,7 @@ export class PilotsView {
     try {
       this.pilots = await api<Pilot[]>("/pilots");
     } catch (err) {
-      reportError("loading the pilots", err);
+      reportError(t("dashboard.loading_pilots"), err);
     }
     $("#pilot-rows").replaceChildren(...this.pilots.map((p) => {
       const tr = document.createElement("tr");
@@ -169,7 +174,7 @@ export class PilotsView {
         api<Incident[]>(`/incidents?${q}`),
       ]);
     } catch (err) {
-      if (request === this.request) reportError(`loading pilot ${id}`, err);
+      if (request === this.request) reportError(t("dashboard.loading_pilot", { id }), err);
       return;
     }
     if (request !== this.request) return;
@@ -181,7 +186,7 @@ export class PilotsView {
     try {
       await drawCharts(this.dashboard, charts);
     } catch (err) {
-      reportError("drawing the pilot's charts", err);
+      reportError(t("dashboard.drawing_charts"), err);
     }
   }
 
@@ -192,9 +197,9 @@ export class PilotsView {
     const head = text("section", "", "panel dash-head");
     const title = text("div", "", "panel-head");
     const name = text("h2", pilot.name, "pilot-name");
-    title.append(name, link("HTML report", `/api/v1${pilotPath(pilot.id, "/report")}`, "report-link"),
-      link("CSV of the missions", `/api/v1${pilotPath(pilot.id, "/report.csv")}`, "csv-link", true));
-    const refresh = text("button", "Refresh", "small") as HTMLButtonElement;
+    title.append(name, link(t("dashboard.html_report"), `/api/v1${pilotPath(pilot.id, "/report")}`, "report-link"),
+      link(t("dashboard.csv_of_missions"), `/api/v1${pilotPath(pilot.id, "/report.csv")}`, "csv-link", true));
+    const refresh = text("button", t("dashboard.refresh"), "small") as HTMLButtonElement;
     refresh.type = "button";
     refresh.dataset.testid = "pilot-refresh";
     refresh.addEventListener("click", () => {
@@ -204,12 +209,13 @@ export class PilotsView {
     title.append(refresh);
     const facts = document.createElement("dl");
     const fact = (k: string, v: string, cls = "") => facts.append(text("dt", k), text("dd", v, cls));
-    fact("site", pilot.site, "mono");
-    fact("period", `${day(pilot.period_start)} – ${day(pilot.period_end)}`);
-    fact("robots", pilot.robots.join(", ") || "—", "mono");
-    fact("records", `${values.get("missions_total") ?? 0} missions, ${values.get("interventions") ?? 0} interventions, ` +
-      `${incidentTotal} incidents`);
-    fact("clock", kpis.clock === "sim" ? `sim time, up to ${kpis.now.toFixed(1)} s` : "wall time (no sim stamps)");
+    fact(t("dashboard.fact_site"), pilot.site, "mono");
+    fact(t("dashboard.fact_period"), `${day(pilot.period_start)} – ${day(pilot.period_end)}`);
+    fact(t("dashboard.fact_robots"), pilot.robots.join(", ") || "—", "mono");
+    fact(t("dashboard.fact_records"), t("dashboard.records", { missions: values.get("missions_total") ?? 0,
+      interventions: values.get("interventions") ?? 0, incidents: incidentTotal }));
+    fact(t("dashboard.fact_clock"), kpis.clock === "sim" ? t("dashboard.clock_sim", { now: kpis.now.toFixed(1) })
+      : t("dashboard.clock_wall"));
     head.append(title, facts);
     if (pilot.description) head.append(text("p", pilot.description, "hint"));
 
@@ -217,7 +223,8 @@ export class PilotsView {
     notes.className = "hint notes";
     notes.append(...kpis.notes.map((n) => text("li", n)));
     const side = text("div", "", "column");
-    side.append(panel("KPIs", kpiTable(kpis), notes), panel("Per robot", robotTable(charts.robots)));
+    side.append(panel(t("dashboard.kpis"), kpiTable(kpis), notes),
+      panel(t("dashboard.per_robot"), robotTable(charts.robots)));
     const main = text("div", "", "column");
     main.append(...charts.charts.map((c) => {
       const plot = text("div", "", "chart");

@@ -5,6 +5,7 @@
 import { api, ApiError, reason } from "./api";
 import { $, badge, cell, text } from "./dom";
 import { fileLink } from "./files";
+import { t, timeOfDay } from "./i18n";
 import { MapView } from "./map";
 import { gateLink } from "./session";
 import type { Robot, SiteMap } from "./types";
@@ -54,10 +55,13 @@ export function poseAt(samples: Sample[], t: number, hint = 0): { i: number; x: 
   return { i, x: a[1] + f * (b[1] - a[1]), y: a[2] + f * (b[2] - a[2]), yaw: a[3] + f * turn, mode: a[5] };
 }
 
-/** A moment on the recording's clock: sim seconds, or the local time of day when it ran on wall time. */
-function clockText(d: Playback, t: number): string {
-  if (d.time_source === "sim") return `sim ${t.toFixed(1)} s`;
-  return new Date(t * 1000).toLocaleTimeString([], { hour12: false });
+/** A moment on the recording's clock: sim seconds ("sim" left out when `bare`), or the time of day in the site's
+ * zone when it ran on wall time. */
+function clockText(d: Playback, at: number, bare = false): string {
+  if (d.time_source === "sim") {
+    return bare ? `${at.toFixed(1)} s` : t("recording.sim_clock", { seconds: at.toFixed(1) });
+  }
+  return timeOfDay(new Date(at * 1000));
 }
 
 export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string>): SVGElementTagNameMap[K] {
@@ -129,11 +133,11 @@ export class PlaybackView {
     const load = ++this.loading;
     for (const f of this.onShown) f(null, missionId);
     this.setState("loading");
-    $("#playback-title").textContent = `Playback · mission #${missionId}`;
+    $("#playback-title").textContent = t("recording.title", { id: missionId });
     const download = $<HTMLAnchorElement>("#playback-download");
     download.href = `/api/v1/missions/${missionId}/recording`;
     gateLink(download, "researcher");
-    $("#playback-note").textContent = "loading the recording…";
+    $("#playback-note").textContent = t("recording.loading");
     $("#playback-summary").replaceChildren();
     $("#playback-events").replaceChildren();
     try {
@@ -145,14 +149,14 @@ export class PlaybackView {
       this.draw(data, map);
       this.seekTo(data.start);
       this.setState("paused");
-      $("#playback-note").textContent = data.robots.length ? "" : "the recording holds no robot poses";
+      $("#playback-note").textContent = data.robots.length ? "" : t("recording.no_poses");
       for (const f of this.onShown) f(data, missionId);
     } catch (err) {
       if (load !== this.loading) return;
       this.setState("error");
       $("#playback-note").textContent = err instanceof ApiError && err.status === 409
-        ? `Mission #${missionId} is still being recorded: its playback is ready when it ends.`
-        : `No playback: ${reason(err)}`;
+        ? t("recording.still_recording", { id: missionId })
+        : t("recording.no_playback", { reason: reason(err) });
     }
   }
 
@@ -228,8 +232,8 @@ export class PlaybackView {
   private setState(state: "loading" | "error" | "paused" | "playing"): void {
     this.root.dataset.state = state;
     this.root.dataset.missionId = String(this.missionId ?? "");
-    this.toggle.textContent = state === "playing" ? "❚❚ Pause" : "▶ Play";
-    this.toggle.setAttribute("aria-label", state === "playing" ? "pause" : "play");
+    this.toggle.textContent = state === "playing" ? t("recording.pause_button") : t("playback.play");
+    this.toggle.setAttribute("aria-label", state === "playing" ? t("recording.pause_label") : t("recording.play_label"));
     this.toggle.disabled = state === "loading" || state === "error";
     this.seek.disabled = this.toggle.disabled;
   }
@@ -272,16 +276,16 @@ export class PlaybackView {
       return tick;
     }));
     this.summary(d);
-    this.eventRows = d.events.map(([t, label, kind], i) => {
+    this.eventRows = d.events.map(([at, label, kind], i) => {
       const tr = document.createElement("tr");
       tr.dataset.testid = "playback-event";
-      tr.dataset.t = String(t);
+      tr.dataset.t = String(at);
       tr.dataset.kind = kind;
       tr.className = `event-${kind}`;
-      tr.append(cell(elapsed(t - d.start)), cell(label));
-      tr.title = `seek to ${elapsed(t - d.start)}`;
+      tr.append(cell(elapsed(at - d.start)), cell(label));
+      tr.title = t("recording.seek_to", { time: elapsed(at - d.start) });
       tr.addEventListener("click", () => {
-        this.seekTo(t);
+        this.seekTo(at);
         this.markEvent(i); // an event before the timeline opens is still the one clicked
       });
       return tr;
@@ -292,24 +296,27 @@ export class PlaybackView {
 
   private summary(d: Playback): void {
     const dl = document.createElement("dl");
-    const item = (term: string, value: Node | string) => {
+    const item = (label: string, value: Node | string) => {
       const dd = document.createElement("dd");
       dd.append(value);
-      dl.append(text("dt", term), dd);
+      dl.append(text("dt", label), dd);
     };
-    item("mission", `#${d.mission_id}${d.template ? ` · ${d.template}` : " · inline spec"}`);
-    if (d.status) item("outcome", badge(d.status));
-    item("duration", `${elapsed(d.end - d.start)} (${d.time_source === "sim" ? "sim" : "wall"} time)`);
-    item("recorded", `${clockText(d, d.start)} → ${clockText(d, d.end).replace(/^sim /, "")}`);
+    item(t("recording.summary_mission"), `#${d.mission_id} · ${d.template || t("recording.inline_spec")}`);
+    if (d.status) item(t("recording.summary_outcome"), badge(d.status));
+    const span = elapsed(d.end - d.start);
+    item(t("recording.summary_duration"), d.time_source === "sim" ? t("recording.duration_sim", { span })
+      : t("recording.duration_wall", { span }));
+    item(t("recording.summary_recorded"), `${clockText(d, d.start)} → ${clockText(d, d.end, true)}`);
     const robots = document.createElement("span");
     robots.className = "robot-keys";
     for (const r of this.drawn) {
       const key = text("span", r.track.id, "robot-key");
       key.style.setProperty("--c", r.color);
-      key.title = `${r.track.kind} ${r.track.model}, from its ${r.track.source === "odom" ? "odometry" : "states"}`;
+      const track = { kind: r.track.kind, model: r.track.model };
+      key.title = r.track.source === "odom" ? t("recording.track_odometry", track) : t("recording.track_states", track);
       robots.append(key);
     }
-    item("robots", this.drawn.length ? robots : "none recorded");
+    item(t("recording.summary_robots"), this.drawn.length ? robots : t("recording.none_recorded"));
     $("#playback-summary").replaceChildren(dl);
   }
 

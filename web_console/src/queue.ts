@@ -2,6 +2,7 @@
 import { api, post, reason } from "./api";
 import { missionButtons } from "./actions";
 import { $, badge, cell, clock, coalesce, text } from "./dom";
+import { t } from "./i18n";
 import { reportError } from "./messages";
 import { gate } from "./session";
 import { awaitingStep, LIST_LIMIT, type MissionStore } from "./store";
@@ -36,15 +37,22 @@ export class QueueView {
     tr.addEventListener("keydown", (e) => { if (e.key === "Enter") this.onSelect(m.id); });
 
     const done = m.steps.filter((s) => s.status === "done").length;
-    const template = cell(text("div", m.template ?? "inline spec"), text("div", `${done}/${m.steps.length} steps`, "sub"));
+    const template = cell(text("div", m.template ?? t("operations.inline_spec")),
+      text("div", t("operations.steps_done", { done, total: m.steps.length }), "sub"));
     const status = cell(badge(m.status));
     const waiting = awaitingStep(m);
-    if (waiting) status.append(text("div", `step ${waiting.index} awaits confirmation`, "sub attention"));
+    if (waiting) {
+      status.append(text("div", t("operations.step_awaits_confirmation", { index: waiting.index }), "sub attention"));
+    }
     if (m.failure_reason) status.title = m.failure_reason;
     const created = cell(clock(m.created_at));
-    if (m.not_before) created.append(text("div", `not before ${clock(m.not_before)}`, "sub"));
+    if (m.not_before) {
+      created.append(text("div", t("operations.not_before_time", { time: clock(m.not_before) }), "sub"));
+    }
     const robot = cell(text("span", m.robot_id ?? "–", "mono"));
-    if (!m.robot_id && m.requested_robot_id) robot.append(text("div", `requested ${m.requested_robot_id}`, "sub"));
+    if (!m.robot_id && m.requested_robot_id) {
+      robot.append(text("div", t("operations.requested_robot", { robot: m.requested_robot_id }), "sub"));
+    }
     const actions = cell(...missionButtons(this.store, m));
     actions.className = "actions";
     tr.append(cell(text("span", String(m.id), "mono")), template, cell(badge(m.priority, "priority")), status,
@@ -78,7 +86,7 @@ export class DispatchSwitch {
     } catch (err) {
       this.show(null);
       const why = reason(err);
-      if (why !== this.lastError) reportError("reading the dispatch state", err);
+      if (why !== this.lastError) reportError(t("operations.reading_dispatch_state"), err);
       this.lastError = why;
     }
   }
@@ -90,7 +98,7 @@ export class DispatchSwitch {
       const state = await post<DispatchState | null>(`/dispatch/${verb}`);
       this.show(state && typeof state.paused === "boolean" ? state.paused : verb === "pause");
     } catch (err) {
-      reportError(`${verb} dispatch`, err);
+      reportError(verb === "pause" ? t("operations.pausing_dispatch") : t("operations.resuming_dispatch"), err);
       await this.refresh();
     } finally {
       this.button.disabled = false;
@@ -102,9 +110,9 @@ export class DispatchSwitch {
     this.paused = paused;
     const state = paused === null ? "unknown" : paused ? "paused" : "running";
     this.label.dataset.state = state;
-    this.label.textContent = paused === null ? "dispatch state unknown"
-      : paused ? "dispatch paused: no new assignments" : "dispatch running";
-    this.button.textContent = paused ? "Resume dispatch" : "Pause dispatch";
+    this.label.textContent = paused === null ? t("operations.dispatch_state_unknown")
+      : paused ? t("operations.dispatch_paused") : t("operations.dispatch_running");
+    this.button.textContent = paused ? t("operations.resume_dispatch") : t("operations.pause_dispatch");
     this.button.dataset.action = paused ? "resume" : "pause";
   }
 }

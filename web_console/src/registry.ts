@@ -3,6 +3,7 @@
 // and retiring robots (POST /robots, PATCH and DELETE /robots/{id}). Viewers read it with every control disabled.
 import { api, remove } from "./api";
 import { $, button, cell, clock, text } from "./dom";
+import { term } from "./i18n";
 import { MODE_COLORS } from "./map";
 import { reportError } from "./messages";
 import { type FormMode, RobotForm } from "./robot_form";
@@ -32,9 +33,10 @@ function status(robot: Robot | undefined): HTMLTableCellElement {
   const td = cell();
   td.className = "status";
   if (!robot) return td;
-  const mode = text("span", robot.mode, "badge");
+  const mode = text("span", term("mode", robot.mode), "badge");
   mode.style.background = MODE_COLORS[robot.mode] ?? "#607d8b";
   mode.dataset.testid = "registry-mode";
+  mode.dataset.mode = robot.mode;
   td.append(mode);
   if (robot.localisation === "lost") td.append(text("div", T.localisationLost, "localisation-lost"));
   const seen = [robot.battery ? T.battery(robot.battery.percentage.toFixed(0)) : "",
@@ -97,7 +99,7 @@ export class RegistryView {
     main.append(head, text("p", T.intro, "hint"));
     const me = currentUser();
     if (!can("admin") && me) {
-      const adminOnly = text("p", T.adminOnly(me.username, me.role), "hint admin-only");
+      const adminOnly = text("p", T.adminOnly(me.username, term("role", me.role)), "hint admin-only");
       adminOnly.dataset.testid = "registry-admin-only";
       main.append(adminOnly);
     }

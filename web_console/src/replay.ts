@@ -6,6 +6,7 @@
 import { api, post, reason } from "./api";
 import { gate } from "./session";
 import { $, badge, cell, text } from "./dom";
+import { t, term } from "./i18n";
 import { elapsed, svg, type Playback, type PlaybackView } from "./playback";
 
 interface Side {
@@ -40,12 +41,14 @@ export interface Replay {
 
 const POLL_MS = 500;
 const MOVED_S = 0.5; // an event this much earlier or later is marked
-const KPI_LABELS: Record<string, string> = {
-  missions_total: "missions", missions_completed: "completed", missions_failed: "failed",
-  missions_canceled: "canceled", success_rate: "success rate", mean_duration_s: "mean duration, s",
-  p95_duration_s: "p95 duration, s", distance_km: "distance, km", operating_h: "operating time, h",
-  energy_wh_per_km: "energy, Wh/km",
-};
+/** The display labels of the KPIs, by KPI name (the names stay as the API sends them). */
+const KPI_LABELS = (): Record<string, string> => ({
+  missions_total: t("recording.kpi_missions_total"), missions_completed: t("recording.kpi_missions_completed"),
+  missions_failed: t("recording.kpi_missions_failed"), missions_canceled: t("recording.kpi_missions_canceled"),
+  success_rate: t("recording.kpi_success_rate"), mean_duration_s: t("recording.kpi_mean_duration_s"),
+  p95_duration_s: t("recording.kpi_p95_duration_s"), distance_km: t("recording.kpi_distance_km"),
+  operating_h: t("recording.kpi_operating_h"), energy_wh_per_km: t("recording.kpi_energy_wh_per_km"),
+});
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -84,17 +87,17 @@ export function rowAt(rows: Row[], t: number): [number, number] {
 }
 
 function table(testid: string, head: string[], rows: HTMLTableRowElement[], cls = ""): HTMLTableElement {
-  const t = document.createElement("table");
-  t.className = `grid replay-table ${cls}`.trim();
-  t.dataset.testid = testid;
+  const grid = document.createElement("table");
+  grid.className = `grid replay-table ${cls}`.trim();
+  grid.dataset.testid = testid;
   const tr = document.createElement("tr");
   tr.append(...head.map((h) => text("th", h)));
   const thead = document.createElement("thead");
   thead.append(tr);
   const tbody = document.createElement("tbody");
   tbody.append(...rows);
-  t.append(thead, tbody);
-  return t;
+  grid.append(thead, tbody);
+  return grid;
 }
 
 function row(testid: string, key: string, cells: (Node | string)[], cls = ""): HTMLTableRowElement {
@@ -131,18 +134,20 @@ function figures(m: MissionComparison): HTMLTableElement {
   };
   const ratio = m.delta.duration_ratio === null ? "" : ` (×${m.delta.duration_ratio.toFixed(2)})`;
   const p = m.path;
-  return table("replay-table", ["", "Recorded", "Re-simulated", "Δ"], [
-    row("replay-row", "robot", ["robot", a.robot_id, b.robot_id, a.robot_id === b.robot_id ? "same" : "other"]),
-    row("replay-row", "outcome", ["outcome", outcome(a), outcome(b), a.outcome === b.outcome ? "same" : "differs"],
-      a.outcome === b.outcome ? "" : "moved"),
-    row("replay-row", "duration", ["duration", fixed(a.duration_s, 1, "s"), fixed(b.duration_s, 1, "s"),
+  return table("replay-table", ["", t("recording.col_recorded"), t("recording.col_resimulated"), "Δ"], [
+    row("replay-row", "robot", [t("recording.row_robot"), a.robot_id, b.robot_id,
+      a.robot_id === b.robot_id ? t("recording.same") : t("recording.other")]),
+    row("replay-row", "outcome", [t("recording.row_outcome"), outcome(a), outcome(b),
+      a.outcome === b.outcome ? t("recording.same") : t("recording.differs")], a.outcome === b.outcome ? "" : "moved"),
+    row("replay-row", "duration", [t("recording.row_duration"), fixed(a.duration_s, 1, "s"), fixed(b.duration_s, 1, "s"),
       signed(m.delta.duration_s, 1, "s") + ratio]),
-    row("replay-row", "distance", ["distance", fixed(a.distance_m, 2, "m"), fixed(b.distance_m, 2, "m"),
+    row("replay-row", "distance", [t("recording.row_distance"), fixed(a.distance_m, 2, "m"), fixed(b.distance_m, 2, "m"),
       signed(m.delta.distance_m, 2, "m")]),
-    row("replay-row", "energy", ["energy", fixed(a.energy_wh, 2, "Wh"), fixed(b.energy_wh, 2, "Wh"),
+    row("replay-row", "energy", [t("recording.row_energy"), fixed(a.energy_wh, 2, "Wh"), fixed(b.energy_wh, 2, "Wh"),
       signed(diff(a.energy_wh, b.energy_wh), 2, "Wh")]),
-    spanning("replay-row", "frechet", "path deviation, Fréchet", fixed(p.frechet_m, 2, "m")),
-    spanning("replay-row", "dtw", "path deviation, DTW", `${fixed(p.dtw_mean_m, 3, "m")} mean (${fixed(p.dtw_m, 1, "m")} total)`),
+    spanning("replay-row", "frechet", t("recording.row_frechet"), fixed(p.frechet_m, 2, "m")),
+    spanning("replay-row", "dtw", t("recording.row_dtw"),
+      t("recording.dtw_value", { mean: fixed(p.dtw_mean_m, 3, "m"), total: fixed(p.dtw_m, 1, "m") })),
   ], "replay-figures");
 }
 
@@ -159,23 +164,26 @@ function events(m: MissionComparison, steps: unknown): HTMLElement {
   const rows = m.events.map((e, i) => {
     const moved = e.delta_s === null || Math.abs(e.delta_s) >= MOVED_S;
     const step = stepText(steps, e.step_index);
-    const what = `${e.step_index ?? "–"}${step ? ` ${step}` : ""} · ${(e.status ?? "").replaceAll("_", " ")}`;
+    const what = `${e.step_index ?? "–"}${step ? ` ${step}` : ""} · ${e.status ? term("step-status", e.status) : ""}`;
     const tr = row("replay-event", String(i), [what, e.original_t === null ? "–" : elapsed(e.original_t),
       e.replay_t === null ? "–" : elapsed(e.replay_t), signed(e.delta_s, 1, "s")], moved ? "moved" : "");
-    tr.title = [e.original_message && `recorded: ${e.original_message}`, e.replay_message && `re-simulated: ${e.replay_message}`]
-      .filter(Boolean).join("\n");
+    tr.title = [e.original_message && t("recording.recorded_message", { message: e.original_message }),
+      e.replay_message && t("recording.resimulated_message", { message: e.replay_message })].filter(Boolean).join("\n");
     return tr;
   });
   const box = text("div", "", "events-box replay-events-box");
-  box.append(table("replay-events", ["Step", "Recorded", "Re-simulated", "Δ"], rows));
+  box.append(table("replay-events", [t("recording.col_step"), t("recording.col_recorded"), t("recording.col_resimulated"), "Δ"],
+    rows));
   return box;
 }
 
 function kpis(k: Comparison["kpis"]): HTMLTableElement {
-  return table("replay-kpis", ["KPI", "Recorded", "Re-simulated"], Object.keys(k.original).map((name) => {
+  const labels = KPI_LABELS();
+  const head = [t("recording.col_kpi"), t("recording.col_recorded"), t("recording.col_resimulated")];
+  return table("replay-kpis", head, Object.keys(k.original).map((name) => {
     const a = k.original[name];
     const b = k.replay[name];
-    return row("replay-kpi", name, [KPI_LABELS[name] ?? name.replaceAll("_", " "), figure(a), figure(b)],
+    return row("replay-kpi", name, [labels[name] ?? name.replaceAll("_", " "), figure(a), figure(b)],
       figure(a) === figure(b) ? "" : "moved");
   }));
 }
@@ -192,7 +200,6 @@ export class ReplayPanel {
   private startButton = $<HTMLButtonElement>("#replay-start");
   private status = $<HTMLElement>("#replay-status");
   private out = $<HTMLElement>("#replay-result");
-  private readonly intro = this.status.textContent ?? "";
   private missionId: number | null = null;
   private replay: Replay | null = null;
   private run = 0; // which request is the latest
@@ -221,7 +228,7 @@ export class ReplayPanel {
       this.replay = null;
       this.run++;
       this.out.replaceChildren();
-      this.status.textContent = this.intro;
+      this.status.textContent = t("replay.intro");
       this.setState("idle");
     }
     this.startButton.disabled = !data || this.panel.dataset.state === "running";
@@ -236,12 +243,12 @@ export class ReplayPanel {
       const raw = $<HTMLInputElement>(id).value.trim();
       if (!raw) return;
       const v = Number(raw);
-      if (!Number.isFinite(v) || !ok(v)) throw new Error(`${key}: ${rule}, not ${raw}`);
+      if (!Number.isFinite(v) || !ok(v)) throw new Error(t("recording.invalid_override", { key, rule, value: raw }));
       out[key] = v;
     };
-    number("#replay-max-speed", "max_speed", (v) => v > 0, "a speed above 0 m/s");
-    number("#replay-speed-factor", "speed_factor", (v) => v > 0 && v <= 1, "a factor in (0, 1]");
-    number("#replay-seed", "seed", (v) => Number.isInteger(v), "a whole number");
+    number("#replay-max-speed", "max_speed", (v) => v > 0, t("recording.rule_speed"));
+    number("#replay-speed-factor", "speed_factor", (v) => v > 0 && v <= 1, t("recording.rule_factor"));
+    number("#replay-seed", "seed", (v) => Number.isInteger(v), t("recording.rule_seed"));
     if ($<HTMLInputElement>("#replay-events-off").checked) out.events = "off";
     return out;
   }
@@ -260,14 +267,15 @@ export class ReplayPanel {
     const run = ++this.run;
     this.setState("running");
     this.startButton.disabled = true;
-    this.status.textContent = "starting the re-simulation…";
+    this.status.textContent = t("recording.starting");
     try {
       let r = await post<Replay>(`/missions/${missionId}/replay`, { overrides });
       const began = performance.now();
       while (r.status === "running") {
         if (run !== this.run) return;
         this.panel.dataset.replayId = String(r.id);
-        this.status.textContent = `Replay #${r.id}: re-simulating… ${((performance.now() - began) / 1000).toFixed(0)} s`;
+        this.status.textContent = t("recording.resimulating", { id: r.id,
+          seconds: ((performance.now() - began) / 1000).toFixed(0) });
         await sleep(POLL_MS);
         r = await api<Replay>(`/replays/${r.id}`);
       }
@@ -275,7 +283,7 @@ export class ReplayPanel {
       this.showReplay(r);
     } catch (err) {
       if (run !== this.run) return;
-      this.status.textContent = `Re-simulation failed: ${reason(err)}`;
+      this.status.textContent = t("recording.resim_failed", { reason: reason(err) });
       this.setState("error");
     } finally {
       if (run === this.run) {
@@ -294,7 +302,7 @@ export class ReplayPanel {
     this.replay = r;
     this.panel.dataset.replayId = String(r.id);
     if (r.status !== "done" || !r.comparison || !r.result) {
-      this.status.textContent = `Replay #${r.id} failed: ${r.error ?? "no result"}`;
+      this.status.textContent = t("recording.replay_failed", { id: r.id, error: r.error ?? t("recording.no_result") });
       this.out.replaceChildren();
       this.setState("error");
       return;
@@ -304,9 +312,10 @@ export class ReplayPanel {
     const parts: Node[] = [];
     for (const m of c.missions) {
       const steps = this.playback.shown?.metadata.steps;
-      parts.push(block(`Mission #${m.mission_id}`, figures(m)), block("Step events", events(m, steps)));
+      parts.push(block(t("recording.mission", { id: m.mission_id }), figures(m)),
+        block(t("recording.step_events"), events(m, steps)));
     }
-    parts.push(block("KPIs", kpis(c.kpis)));
+    parts.push(block(t("recording.kpis"), kpis(c.kpis)));
     const grid = text("div", "", "replay-grid");
     grid.append(...parts);
     this.out.replaceChildren(grid);
@@ -319,13 +328,15 @@ export class ReplayPanel {
   private describe(r: Replay): string {
     const res = r.result as ReplayResult;
     const overrides = Object.entries(r.overrides).map(([k, v]) => `${k}=${v}`).join(", ");
-    const injected = res.injected.map((i) => `${i.event} at ${elapsed(i.t)}`).join(", ");
+    const injected = res.injected.map((i) => t("recording.injected_at", { event: i.event, time: elapsed(i.t) })).join(", ");
     const digest = Object.values(res.trajectory_digests ?? {})[0];
-    return [`Replay #${r.id}: ${fixed(r.sim_s, 1, "s")} of sim time re-simulated in ${fixed(r.wall_s, 2, "s")}`
-      + (r.speedup ? ` (${Math.round(r.speedup)}× real time)` : ""), `seed ${r.seed ?? "–"}`,
-    overrides ? `overrides ${overrides}` : "as recorded",
-    injected ? `injected ${injected}` : "", res.contacts.length ? `${res.contacts.length} contacts` : "",
-    digest ? `trajectory sha256 ${digest.sha256.slice(0, 12)}…` : ""].filter(Boolean).join(" · ");
+    const ran = { id: r.id, sim: fixed(r.sim_s, 1, "s"), wall: fixed(r.wall_s, 2, "s") };
+    return [r.speedup ? t("recording.ran_speedup", { ...ran, speedup: Math.round(r.speedup) }) : t("recording.ran", ran),
+      t("recording.seed", { seed: r.seed ?? "–" }),
+      overrides ? t("recording.overrides", { overrides }) : t("replay.as_recorded"),
+      injected ? t("recording.injected", { injected }) : "",
+      res.contacts.length ? t("recording.contacts", { count: res.contacts.length }) : "",
+      digest ? t("recording.digest", { digest: digest.sha256.slice(0, 12) }) : ""].filter(Boolean).join(" · ");
   }
 
   /** The re-simulated trajectories, dashed, in the colours of the recorded ones; a ghost marker on each. */

@@ -3,6 +3,7 @@
 // connection, order, errors and action states (GET /robots/{id}/vda5050, refreshed while the detail is open).
 import { api, reason } from "./api";
 import { cell, text } from "./dom";
+import { term, timeOfDay } from "./i18n";
 import type { Vda5050View, VdaActionState, VdaError } from "./registry_types";
 import { DETAIL_TEXT as T, ESTOP_NOTE } from "./robot_text";
 import type { Adapter } from "./types";
@@ -32,7 +33,8 @@ function errorRow(e: VdaError): HTMLTableRowElement {
   tr.dataset.testid = "vda-error";
   tr.dataset.level = e.errorLevel;
   const refs = (e.errorReferences ?? []).map((r) => `${r.referenceKey}=${r.referenceValue}`).join(", ");
-  tr.append(cell(text("span", e.errorType, "mono")), cell(text("span", e.errorLevel, `badge vda-level-${e.errorLevel}`)),
+  tr.append(cell(text("span", e.errorType, "mono")),
+    cell(text("span", term("operations.vda_level", e.errorLevel), `badge vda-level-${e.errorLevel}`)),
     cell(text("span", [e.errorDescription ?? "", refs].filter(Boolean).join(" · "), "wrap")));
   return tr;
 }
@@ -43,14 +45,14 @@ function actionRow(a: VdaActionState): HTMLTableRowElement {
   tr.dataset.status = a.actionStatus;
   tr.title = a.actionId;
   tr.append(cell(text("span", a.actionType ?? a.actionId, "mono")),
-    cell(text("span", a.actionStatus, `badge vda-action-${a.actionStatus}`)),
+    cell(text("span", term("operations.vda_action_status", a.actionStatus), `badge vda-action-${a.actionStatus}`)),
     cell(text("span", a.resultDescription ?? a.actionDescription ?? "", "wrap")));
   return tr;
 }
 
 function facts(items: [string, string][]): HTMLDListElement {
   const dl = document.createElement("dl");
-  for (const [term, value] of items) dl.append(text("dt", term), text("dd", value));
+  for (const [label, value] of items) dl.append(text("dt", label), text("dd", value));
   return dl;
 }
 
@@ -119,6 +121,6 @@ export class RobotDetail {
     this.body.replaceChildren(list,
       text("h3", T.errors), table("vda-errors", T.errorHead, status.errors.map(errorRow), T.noErrors),
       text("h3", T.actions), table("vda-actions", T.actionHead, actions.map(actionRow), T.noActions),
-      text("p", T.refreshed(new Date().toLocaleTimeString([], { hour12: false })), "sub"));
+      text("p", T.refreshed(timeOfDay(new Date())), "sub"));
   }
 }

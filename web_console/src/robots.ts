@@ -3,6 +3,7 @@
 // Unregistered robots are listed greyed (never dispatched); robots that never reported are listed, not drawn.
 import { post } from "./api";
 import { $, button, cell, coalesce, text } from "./dom";
+import { term } from "./i18n";
 import { MODE_COLORS } from "./map";
 import { reportError, showMessage } from "./messages";
 import { RobotDetail } from "./robot_detail";
@@ -118,7 +119,7 @@ export class RobotsView {
       note.dataset.testid = "unregistered-note";
       who.append(note);
     }
-    const mode = cell(text("span", r.mode, "badge"));
+    const mode = cell(text("span", term("mode", r.mode), "badge"));
     (mode.firstElementChild as HTMLElement).style.background = MODE_COLORS[r.mode] ?? "#607d8b";
     if (r.localisation === "lost") {
       const lost = text("div", T.localisationLost, "localisation-lost");
