@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.e2e import SHOTS, run_e2e
+from tests.browser.e2e import SHOTS, fresh_screenshots, run_e2e
 from tests.lab_process import http
 
 pytestmark = pytest.mark.browser
@@ -58,3 +58,17 @@ def test_a_viewer_sees_the_console_but_every_command_is_disabled(running_lab):
         http.post(f"{api}/missions/{queued.json()['id']}/cancel", timeout=10)
     for name in ("viewer.png", "signed-out.png"):
         assert (SHOTS / name).stat().st_size > 10_000, name
+
+
+def test_the_console_in_korean_has_no_english_left_and_shows_seoul_time(running_lab):
+    """Issue 18: a ko-KR browser in New York walks every view (korean.e2e.mjs) and finds no English text of the
+    catalogues; times read in the site's zone (Asia/Seoul, its site.yaml); the switch brings English back."""
+    api = f"{running_lab.url}/api/v1"
+    mission = http.post(f"{api}/missions", json={"spec": {"steps": [{"go_to": "lobby"}]}}, timeout=10)
+    assert mission.is_success, mission.text
+    pilot = http.get(f"{api}/pilots", params={"site": "living_lab"}, timeout=10).json()[0]
+    shots = fresh_screenshots("ko-operations.png", "ko-dashboard.png", "ko-robots.png")
+    run = run_e2e("korean.e2e.mjs", running_lab, 240, args=(str(mission.json()["id"]), pilot["id"]))
+    print(run.stdout)
+    for shot in shots:
+        assert shot.stat().st_size > 10_000, shot
