@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from fleet_manager.core.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
+from fleet_manager.problems import PROBLEM_JSON, code_of_status, problem_body, summary
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +33,29 @@ class FieldError(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    """Every error answer: what is wrong (a message, or one entry per invalid part of the request) and, when
-    one field is at fault, its name."""
+    """Every error answer, an RFC 9457 problem (application/problem+json): what is wrong for people (`detail`),
+    a stable `code` for programs (docs/api_errors.md), the field at fault when there is one, and for a request that
+    does not fit its schema each invalid part (`errors`)."""
 
-    detail: str | list[FieldError]
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
     field: str | None = None
+    errors: list[FieldError] | None = None
 
 
 def error_response(description: str) -> dict[str, Any]:
     """An entry of a route's `responses=`: the error body, with what the status means there."""
     return {"model": ErrorBody, "description": description}
+
+
+def problem(status: int, detail: str, code: str | None = None, *, field: str | None = None,
+            errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    """An error answer: the problem document of `status` (its code from the status unless given)."""
+    body = problem_body(status, code or code_of_status(status), detail, field=field, errors=errors)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
 # documented on every route of the API (a route's own entry for a status replaces the one here)
@@ -79,10 +93,7 @@ def _echo(value: Any) -> Any:
 async def _domain(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 400)
-    body: dict[str, object] = {"detail": _clipped(exc.message)}
-    if exc.field:
-        body["field"] = exc.field
-    return JSONResponse(body, status_code=status)
+    return problem(status, _clipped(exc.message), exc.code, field=exc.field)
 
 
 DATABASE_RETRY_AFTER_S = 5
@@ -91,8 +102,8 @@ DATABASE_RETRY_AFTER_S = 5
 async def _database(_: Request, exc: Exception) -> JSONResponse:
     """The database is out of reach (connection refused or lost, no connection left in the pool): 503."""
     log.error("database unavailable: %s", str(exc).splitlines()[0])
-    return JSONResponse({"detail": "the database is unavailable; try again shortly"}, status_code=503,
-                        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
+    return problem(503, "the database is unavailable; try again shortly", "database_unavailable",
+                   headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
 
 
 def _json_safe(value: Any) -> Any:
@@ -119,7 +130,9 @@ async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
         elif "input" in error:
             error = {**error, "input": _echo(error["input"])}
         errors.append(error)
-    return JSONResponse({"detail": _json_safe(jsonable_encoder(errors))}, status_code=422)
+    encoded = _json_safe(jsonable_encoder(errors))
+    invalid_body = any(e.get("type") == "json_invalid" for e in errors)
+    return problem(422, summary(encoded), "invalid_body" if invalid_body else "validation_failed", errors=encoded)
 
 
 def _unreadable(cause: BaseException | None) -> str:
@@ -140,15 +153,27 @@ async def _bad_request(_: Request, exc: Exception) -> JSONResponse:
     elif exc.__cause__ is not None:
         error = {"type": "json_invalid", "loc": ["body"], "msg": _unreadable(exc.__cause__)}
     else:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-    return JSONResponse({"detail": [error]}, status_code=422)
+        return await _http(_, exc)
+    return problem(422, summary([error]), "invalid_body", errors=[error])
+
+
+async def _http(_: Request, exc: Exception) -> JSONResponse:
+    """Every other HTTP error (401, 403, 404 of an unknown route, 405, 413, 429...) as a problem."""
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    return problem(exc.status_code, detail, headers=dict(exc.headers) if exc.headers else None)
+
+
+async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
+    """A bug: a 500 problem that says no more (the log has the traceback)."""
+    return problem(500, "internal error: the fleet manager's log has the details", "internal_error")
 
 
 async def _unstorable(_: Request, exc: Exception) -> JSONResponse:
     """The database refuses a value the schemas let through (PostgreSQL takes no NUL character in text)."""
     assert isinstance(exc, DataError)
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else "out of range"
-    return JSONResponse({"detail": f"a value of the request cannot be stored: {reason}"}, status_code=422)
+    return problem(422, f"a value of the request cannot be stored: {reason}", "unstorable_value")
 
 
 def install(app: FastAPI) -> None:
@@ -158,3 +183,25 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(database_error, _database)
     app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(400, _bad_request)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(Exception, _unhandled)
+    _document_problems(app)
+
+
+def _document_problems(app: FastAPI) -> None:
+    """The OpenAPI document names application/problem+json, not application/json, for every error answer."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = plain()
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    for status, answer in (operation.get("responses") or {}).items():
+                        content = answer.get("content") or {}
+                        if status[:1] in "45" and "application/json" in content:
+                            content[PROBLEM_JSON] = content.pop("application/json")
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -6,10 +6,10 @@ websocket message over its limit closes the connection with 1009 (message too bi
 
 from __future__ import annotations
 
-import json
-
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fleet_manager.problems import PROBLEM_JSON, problem_bytes
 
 WS_MESSAGE_TOO_BIG = 1009
 
@@ -68,8 +68,8 @@ class RequestLimits:
 
 
 async def _json(send: Send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
+    body = problem_bytes(status, detail)
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})

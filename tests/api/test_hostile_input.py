@@ -25,9 +25,9 @@ LOADED_S = 30.0  # a request's timeout: a login hashes a password, seconds on a 
 
 def errors(response: httpx.Response) -> list[dict[str, Any]]:
     assert response.status_code == 422, response.text
-    detail = response.json()["detail"]
-    assert isinstance(detail, list), detail
-    return detail
+    parts = response.json()["errors"]  # (the problem's `errors`: each invalid part)
+    assert isinstance(parts, list), parts
+    return parts
 
 
 # -- size limits -------------------------------------------------------------------------------------------
@@ -35,7 +35,8 @@ def test_body_over_the_limit_is_413_naming_the_limit(client: TestClient, setting
     body = b'{"name": "' + b"x" * settings.max_request_bytes + b'"}'
     r = client.post(f"{API}/pilots", content=body, headers=JSON)
     assert r.status_code == 413
-    assert r.json() == {"detail": f"request body over {settings.max_request_bytes} bytes"}
+    limit = settings.max_request_bytes
+    assert (r.json()["code"], r.json()["detail"]) == ("too_large", f"request body over {limit} bytes")
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ def test_chunked_body_is_counted_as_it_arrives(live: tuple[str, str]) -> None:
     over = httpx.post(f"{url}{API}/pilots", headers=headers,
                       content=_chunked(b'{"name": "' + b"x" * 2 * SMALL_BODY + b'"}'), timeout=LOADED_S)
     assert over.status_code == 413, over.text
-    assert over.json() == {"detail": f"request body over {SMALL_BODY} bytes"}
+    assert (over.json()["code"], over.json()["detail"]) == ("too_large", f"request body over {SMALL_BODY} bytes")
 
 
 def test_websocket_message_over_the_limit_closes_the_connection_1009(live: tuple[str, str]) -> None:
@@ -197,7 +198,7 @@ def test_path_ids_out_of_range_are_404_or_422(client: TestClient) -> None:
         if status == 404:
             assert body["field"] == name
         else:
-            assert ["path", name] in [e["loc"] for e in body["detail"]], (path[:60], body)
+            assert ["path", name] in [e["loc"] for e in body["errors"]], (path[:60], body)
 
 
 def test_nul_characters_are_a_4xx_or_stored(client: TestClient, database_url: str) -> None:

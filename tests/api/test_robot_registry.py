@@ -84,7 +84,7 @@ def test_register_edit_and_retire_while_running(client: TestClient, make_user: M
 def _field_of(body: dict[str, Any]) -> str:
     if "field" in body:
         return str(body["field"])
-    return ".".join(str(p) for p in body["detail"][0]["loc"][1:])
+    return ".".join(str(p) for p in body["errors"][0]["loc"][1:])
 
 
 def test_bad_entries_are_refused_naming_the_field_and_nothing_changes(client: TestClient) -> None:

@@ -1,6 +1,6 @@
 // The fleet manager's HTTP API, same origin, every request with the signed-in user's bearer token.
 import { accessToken, refreshTokens, signedOut } from "./session";
-import { t } from "./i18n";
+import { lang, t, term } from "./i18n";
 
 const BASE = "/api/v1";
 
@@ -57,13 +57,15 @@ async function send(path: string, init: RequestInit = {}, anonymous = false): Pr
 /** The API's reason for a refused request, as shown to people, and its answer's body. */
 async function refusal(response: Response, path: string): Promise<{ why: string; body: unknown }> {
   const text = await response.text();
-  let body: { detail?: unknown; field?: unknown } | null = null;
+  let body: { detail?: unknown; field?: unknown; code?: unknown } | null = null;
   try {
     body = text ? JSON.parse(text) : null;
   } catch {
     body = null;
   }
-  const why = body?.detail !== undefined ? describe(body.detail, body.field) : text || response.statusText || path;
+  let why = body?.detail !== undefined ? describe(body.detail, body.field) : text || response.statusText || path;
+  // the API's detail is English: in another language the problem's code says what kind of refusal it is
+  if (lang() !== "en" && typeof body?.code === "string") why = `${term("problem", body.code)}: ${why}`;
   return { why: `${why} (HTTP ${response.status})`, body };
 }
 
@@ -113,15 +115,17 @@ export function telemetryUrl(): string {
 }
 
 /** One error of a refused request and the field it names ("home", "model.max_speed"; null: the request as a
- * whole), from the API's `{detail, field}` or FastAPI's `{detail: [{loc, msg}]}`. */
+ * whole), from the API's problem `{detail, field}`, or each of its `errors: [{loc, msg}]`. */
 export interface FieldError { field: string | null; message: string }
 
 export function fieldErrors(err: unknown): FieldError[] {
   if (!(err instanceof ApiError) || typeof err.body !== "object" || err.body === null) return [];
-  const { detail, field } = err.body as { detail?: unknown; field?: unknown };
-  if (typeof detail === "string") return [{ field: typeof field === "string" ? field : null, message: detail }];
-  if (!Array.isArray(detail)) return [];
-  return detail.map((d) => {
+  const { detail, field, errors } = err.body as { detail?: unknown; field?: unknown; errors?: unknown };
+  const parts = Array.isArray(errors) ? errors : Array.isArray(detail) ? detail : null; // (problem+json: `errors`)
+  if (parts === null) {
+    return typeof detail === "string" ? [{ field: typeof field === "string" ? field : null, message: detail }] : [];
+  }
+  return parts.map((d) => {
     const e = d as { loc?: unknown[]; msg?: unknown };
     const loc = (e.loc ?? []).filter((p) => p !== "body").map(String);
     return { field: loc.length ? loc.join(".") : null, message: String(e.msg ?? "") };
