@@ -5,8 +5,10 @@ import { args, authed, fail, withConsole } from "./browser.mjs";
 
 const { base, shots } = args("queue.e2e.mjs");
 const api = new URL("api/v1/", base).href;
-// the operator's clock is not UTC (and not a whole hour off it): not_before must still reach the API in UTC
+// the operator's clock is not UTC, nor the site's (and not a whole hour off it): not_before is typed as a wall
+// time of the site (Asia/Seoul, as the console shows every time) and must reach the API in UTC
 const TIMEZONE = "Asia/Kolkata";
+const SITE_ZONE = "Asia/Seoul";
 const row = (id) => `tr[data-testid=mission-row][data-mission-id="${id}"]`;
 
 async function missionFromApi(page, id) {
@@ -62,26 +64,41 @@ await withConsole(base, async (page) => {
   await page.waitForSelector("[data-testid=dispatch-state][data-state=running]", { timeout: 10_000 });
 
   // 1. the form with every field: a delivery pinned to delivery_2, high priority, not before an hour from now
-  const later = await page.evaluate(() => {
+  // (the site's wall time)
+  const later = await page.evaluate((zone) => {
     const d = new Date(Date.now() + 3600_000);
-    const p = (n) => String(n).padStart(2, "0");
-    const local = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-    return { local, offset: d.getTimezoneOffset() };
-  });
+    const f = Object.fromEntries(new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric",
+      month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }).formatToParts(d).map((x) => [x.type, x.value]));
+    return { local: `${f.year}-${f.month}-${f.day}T${f.hour}:${f.minute}`, offset: d.getTimezoneOffset() };
+  }, SITE_ZONE);
   if (later.offset !== -330) fail(`the browser is not in ${TIMEZONE} (offset ${later.offset} min)`);
   const held = await dispatch(page, {
     template: "delivery", params: { destination: "ward_bed_1", item: "e2e parcel", confirm_timeout: 120 },
     priority: "high", robot: "delivery_2", notBefore: later.local,
   });
-  console.log(`dispatched mission ${held} (not before ${later.local} ${TIMEZONE})`);
+  console.log(`dispatched mission ${held} (not before ${later.local} ${SITE_ZONE}, typed in a browser in ${TIMEZONE})`);
+  // the form forgets what applied to that mission only: its priority, the pinned robot, the start time
+  const left = await page.$eval("form[data-testid=dispatch-form]", (f) => [f.priority.value, f.robot_id.value,
+    f.not_before.value]);
+  if (left.join("|") !== "normal||") fail(`the form kept ${JSON.stringify(left)} after the dispatch`);
+  // an emergency (it preempts running missions) is sent only on a second press: the first one asks
+  const rows = await page.$$eval("tr[data-testid=mission-row]", (els) => els.length);
+  await page.selectOption("form[data-testid=dispatch-form] select[name=priority]", "emergency");
+  await page.click("form[data-testid=dispatch-form] button[type=submit]");
+  await page.waitForSelector("[data-testid=form-error][data-kind=confirm]:not([hidden])", { timeout: 5_000 });
+  const asked = await page.textContent("[data-testid=form-error]");
+  await page.waitForTimeout(1000);
+  if (await page.$$eval("tr[data-testid=mission-row]", (els) => els.length) !== rows) fail("an emergency went unasked");
+  console.log(`emergency priority: asked first (“${asked}”), nothing sent`);
+  await page.selectOption("form[data-testid=dispatch-form] select[name=priority]", "normal");
   const stored = await missionFromApi(page, held);
   if (stored.params.item !== "e2e parcel" || stored.params.destination !== "ward_bed_1" || stored.params.confirm_timeout !== 120)
     fail(`the form sent the wrong params: ${JSON.stringify(stored.params)}`);
   if (stored.priority !== "high" || stored.requested_robot_id !== "delivery_2")
     fail(`priority/robot not sent: ${stored.priority} ${stored.requested_robot_id}`);
-  const wanted = Date.parse(`${later.local}:00+05:30`); // the wall time typed in, in Kolkata
+  const wanted = Date.parse(`${later.local}:00+09:00`); // the wall time typed in, in Seoul
   if (Date.parse(stored.not_before) !== wanted)
-    fail(`not_before ${stored.not_before}, wanted ${new Date(wanted).toISOString()} (typed ${later.local} in ${TIMEZONE})`);
+    fail(`not_before ${stored.not_before}, wanted ${new Date(wanted).toISOString()} (typed ${later.local} in ${SITE_ZONE})`);
   const cells = await page.$$eval(`${row(held)} td`, (tds) => tds.map((td) => td.textContent));
   if (!cells[1].includes("delivery") || !cells[2].includes("high") || !cells[4].includes("requested delivery_2"))
     fail(`the queue row shows ${JSON.stringify(cells)}`);

@@ -1,7 +1,7 @@
 // The dispatch form, generated from each template's typed parameters.
 import { ApiError, post, reason } from "./api";
 import { $, text } from "./dom";
-import { t, term } from "./i18n";
+import { siteWallTime, t, term } from "./i18n";
 import { gate } from "./session";
 import type { MissionStore } from "./store";
 import type { Mission, ParamSpec, Robot, Template } from "./types";
@@ -43,10 +43,11 @@ function readParams(form: HTMLFormElement): Record<string, unknown> {
   return params;
 }
 
-/** A datetime-local value (the operator's local time) as an ISO UTC timestamp. */
+/** A datetime-local value, a wall time of the site's time zone (as every time the console shows), as an ISO UTC
+ * timestamp. */
 export function localToUtc(value: string): string {
-  const when = new Date(value);
-  if (Number.isNaN(when.getTime())) throw new Error(t("operations.not_a_date_time", { value }));
+  const when = siteWallTime(value);
+  if (when === null) throw new Error(t("operations.not_a_date_time", { value }));
   return when.toISOString();
 }
 
@@ -57,6 +58,8 @@ export class DispatchForm {
   private error = $<HTMLElement>("#form-error");
   private ok = $<HTMLElement>("#form-ok");
   private robots = new Map<string, string>(); // id → kind
+  private priority = $<HTMLSelectElement>("#dispatch select[name=priority]");
+  private emergencyArmed = false; // an emergency is sent on the second press of Dispatch (it preempts missions)
 
   constructor(
     private templates: Template[],
@@ -67,6 +70,7 @@ export class DispatchForm {
     this.templateSelect.replaceChildren(...templates.map((tpl) => new Option(tpl.name, tpl.name)));
     this.templateSelect.addEventListener("change", () => this.renderParams());
     this.form.addEventListener("submit", (e) => void this.submit(e));
+    this.priority.addEventListener("change", () => { this.emergencyArmed = false; });
     const submit = this.form.querySelector<HTMLButtonElement>("button[type=submit]");
     if (submit) gate(submit, "operator");
     this.renderParams();
@@ -138,12 +142,30 @@ export class DispatchForm {
     this.renderRobots();
   }
 
+  /** After a dispatch: what applies to one mission only (its priority, a pinned robot, a start time) is cleared,
+   * so that the next one does not silently inherit it; the template and its parameters stay. */
+  private reset(): void {
+    this.priority.value = "normal";
+    this.robotSelect.value = "";
+    const notBefore = this.form.querySelector<HTMLInputElement>("input[name=not_before]");
+    if (notBefore) notBefore.value = "";
+    this.emergencyArmed = false;
+  }
+
   private async submit(event: SubmitEvent): Promise<void> {
     event.preventDefault();
     this.error.hidden = true;
     this.ok.hidden = true;
     const data = new FormData(this.form);
     const submitButton = this.form.querySelector<HTMLButtonElement>("button[type=submit]");
+    if (data.get("priority") === "emergency" && !this.emergencyArmed) {
+      this.emergencyArmed = true; // asked once: Dispatch again sends it
+      this.error.textContent = t("operations.confirm_emergency");
+      this.error.dataset.kind = "confirm";
+      this.error.hidden = false;
+      return;
+    }
+    delete this.error.dataset.kind;
     try {
       const body: Record<string, unknown> = {
         template: data.get("template"), params: readParams(this.form), priority: data.get("priority"),
@@ -159,6 +181,7 @@ export class DispatchForm {
         { id: mission.id, status: term("status", mission.status) });
       this.ok.dataset.missionId = String(mission.id);
       this.ok.hidden = false;
+      this.reset();
     } catch (err) {
       this.error.textContent = err instanceof ApiError || err instanceof TypeError ? reason(err) : (err as Error).message;
       this.error.hidden = false;

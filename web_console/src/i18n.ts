@@ -117,3 +117,25 @@ export function timeOfDay(date: Date): string {
 export function dayOf(date: Date): string {
   return parts(date, { year: "numeric", month: "2-digit", day: "2-digit" });
 }
+
+/** The offset of the site's zone from UTC at `date`, in milliseconds (east positive). */
+function zoneOffset(date: Date): number {
+  const fields = Object.fromEntries(new Intl.DateTimeFormat("en-US", {
+    timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+    minute: "2-digit", second: "2-digit",
+  }).formatToParts(date).map((p) => [p.type, Number(p.value)]));
+  const wall = Date.UTC(fields.year, fields.month - 1, fields.day, fields.hour, fields.minute, fields.second);
+  return wall - Math.floor(date.getTime() / 1000) * 1000;
+}
+
+/** A wall time typed in a form ("2026-12-06T14:00", a datetime-local value) read in the site's zone: the
+ * instant, or null when it is not a date and time. */
+export function siteWallTime(value: string): Date | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value);
+  if (!m) return null;
+  const [y, mo, d, h, mi, se] = m.slice(1).map((v) => Number(v ?? 0));
+  const guess = Date.UTC(y, mo - 1, d, h, mi, se);
+  let instant = guess - zoneOffset(new Date(guess));
+  instant = guess - zoneOffset(new Date(instant)); // (once more, across a change of the zone's offset)
+  return Number.isNaN(instant) ? null : new Date(instant);
+}

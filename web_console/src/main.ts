@@ -3,7 +3,7 @@ import { api, telemetryUrl } from "./api";
 import { DetailView } from "./detail";
 import { DispatchForm } from "./dispatch";
 import { $, text } from "./dom";
-import { LANG_NAMES, LANGS, lang, setLang, setTimeZone, t, term, translatePage, type Lang } from "./i18n";
+import { LANG_NAMES, LANGS, lang, setLang, setTimeZone, t, term, timeZone, translatePage, type Lang } from "./i18n";
 import { setUpLogin, signIn } from "./login";
 import { MapView, MODE_COLORS, type TrafficView } from "./map";
 import { reportError, showMessage } from "./messages";
@@ -94,6 +94,7 @@ async function start(): Promise<void> {
     loadMissions(store),
   ]);
   setTimeZone(siteMap.timezone);
+  $("#dispatch [data-i18n='ops.not_before']").textContent = `${t("ops.not_before")} (${timeZone()})`;
   const map = new MapView($("#map"), siteMap);
   for (const r of robotList) {
     robots.update(r);
