@@ -190,6 +190,7 @@ class Lab:
         self.registry.entry(robot_id)  # 404 for a robot never seen
         sent_at = self.sim_now()
         recordings = self.recordings.recordings_of(robot_id) if self.recordings is not None else ()
+        carrying_out = self.registry.assignments.get(robot_id)  # its recording may not have opened yet
         if command is not Command.ESTOP:
             result, message = await self.robots.command(robot_id, command, reason)
         else:
@@ -199,9 +200,9 @@ class Lab:
                 result, message = await self.robots.command(robot_id, command, reason)
             finally:
                 self.pilots.operator_estop(robot_id, result is CommandResult.OK, self.sim_now(), reason)
-        if self.recordings is not None and recordings:
+        if self.recordings is not None and (recordings or carrying_out is not None):
             self.recordings.record_command(recordings, robot_id, str(command), str(result), sim_time=sent_at,
-                                           message=message, reason=reason)
+                                           message=message, reason=reason, mission_id=carrying_out)
         if self.audit is not None:
             self.audit.record_command(robot_id, command, result, message, reason)
         return result, message

@@ -49,7 +49,10 @@ if TYPE_CHECKING:  # rclpy: only the running lab has it loaded
 log = logging.getLogger(__name__)
 
 POLL_S = 0.1
-_ENDS = {str(s) for s in MissionStatus if s.terminal} | {str(MissionStatus.QUEUED)}  # requeued: segment ends
+MAX_PENDING_MISSIONS = 1000  # missions with commands waiting for their recording to open
+MAX_PENDING_COMMANDS = 100  # commands kept per such mission
+_TERMINAL = {str(s) for s in MissionStatus if s.terminal}
+_ENDS = _TERMINAL | {str(MissionStatus.QUEUED)}  # requeued: segment ends
 
 
 @dataclass
@@ -76,6 +79,9 @@ class RecordingService:
         self._active: dict[int, Active] = {}
         self.looked_up = asyncio.Event()
         self._beginning: dict[int, asyncio.Future[Active | None]] = {}  # recordings being begun
+        # commands to a mission's robot sent before its recording opened (it opens once the mission's underway
+        # frame is handled): written into it when it opens, at the times they were sent
+        self._pending: dict[int, list[tuple[int, str]]] = {}
         self._feeds: tuple[tuple[frozenset[str], MissionRecorder], ...] = ()  # what on_states feeds
         self._client: Client | None = None
         self._task: asyncio.Task[None] | None = None
@@ -163,18 +169,33 @@ class RecordingService:
         return tuple(a for a in self._active.values() if robot_id in a.robots)
 
     def record_command(self, into: tuple[Active, ...], robot_id: str, command: str, result: str, *,
-                       sim_time: float | None = None, message: str = "", reason: str = "") -> list[int]:
+                       sim_time: float | None = None, message: str = "", reason: str = "",
+                       mission_id: int | None = None) -> list[int]:
         """On the event loop: an operator's command to a robot (Lab.command), written as a command_event frame
         (replay/initial_state.py) into the recordings `into` (recordings_of when it was sent) at `sim_time`
         (default now), with the robot's answer; the re-simulation injects it then if the robot took it.
-        Returns the missions whose recordings got it (a recording already closed cannot)."""
+        `mission_id`: the mission the robot carried out when it was sent; if its recording had not opened yet,
+        the frame goes into it when it opens. Returns the missions whose recordings got it (a recording already
+        closed cannot)."""
         t_ns = round(sim_time * 1e9) if sim_time else self._now_ns()
         recorded = []
+
+        def frame(mission: int) -> str:
+            return json.dumps(command_event(robot_id, command, t_ns / 1e9, mission, result=result, message=message,
+                                            reason=reason), separators=(",", ":"))
+
         for active in into:
-            frame = command_event(robot_id, command, t_ns / 1e9, active.mission_id, result=result, message=message,
-                                  reason=reason)
-            if active.recorder.record_event(t_ns, json.dumps(frame, separators=(",", ":"))):
+            if active.recorder.record_event(t_ns, frame(active.mission_id)):
                 recorded.append(active.mission_id)
+        if mission_id is not None and all(a.mission_id != mission_id for a in into):
+            opened = self._active.get(mission_id)
+            if opened is not None:  # it opened while the robot answered
+                if opened.recorder.record_event(t_ns, frame(mission_id)):
+                    recorded.append(mission_id)
+            elif len(self._pending) < MAX_PENDING_MISSIONS or mission_id in self._pending:
+                pending = self._pending.setdefault(mission_id, [])
+                if len(pending) < MAX_PENDING_COMMANDS:
+                    pending.append((t_ns, frame(mission_id)))
         return recorded
 
     # -- mission events ---------------------------------------------------------------------------
@@ -216,6 +237,8 @@ class RecordingService:
         if active is None and status == MissionStatus.UNDERWAY and isinstance(frame.get("mission"), dict):
             active = await self._begin(frame["mission"], resumed=False)
         if active is None:
+            if status in _TERMINAL:
+                self._pending.pop(mission_id, None)  # it ended before its recording opened: nothing to add to
             return
         active.recorder.record_event(self._event_ns(frame), text)
         if status in _ENDS:
@@ -276,7 +299,7 @@ class RecordingService:
             log.error("cannot record mission %d: %s", mission_id, exc)
             await self._blocking(self.store.abandon, mission_id, segment, str(exc))
             return None
-        for t_ns, text in history:
+        for t_ns, text in [*history, *self._pending.pop(mission_id, [])]:
             recorder.record_event(t_ns, text)
         active = self.track(Active(mission_id, segment, robots, recorder))
         if self._taps is not None:

@@ -257,6 +257,41 @@ def test_operator_commands_to_a_recorded_robot_are_recorded_as_replay_events(tmp
         (sent[4], "delivery_1", "estop"), (sent[5], "delivery_1", "release")]
 
 
+def test_a_command_sent_before_the_mission_recording_opened_is_in_it(tmp_path: Path) -> None:
+    """The robot already drives its mission while the recording service has yet to handle the mission's underway
+    frame (under load, seconds): an operator's pause then is written into the recording once it opens, at the
+    time it was sent (CI: a recording held the resume but not the pause before it)."""
+    rig = Rig(tmp_path)
+
+    async def run() -> tuple[int, Path, float]:
+        await rig.start()
+        lab = Lab(rig.settings, rig.engine, rig.site, rig.templates, rig.hub, rig.registry, rig.missions,
+                  None, None, None, FakePilots(), None, FakeBridge(rig), rig.service)  # type: ignore[arg-type]
+        body = MissionCreate(spec={"steps": [{"go_to": "pharmacy"}]}, robot_id="delivery_1")
+        mission = await asyncio.to_thread(rig.missions.submit, body)
+        await asyncio.to_thread(rig.missions.transition, mission.id, MissionStatus.ASSIGNED, "assigned",
+                                robot_id="delivery_1")
+        rig.registry.assignments["delivery_1"] = mission.id  # as the dispatcher holds it
+        rig.sim += 1.0
+        sent = rig.sim
+        await lab.command("delivery_1", Command.PAUSE, "before the recording")
+        assert mission.id not in rig.service.recording
+        rig.sim += 1.0
+        await asyncio.to_thread(rig.missions.transition, mission.id, MissionStatus.UNDERWAY, "underway")
+        await until(lambda: mission.id in rig.service.recording)
+        await rig.finish(mission.id)
+        path, _ = rig.service.file_for(mission.id)
+        await rig.service.stop()
+        return mission.id, path, sent
+
+    mission_id, path, sent = asyncio.run(run())
+    _, decoded, _ = read_back(path)
+    commands = [(t / SECOND, json.loads(m.data)) for topic, t, m in decoded if topic == "/mission/events"
+                and json.loads(m.data)["type"] == ROBOT_COMMAND]
+    assert [(f"{t:.2f}", f["command"], f["mission_id"], f["reason"]) for t, f in commands] == [
+        (f"{sent:.2f}", "pause", mission_id, "before the recording")]
+
+
 def test_an_event_from_before_the_first_clock_is_logged_on_the_sim_clock(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
 
