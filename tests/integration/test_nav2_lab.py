@@ -24,6 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -347,13 +348,18 @@ def test_unregistered_robots_are_listed_never_dispatched_until_registered(lab: L
     mission_id = submit(lab, {"spec": {"steps": [{"go_to": "pharmacy"}, {"go_to": "pharmacy_parking"}]},
                               "robot_id": "visitor_1"})
     m = mission(lab, mission_id)
-    while m["status"] == "queued" and time.monotonic() - registered_at < 30:
+    while m["status"] == "queued" and time.monotonic() - registered_at < 60:
         time.sleep(0.2)
         m = mission(lab, mission_id)
     assert m["status"] != "queued" and m["robot_id"] == "visitor_1", (
         m, http.get(f"{api(lab)}/robots/visitor_1").json(),
         [(x["id"], x["template"], x["status"]) for x in http.get(f"{api(lab)}/missions").json()], lab.output())
-    assert time.monotonic() - registered_at <= 10.0, "the registered robot got no mission within 10 s"
+    # within 10 s by the fleet manager's own records (submitted just after the registration, then assigned): what
+    # this test's polling adds on a machine busy with the rest of make test is not the fleet manager's
+    took = (datetime.fromisoformat(m["assigned_at"]) - datetime.fromisoformat(m["created_at"])).total_seconds()
+    print(f"visitor_1 registered: its mission assigned {took:.1f} s after it was submitted "
+          f"({time.monotonic() - registered_at:.1f} s after the registration, as this test saw it)")
+    assert took <= 10.0, f"the registered robot got no mission within 10 s ({took:.1f} s)"
     end = time.monotonic() + 180
     while not finished(m) and time.monotonic() < end:
         time.sleep(0.5)
