@@ -72,3 +72,10 @@ def test_the_console_in_korean_has_no_english_left_and_shows_seoul_time(running_
     print(run.stdout)
     for shot in shots:
         assert shot.stat().st_size > 10_000, shot
+
+
+def test_dark_mode_follows_the_system_with_aa_contrast(running_lab):
+    """Issue 18: dark.e2e.mjs; the console in a browser set to dark, then light."""
+    (shot,) = fresh_screenshots("dark.png")
+    print(run_e2e("dark.e2e.mjs", running_lab, 120).stdout)
+    assert shot.stat().st_size > 10_000
