@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
@@ -14,6 +14,8 @@ from sqlalchemy import Engine
 from fleet_manager.auth import accounts
 from fleet_manager.cli import credentials
 from fleet_manager.cli.client import ApiError, Client, api_url
+from fleet_manager.cli.common import ApiOpt
+from fleet_manager.cli.common import fail as _fail
 from fleet_manager.cli.credentials import Credentials, CredentialsError
 from fleet_manager.core.errors import DomainError, InvalidInput
 from fleet_manager.db.engine import make_engine, upgrade
@@ -24,14 +26,10 @@ user_app = typer.Typer(help="Manage users: add, list, disable, enable, password 
                                 "LABFLEET_DATABASE_URL).",
                        no_args_is_help=True)
 
-ApiOpt = Annotated[str | None, typer.Option("--api", help="fleet manager URL [env LABFLEET_API_URL]")]
 PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="read the password from the first line of "
                                                                      "standard input instead of prompting")]
 
 
-def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def _password(from_stdin: bool, confirm: bool) -> str:

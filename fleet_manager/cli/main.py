@@ -17,6 +17,8 @@ from pydantic import ValidationError
 from fleet_manager.auth.startup import StartupError, check_secret
 from fleet_manager.cli.accounts import login, user_app
 from fleet_manager.cli.client import ApiError, Client, api_url
+from fleet_manager.cli.common import ApiOpt
+from fleet_manager.cli.common import fail as _fail
 from fleet_manager.cli.pilots import PilotNotFound, find_pilot, pilot_app
 from fleet_manager.cli.steps import step_line
 from fleet_manager.settings import Settings
@@ -29,12 +31,8 @@ app.add_typer(pilot_app, name="pilot")
 app.command()(login)
 
 DEFAULT_DOMAIN_ID = 23
-ApiOpt = Annotated[str | None, typer.Option("--api", help="fleet manager URL [env LABFLEET_API_URL]")]
 
 
-def _fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 @app.command()

@@ -7,10 +7,9 @@ from typing import Annotated, Any
 import typer
 
 from fleet_manager.cli.client import ApiError, Client, api_url
+from fleet_manager.cli.common import ApiOpt, fail
 
 pilot_app = typer.Typer(help="The pilots of the sites you may see.", no_args_is_help=True)
-
-ApiOpt = Annotated[str | None, typer.Option("--api", help="fleet manager URL [env LABFLEET_API_URL]")]
 
 
 class PilotNotFound(LookupError):
@@ -54,8 +53,7 @@ def pilot_list(
     try:
         pilots = Client(api_url(api)).pilots(site)
     except ApiError as exc:
-        typer.echo(f"error: {exc.detail if exc.status else exc}", err=True)
-        raise typer.Exit(1) from None
+        fail(str(exc.detail if exc.status else exc))
     if not pilots:
         typer.echo("no pilots" + (f" on site {site}" if site else ""))
         return
