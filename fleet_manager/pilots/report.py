@@ -26,7 +26,7 @@ from fleet_manager.missions.schemas import as_utc
 from fleet_manager.pilots import repository, service
 from fleet_manager.pilots.report_charts import PLOTLY_CONFIG, Chart, plotlyjs_version, report_charts, to_div, to_json
 from fleet_manager.pilots.schemas import IncidentPublic, InterventionPublic, PilotKpis, PilotPublic
-from fleet_manager.sites.profile import Carbon, SiteProfileError, load_site_profile
+from fleet_manager.sites.profile import Carbon
 from fleet_manager.sites.service import Site
 
 NO_ROBOT = "(no robot)"
@@ -91,17 +91,7 @@ def build_report(session: Session, pilot_id: str, map_of: Callable[[str], dict[s
     incidents = [IncidentPublic.of(n) for n in repository.incidents(session, pilot_id=pilot_id)]
     return PilotReport(pilot, answer, missions, runs, interventions, incidents, map_of(pilot.site),
                        _robot_rows(pilot, runs, interventions, incidents, answer.now), utcnow(),
-                       _carbon(sites_dir, pilot.site))
-
-
-def _carbon(sites_dir: Path | None, site: str) -> Carbon | None:
-    """The site's emission factors, None without them (or with a site.yaml the KPIs' notes say is bad)."""
-    if sites_dir is None:
-        return None
-    try:
-        return load_site_profile(sites_dir / site).carbon
-    except SiteProfileError:
-        return None
+                       service.site_carbon(sites_dir, pilot.site))  # (the KPIs' notes say why there are none)
 
 
 # -- CSV ----------------------------------------------------------------------------------------

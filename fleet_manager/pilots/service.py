@@ -38,7 +38,7 @@ from fleet_manager.pilots.schemas import (
     Severity,
     Source,
 )
-from fleet_manager.sites.profile import SiteProfileError, load_site_profile
+from fleet_manager.sites.profile import Carbon, SiteProfileError, load_site_profile
 from fleet_manager.sites.service import SiteCatalog
 
 DEFAULT_PERIOD = timedelta(days=365)  # a default pilot runs a year from its creation (PATCH to change)
@@ -360,23 +360,24 @@ def _public_interactions(missions: Sequence[Mission]) -> int:
                if s.get("kind") == StepKind.ACTION and s.get("action") in PUBLIC_ACTIONS and s.get("status") == "done")
 
 
-def emission_factors(sites_dir: Path | None, site: str, notes: list[str]) -> kpis.EmissionFactors | None:
-    """The site's emission factors (its site.yaml), with a note saying which are used; None (and a note why)
-    without them."""
+def site_carbon(sites_dir: Path | None, site: str, notes: list[str] | None = None) -> Carbon | None:
+    """The site's emission factors (its site.yaml under `sites_dir`), None without them or with a bad file; with
+    `notes`, a note saying which factors are used, or why there are none."""
+    say = notes.append if notes is not None else (lambda _: None)
     if sites_dir is None:
         return None
     try:
         carbon = load_site_profile(sites_dir / site).carbon
     except SiteProfileError as exc:
-        notes.append(f"co2: {exc}; the CO2 figures are not computed")
+        say(f"co2: {exc}; the CO2 figures are not computed")
         return None
     if carbon is None:
-        notes.append(f"co2: site {site} gives no grid emission factor (site.yaml: carbon); the CO2 figures are None")
+        say(f"co2: site {site} gives no grid emission factor (site.yaml: carbon); the CO2 figures are None")
         return None
-    notes.append(f"co2: {carbon.grid_kg_per_kwh:g} kg CO2e/kWh ({carbon.grid_source}, {carbon.grid_year})"
-                 + (f"; reference: {carbon.reference_vehicle or 'a vehicle'} at {carbon.reference_g_per_km:g} g "
-                    f"CO2/km ({carbon.reference_source})" if carbon.reference_g_per_km is not None else ""))
-    return kpis.EmissionFactors(carbon.grid_kg_per_kwh, carbon.reference_g_per_km)
+    say(f"co2: {carbon.grid_kg_per_kwh:g} kg CO2e/kWh ({carbon.grid_source}, {carbon.grid_year})"
+        + (f"; reference: {carbon.reference_vehicle or 'a vehicle'} at {carbon.reference_g_per_km:g} g "
+           f"CO2/km ({carbon.reference_source})" if carbon.reference_g_per_km is not None else ""))
+    return carbon
 
 
 def pilot_kpis(session: Session, pilot_id: str, sim_now: float | None = None,
@@ -417,7 +418,8 @@ def pilot_kpis(session: Session, pilot_id: str, sim_now: float | None = None,
                             at=n.sim_time if sim and n.sim_time is not None else as_utc(n.time).timestamp(),
                             mission_id=None if n.mission_id is None else str(n.mission_id))
               for n in incidents]
-    factors = emission_factors(sites_dir, pilot.site, notes)
+    carbon = site_carbon(sites_dir, pilot.site, notes)
+    factors = None if carbon is None else kpis.EmissionFactors(carbon.grid_kg_per_kwh, carbon.reference_g_per_km)
     report = kpis.compute_kpis(runs, records, events, (), _public_interactions(missions), now=now, factors=factors)
     return PilotKpis(pilot_id=pilot.id, clock="sim" if sim else "wall", now=now, kpis=report,
                      targets=kpis.kpis_against_targets(report, pilot.targets), notes=notes)
