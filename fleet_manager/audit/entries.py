@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from fleet_manager.problems import summary
+
 SYSTEM = "system"  # the actor of what the fleet manager does on its own (e.g. resuming after a restart)
 DETAIL_MAX = 200
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -74,13 +76,8 @@ def detail_of(body: bytes) -> str:
         return ""
     if isinstance(detail, str):
         return short(detail)
-    if isinstance(detail, list):
-        parts = []
-        for error in detail:
-            if isinstance(error, dict):
-                loc = [str(p) for p in error.get("loc", ())][1:]  # without "body"/"query"/"path"
-                parts.append(f"{'.'.join(loc)}: {error.get('msg', '')}" if loc else str(error.get("msg", "")))
-        return short("; ".join(parts))
+    if isinstance(detail, list):  # (FastAPI's own format: the API's problems sum their errors up in `detail`)
+        return short(summary([error for error in detail if isinstance(error, dict)]))
     return ""
 
 
