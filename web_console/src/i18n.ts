@@ -91,6 +91,9 @@ export function translatePage(root: ParentNode = document): void {
 
 let zone: string | undefined; // the site's IANA time zone; the browser's until the site says
 
+// the formatters of the zone and the language, made once: clock() runs for every time in every row drawn
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 export function setTimeZone(timeZone: string | undefined): void {
   try {
     new Intl.DateTimeFormat(undefined, { timeZone });
@@ -98,32 +101,40 @@ export function setTimeZone(timeZone: string | undefined): void {
   } catch {
     zone = undefined;
   }
+  formatters.clear();
 }
 
 export function timeZone(): string {
   return zone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
 
-function parts(date: Date, options: Intl.DateTimeFormatOptions): string {
-  return new Intl.DateTimeFormat(LOCALES[current], { timeZone: zone, hourCycle: "h23", ...options }).format(date);
+const TIME: Intl.DateTimeFormatOptions = { hour: "2-digit", minute: "2-digit", second: "2-digit" };
+const DAY: Intl.DateTimeFormatOptions = { year: "numeric", month: "2-digit", day: "2-digit" };
+
+/** The formatter `name` of the site's zone in `locale` (made on first use, until the zone changes). */
+function formatter(name: string, locale: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  let made = formatters.get(name);
+  if (!made) {
+    made = new Intl.DateTimeFormat(locale, { timeZone: zone, hourCycle: "h23", ...options });
+    formatters.set(name, made);
+  }
+  return made;
 }
 
 /** The time of day in the site's zone: 14:03:27. */
 export function timeOfDay(date: Date): string {
-  return parts(date, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return formatter("time", LOCALES[current], TIME).format(date);
 }
 
 /** The date in the site's zone, in the language's format. */
 export function dayOf(date: Date): string {
-  return parts(date, { year: "numeric", month: "2-digit", day: "2-digit" });
+  return formatter("day", LOCALES[current], DAY).format(date);
 }
 
 /** The offset of the site's zone from UTC at `date`, in milliseconds (east positive). */
 function zoneOffset(date: Date): number {
-  const fields = Object.fromEntries(new Intl.DateTimeFormat("en-US", {
-    timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
-    minute: "2-digit", second: "2-digit",
-  }).formatToParts(date).map((p) => [p.type, Number(p.value)]));
+  const fields = Object.fromEntries(formatter("fields", "en-US", { ...DAY, ...TIME })
+    .formatToParts(date).map((p) => [p.type, Number(p.value)]));
   const wall = Date.UTC(fields.year, fields.month - 1, fields.day, fields.hour, fields.minute, fields.second);
   return wall - Math.floor(date.getTime() / 1000) * 1000;
 }
