@@ -231,9 +231,9 @@ class Lab:
                     log.warning("robot %s is offline (no state for %.1f s)", rid, self.registry.timeout_s)
                     self.hub.publish_state(rid, {"type": "robot_state", **self.registry.view(rid)})
             try:
-                await self.dispatcher.watch_localisation()
+                await self.dispatcher.watch_holds()
             except Exception:
-                log.exception("holding or resuming the missions of robots without localisation failed")
+                log.exception("holding or resuming the missions of e-stopped or unlocalised robots failed")
             if since_save >= ROBOT_SAVE_PERIOD_S and self.registry.ids():
                 since_save = 0.0
                 try:

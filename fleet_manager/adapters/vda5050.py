@@ -9,7 +9,8 @@ number); a vehicle that is not registered is announced and never commanded.
   startCharging is sent); template actions run as HARD node actions at the route's end, for as long as the
   vehicle takes.
 - pause / resume are startPause / stopPause. A master control has no remote e-stop: an e-stop pauses the
-  vehicle, cancels its order (the task fails "estop") and holds it until released (stopPause); dock is refused.
+  vehicle, cancels its order (the task fails "estop": its mission is held, missions/holds.py) and holds it until
+  released (stopPause); dock is refused.
   A command answers with the vehicle's actionState of the instant action (bounded wait).
 - Every state and visualization message becomes a RobotReport, and the last known state is reported again
   every REREPORT_S while the vehicle is heard from (states may come only every 30 s), never once its

@@ -26,6 +26,8 @@ class RobotMode(StrEnum):
 LOCALISATION_LOST = "localisation lost"
 # ... and, for about a second, each protective stop of its safety layer: "protective stop: <what it saw>"
 PROTECTIVE_STOP = "protective stop"
+# the reason (its start) of a task that an e-stop ended, in every adapter: the mission is held, not failed
+TASK_ESTOPPED = "estop"
 
 # RobotState.MODE_* codes in labfleet_interfaces, in order.
 MODE_BY_CODE = (

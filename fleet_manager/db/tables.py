@@ -35,6 +35,7 @@ class Mission(SQLModel, table=True):
     not_before: datetime | None = _ts(nullable=True)
     route: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     failure_reason: str | None = None
+    status_reason: str | None = None  # the message of its last status change (why it is paused, requeued...)
     distance_m: float | None = None
     energy_wh: float | None = None  # battery energy used while running (None: not measured)
     final_pose: dict[str, float] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
@@ -192,3 +193,4 @@ class RobotRegistration(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
     updated_at: datetime = _ts(nullable=False)
     retired_at: datetime | None = _ts(nullable=True)
+

@@ -19,8 +19,15 @@ from fleet_manager.core.missions import PRIORITY_RANK, MissionStatus, Priority
 from fleet_manager.core.robots import Command, CommandResult
 from fleet_manager.db.retry import to_thread_retrying, unreachable
 from fleet_manager.missions.charging import ChargerBook, needs_charge
-from fleet_manager.missions.holds import LocalisationHolds
-from fleet_manager.missions.runner import MissionRunner, RobotLost, RunState, StepFailed, mark_underway
+from fleet_manager.missions.holds import Holds
+from fleet_manager.missions.runner import (
+    ESTOP_HOLD,
+    MissionRunner,
+    RobotLost,
+    RunState,
+    StepFailed,
+    mark_underway,
+)
 from fleet_manager.missions.schemas import MissionCreate, MissionPublic, as_utc
 from fleet_manager.missions.service import MissionService
 from fleet_manager.missions.traffic import TrafficManager, nearest_free
@@ -56,7 +63,7 @@ class Dispatcher:
         self.traffic.locate = self._last_seen_at
         self._making_way: set[str] = set()
         self._durations: dict[str | None, dict[str, float]] = {}
-        self.holds = LocalisationHolds(service, registry,
+        self.holds = Holds(service, registry,
                                        lambda robot_id, command: self._command(robot_id, command, audit_refusal=False))
         self.runner = (MissionRunner(service, registry, robots, self._mark_started, self.traffic, self.make_way)
                        if robots else None)
@@ -447,10 +454,14 @@ class Dispatcher:
 
     async def resume(self, mission_id: int) -> MissionPublic:
         mission, state = await self._running(mission_id, MissionStatus.PAUSED, "resume")
+        if state.held == ESTOP_HOLD:
+            raise Conflict(f"mission {mission_id} is held: robot {mission.robot_id} is e-stopped; release its e-stop "
+                           f"and the mission carries on", field="status")
         if state.held:
             raise Conflict(f"mission {mission_id} is held: robot {mission.robot_id} has lost its localisation; it "
                            f"carries on by itself when the localisation returns", field="status")
-        await self._command(mission.robot_id, Command.RESUME)
+        if not state.stopped:  # (an e-stop ended its task: the runner sends the step again once resumed)
+            await self._command(mission.robot_id, Command.RESUME)
         state.paused = False
         return await asyncio.to_thread(self.service.transition, mission_id, MissionStatus.UNDERWAY,
                                        "resumed by operator")
@@ -469,10 +480,14 @@ class Dispatcher:
         state.confirmed.set()
         return await asyncio.to_thread(self.service.get, mission_id)
 
-    # -- localisation ---------------------------------------------------------------------------
-    async def watch_localisation(self) -> None:
-        """Missions of robots that lost their localisation are held until it returns (missions/holds.py)."""
+    # -- holds ----------------------------------------------------------------------------------
+    async def watch_holds(self) -> None:
+        """Missions of robots e-stopped or without localisation are held until the cause is gone (holds.py)."""
         await self.holds.watch(self._runs.values())
+
+    def runs(self) -> list[RunState]:
+        """The missions running now."""
+        return list(self._runs.values())
 
     async def _running(self, mission_id: int, expected: MissionStatus, verb: str) -> tuple[MissionPublic, RunState]:
         mission = await asyncio.to_thread(self.service.get, mission_id, False)

@@ -18,7 +18,16 @@ from fleet_manager.adapters.base import RobotLink
 from fleet_manager.core.coverage import SWEEP_SPEED, sweep_legs
 from fleet_manager.core.errors import Conflict, Unavailable
 from fleet_manager.core.missions import MissionStatus
-from fleet_manager.core.robots import TaskAction, TaskFeedback, TaskOutcome, TaskRequest, TaskResult, Waypoint
+from fleet_manager.core.robots import (
+    TASK_ESTOPPED,
+    RobotMode,
+    TaskAction,
+    TaskFeedback,
+    TaskOutcome,
+    TaskRequest,
+    TaskResult,
+    Waypoint,
+)
 from fleet_manager.core.traffic import Mover
 from fleet_manager.db.retry import to_thread_retrying
 from fleet_manager.missions.service import MissionService
@@ -36,6 +45,10 @@ from fleet_manager.missions.traffic import (
 from fleet_manager.robots.service import RobotRegistry
 
 log = logging.getLogger(__name__)
+
+ESTOP_HOLD = TASK_ESTOPPED  # the causes of a hold (holds.py)
+LOCALISATION_HOLD = "localisation"
+ESTOP_SEEN_WAIT_S = 3.0  # a task ended "estop": how long the robot's reports may take to show the e-stop
 
 
 class RobotLost(Unavailable):
@@ -58,12 +71,14 @@ class RunState:
     paused: bool = False
     confirmed: asyncio.Event = field(default_factory=asyncio.Event)
     awaiting: int | None = None  # index of the step waiting for confirmation
+    awaiting_prompt: str = ""  # what its recipient is asked
     distance_m: float = 0.0
     final_pose: tuple[float, float, float] | None = None
     yields: int = 0
     sends: int = 0
     waiting_route: bool = False  # planning found no clear route yet: it waits where it stands
-    held: bool = False  # held (paused) because the robot lost its localisation; resumed when it is back
+    held: str | None = None  # why the mission is held (ESTOP_HOLD, LOCALISATION_HOLD; holds.py), None if not
+    stopped: bool = False  # its task ended by an e-stop: nothing runs on the robot to pause or resume
     # task ids are unique per run, so a task re-sent after a restart never shares an id with the old one
     token: str = field(default_factory=lambda: secrets.token_hex(3))
 
@@ -116,21 +131,65 @@ class MissionRunner:
             await self._while_paused(state)
             index = record["index"]
             retries = int(record.get("retries", 0))
-            for attempt in range(retries + 1):
-                note = f"attempt {attempt + 1} of {retries + 1}" if attempt else ""
+            attempt, again = 0, False
+            while True:
+                note = f"attempt {attempt + 1} of {retries + 1}" if attempt and not again else ""
                 await to_thread_retrying(self.service.update_step, state.mission_id, index, "active", note,
                                         attempt=attempt + 1)
-                result = await self._step(state, record, route, attempt + 1)
+                result = await self._held_step(state, record, route, attempt + 1)
+                if result is None:  # stopped by an e-stop: carried out again once released, not counted
+                    again = True
+                    continue
                 if result.outcome is TaskOutcome.SUCCEEDED:
                     break
                 reason = result.reason or f"task {result.outcome}"
                 if attempt < retries:
                     await to_thread_retrying(self.service.update_step, state.mission_id, index, "retrying", reason)
+                    attempt, again = attempt + 1, False
                     continue
                 await to_thread_retrying(self.service.update_step, state.mission_id, index, "failed", reason)
                 raise StepFailed(index, reason)
             await to_thread_retrying(self.service.update_step, state.mission_id, index, "done")
         await self._on_started(state.mission_id)
+
+    async def _held_step(self, state: RunState, record: dict[str, Any], route: list[str],
+                         attempt: int) -> TaskResult | None:
+        """The step once; None when an e-stop ended it (or the robot refused it, e-stopped), after the e-stop
+        was released and the robot is free to go on."""
+        try:
+            result = await self._step(state, record, route, attempt)
+        except RobotLost:
+            raise
+        except Unavailable:
+            if self.registry.mode(state.robot_id) is not RobotMode.ESTOP:
+                raise
+            result = TaskResult(TaskOutcome.FAILED, TASK_ESTOPPED)  # refused while e-stopped
+        if result.outcome is TaskOutcome.SUCCEEDED or not result.reason.startswith(TASK_ESTOPPED):
+            return result
+        await to_thread_retrying(self.service.add_event, state.mission_id,
+                                 f"step {record['index']} stopped by an e-stop of {state.robot_id}: it is carried out "
+                                 f"again, from where the robot stands, once the e-stop is released")
+        await self._until_released(state)
+        return None
+
+    async def _until_released(self, state: RunState) -> None:
+        """Wait while the robot is e-stopped, or the mission paused (the hold, holds.py, pauses it and resumes it
+        on release). Its reports may show the e-stop a moment after its task ended: if they never do within
+        ESTOP_SEEN_WAIT_S, the e-stop was released meanwhile."""
+        seen, waited = False, 0.0
+        state.stopped = True
+        try:
+            while True:
+                self.check_online(state.robot_id)
+                estopped = self.registry.mode(state.robot_id) is RobotMode.ESTOP
+                seen = seen or estopped
+                if (not estopped and not state.paused and state.held is None
+                        and (seen or waited >= ESTOP_SEEN_WAIT_S)):
+                    return
+                await asyncio.sleep(0.2)
+                waited += 0.2
+        finally:
+            state.stopped = False
 
     async def _step(self, state: RunState, record: dict[str, Any], route: list[str], attempt: int) -> TaskResult:
         kind = record["kind"]
@@ -237,7 +296,7 @@ class MissionRunner:
         await self._on_started(state.mission_id)
         index = record["index"]
         state.confirmed.clear()
-        state.awaiting = index
+        state.awaiting, state.awaiting_prompt = index, str(record.get("prompt", ""))
         await to_thread_retrying(self.service.update_step, state.mission_id, index, "awaiting_confirmation",
                                 str(record.get("prompt", "")))
         timeout = float(record["timeout"]) if record.get("timeout") is not None else math.inf

@@ -94,6 +94,7 @@ class MissionPublic(BaseModel):
     steps: list[dict[str, Any]]
     route: list[str]
     failure_reason: str | None
+    status_reason: str | None = None  # why it has its status, as its last status event says (e.g. why held)
     distance_m: float | None
     energy_wh: float | None = None
     final_pose: dict[str, float] | None

@@ -181,6 +181,7 @@ class MissionService:
             row = repository.get(session, mission_id)
             check_transition(MissionStatus(row.status), new)
             row.status = new
+            row.status_reason = message or None
             stamp = _STAMP.get(new)
             if stamp is not None and getattr(row, stamp) is None:
                 setattr(row, stamp, utcnow())

@@ -7,8 +7,9 @@ Each robot carries out jobs step by step as the mission runner does: a drive (go
 planned by TrafficManager.plan, released by DriveWatch each fleet-manager cycle, replanned after a yield
 or a closed lane, and given up after ROUTE_WAIT_S; an action is a task of the agent; a wait (and a
 confirmation, given as the delay after which it came) lets sim time pass, not counting time paused. A
-failed step is tried again `retries` times. Robot-robot contacts come from the simulator. Jobs are
-handed out by the caller; operator commands (pause, resume, e-stop, release) go through `command`.
+failed step is tried again `retries` times; a step an e-stop stopped is held and carried out again once the
+e-stop is released, not counted (as missions/holds.py holds it). Robot-robot contacts come from the simulator.
+Jobs are handed out by the caller; operator commands (pause, resume, e-stop, release) go through `command`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from labfleet_sim.world import World, load_world
 
 from fleet_manager.core.coverage import SWEEP_SPEED, CoverageZone, sweep_legs
 from fleet_manager.core.navgraph import NavGraph, load_navgraph
+from fleet_manager.core.robots import TASK_ESTOPPED
 from fleet_manager.missions.traffic import (
     REROUTE,
     ROUTE_WAIT_S,
@@ -83,7 +85,8 @@ class Driver:
     robot: str
     agent: RobotAgent
     job: Job | None = None
-    phase: str = "idle"  # idle | plan | drive | act | hold | paused (before a step, the mission paused)
+    phase: str = "idle"  # idle | plan | drive | act | hold | paused (before a step, the mission paused) | estop
+    #                      (its step stopped by an e-stop: carried out again on release, not counted as an attempt)
     task_id: str = ""
     watch: DriveWatch | None = None
     route: Route | None = None
@@ -96,6 +99,7 @@ class Driver:
     aside: str | None = None  # a spot it was asked to step aside to while it waits for a route
     scan: tuple[object, object] | None = None  # the last lidar scan (ranges, angles), as a ROS agent keeps it
     paused: bool = False  # the mission is paused: no new step begins, waits do not count down
+    estopped: bool = False  # the robot is e-stopped: the mission is held as the dispatcher holds it (holds.py)
     hold_until: float = 0.0  # sim time a wait or confirm step ends (pushed back while paused)
     hold_fails: str = ""  # the reason the hold fails with when it runs out ("" : it succeeds)
 
@@ -208,6 +212,12 @@ class LockstepSite:
             driver.paused = False
             if driver.phase == "paused":
                 self._begin_step(driver)
+        elif command is Command.ESTOP:
+            driver.estopped = True
+        elif command is Command.RELEASE:
+            driver.estopped = False
+            if driver.phase == "estop" and driver.job is not None:
+                self._begin_step(driver)
         return result, message
 
     def _emit(self, driver: Driver, status: str, message: str = "") -> None:
@@ -270,7 +280,7 @@ class LockstepSite:
         assert job is not None
         job.status, job.reason, job.finished = status, reason, self.now
         driver.job, driver.phase, driver.watch, driver.route = None, "idle", None, None
-        driver.paused = False
+        driver.paused = False  # (an e-stop stays: only its release ends it)
         if self.on_job_end is not None:
             self.on_job_end(driver, job)
 
@@ -364,6 +374,10 @@ class LockstepSite:
         if driver.aside is not None:  # stepped aside (or failed to): on with the step it waits for
             driver.aside, driver.phase, driver.retry_at = None, "plan", self.now + PLAN_RETRY_S
             return
+        if result.outcome is not Outcome.SUCCEEDED and result.reason.startswith(TASK_ESTOPPED):
+            driver.phase = "estop"  # held until the release (command): the step again, the same attempt
+            self._emit(driver, "held", "stopped by an e-stop: carried out again once it is released")
+            return
         driver.phase = "idle"
         self._step_over(driver, result.outcome is Outcome.SUCCEEDED, result.reason or str(result.outcome))
 
@@ -407,7 +421,7 @@ class LockstepSite:
             for result in agent.take_results():
                 self._on_result(driver, result)
             if driver.phase == "hold":
-                if driver.paused:
+                if driver.paused or driver.estopped:
                     driver.hold_until += self.sim.dt
                 elif now >= driver.hold_until - HOLD_EPS_S:
                     driver.phase = "idle"

@@ -383,7 +383,23 @@ class _Resim:
                                robot_id=robot, message=f"{what}d by operator")
                 elif what in ("estop", "release"):
                     self._emit(ROBOT_COMMAND, mission, robot_id=robot, command=what)
+                    if code is CommandResult.OK and mission is not None:  # held, not failed (missions/holds.py)
+                        self._emit("mission_event", mission, status="paused" if what == "estop" else "underway",
+                                   robot_id=robot, message=f"held: robot {robot} is e-stopped" if what == "estop"
+                                   else f"resumed: the e-stop of robot {robot} was released")
             self.applied.append({"t": round(t - self.start, 3), "robot_id": robot, "event": what, "result": result})
+
+    def _only_estopped_left(self) -> bool:
+        """Every unfinished mission is held by an e-stop: each is ended "paused", held (the recording released
+        none of them)."""
+        left = [r for r in self.runs.values() if r.outcome == "unfinished"]
+        drivers = self.site.drivers
+        if not left or not all(drivers[r.robot_id].estopped and drivers[r.robot_id].job is not None for r in left):
+            return False
+        for run in left:
+            run.outcome, run.finished_s = "paused", self.site.now
+            run.reason = f"held: robot {run.robot_id} is e-stopped, and the recording does not release it"
+        return True
 
     def run(self, max_run_s: float, initial: InitialState, robot_of: Mapping[int, str]) -> Run:
         site = self.site
@@ -404,6 +420,8 @@ class _Resim:
                     rows.append((now, body.x, body.y))
             if not any(self.queues.values()) and all(r.outcome != "unfinished" for r in self.runs.values()):
                 break
+            if not self.plan and not any(self.queues.values()) and self._only_estopped_left():
+                break  # nothing left to release them: they stay held, as in the recorded run
             if site.now >= deadline:
                 break
             site.step()

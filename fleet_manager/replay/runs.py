@@ -63,7 +63,7 @@ class MissionRun:
 
     mission_id: int
     robot_id: str
-    outcome: str  # completed | failed | canceled | unfinished
+    outcome: str  # completed | failed | canceled | paused (held by an e-stop never released) | unfinished
     reason: str = ""
     started_s: float | None = None
     finished_s: float | None = None

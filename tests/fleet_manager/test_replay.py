@@ -165,13 +165,23 @@ def test_a_lower_top_speed_makes_the_replayed_mission_longer(lab: dict[str, Any]
     assert rows[0][0] == 0.0 and rows[-1][0] == pytest.approx(after, abs=0.1)
 
 
-def test_an_estop_recorded_as_an_event_fails_the_replayed_mission(lab: dict[str, Any]) -> None:
+def test_an_estop_recorded_as_an_event_holds_the_replayed_mission_until_it_is_released(lab: dict[str, Any]) -> None:
     recording = read_recording(recording_path(lab["recordings"], MISSION))
-    events = [*recording.events, {**command_event("delivery_1", "estop", 1010.0, MISSION), "t": 1010.0}]
-    run = resimulate(recording.initial, sorted(events, key=lambda e: e["t"]), SITES)
-    assert (run.missions[0].outcome, run.missions[0].reason) == ("failed", "estop")
-    assert run.missions[0].duration_s == pytest.approx(10.0)
-    assert resimulate(recording.initial, events, SITES, {"events": "off"}).missions[0].outcome == "completed"
+    plain = resimulate(recording.initial, recording.events, SITES).missions[0]
+    estop = {**command_event("delivery_1", "estop", 1010.0, MISSION), "t": 1010.0}
+    run = resimulate(recording.initial, sorted([*recording.events, estop], key=lambda e: e["t"]), SITES)
+    held = run.missions[0]  # never released: held to the end of what the recording injects (issue 18: not failed)
+    assert held.outcome == "paused" and "delivery_1 is e-stopped" in held.reason, held
+    assert held.duration_s is not None and held.duration_s < plain.duration_s  # type: ignore[operator]
+    release = {**command_event("delivery_1", "release", 1040.0, MISSION), "t": 1040.0}
+    run = resimulate(recording.initial, sorted([*recording.events, estop, release], key=lambda e: e["t"]), SITES)
+    again = run.missions[0]
+    assert again.outcome == "completed", again
+    assert again.duration_s > plain.duration_s + 20.0  # type: ignore[operator]  # held 30 s, then on from there
+    assert not any(e["status"] in ("failed", "retrying") for e in again.events), again.events
+    assert any(e["status"] == "held" for e in again.events), again.events
+    assert resimulate(recording.initial, [*recording.events, estop], SITES, {"events": "off"}).missions[0].outcome \
+        == "completed"
 
 
 class Bodies:
