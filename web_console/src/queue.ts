@@ -1,12 +1,33 @@
 // The mission queue: newest missions first with their actions, and the queue-wide dispatch switch.
 import { api, post, reason } from "./api";
 import { missionButtons } from "./actions";
+import { describeStep } from "./detail";
 import { $, badge, cell, clock, coalesce, text } from "./dom";
-import { t } from "./i18n";
+import { t, term } from "./i18n";
 import { reportError } from "./messages";
 import { gate } from "./session";
 import { awaitingStep, LIST_LIMIT, type MissionStore } from "./store";
-import type { DispatchState, Mission } from "./types";
+import type { DispatchState, Mission, Step } from "./types";
+
+const RUNNING = new Set(["assigned", "underway", "paused"]);
+
+/** The step a mission is at: the one under way, else (running) the next to do; none before or after it runs. */
+export function currentStep(m: Mission): Step | undefined {
+  if (!RUNNING.has(m.status)) return undefined;
+  return m.steps.find((s) => ["active", "awaiting_confirmation", "retrying"].includes(s.status))
+    ?? m.steps.find((s) => s.status === "pending");
+}
+
+/** Where the mission ends up: the place (or cleaning zone) of its last drive. */
+export function destination(m: Mission): string {
+  for (let i = m.steps.length - 1; i >= 0; i--) {
+    const s = m.steps[i];
+    if (s.target && (s.kind === "go_to" || s.kind === "dock")) return s.target;
+    if (s.kind === "cover" && s.zone) return s.zone;
+    if (s.kind === "patrol" && s.places?.length) return s.places[s.places.length - 1];
+  }
+  return "–";
+}
 
 export async function loadMissions(store: MissionStore): Promise<void> {
   const mark = store.mark();
@@ -44,7 +65,18 @@ export class QueueView {
     if (waiting) {
       status.append(text("div", t("operations.step_awaits_confirmation", { index: waiting.index }), "sub attention"));
     }
-    if (m.failure_reason) status.title = m.failure_reason;
+    if (m.failure_reason) {
+      status.append(text("div", m.failure_reason, "sub failure reason"));
+    } else if (m.status_reason && (m.status === "paused" || m.status === "queued")) {
+      status.append(text("div", m.status_reason, "sub attention reason")); // why it is held, paused or requeued
+    }
+    const at = currentStep(m);
+    const step = cell(at ? text("span", `${at.index + 1}/${m.steps.length} ${term("operations.step_kind", at.kind)}`)
+      : text("span", "–"));
+    if (at) step.append(text("div", describeStep(at), "sub"));
+    step.dataset.testid = "mission-step";
+    const goal = cell(text("span", destination(m), "mono"));
+    goal.dataset.testid = "mission-destination";
     const created = cell(clock(m.created_at));
     if (m.not_before) {
       created.append(text("div", t("operations.not_before_time", { time: clock(m.not_before) }), "sub"));
@@ -56,7 +88,7 @@ export class QueueView {
     const actions = cell(...missionButtons(this.store, m));
     actions.className = "actions";
     tr.append(cell(text("span", String(m.id), "mono")), template, cell(badge(m.priority, "priority")), status,
-      robot, created, actions);
+      step, goal, robot, created, actions);
     return tr;
   }
 

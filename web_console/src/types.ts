@@ -38,7 +38,7 @@ export interface Mission {
   id: number; status: string; robot_id: string | null; requested_robot_id?: string | null; template: string | null;
   params: Record<string, unknown>; priority: string; steps: Step[]; route: string[];
   created_at: string; assigned_at?: string | null; started_at?: string | null; ended_at: string | null;
-  not_before?: string | null; failure_reason: string | null; duration_s?: number | null; distance_m?: number | null;
+  not_before?: string | null; failure_reason: string | null; status_reason?: string | null; duration_s?: number | null; distance_m?: number | null;
   events?: MissionEvent[] | null;
 }
 export interface MissionEventFrame {
