@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from fleet_manager import audit, exception_handlers
+from fleet_manager.alerts.endpoints import router as alerts_router
 from fleet_manager.audit.endpoints import router as audit_router
 from fleet_manager.auth.deps import VIEWER
 from fleet_manager.auth.endpoints import router as auth_router
@@ -74,7 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # every route needs a token of a user of this site: viewer at least; the routes that change something
     # name a higher role in their own module (auth.deps RESEARCHER / OPERATOR / ADMIN)
     for router in (robots_router, registry_router, sites_router, missions_router, dispatch_router, schedules_router,
-                   pilots_router, interventions_router, incidents_router, playback_router, replays_router):
+                   pilots_router, interventions_router, incidents_router, playback_router, replays_router,
+                   alerts_router):
         api.include_router(router, dependencies=[VIEWER])
     api.include_router(telemetry_router)  # the websocket checks its ?token= itself (closes 4401 / 4403)
     api.include_router(auth_router)  # log in and refresh need no token; /auth/me any site

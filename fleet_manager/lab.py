@@ -14,6 +14,8 @@ from fleet_manager.adapters.base import RobotLink
 from fleet_manager.adapters.labfleet import LabfleetAdapter
 from fleet_manager.adapters.nav2 import Nav2Adapter
 from fleet_manager.adapters.vda5050 import Vda5050Adapter
+from fleet_manager.alerts.service import AlertService
+from fleet_manager.alerts.watch import AlertWatch
 from fleet_manager.audit.writer import AuditWriter
 from fleet_manager.auth.service import AuthService
 from fleet_manager.auth.startup import bootstrap_admin, jwt_secret
@@ -55,6 +57,7 @@ class Lab:
     pilots: PilotMonitor
     roster: Roster  # the robots registered at the site (fleet.yaml seeds it; admins change it at run time)
     robots: RobotLink  # every call to a robot, through its adapter (labfleet, nav2, vda5050)
+    alerts: AlertService  # what operators must see: raised, cleared, acknowledged (alerts/)
     recordings: RecordingService | None = None  # every mission run recorded (settings.recording_enabled)
     auth: AuthService | None = None  # accounts and tokens: every endpoint but health and login needs one
     audit: AuditWriter | None = None  # the audit log's writer (requests and robot commands)
@@ -91,7 +94,7 @@ class Lab:
         schedules = ScheduleService(missions)
         dispatcher.before_round = lambda: asyncio.to_thread(schedules.run_due)
         lab = cls(settings, engine, site, templates, hub, registry, missions, dispatcher, bridge, schedules, pilots,
-                  roster, robots)
+                  roster, robots, AlertService(engine, site.name, hub))
         holder.append(lab)
         lab.auth = AuthService.from_settings(engine, secret, settings)
         lab.audit = dispatcher.audit = AuditWriter(engine)
@@ -117,6 +120,8 @@ class Lab:
         lab._tasks = [
             asyncio.create_task(lab._recover_then_dispatch(), name="dispatcher"),
             asyncio.create_task(lab._watch_robots(), name="robot-watch"),
+            asyncio.create_task(AlertWatch(lab.alerts, registry, dispatcher.runs, settings.alert_battery_pct).run(),
+                                name="alert-watch"),
         ]
         log.info("lab %s started: %d places, %d templates, %d registered robots", site.name,
                  len(site.navgraph.places), len(templates.all()), len(roster.active()))

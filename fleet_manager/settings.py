@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     battery_reserve_pct: float = Field(default=10.0, ge=0, le=100,
                                        description="battery a robot must still have when back at a charger")
     auto_charge: bool = True
+    alert_battery_pct: float = Field(default=15.0, ge=0, le=100,
+                                     description="a robot not charging below this battery raises an alert")
     max_request_bytes: int = Field(default=1_000_000, ge=1, description="largest HTTP request body (then 413)")
     max_ws_message_bytes: int = Field(default=65_536, ge=1,
                                       description="largest websocket message a client may send (then closed, 1009)")

@@ -194,3 +194,25 @@ class RobotRegistration(SQLModel, table=True):
     updated_at: datetime = _ts(nullable=False)
     retired_at: datetime | None = _ts(nullable=True)
 
+
+class Alert(SQLModel, table=True):
+    """Something an operator must see (issue 18): a condition (an e-stop, a robot offline, a step awaiting
+    confirmation...) raised while it holds and cleared when it ends, or an event (a mission failed, an incident)
+    cleared as it is raised. One alert per `key` while it is not cleared; listed as open until it is acknowledged
+    and cleared."""
+
+    __tablename__ = "alert"
+
+    id: int | None = Field(default=None, primary_key=True)
+    site: str = Field(index=True)
+    key: str = Field(index=True)  # what it stands for: "estop:amr_01", "mission_failed:12", "incident:<id>"...
+    kind: str
+    severity: str  # SEV0 (worst) .. SEV3, as incidents
+    robot_id: str | None = None
+    mission_id: int | None = None
+    incident_id: str | None = None
+    message: str = ""
+    raised_at: datetime = _ts(nullable=False)
+    cleared_at: datetime | None = _ts(nullable=True)
+    acknowledged_at: datetime | None = _ts(nullable=True)
+    acknowledged_by: str | None = None
