@@ -7,12 +7,14 @@ from fastapi import APIRouter, Path, Query
 
 from fleet_manager.auth.deps import ADMIN, OPERATOR
 from fleet_manager.core.errors import NotFound
+from fleet_manager.core.robots import Command
 from fleet_manager.deps import LabDep
 from fleet_manager.exception_handlers import error_response
 from fleet_manager.robots.factsheet_fill import with_factsheet
 from fleet_manager.robots.schemas import (
     CommandIn,
     CommandOut,
+    FleetStopIn,
     RegistrationPublic,
     RobotCreate,
     RobotPublic,
@@ -41,6 +43,17 @@ async def get_robot(robot_id: RobotId, lab: LabDep) -> dict[str, object]:
 async def command_robot(robot_id: RobotId, body: CommandIn, lab: LabDep) -> CommandOut:
     result, message = await lab.command(robot_id, body.command, body.reason)
     return CommandOut(robot_id=robot_id, command=body.command, result=result, message=message)
+
+
+@router.post("/estop-all", dependencies=[OPERATOR], response_model=list[CommandOut])
+async def estop_fleet(lab: LabDep, body: FleetStopIn | None = None) -> list[CommandOut]:
+    """E-stop every robot that reports (a fleet-wide stop), all at once; each robot's answer, each command in the
+    audit log and the pilot records as a single e-stop is. Their missions are held until each is released."""
+    reason = (body or FleetStopIn()).reason or "fleet-wide stop"
+    robots = [rid for rid in lab.registry.ids() if lab.registry.online(rid)]
+    answers = await asyncio.gather(*(lab.command(rid, Command.ESTOP, reason) for rid in robots))
+    return [CommandOut(robot_id=rid, command=Command.ESTOP, result=result, message=message)
+            for rid, (result, message) in zip(robots, answers, strict=True)]
 
 
 @router.post("", dependencies=[ADMIN], status_code=201, response_model=RegistrationPublic, responses={

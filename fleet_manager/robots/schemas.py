@@ -59,6 +59,11 @@ class CommandIn(BaseModel):
     reason: str = Field("", max_length=2000)
 
 
+class FleetStopIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field("", max_length=2000)
+
+
 class CommandOut(BaseModel):
     robot_id: str
     command: Command

@@ -110,3 +110,18 @@ def test_without_the_ros_bridge_commands_are_refused(client):
     r = client.post(f"{API}/robots/guide_1/commands", json={"command": "estop"})
     assert r.status_code == 404 and "ROS bridge" in r.json()["detail"]
     assert client.get(f"{API}/interventions").json() == []
+
+
+def test_a_fleet_wide_stop_estops_every_robot_that_reports(client):
+    lab = client.app.state.lab
+    robot = AgentStandIn()
+    plug_in(lab, robot)
+    for rid in ("delivery_1", "guide_1"):
+        feed(client, lab, rid, 1.0, RobotMode.MOVING)
+    r = client.post(f"{API}/robots/estop-all", json={"reason": "fire alarm"})
+    assert r.status_code == 200, r.text
+    assert sorted((a["robot_id"], a["result"]) for a in r.json()) == [("delivery_1", "ok"), ("guide_1", "ok")]
+    assert sorted(robot.sent) == [("delivery_1", Command.ESTOP), ("guide_1", Command.ESTOP)]
+    client.portal.call(lab.pilots.drain)
+    incidents = client.get(f"{API}/incidents").json()
+    assert sorted(i["description"] for i in incidents) == ["e-stop by operator: fire alarm"] * 2
