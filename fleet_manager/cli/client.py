@@ -147,9 +147,10 @@ class Client:
         result: list[dict[str, Any]] = self._call("GET", "/pilots", params={"site": site} if site else None)
         return result
 
-    def pilot_report(self, pilot_id: str) -> str:
-        """The pilot's report as a self-contained HTML page."""
-        return self._request("GET", f"/pilots/{quote(pilot_id, safe='')}/report", timeout=60.0).text
+    def pilot_report(self, pilot_id: str, lang: str = "en") -> str:
+        """The pilot's report as a self-contained HTML page, in `lang` (en, ko)."""
+        return self._request("GET", f"/pilots/{quote(pilot_id, safe='')}/report", params={"lang": lang},
+                             timeout=60.0).text
 
     def pilot_report_csv(self, pilot_id: str) -> str:
         """Every mission run of the pilot, as CSV."""

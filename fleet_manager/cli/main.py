@@ -21,6 +21,7 @@ from fleet_manager.cli.common import ApiOpt
 from fleet_manager.cli.common import fail as _fail
 from fleet_manager.cli.pilots import PilotNotFound, find_pilot, pilot_app
 from fleet_manager.cli.steps import step_line
+from fleet_manager.i18n import Lang
 from fleet_manager.settings import Settings
 
 app = typer.Typer(help="LabFleet: run a robot living lab.", no_args_is_help=True, add_completion=False)
@@ -269,10 +270,12 @@ def _act(mission_id: int, verb: str, body: dict[str, Any] | None, api: str | Non
         _fail(str(exc.detail if exc.status else exc))
 
 
-def write_report(client: Client, pilot_id: str, out: Path | None, csv_out: Path | None) -> list[Path]:
-    """Fetch the pilot's HTML report (and with `csv_out` its missions as CSV) and write them; the paths written."""
+def write_report(client: Client, pilot_id: str, out: Path | None, csv_out: Path | None,
+                 lang: str = "en") -> list[Path]:
+    """Fetch the pilot's HTML report in `lang` (and with `csv_out` its missions as CSV) and write them; the paths
+    written."""
     out = out or Path(f"pilot-{pilot_id}-report.html")
-    page = client.pilot_report(pilot_id)
+    page = client.pilot_report(pilot_id, lang)
     table = client.pilot_report_csv(pilot_id) if csv_out is not None else None
     out.write_text(page, encoding="utf-8")
     written = [out]
@@ -287,13 +290,15 @@ def report(
     pilot: Annotated[str, typer.Argument(help="the pilot's id or name (`labfleet pilot list` shows them)")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="HTML file [pilot-ID-report.html]")] = None,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="also write every mission run as CSV here")] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="the report's language: en or ko")] = "en",
     api: ApiOpt = None,
 ) -> None:
-    """Write a pilot's report: one self-contained HTML page (KPIs, targets, charts, site map, robots)."""
+    """Write a pilot's report: one self-contained HTML page (summary, KPIs, targets, trends, charts, site map,
+    robots), in English or Korean."""
     client = Client(api_url(api))
     try:
         pilot_id = find_pilot(client.pilots(), pilot)["id"]
-        written = write_report(client, pilot_id, out, csv_out)
+        written = write_report(client, pilot_id, out, csv_out, lang)
     except PilotNotFound as exc:
         _fail(str(exc))
     except ApiError as exc:

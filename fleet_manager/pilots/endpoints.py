@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse, Response
 from fleet_manager.auth.deps import OPERATOR, RESEARCHER
 from fleet_manager.deps import LabDep, SessionDep
 from fleet_manager.exception_handlers import JSON_ERROR_RESPONSES, error_response
+from fleet_manager.i18n import Lang
 from fleet_manager.lab import Lab
-from fleet_manager.pilots import report, service
+from fleet_manager.pilots import report, report_html, service
 from fleet_manager.pilots.schemas import (
     IncidentCreate,
     IncidentKind,
@@ -31,6 +32,7 @@ router = APIRouter(prefix="/pilots", tags=["pilots"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
 IdFilter = Annotated[str | None, Query(max_length=200)]
+LangQuery = Annotated[Lang, Query(description="the language of the text: en or ko")]
 
 
 @router.post("", dependencies=[RESEARCHER], status_code=201, response_model=PilotPublic)
@@ -68,17 +70,19 @@ def _maps(lab: Lab) -> Callable[[str], dict[str, Any]]:
 @router.get("/{pilot_id}/report", response_class=HTMLResponse,
             responses={200: {"content": {"text/html": {}}, "description": "a self-contained HTML page"},
                        **JSON_ERROR_RESPONSES})
-def pilot_report(pilot_id: str, session: SessionDep, lab: LabDep) -> HTMLResponse:
-    """The pilot's report: header, KPIs against targets, missions per day, the site map with interventions
-    and incidents, and a per-robot table; the same numbers as `/kpis`."""
-    return HTMLResponse(report.html_report(session, pilot_id, _maps(lab), lab.sim_now(), lab.settings.sites_dir))
+def pilot_report(pilot_id: str, session: SessionDep, lab: LabDep, lang: LangQuery = "en") -> HTMLResponse:
+    """The pilot's report, in Korean or English: a summary, the KPIs with their definitions against the targets,
+    energy and CO2, trends per day or week, missions per day, the site map with interventions and incidents, and
+    a per-robot table; the same numbers as `/kpis`."""
+    return HTMLResponse(report_html.html_report(session, pilot_id, _maps(lab), lab.sim_now(), lab.settings.sites_dir,
+                                                lang))
 
 
 @router.get("/{pilot_id}/charts", response_model=report.PilotCharts)
-def pilot_charts(pilot_id: str, session: SessionDep, lab: LabDep) -> report.PilotCharts:
+def pilot_charts(pilot_id: str, session: SessionDep, lab: LabDep, lang: LangQuery = "en") -> report.PilotCharts:
     """The report's charts as plotly figure JSON (KPIs against targets, missions per day, the site map with
     interventions and incidents) and its per-robot table: what the console's pilot dashboard draws."""
-    return report.charts_report(session, pilot_id, _maps(lab), lab.sim_now(), lab.settings.sites_dir)
+    return report.charts_report(session, pilot_id, _maps(lab), lab.sim_now(), lab.settings.sites_dir, lang)
 
 
 @router.get("/{pilot_id}/report.csv", response_class=Response,

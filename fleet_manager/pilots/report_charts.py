@@ -1,5 +1,6 @@
 """The plotly figures of the pilot report (report.py) and of the console's pilot dashboard
-(`GET /pilots/{id}/charts`): they draw numbers, they compute none."""
+(`GET /pilots/{id}/charts`), in Korean or English: they draw numbers, they compute none. The HTML report inlines
+plotly.js's basic bundle (assets/plotly-basic.min.js: scatter and bar, all these figures use) once."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -17,8 +21,11 @@ from plotly.subplots import make_subplots
 from fleet_manager.core.kpis import Direction, TargetCheck
 from fleet_manager.core.missions import MissionStatus
 from fleet_manager.db.tables import Mission
+from fleet_manager.i18n import t, term
 from fleet_manager.missions.schemas import as_utc
+from fleet_manager.pilots.kpi_terms import PERCENT, kpi_name
 from fleet_manager.pilots.schemas import IncidentPublic, InterventionPublic
+from fleet_manager.pilots.trends import TrendRow
 
 OUTCOMES = {"completed": "#2e7d32", "failed": "#c62828", "canceled": "#9e9e9e", "open": "#1976d2"}
 SEVERITY_COLOURS = {"SEV0": "#7f0000", "SEV1": "#d32f2f", "SEV2": "#f57c00", "SEV3": "#fbc02d"}
@@ -26,6 +33,8 @@ VERDICT_COLOURS = {True: "#2e7d32", False: "#c62828", None: "#bdbdbd"}
 _LAYOUT: dict[str, Any] = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 30, "b": 40}}
 # how plotly.js draws every chart, in the HTML report and in the console alike
 PLOTLY_CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True}
+PLOTLY_BASIC = Path(__file__).parent / "assets" / "plotly-basic.min.js"
+UTC = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
@@ -35,10 +44,22 @@ class Chart:
     figure: go.Figure
 
 
-def to_div(fig: go.Figure, div_id: str, first: bool = False) -> str:
-    """The figure as a <div id=div_id>; the first one of the page carries plotly.js inline (no network)."""
-    html: str = pio.to_html(fig, include_plotlyjs=first, full_html=False, div_id=div_id, config=PLOTLY_CONFIG)
+def to_div(fig: go.Figure, div_id: str) -> str:
+    """The figure as a <div id=div_id> and the script that draws it (plotly.js itself: `plotly_script`)."""
+    html: str = pio.to_html(fig, include_plotlyjs=False, full_html=False, div_id=div_id, config=PLOTLY_CONFIG)
     return html
+
+
+@cache
+def plotly_script() -> str:
+    """plotly.js's basic bundle in a <script> element, for the page to carry it (no network)."""
+    return f'<script type="text/javascript">{PLOTLY_BASIC.read_text(encoding="utf-8")}</script>'
+
+
+def bundled_version() -> str:
+    """The release of the inlined bundle, from its header ("plotly.js (basic - minified) v4.1.1")."""
+    head = PLOTLY_BASIC.read_text(encoding="utf-8")[:200]
+    return head.split(" v", 1)[1].split()[0] if " v" in head else "unknown"
 
 
 def to_json(fig: go.Figure) -> dict[str, Any]:
@@ -54,13 +75,17 @@ def plotlyjs_version() -> str:
 
 
 def report_charts(site_map: dict[str, Any], missions: Sequence[Mission], targets: Sequence[TargetCheck],
-                  interventions: Sequence[InterventionPublic], incidents: Sequence[IncidentPublic]) -> list[Chart]:
+                  interventions: Sequence[InterventionPublic], incidents: Sequence[IncidentPublic],
+                  trend: tuple[str, Sequence[TrendRow]] = ("day", ()), lang: str = "en",
+                  tz: ZoneInfo = UTC) -> list[Chart]:
     """The report's charts in page order; the HTML report and the console's dashboard both draw these."""
+    unit, rows = trend
     return [
-        Chart("chart-targets", "KPIs against targets", targets_figure(targets)),
-        Chart("chart-missions-per-day", "Missions per day, by outcome", missions_per_day(missions)),
-        Chart("chart-site-map", "Interventions and incidents on the site map",
-              site_map_figure(site_map, missions, interventions, incidents)),
+        Chart("chart-targets", t(lang, "report.chart_targets"), targets_figure(targets, lang)),
+        Chart("chart-trends", t(lang, f"report.chart_trends_{unit}"), trends_figure(rows, unit, lang)),
+        Chart("chart-missions-per-day", t(lang, "report.chart_missions_per_day"), missions_per_day(missions, lang, tz)),
+        Chart("chart-site-map", t(lang, "report.chart_site_map"),
+              site_map_figure(site_map, missions, interventions, incidents, lang)),
     ]
 
 
@@ -80,27 +105,30 @@ def _axis_range(value: float, target: float) -> list[float]:
     return [lo - pad if lo < 0 else 0.0, hi + pad]
 
 
-def targets_figure(targets: Sequence[TargetCheck]) -> go.Figure:
+def targets_figure(targets: Sequence[TargetCheck], lang: str = "en") -> go.Figure:
     """One row per target: the KPI's value as a bar (green met, red not, grey n.a.), the target as a tick."""
     if not targets:
-        return _empty("The pilot sets no KPI targets.")
+        return _empty(t(lang, "report.no_targets"))
     height = 70 + 110 * len(targets)
     # about 55 px between rows: the tick labels of one and the title of the next
     fig = make_subplots(rows=len(targets), cols=1, vertical_spacing=55 / (height - 70),
-                        subplot_titles=[f"{t.kpi} ({'≥' if t.direction is Direction.HIGHER else '≤'} {t.target:g})"
-                                        for t in targets])
-    for row, t in enumerate(targets, start=1):
-        verdict = {True: "met", False: "not met", None: "n.a."}[t.met]
-        fig.add_trace(go.Bar(x=[t.value or 0.0], y=[t.kpi], orientation="h", name=verdict, showlegend=False,
-                             marker_color=VERDICT_COLOURS[t.met],
-                             hovertext=f"{t.kpi}: {'n.a.' if t.value is None else f'{t.value:.4g}'} ({verdict})",
+                        subplot_titles=[f"{kpi_name(lang, c.kpi)} ({'≥' if c.direction is Direction.HIGHER else '≤'} "
+                                        f"{c.target:g})" for c in targets])
+    for row, c in enumerate(targets, start=1):
+        verdict = t(lang, {True: "report.met", False: "report.not_met", None: "report.na"}[c.met])
+        fig.add_trace(go.Bar(x=[c.value or 0.0], y=[c.kpi], orientation="h", name=verdict, showlegend=False,
+                             marker_color=VERDICT_COLOURS[c.met],
+                             hovertext=f"{kpi_name(lang, c.kpi)}: {'n.a.' if c.value is None else f'{c.value:.4g}'} "
+                                       f"({verdict})",
                              hoverinfo="text"), row=row, col=1)
-        fig.add_trace(go.Scatter(x=[t.target], y=[t.kpi], mode="markers", showlegend=False, name="target",
+        fig.add_trace(go.Scatter(x=[c.target], y=[c.kpi], mode="markers", showlegend=False,
+                                 name=t(lang, "report.target"),
                                  marker={"symbol": "line-ns-open", "size": 28, "color": "#000",
                                          "line": {"width": 3}},
-                                 hovertext=f"target {t.target:g}", hoverinfo="text"), row=row, col=1)
+                                 hovertext=f"{t(lang, 'report.target')} {c.target:g}", hoverinfo="text"),
+                      row=row, col=1)
         fig.update_yaxes(showticklabels=False, row=row, col=1)
-        fig.update_xaxes(range=_axis_range(t.value or 0.0, t.target), row=row, col=1)
+        fig.update_xaxes(range=_axis_range(c.value or 0.0, c.target), row=row, col=1)
     fig.update_layout(**_LAYOUT, height=height, bargap=0.4)
     return fig
 
@@ -109,19 +137,20 @@ def _outcome(status: str) -> str:
     return status if status in (MissionStatus.COMPLETED, MissionStatus.FAILED, MissionStatus.CANCELED) else "open"
 
 
-def missions_per_day(missions: Sequence[Mission]) -> go.Figure:
-    """Missions by the UTC day they were created, stacked by outcome (open: not ended yet)."""
+def missions_per_day(missions: Sequence[Mission], lang: str = "en", tz: ZoneInfo = UTC) -> go.Figure:
+    """Missions by the day (in the site's time zone) they were created, stacked by outcome (open: not ended)."""
     if not missions:
-        return _empty("No missions yet.")
-    counts = Counter((as_utc(m.created_at).date().isoformat(), _outcome(m.status)) for m in missions)
+        return _empty(t(lang, "report.no_missions"))
+    counts = Counter((as_utc(m.created_at).astimezone(tz).date().isoformat(), _outcome(m.status)) for m in missions)
     days = sorted({day for day, _ in counts})
     fig = go.Figure(layout=_LAYOUT)
     for outcome, colour in OUTCOMES.items():
         ys = [counts.get((day, outcome), 0) for day in days]
         if any(ys):
-            fig.add_trace(go.Bar(x=days, y=ys, name=outcome, marker_color=colour))
-    fig.update_layout(barmode="stack", height=340, xaxis={"type": "category", "title": "day (UTC)"},
-                      yaxis={"title": "missions"})
+            fig.add_trace(go.Bar(x=days, y=ys, name=term(lang, "report.outcome", outcome), marker_color=colour))
+    fig.update_layout(barmode="stack", height=340,
+                      xaxis={"type": "category", "title": t(lang, "report.axis_day", zone=str(tz))},
+                      yaxis={"title": t(lang, "report.axis_missions")})
     return fig
 
 
@@ -139,37 +168,68 @@ def _walls(site_map: dict[str, Any]) -> tuple[list[float | None], list[float | N
 
 
 def site_map_figure(site_map: dict[str, Any], missions: Sequence[Mission],
-                    interventions: Sequence[InterventionPublic], incidents: Sequence[IncidentPublic]) -> go.Figure:
+                    interventions: Sequence[InterventionPublic], incidents: Sequence[IncidentPublic],
+                    lang: str = "en") -> go.Figure:
     """Walls as lines, places as points; incidents where they happened, coloured by severity; interventions
     at the final pose of their mission (an intervention with no mission, or no pose, has no place to draw)."""
     fig = go.Figure(layout=_LAYOUT)
     wx, wy = _walls(site_map)
-    fig.add_trace(go.Scatter(x=wx, y=wy, mode="lines", name="walls", line={"color": "#555", "width": 2},
+    fig.add_trace(go.Scatter(x=wx, y=wy, mode="lines", name=t(lang, "report.walls"),
+                             line={"color": "#555", "width": 2},
                              hoverinfo="skip"))
     places = site_map.get("places", [])
     fig.add_trace(go.Scatter(x=[p["x"] for p in places], y=[p["y"] for p in places], mode="markers+text",
-                             name="places", text=[p["name"] for p in places], textposition="top center",
+                             name=t(lang, "report.places"), text=[p["name"] for p in places],
+                             textposition="top center",
                              textfont={"size": 9, "color": "#777"}, marker={"size": 6, "color": "#90a4ae"}))
     poses = {m.id: m.final_pose for m in missions if m.final_pose}
     located = [(i, poses[i.mission_id]) for i in interventions if i.mission_id in poses]
     if located:
         fig.add_trace(go.Scatter(
             x=[pose["x"] for _, pose in located], y=[pose["y"] for _, pose in located], mode="markers",
-            name="interventions", marker={"symbol": "x", "size": 11, "color": "#6a1b9a"},
+            name=t(lang, "report.interventions"), marker={"symbol": "x", "size": 11, "color": "#6a1b9a"},
             hovertext=[f"{i.kind} {i.robot_id} (mission {i.mission_id}) {i.reason}" for i, _ in located],
             hoverinfo="text"))
     for severity, colour in SEVERITY_COLOURS.items():
         mine = [n for n in incidents if n.severity == severity]
         if mine:
             fig.add_trace(go.Scatter(
-                x=[n.place.x for n in mine], y=[n.place.y for n in mine], mode="markers", name=f"incident {severity}",
+                x=[n.place.x for n in mine], y=[n.place.y for n in mine], mode="markers",
+                name=t(lang, "report.incident_severity", severity=severity),
                 marker={"size": 12, "color": colour, "line": {"width": 1, "color": "#000"}},
                 hovertext=[f"{n.severity} {n.kind} {n.robot_id} {n.place.name or ''} {n.description}" for n in mine],
                 hoverinfo="text"))
     unplaced = len(interventions) - len(located)
     if unplaced:
-        fig.add_annotation(text=f"{unplaced} intervention(s) without a recorded position are not drawn",
+        fig.add_annotation(text=t(lang, "report.unplaced", n=unplaced),
                            showarrow=False, xref="paper", yref="paper", x=0, y=1, xanchor="left",
                            yanchor="bottom")
     fig.update_layout(height=560, xaxis={"title": "x (m)"}, yaxis={"title": "y (m)", "scaleanchor": "x"})
+    return fig
+
+
+_TREND_PANELS = ("success_rate", "autonomy_by_time", "interventions", "incidents", "distance_km", "energy_kwh")
+
+
+def trends_figure(rows: Sequence[TrendRow], unit: str, lang: str = "en") -> go.Figure:
+    """Six small panels over the periods: success and autonomy in %, interventions, incidents, distance, energy."""
+    if not rows:
+        return _empty(t(lang, "report.no_missions"))
+    periods = [r.period for r in rows]
+    fig = make_subplots(rows=3, cols=2, vertical_spacing=0.16, horizontal_spacing=0.1,
+                        subplot_titles=[kpi_name(lang, k) + (" (%)" if k in PERCENT else "") for k in _TREND_PANELS])
+    for i, name in enumerate(_TREND_PANELS):
+        values = [getattr(r, name) for r in rows]
+        if name in PERCENT:
+            values = [None if v is None else round(100 * v, 1) for v in values]
+        kind = go.Bar(x=periods, y=values, name=kpi_name(lang, name), showlegend=False, marker_color="#1565c0") \
+            if name in ("interventions", "incidents", "distance_km", "energy_kwh") else \
+            go.Scatter(x=periods, y=values, name=kpi_name(lang, name), mode="lines+markers", showlegend=False,
+                       line={"color": "#2e7d32"}, connectgaps=False)
+        fig.add_trace(kind, row=i // 2 + 1, col=i % 2 + 1)
+        fig.update_xaxes(type="category", row=i // 2 + 1, col=i % 2 + 1)
+        if name in PERCENT:
+            fig.update_yaxes(range=[0, 105], row=i // 2 + 1, col=i % 2 + 1)
+    fig.update_layout(**_LAYOUT, height=620)
+    fig.update_layout(title={"text": t(lang, f"report.per_{unit}"), "font": {"size": 12}})
     return fig

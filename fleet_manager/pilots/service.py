@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -380,12 +381,39 @@ def site_carbon(sites_dir: Path | None, site: str, notes: list[str] | None = Non
     return carbon
 
 
-def pilot_kpis(session: Session, pilot_id: str, sim_now: float | None = None,
-               sites_dir: Path | None = None) -> PilotKpis:
-    """Every KPI over the pilot's missions, interventions and incidents, and the pilot's targets checked.
+@dataclass(frozen=True)
+class PilotRecords:
+    """A pilot's records as the KPIs take them, each beside the row it came from (for windows by wall time)."""
 
-    One clock for all records: sim time when every record has it, else wall time (epoch seconds). The CO2
-    figures use the emission factors of the pilot's site (its site.yaml under `sites_dir`)."""
+    pilot: Pilot
+    sim: bool  # on the sim clock (else wall time, epoch seconds)
+    now: float
+    missions: list[tuple[Mission, kpis.MissionRun]]
+    interventions: list[tuple[Intervention, kpis.Intervention]]
+    incidents: list[tuple[Incident, kpis.Incident]]
+    factors: kpis.EmissionFactors | None
+    notes: list[str]
+
+    def compute(self) -> kpis.KpiReport:
+        """The KPIs over these records."""
+        missions = [m for m, _ in self.missions]
+        return kpis.compute_kpis([r for _, r in self.missions], [r for _, r in self.interventions],
+                                 [r for _, r in self.incidents], (), _public_interactions(missions),
+                                 now=self.now, factors=self.factors)
+
+    def window(self, keep_mission: Callable[[Mission], bool], keep_intervention: Callable[[Intervention], bool],
+               keep_incident: Callable[[Incident], bool]) -> PilotRecords:
+        """The records the three predicates keep (e.g. a day's), on the same clock, `now` and factors."""
+        return replace(self, missions=[p for p in self.missions if keep_mission(p[0])],
+                       interventions=[p for p in self.interventions if keep_intervention(p[0])],
+                       incidents=[p for p in self.incidents if keep_incident(p[0])])
+
+
+def pilot_records(session: Session, pilot_id: str, sim_now: float | None = None,
+                  sites_dir: Path | None = None) -> PilotRecords:
+    """The pilot's missions, interventions and incidents as KPI records on one clock: sim time when every record
+    has it, else wall time (epoch seconds). The CO2 factors are those of the pilot's site (its site.yaml under
+    `sites_dir`). The notes say what the records do not hold."""
     pilot = repository.get_pilot(session, pilot_id)
     missions = repository.missions_of(session, pilot)
     interventions = repository.interventions(session, pilot_id=pilot.id)
@@ -406,7 +434,6 @@ def pilot_kpis(session: Session, pilot_id: str, sim_now: float | None = None,
         stamps += [n.sim_time for n in incidents if n.sim_time is not None]
         now = max(stamps, default=0.0)
         notes.append("no live clock: running missions and open interventions count up to the latest record")
-    runs = [mission_run(m, sim) for m in missions]
     spans = [_span(i.sim_started_at, i.sim_ended_at) if sim else _span(_epoch(i.started_at), _epoch(i.ended_at))
              for i in interventions]
     records = [kpis.Intervention(id=i.id, robot_id=i.robot_id, kind=i.kind, start=start or 0.0, end=end,
@@ -420,6 +447,16 @@ def pilot_kpis(session: Session, pilot_id: str, sim_now: float | None = None,
               for n in incidents]
     carbon = site_carbon(sites_dir, pilot.site, notes)
     factors = None if carbon is None else kpis.EmissionFactors(carbon.grid_kg_per_kwh, carbon.reference_g_per_km)
-    report = kpis.compute_kpis(runs, records, events, (), _public_interactions(missions), now=now, factors=factors)
-    return PilotKpis(pilot_id=pilot.id, clock="sim" if sim else "wall", now=now, kpis=report,
-                     targets=kpis.kpis_against_targets(report, pilot.targets), notes=notes)
+    return PilotRecords(pilot, sim, now, [(m, mission_run(m, sim)) for m in missions],
+                        list(zip(interventions, records, strict=True)), list(zip(incidents, events, strict=True)),
+                        factors, notes)
+
+
+def pilot_kpis(session: Session, pilot_id: str, sim_now: float | None = None,
+               sites_dir: Path | None = None) -> PilotKpis:
+    """Every KPI over the pilot's missions, interventions and incidents (`pilot_records`), and the pilot's
+    targets checked."""
+    records = pilot_records(session, pilot_id, sim_now, sites_dir)
+    report = records.compute()
+    return PilotKpis(pilot_id=records.pilot.id, clock="sim" if records.sim else "wall", now=records.now, kpis=report,
+                     targets=kpis.kpis_against_targets(report, records.pilot.targets), notes=records.notes)

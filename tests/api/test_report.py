@@ -114,9 +114,9 @@ def test_html_report_shows_the_kpis_of_the_kpis_endpoint(client, pilot):
                                                   "incidents_per_100km.SEV0": "not met", "availability": "n.a."}
     assert verdicts["missions_total"] == "—"  # no target
 
-    for div in ("chart-targets", "chart-missions-per-day", "chart-site-map"):
+    for div in ("chart-targets", "chart-trends", "chart-missions-per-day", "chart-site-map"):
         assert f'id="{div}"' in page
-    assert page.count("Plotly.newPlot") == 3
+    assert page.count("Plotly.newPlot") == 4
     assert not re.search(r'<script[^>]+src="https?:', page)  # plotly.js is inline: no network
     assert p["name"] in page and "living_lab" in page and "delivery_1, guide_1" in page
     assert "incident SEV0" in page and "incident SEV3" in page and '"interventions"' in page
@@ -163,7 +163,8 @@ def test_charts_are_the_report_figures_as_json(client, pilot):
     assert r.status_code == 200, r.text
     answer = r.json()
     charts = {c["id"]: c for c in answer["charts"]}
-    assert [c["id"] for c in answer["charts"]] == ["chart-targets", "chart-missions-per-day", "chart-site-map"]
+    assert [c["id"] for c in answer["charts"]] == ["chart-targets", "chart-trends", "chart-missions-per-day",
+                                                   "chart-site-map"]
     assert charts["chart-site-map"]["title"] == "Interventions and incidents on the site map"
     # the very figures the HTML report inlines, trace for trace and layout for layout
     page = client.get(f"{API}/pilots/{p['id']}/report").text
@@ -212,7 +213,7 @@ def test_empty_and_unknown_pilots(client):
     assert client.get(f"{API}/pilots/{p['id']}/report.csv").text == ",".join(CSV_COLUMNS) + "\n"
     charts = client.get(f"{API}/pilots/{p['id']}/charts").json()
     notes = [a["text"] for c in charts["charts"] for a in c["figure"]["layout"].get("annotations", [])]
-    assert notes == ["The pilot sets no KPI targets.", "No missions yet."]
+    assert notes == ["The pilot sets no KPI targets.", "No missions yet.", "No missions yet."]  # trends too
     assert charts["robots"] == [{"robot_id": r, "missions": 0, "completed": 0, "distance_km": 0.0, "interventions": 0,
                                  "incidents": 0} for r in ("delivery_1", "guide_1")]
     for path in ("/pilots/nope/report", "/pilots/nope/report.csv", "/pilots/nope/charts"):
@@ -281,7 +282,7 @@ def test_energy_and_co2_in_the_report_are_the_formulas_over_the_database(client)
     assert {k: float(shown[k]) for k in expected} == pytest.approx(expected, rel=1e-9)
     section = re.search(r'<section id="energy">(.*?)</section>', page, re.S)
     assert section and html.escape(carbon["grid_source"]) in section.group(1), page[-3000:]
-    assert f"{factor:g} kg CO2e/kWh" in section.group(1) and html.escape(carbon["reference_source"]) in section.group(1)
+    assert f"{factor:g} kg CO₂e/kWh" in section.group(1) and html.escape(carbon["reference_source"]) in section.group(1)
 
     table = list(csv.DictReader(io.StringIO(client.get(f"{API}/pilots/{p['id']}/report.csv").text)))
     by_id = {int(r["id"]): r for r in table}
@@ -291,3 +292,47 @@ def test_energy_and_co2_in_the_report_are_the_formulas_over_the_database(client)
             assert row["energy_wh"] == row["co2_g"] == "", row
         else:
             assert float(row["energy_wh"]) == energy and float(row["co2_g"]) == pytest.approx(energy * factor)
+
+
+def test_the_report_in_korean_opens_offline_under_one_and_a_half_megabytes(client, pilot, tmp_path):
+    """Issue 18, acceptance 3 (through `labfleet report PILOT --lang ko`'s own code path): Korean throughout,
+    human KPI names with definitions, percentages, per-distance rates over too little distance marked as such,
+    times in the site's zone, plotly.js's basic bundle inlined once, no network, under 1.5 MB."""
+    p, _ = pilot
+    out = tmp_path / "report-ko.html"
+    write_report(_client_over(client), p["id"], out, None, lang="ko")
+    page = out.read_text(encoding="utf-8")
+    assert len(page.encode()) < 1_500_000, len(page.encode())
+    assert page.startswith("<!DOCTYPE html>") and '<html lang="ko">' in page
+    for korean in ("실증 보고서", "요약", "성공률", "주행 거리", "자율 운행률 (시간 기준)", "일별 추이", "로봇별",
+                   "목표 4개 중 1개 달성", "결과가 난 미션(완료, 실패, 취소) 중 완료된 미션의 비율."):
+        assert korean in page, korean
+    assert "Pilot report" not in page and "KPIs against targets" not in page
+    cell = dict(re.findall(r'data-kpi="([^"]+)" data-value="[^"]*">([^<]*)<', page))
+    assert cell["success_rate"] == "33.3 %"  # 1 of 3, a percentage
+    assert cell["incidents_per_100km.SEV0"].startswith("주행 거리 부족 (0.7 km")  # 0.7 km: too little for a rate
+    assert cell["distance_km"] == "0.7 km"
+    assert "(Asia/Seoul)" in page  # the living lab's zone (site.yaml)
+    assert page.count("plotly.js (basic - minified)") == 1 and page.count("Plotly.newPlot") == 4
+    assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', page)  # nothing from the network
+
+
+def test_the_trends_are_the_kpis_of_each_day(client, pilot):
+    p, _ = pilot
+    charts = {c["id"]: c for c in client.get(f"{API}/pilots/{p['id']}/charts").json()["charts"]}
+    trends = {t["name"]: dict(zip(t["x"], t["y"], strict=True)) for t in charts["chart-trends"]["figure"]["data"]}
+    days = ("2026-03-02", "2026-03-03")  # in Asia/Seoul: 18:00 on the first day
+    assert trends["Success rate"] == dict(zip(days, (100.0, 0.0), strict=True))  # completed; failed and canceled
+    assert trends["Interventions"] == dict(zip(days, (2, 0), strict=True))
+    assert trends["Incidents"] == dict(zip(days, (2, 0), strict=True))
+    assert trends["Distance driven"] == pytest.approx(dict(zip(days, (0.6, 0.1), strict=True)))
+    ko = client.get(f"{API}/pilots/{p['id']}/charts", params={"lang": "ko"}).json()
+    assert [c["title"] for c in ko["charts"]][:2] == ["KPI와 목표", "일별 추이"]
+    assert client.get(f"{API}/pilots/{p['id']}/report", params={"lang": "fr"}).status_code == 422
+
+
+def test_the_inlined_plotly_bundle_is_the_release_plotly_draws_for():
+    from fleet_manager.pilots.report_charts import PLOTLY_BASIC, bundled_version, plotlyjs_version
+
+    assert bundled_version() == plotlyjs_version()
+    assert PLOTLY_BASIC.stat().st_size < 1_300_000

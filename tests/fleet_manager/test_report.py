@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from fleet_manager.core import kpis
 from fleet_manager.db.tables import Mission
-from fleet_manager.pilots.report import fmt, kpi_values
 from fleet_manager.pilots.report_charts import missions_per_day, site_map_figure, targets_figure
+from fleet_manager.pilots.report_html import fmt, kpi_values
 from fleet_manager.pilots.schemas import IncidentPublic, PilotKpis
 
 

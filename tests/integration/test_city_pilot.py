@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from fleet_manager.pilots.report import fmt
+from fleet_manager.pilots.report_html import fmt
 from tests.conftest import VENV_BIN, next_domain_id
 from tests.lab_process import LabProcess, http
 
