@@ -4,7 +4,11 @@ only over enough distance: under MIN_RATE_KM a per-km or per-100-km figure says 
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
+from fleet_manager.core import kpis
 from fleet_manager.i18n import t
+from fleet_manager.pilots.schemas import PilotKpis
 
 MIN_RATE_KM = 1.0  # km driven before a per-km rate means something (0.107 km gave 932.8 SEV2 per 100 km)
 
@@ -56,3 +60,14 @@ def kpi_value(lang: str, kpi: str, value: float | int | None, distance_km: float
         return f"{100 * value:.1f} %"
     unit = UNITS.get(base) or ("/100 km" if base == "incidents_per_100km" else "/km" if is_rate(kpi) else "")
     return f"{number(lang, value)} {unit}".rstrip()
+
+def kpi_values(answer: PilotKpis) -> dict[str, float | int | None]:
+    """Every KPI of the answer by name; per-severity ones as `incidents.SEV0`, `incidents_per_100km.SEV0`, ..."""
+    flat: dict[str, float | int | None] = {}
+    for name, value in asdict(answer.kpis).items():
+        if name in ("incidents", "incidents_per_100km"):
+            for severity in kpis.SEVERITIES:
+                flat[f"{name}.{severity}"] = None if value is None else value[severity]
+        else:
+            flat[name] = value
+    return flat

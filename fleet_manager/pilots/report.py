@@ -24,6 +24,7 @@ from fleet_manager.core import kpis
 from fleet_manager.db.tables import Mission, utcnow
 from fleet_manager.missions.schemas import as_utc
 from fleet_manager.pilots import repository, service
+from fleet_manager.pilots.kpi_terms import kpi_definition, kpi_name, kpi_value, kpi_values
 from fleet_manager.pilots.report_charts import PLOTLY_CONFIG, Chart, plotlyjs_version, report_charts, to_json
 from fleet_manager.pilots.schemas import IncidentPublic, InterventionPublic, PilotKpis, PilotPublic
 from fleet_manager.pilots.trends import TrendRow, trends
@@ -146,10 +147,18 @@ class ChartPublic(BaseModel):
     figure: dict[str, Any] = Field(description="plotly figure JSON: {data, layout}, for Plotly.newPlot")
 
 
+class KpiTerm(BaseModel):
+    name: str
+    definition: str
+    shown: str = Field(description="the value as the report shows it: unit, percentage, or too little distance")
+
+
 class PilotCharts(BaseModel):
-    """The HTML report's charts and per-robot table, for the console's pilot dashboard."""
+    """The HTML report's charts and per-robot table, for the console's pilot dashboard; the KPIs' names and
+    definitions in the language asked for."""
 
     pilot_id: str
+    kpi_terms: dict[str, KpiTerm] = Field(default_factory=dict, description="each KPI's name and definition")
     plotlyjs_version: str = Field(description="the plotly.js release the figures are made for")
     config: dict[str, Any] = Field(description="plotly.js config the report draws them with")
     charts: list[ChartPublic]
@@ -160,7 +169,10 @@ def render_charts(report: PilotReport, lang: str = "en") -> PilotCharts:
     return PilotCharts(pilot_id=report.pilot.id, plotlyjs_version=plotlyjs_version(), config=PLOTLY_CONFIG,
                        charts=[ChartPublic(id=c.id, title=c.title, figure=to_json(c.figure))
                                for c in charts_of(report, lang)],
-                       robots=report.robots)
+                       robots=report.robots,
+                       kpi_terms={k: KpiTerm(name=kpi_name(lang, k), definition=kpi_definition(lang, k),
+                                             shown=kpi_value(lang, k, v, report.answer.kpis.distance_km))
+                                  for k, v in kpi_values(report.answer).items()})
 
 
 def charts_report(session: Session, pilot_id: str, map_of: Callable[[str], dict[str, Any]],

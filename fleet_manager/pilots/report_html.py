@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,11 @@ from sqlmodel import Session
 from fleet_manager.core import kpis
 from fleet_manager.i18n import t
 from fleet_manager.missions.schemas import as_utc
-from fleet_manager.pilots.kpi_terms import kpi_definition, kpi_name, kpi_value
+from fleet_manager.pilots.kpi_terms import kpi_definition, kpi_name, kpi_value, kpi_values
 from fleet_manager.pilots.report import PilotReport, RobotRow, build_report, charts_of
 from fleet_manager.pilots.report_charts import plotly_script, to_div
-from fleet_manager.pilots.schemas import PilotKpis
 
+__all__ = ["fmt", "html_report", "kpi_values", "render_html"]
 SUMMARY = ("success_rate", "distance_km", "autonomy_by_time", "interventions", "energy_kwh", "co2_avoided_kg")
 
 
@@ -32,18 +31,6 @@ def fmt(value: float | int | None) -> str:
     if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
         return str(int(value))
     return f"{value:.4g}"
-
-
-def kpi_values(answer: PilotKpis) -> dict[str, float | int | None]:
-    """Every KPI of the answer by name; per-severity ones as `incidents.SEV0`, `incidents_per_100km.SEV0`, ..."""
-    flat: dict[str, float | int | None] = {}
-    for name, value in asdict(answer.kpis).items():
-        if name in ("incidents", "incidents_per_100km"):
-            for severity in kpis.SEVERITIES:
-                flat[f"{name}.{severity}"] = None if value is None else value[severity]
-        else:
-            flat[name] = value
-    return flat
 
 
 def _e(value: Any) -> str:

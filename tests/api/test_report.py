@@ -328,6 +328,8 @@ def test_the_trends_are_the_kpis_of_each_day(client, pilot):
     assert trends["Distance driven"] == pytest.approx(dict(zip(days, (0.6, 0.1), strict=True)))
     ko = client.get(f"{API}/pilots/{p['id']}/charts", params={"lang": "ko"}).json()
     assert [c["title"] for c in ko["charts"]][:2] == ["KPI와 목표", "일별 추이"]
+    assert ko["kpi_terms"]["success_rate"] == {"name": "성공률", "shown": "33.3 %", "definition":
+                                               "결과가 난 미션(완료, 실패, 취소) 중 완료된 미션의 비율."}
     assert client.get(f"{API}/pilots/{p['id']}/report", params={"lang": "fr"}).status_code == 422
 
 
