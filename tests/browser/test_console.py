@@ -9,12 +9,18 @@ var/screenshots/. The scripts get the lab's tokens (or its admin's credentials) 
 - queue.e2e.mjs: a delivery dispatched with every field (params, priority, robot, not_before) appears
   in the queue, its detail view shows the step timeline and events, an API refusal reaches the message
   area, it is canceled; with dispatch paused a new mission stays queued, after resume it is driven,
-  paused, resumed and canceled.
+  paused, resumed and canceled; the queue is filtered by status, robot and text.
 - roles.e2e.mjs: a viewer sees the console with every command disabled (the title names the role needed);
   an expired access token is refreshed; Sign out and a refused refresh bring the login form back.
+- map.e2e.mjs: the live map's zones, robot tags, routes in their robot's colour, zoom and pan, a robot's card
+  (with Confirm for its mission waiting for one) and the fleet-wide stop asked for and canceled.
 """
 
 from __future__ import annotations
+
+import math
+import re
+import time
 
 import pytest
 
@@ -38,7 +44,7 @@ def test_console_dispatches_a_mission(running_lab):
 
 def test_mission_queue_dispatch_detail_and_controls(running_lab):
     run_e2e("queue.e2e.mjs", running_lab, 300)
-    for name in ("queue-detail.png", "dispatch-paused.png", "mission-paused.png", "queue.png"):
+    for name in ("queue-detail.png", "dispatch-paused.png", "mission-paused.png", "queue.png", "queue-filtered.png"):
         assert (SHOTS / name).stat().st_size > 10_000, name
 
 
@@ -79,3 +85,50 @@ def test_dark_mode_follows_the_system_with_aa_contrast(running_lab):
     (shot,) = fresh_screenshots("dark.png")
     print(run_e2e("dark.e2e.mjs", running_lab, 120).stdout)
     assert shot.stat().st_size > 10_000
+
+
+def test_an_estop_alert_in_the_panel_and_banner_is_acknowledged_and_cleared(running_lab):
+    """Issue 18: alerts.e2e.mjs e-stops an idle robot from the robot list; its alert is listed and bannered,
+    acknowledged from the panel (in the audit log, by the admin) and gone from the open list after the release."""
+    api = f"{running_lab.url}/api/v1"
+    shots = fresh_screenshots("alerts.png", "alert-banner.png", "alert-acknowledged.png")
+    try:
+        run = run_e2e("alerts.e2e.mjs", running_lab, 180)
+        print(run.stdout)
+        found = re.search(r"acknowledged alert (\d+)", run.stdout)
+        assert found, run.stdout
+        path = f"/api/v1/alerts/{found[1]}/acknowledge"
+        entries: list[dict] = []
+        for _ in range(20):  # the audit log is written in batches
+            entries = http.get(f"{api}/audit", params={"username": "admin"}, timeout=10).json()
+            if any(e["path"] == path for e in entries):
+                break
+            time.sleep(0.5)
+        assert any(e["path"] == path and e["outcome"] == "ok" for e in entries), entries[:10]
+        for shot in shots:
+            assert shot.stat().st_size > 3_000, shot
+    finally:  # the robot e-stopped by the script, released even when it failed half-way
+        for robot in http.get(f"{api}/robots", timeout=10).json():
+            if robot["mode"] == "estop":
+                http.post(f"{api}/robots/{robot['id']}/commands", json={"command": "release"}, timeout=10)
+
+
+def test_the_map_zooms_pans_and_opens_a_robot_card(running_lab):
+    """Issue 18: map.e2e.mjs; zones, robot tags, a route in its robot's colour, the robot card with its Confirm for a
+    mission that waits for one, zoom and pan, and the fleet-wide stop asked for and canceled."""
+    api = f"{running_lab.url}/api/v1"
+    shots = fresh_screenshots("map-zoomed.png", "robot-card.png")
+    # a goal far from every robot (earlier tests of the module leave robots about): a drive long enough to be seen
+    places = {p["name"]: p for p in http.get(f"{api}/sites/living_lab/map", timeout=10).json()["places"]}
+    poses = [r["pose"] for r in http.get(f"{api}/robots", timeout=10).json() if r["pose"]]
+    goal = max(("lab", "warehouse", "pharmacy", "ward_bed_1", "workshop"), key=lambda name: min(
+        math.dist((places[name]["x"], places[name]["y"]), (pose["x"], pose["y"])) for pose in poses))
+    mission = http.post(f"{api}/missions", json={"spec": {"steps": [
+        {"go_to": goal}, {"confirm": f"Map test: confirm at {goal}", "timeout": 300}]}}, timeout=10)
+    assert mission.is_success, mission.text
+    try:
+        print(run_e2e("map.e2e.mjs", running_lab, 300, args=(str(mission.json()["id"]), goal)).stdout)
+    finally:  # not left waiting (or driving) when the script failed half-way
+        http.post(f"{api}/missions/{mission.json()['id']}/cancel", timeout=10)
+    for shot in shots:
+        assert shot.stat().st_size > 10_000, shot

@@ -31,7 +31,8 @@ const sentences = english.filter(({ value }) => /[A-Za-z]+ [A-Za-z]+/.test(value
  * descriptions, audit details): the fleet manager's own words, English for now, are not the console's. */
 async function serverTexts(page) {
   const paths = [`missions/${missionId}`, "missions?limit=200", "incidents?limit=500", "interventions?limit=500",
-    "mission-templates", "robots", "pilots", `pilots/${encodeURIComponent(pilotId)}/kpis`, "audit?limit=500"];
+    "mission-templates", "robots", "pilots", `pilots/${encodeURIComponent(pilotId)}/kpis`, "audit?limit=500",
+    "alerts?state=all&limit=500"];
   const found = new Set();
   const walk = (value) => {
     if (typeof value === "string") { if (value.length > 2) found.add(value); }
@@ -80,7 +81,7 @@ await withConsole(base, async (page) => {
   const row = `tr[data-testid=mission-row][data-mission-id="${missionId}"]`;
   await page.waitForSelector(row, { timeout: 15_000 });
   const mission = await apiJson(page, base, `missions/${missionId}`);
-  const created = await page.textContent(`${row} td:nth-child(6)`);
+  const created = await page.textContent(`${row} td:nth-child(8)`);
   if (!created.includes(seoul(mission.created_at)))
     fail(`mission ${missionId} shows created ${created}; in ${SITE_ZONE} it is ${seoul(mission.created_at)}`);
   console.log(`created ${mission.created_at} shows as ${created.trim()} (${SITE_ZONE}; the browser is in ${zone})`);

@@ -1,4 +1,5 @@
 import "./style.css";
+import { AlertsView } from "./alerts";
 import { api, telemetryUrl } from "./api";
 import { DetailView } from "./detail";
 import { DispatchForm } from "./dispatch";
@@ -6,6 +7,7 @@ import { $, text } from "./dom";
 import { LANG_NAMES, LANGS, lang, setLang, setTimeZone, t, term, timeZone, translatePage, type Lang } from "./i18n";
 import { setUpLogin, signIn } from "./login";
 import { MapView, MODE_COLORS, type TrafficView } from "./map";
+import { MapPanel } from "./map_panel";
 import { reportError, showMessage } from "./messages";
 import { PilotsView } from "./pilots";
 import { AUDIT_HASH, AuditView } from "./audit";
@@ -16,10 +18,11 @@ import { RegistryView, ROBOTS_HASH } from "./registry";
 import { RobotsView } from "./robots";
 import { accessToken, refreshTokens, signedOut, whenSignedIn } from "./session";
 import { MissionStore } from "./store";
-import type { Frame, Robot, SiteMap, Template } from "./types";
+import type { Robot, SiteMap, Template, TelemetryFrame } from "./types";
 
 const store = new MissionStore();
 const robots = new RobotsView();
+const alerts = new AlertsView();
 
 function connect(map: MapView, form: DispatchForm, detail: DetailView, dispatch: DispatchSwitch, attempt = 0): void {
   const status = $<HTMLElement>("#ws-status");
@@ -33,17 +36,22 @@ function connect(map: MapView, form: DispatchForm, detail: DetailView, dispatch:
     if (attempt > 0) {  // frames were missed while down: catch up
       loadMissions(store).catch((err) => reportError(t("page.reloading_missions"), err));
       void dispatch.refresh();
+      void alerts.load();
       if (detail.selected !== null) void detail.open(detail.selected);
     }
   };
   ws.onmessage = (event) => {
-    const frame = JSON.parse(event.data) as Frame;
+    const frame = JSON.parse(event.data) as TelemetryFrame;
     if (frame.type === "robot_state") {
       const { type: _type, ...robot } = frame;
       const known = robots.robots.get(robot.id);
       if (!known || known.kind !== robot.kind || known.registration !== robot.registration) form.setRobots([robot]);
       robots.update(robot);
       map.update(robot);
+      return;
+    }
+    if (frame.type === "alert") {
+      alerts.update(frame.alert);
       return;
     }
     if (!("mission_id" in frame)) return; // a frame type this console does not know yet
@@ -94,8 +102,11 @@ async function start(): Promise<void> {
     loadMissions(store),
   ]);
   setTimeZone(siteMap.timezone);
+  void alerts.load(); // (its times in the site's zone)
   $("#dispatch [data-i18n='ops.not_before']").textContent = `${t("ops.not_before")} (${timeZone()})`;
   const map = new MapView($("#map"), siteMap);
+  // zoom and pan, the robot card, the fleet-wide stop (issue 18); a mission opened from a card shows in its detail
+  new MapPanel(map, store, robots.robots, siteMap, (id) => { queue?.select(id); void detail.open(id); });
   for (const r of robotList) {
     robots.update(r);
     map.update(r);

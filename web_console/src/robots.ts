@@ -11,7 +11,7 @@ import { ADAPTER_LABEL, ADAPTER_TITLE, ROBOT_TEXT as T } from "./robot_text";
 import { gate } from "./session";
 import type { Adapter, Robot } from "./types";
 
-interface CommandAnswer { robot_id: string; command: string; result: string; message: string }
+export interface CommandAnswer { robot_id: string; command: string; result: string; message: string }
 
 const COMMANDS = [
   { command: "pause", label: T.pause, cls: "" },
@@ -21,7 +21,7 @@ const COMMANDS = [
 ] as const;
 
 /** Sends the command; the robot's answer (what was done, e.g. "paused and its order canceled") is shown. */
-async function command(robotId: string, cmd: string, label: string): Promise<void> {
+export async function command(robotId: string, cmd: string, label: string): Promise<void> {
   try {
     const answer = await post<CommandAnswer>(`/robots/${encodeURIComponent(robotId)}/commands`, { command: cmd });
     if (answer.result === "ok") showMessage(T.commandDone(robotId, answer.message), "info");

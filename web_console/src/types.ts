@@ -55,7 +55,18 @@ export interface MissionInfoFrame {
   type: "mission_info"; mission_id: number; step_index: number | null; message: string;
   time: string; sim_time: number | null;
 }
+/** An alert (fleet_manager/alerts/schemas.py AlertPublic): open while unacknowledged or still `active`. */
+export interface Alert {
+  id: number; site: string; key: string; kind: string; severity: string; banner: boolean;
+  robot_id: string | null; mission_id: number | null; incident_id: string | null; message: string;
+  raised_at: string; cleared_at: string | null; acknowledged_at: string | null; acknowledged_by: string | null;
+  active: boolean;
+}
+/** An alert raised, cleared or acknowledged. */
+export interface AlertFrame { type: "alert"; alert: Alert }
 export type Frame = ({ type: "robot_state" } & Robot) | MissionEventFrame | MissionStepFrame | MissionInfoFrame;
+/** Every frame of the telemetry socket the console knows: the robot and mission frames, and the alerts. */
+export type TelemetryFrame = Frame | AlertFrame;
 export interface DispatchState { paused: boolean }
 
 // -- pilots (fleet_manager/pilots/schemas.py, report.py) ------------------------------------------
@@ -84,4 +95,5 @@ export interface PilotChart { id: string; title: string; figure: Figure }
 export interface RobotRow { robot_id: string; missions: number; completed: number; distance_km: number; interventions: number; incidents: number }
 export interface PilotCharts {
   pilot_id: string; plotlyjs_version: string; config: Record<string, unknown>; charts: PilotChart[]; robots: RobotRow[];
+  kpi_terms?: Record<string, { name: string; definition: string; shown: string }>;
 }
