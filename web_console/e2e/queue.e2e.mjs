@@ -100,7 +100,8 @@ await withConsole(base, async (page) => {
   if (Date.parse(stored.not_before) !== wanted)
     fail(`not_before ${stored.not_before}, wanted ${new Date(wanted).toISOString()} (typed ${later.local} in ${SITE_ZONE})`);
   const cells = await page.$$eval(`${row(held)} td`, (tds) => tds.map((td) => td.textContent));
-  if (!cells[1].includes("delivery") || !cells[2].includes("high") || !cells[4].includes("requested delivery_2"))
+  if (!cells[1].includes("delivery") || !cells[2].includes("high") || !cells[5].includes("ward_bed_1")
+    || !cells[6].includes("requested delivery_2"))
     fail(`the queue row shows ${JSON.stringify(cells)}`);
   await page.waitForTimeout(3000); // idle robots, but not before an hour from now: it stays queued
   await waitStatus(page, held, "queued", 1000);
@@ -172,6 +173,36 @@ await withConsole(base, async (page) => {
     if (!events.includes(s)) fail(`the event list lacks ${s}: ${events.join(", ")}`);
   console.log(`mission ${run}: ${[...events].reverse().filter(Boolean).join(" → ")}`);
   await page.screenshot({ path: join(shots, "queue.png"), fullPage: true });
+
+  // 6b. the queue's filters: by status, by text (the mission's id), by robot; cleared, every row is back
+  const rowsShown = () => page.$$eval("tr[data-testid=mission-row]", (trs) => trs.map((t) => [t.dataset.missionId, t.dataset.status]));
+  const all = await rowsShown();
+  await page.selectOption("[data-testid=queue-filter-status]", "canceled");
+  await page.waitForFunction(() => [...document.querySelectorAll("tr[data-testid=mission-row]")]
+    .every((t) => t.dataset.status === "canceled"), null, { timeout: 5_000 });
+  const canceled = await rowsShown();
+  if (!canceled.some(([id]) => id === String(run))) fail(`the status filter shows ${JSON.stringify(canceled)}`);
+  await page.selectOption("[data-testid=queue-filter-status]", "completed");
+  await page.waitForFunction(() => [...document.querySelectorAll("tr[data-testid=mission-row]")]
+    .every((t) => t.dataset.status === "completed"), null, { timeout: 5_000 });
+  if ((await rowsShown()).some(([id]) => id === String(run))) fail("the filter on completed shows a canceled mission");
+  await page.selectOption("[data-testid=queue-filter-status]", "");
+  const robotId = (await missionFromApi(page, run)).robot_id;
+  await page.selectOption("[data-testid=queue-filter-robot]", robotId);
+  const byRobot = await page.$$eval("tr[data-testid=mission-row]", (trs) => trs.map((t) => t.textContent));
+  if (!byRobot.length || byRobot.some((text) => !text.includes(robotId))) fail(`the robot filter shows ${byRobot.join(" | ")}`);
+  await page.selectOption("[data-testid=queue-filter-robot]", "");
+  await page.fill("[data-testid=queue-filter-text]", String(run));
+  await page.waitForFunction((id) => {
+    const ids = [...document.querySelectorAll("tr[data-testid=mission-row]")].map((t) => t.dataset.missionId);
+    return ids.length === 1 && ids[0] === id;
+  }, String(run), { timeout: 5_000 });
+  const count = await page.textContent("[data-testid=queue-filter-count]");
+  await page.screenshot({ path: join(shots, "queue-filtered.png"), fullPage: true });
+  await page.fill("[data-testid=queue-filter-text]", "");
+  await page.waitForFunction((n) => document.querySelectorAll("tr[data-testid=mission-row]").length >= n,
+    all.length, { timeout: 5_000 });
+  console.log(`queue filters: ${canceled.length} canceled of ${all.length}; ${byRobot.length} on ${robotId}; "${count}"`);
 
   // 7. the admin's audit page lists what was just done: the cancel, by this user, ok
   await page.click("[data-testid=nav-audit]");

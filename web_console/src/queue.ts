@@ -11,6 +11,13 @@ import type { DispatchState, Mission, Step } from "./types";
 
 const RUNNING = new Set(["assigned", "underway", "paused"]);
 
+function option(value: string, label: string): HTMLOptionElement {
+  const o = document.createElement("option");
+  o.value = value;
+  o.textContent = label;
+  return o;
+}
+
 /** The step a mission is at: the one under way, else (running) the next to do; none before or after it runs. */
 export function currentStep(m: Mission): Step | undefined {
   if (!RUNNING.has(m.status)) return undefined;
@@ -34,12 +41,59 @@ export async function loadMissions(store: MissionStore): Promise<void> {
   store.replaceAll(await api<Mission[]>(`/missions?limit=${LIST_LIMIT}`), mark);
 }
 
+const STATUSES = ["queued", "assigned", "underway", "paused", "completed", "failed", "canceled"];
+
+/** The queue's filters: status ("open": not ended), robot, template and a text found anywhere in the row. */
+export interface QueueFilter { status: string; robot: string; template: string; text: string }
+
+export function matches(m: Mission, f: QueueFilter): boolean {
+  if (f.status === "open" ? !RUNNING.has(m.status) && m.status !== "queued" : f.status && m.status !== f.status) {
+    return false;
+  }
+  if (f.robot && m.robot_id !== f.robot && m.requested_robot_id !== f.robot) return false;
+  if (f.template && (m.template ?? "") !== f.template) return false;
+  const words = f.text.trim().toLowerCase();
+  if (!words) return true;
+  const hay = [String(m.id), m.template, m.robot_id, m.requested_robot_id, m.status, m.priority, destination(m),
+    m.failure_reason, m.status_reason, ...m.steps.map((s) => s.target ?? s.action ?? s.zone ?? "")]
+    .filter(Boolean).join(" ").toLowerCase();
+  const tokens = new Set(hay.split(/[\s,/>]+/));
+  // a number is a mission id (or a whole word), not any digit in a name: "2" is not delivery_2
+  return words.split(/\s+/).every((w) => (/^\d+$/.test(w) ? tokens.has(w) : hay.includes(w)));
+}
+
 export class QueueView {
   private selected: number | null = null;
+  private filter: QueueFilter = { status: "", robot: "", template: "", text: "" };
   readonly render = coalesce(() => this.draw());
 
   constructor(private store: MissionStore, private onSelect: (id: number) => void) {
     store.onChange(() => this.render());
+    const status = $<HTMLSelectElement>("#queue-filter-status");
+    status.replaceChildren(option("", t("operations.filter_any_status")), option("open", t("operations.filter_open")),
+      ...STATUSES.map((s) => option(s, term("status", s))));
+    for (const [id, key] of [["#queue-filter-status", "status"], ["#queue-filter-robot", "robot"],
+      ["#queue-filter-template", "template"], ["#queue-filter-text", "text"]] as const) {
+      $<HTMLInputElement | HTMLSelectElement>(id).addEventListener("input", (e) => {
+        this.filter = { ...this.filter, [key]: (e.target as HTMLInputElement).value };
+        this.render();
+      });
+    }
+  }
+
+  /** The robot and template choices: those of the missions listed, the chosen one kept. */
+  private choices(missions: Mission[]): void {
+    const fill = (id: string, values: string[], any: string, chosen: string) => {
+      const select = $<HTMLSelectElement>(id);
+      const wanted = [...new Set([...values, ...(chosen ? [chosen] : [])])].sort();
+      if (select.options.length === wanted.length + 1 && wanted.every((v, i) => select.options[i + 1].value === v)) return;
+      select.replaceChildren(option("", any), ...wanted.map((v) => option(v, v)));
+      select.value = chosen;
+    };
+    fill("#queue-filter-robot", missions.flatMap((m) => [m.robot_id, m.requested_robot_id])
+      .filter((r): r is string => !!r), t("operations.filter_any_robot"), this.filter.robot);
+    fill("#queue-filter-template", missions.map((m) => m.template).filter((v): v is string => !!v),
+      t("operations.filter_any_template"), this.filter.template);
   }
 
   select(id: number | null): void {
@@ -94,8 +148,14 @@ export class QueueView {
 
   private draw(): void {
     const missions = this.store.newest();
-    $("#missions tbody").replaceChildren(...missions.map((m) => this.row(m)));
+    this.choices(missions);
+    const shown = missions.filter((m) => matches(m, this.filter));
+    $("#missions tbody").replaceChildren(...shown.map((m) => this.row(m)));
     $<HTMLElement>("#queue-empty").hidden = missions.length > 0;
+    const count = $<HTMLElement>("#queue-filter-count");
+    count.textContent = shown.length === missions.length ? ""
+      : t("operations.filter_shown", { shown: shown.length, total: missions.length });
+    count.dataset.shown = String(shown.length);
   }
 }
 
