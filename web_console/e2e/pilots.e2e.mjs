@@ -1,7 +1,8 @@
 // Browser test of the pilot dashboard in Debian Chromium (playwright-core; no browser is downloaded): from the
 // operations view (plotly.js not loaded) to the Pilots view, the dashboard of PILOT_ID with the KPI table as /kpis
 // answers it, the HTML report's three charts drawn by plotly.js from /charts, the per-robot table, the incidents and
-// interventions; an intervention opened from the dashboard's form and ended; screenshot pilot_dashboard.png.
+// interventions; an intervention opened from the dashboard's form and ended; the targets edited (one removed, one
+// added, saved, the verdict redrawn); screenshot pilot_dashboard.png.
 // Usage: node e2e/pilots.e2e.mjs BASE_URL SCREENSHOT_DIR PILOT_ID
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +11,7 @@ import { args, authed, fail, withConsole } from "./browser.mjs";
 const { base, shots } = args("pilots.e2e.mjs");
 const pilotId = process.argv[4];
 if (!pilotId) fail("usage: node e2e/pilots.e2e.mjs BASE_URL SCREENSHOT_DIR PILOT_ID");
-const CHARTS = ["chart-targets", "chart-missions-per-day", "chart-site-map"];
+const CHARTS = ["chart-targets", "chart-trends", "chart-missions-per-day", "chart-site-map"];
 const dash = `[data-testid=pilot-dashboard][data-pilot-id="${pilotId}"]`;
 
 const fetchOk = async (page, url) => {
@@ -125,5 +126,21 @@ await withConsole(base, async (page) => {
   if (listed.length !== 2 || listed.some((i) => i.open)) fail(`interventions after ending: ${JSON.stringify(listed)}`);
   const messages = await page.$$eval("[data-testid=message]", (els) => els.map((e) => e.textContent));
   if (messages.length) fail(`unexpected messages: ${messages.join("; ")}`);
+
+  // the targets, edited on the dashboard: mean_duration_s dropped, distance driven >= 0 km added; saved, the new
+  // verdict is shown and the pilot holds the new targets
+  const targets = `${dash} form[data-testid=targets-form]`;
+  await page.click(`${targets} [data-testid=target-row][data-kpi=mean_duration_s] [data-testid=target-remove]`);
+  await page.selectOption(`${targets} [data-testid=target-kpi]`, "distance_km");
+  await page.click(`${targets} [data-testid=target-add]`);
+  await page.fill(`${targets} [data-testid=target-row][data-kpi=distance_km] input`, "0");
+  await page.click(`${targets} [data-testid=target-save]`);
+  await page.waitForFunction((sel) => document.querySelector(sel)?.lastElementChild.textContent === "met",
+    `${dash} tr[data-testid=kpi-row][data-kpi=distance_km]`, { timeout: 15_000 });
+  const edited = await (await get(page, `/pilots/${pilotId}`)).json();
+  if ("mean_duration_s" in edited.targets || edited.targets.distance_km !== 0) fail(`targets saved: ${JSON.stringify(edited.targets)}`);
+  const name = await page.textContent(`${dash} tr[data-testid=kpi-row][data-kpi=distance_km] .kpi-name`);
+  if (name !== "Distance driven") fail(`the KPI distance_km is named ${name}`);
+  console.log(`targets edited: ${JSON.stringify(edited.targets)}`);
   console.log(`pilot ${pilotId}: dashboard checked`);
 });

@@ -5,9 +5,10 @@ import { api } from "./api";
 import { drawCharts, purgeCharts } from "./charts";
 import { $, badge, cell, parseTime, text } from "./dom";
 import { fileLink } from "./files";
-import { t } from "./i18n";
+import { lang, t } from "./i18n";
 import { reportError } from "./messages";
 import { incidentsPanel, interventionsPanel } from "./pilot_events";
+import { targetsForm } from "./pilot_targets";
 import type { Incident, Intervention, Pilot, PilotCharts, PilotKpis, Robot, RobotRow, TargetCheck } from "./types";
 
 const SEVERITIES = ["SEV0", "SEV1", "SEV2", "SEV3"];
@@ -39,7 +40,7 @@ function panel(title: string, ...body: Node[]): HTMLElement {
   return section;
 }
 
-function kpiTable(answer: PilotKpis): HTMLTableElement {
+function kpiTable(answer: PilotKpis, terms: PilotCharts["kpi_terms"]): HTMLTableElement {
   const checks = new Map<string, TargetCheck>(answer.targets.map((c) => [c.kpi, c]));
   const table = document.createElement("table");
   table.className = "grid kpis";
@@ -62,14 +63,16 @@ function kpiTable(answer: PilotKpis): HTMLTableElement {
       [verdict, tr.className] = check.met === null ? [t("dashboard.verdict_na"), "na"]
         : check.met ? [t("dashboard.verdict_met"), "met"] : [t("dashboard.verdict_not_met"), "missed"];
     }
-    const v = cell(fmt(value));
+    const v = cell(terms?.[name]?.shown ?? fmt(value)); // as the report writes it: units, %, too little distance
     v.className = "num";
     v.dataset.value = value === null ? "null" : String(value);
     const targetCell = cell(target);
     targetCell.className = "num";
     const verdictCell = cell(verdict);
     verdictCell.className = "verdict";
-    tr.append(cell(text("span", name, "mono")), v, targetCell, verdictCell);
+    const label = text("span", terms?.[name]?.name ?? name, "kpi-name");
+    label.title = terms?.[name]?.definition ?? name;
+    tr.append(cell(label), v, targetCell, verdictCell);
     return tr;
   }));
   return table;
@@ -169,7 +172,7 @@ export class PilotsView {
     let loaded;
     try {
       loaded = await Promise.all([
-        api<Pilot>(pilotPath(id)), api<PilotKpis>(pilotPath(id, "/kpis")), api<PilotCharts>(pilotPath(id, "/charts")),
+        api<Pilot>(pilotPath(id)), api<PilotKpis>(pilotPath(id, "/kpis")), api<PilotCharts>(pilotPath(id, `/charts?lang=${lang()}`)),
         api<Intervention[]>(`/interventions?${q}`), api<Intervention[]>(`/interventions?${q}&open=true`),
         api<Incident[]>(`/incidents?${q}`),
       ]);
@@ -197,7 +200,8 @@ export class PilotsView {
     const head = text("section", "", "panel dash-head");
     const title = text("div", "", "panel-head");
     const name = text("h2", pilot.name, "pilot-name");
-    title.append(name, link(t("dashboard.html_report"), `/api/v1${pilotPath(pilot.id, "/report")}`, "report-link"),
+    title.append(name, link(t("dashboard.html_report"), `/api/v1${pilotPath(pilot.id, `/report?lang=${lang()}`)}`,
+      "report-link"),
       link(t("dashboard.csv_of_missions"), `/api/v1${pilotPath(pilot.id, "/report.csv")}`, "csv-link", true));
     const refresh = text("button", t("dashboard.refresh"), "small") as HTMLButtonElement;
     refresh.type = "button";
@@ -223,7 +227,9 @@ export class PilotsView {
     notes.className = "hint notes";
     notes.append(...kpis.notes.map((n) => text("li", n)));
     const side = text("div", "", "column");
-    side.append(panel(t("dashboard.kpis"), kpiTable(kpis), notes),
+    const targets = targetsForm(pilot, [...values.keys()], charts.kpi_terms, () => this.refresh());
+    side.append(panel(t("dashboard.kpis"), kpiTable(kpis, charts.kpi_terms), notes),
+      panel(t("dashboard.targets"), targets),
       panel(t("dashboard.per_robot"), robotTable(charts.robots)));
     const main = text("div", "", "column");
     main.append(...charts.charts.map((c) => {
