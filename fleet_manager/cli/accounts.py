@@ -14,11 +14,12 @@ from sqlalchemy import Engine
 from fleet_manager.auth import accounts
 from fleet_manager.cli import credentials
 from fleet_manager.cli.client import ApiError, Client, api_url
-from fleet_manager.cli.common import ApiOpt
+from fleet_manager.cli.common import ApiOpt, api_problem, cli_lang, pad
 from fleet_manager.cli.common import fail as _fail
 from fleet_manager.cli.credentials import Credentials, CredentialsError
 from fleet_manager.core.errors import DomainError, InvalidInput
 from fleet_manager.db.engine import make_engine, upgrade
+from fleet_manager.i18n import t
 from fleet_manager.settings import Settings
 from fleet_manager.sites.service import list_sites
 
@@ -33,12 +34,14 @@ PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="read the 
 
 
 def _password(from_stdin: bool, confirm: bool) -> str:
+    lang = cli_lang()
     if from_stdin:
         line = sys.stdin.readline().rstrip("\r\n")
         if not line:
-            _fail("--password-stdin: no password on standard input", 2)
+            _fail(t(lang, "cli.no_password_on_stdin"), 2)
         return line
-    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+    password: str = typer.prompt(t(lang, "cli.prompt_password"), hide_input=True,
+                                 confirmation_prompt=t(lang, "cli.prompt_repeat") if confirm else False)
     return password
 
 
@@ -52,7 +55,8 @@ def _database() -> Iterator[tuple[Settings, Engine]]:
         try:
             upgrade(engine)
         except Exception as exc:
-            _fail(f"cannot open the database {settings.database_url}: {exc}")
+            lang = cli_lang()
+            _fail(t(lang, "cli.database_unopenable", url=settings.database_url, error=exc))
         yield settings, engine
     except DomainError as exc:
         _fail(_problem(exc), 2 if isinstance(exc, InvalidInput) else 1)
@@ -70,18 +74,19 @@ def login(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Log in to a fleet manager; the tokens are kept (mode 0600) for the other commands."""
+    lang = cli_lang()
     base = api_url(api)
-    name = username or typer.prompt("Username")
+    name = username or typer.prompt(t(lang, "cli.prompt_username"))
     password = _password(password_stdin, confirm=False)
     try:
         tokens = Client(base).login(name, password)
         path = credentials.save(Credentials(base, name, tokens["access_token"], tokens["refresh_token"]))
     except ApiError as exc:
-        _fail(f"login refused: {exc.detail}" if exc.status else str(exc.detail))
+        _fail(t(lang, "cli.login_refused", detail=exc.detail) if exc.status else api_problem(lang, exc))
     except CredentialsError as exc:
         _fail(str(exc))
-    sites = ", ".join(tokens["sites"])
-    typer.echo(f"logged in to {base} as {name} ({tokens['role']}; sites: {sites}); tokens in {path}")
+    typer.echo(t(lang, "cli.logged_in", api=base, name=name, role=tokens["role"], sites=", ".join(tokens["sites"]),
+                 path=path))
 
 
 @user_app.command("add")
@@ -99,7 +104,8 @@ def user_add(
         accounts.check_sites(accounts.parse_role(role), site or [], known)
         password = _password(password_stdin, confirm=True)
         account = accounts.add_user(engine, name, password, role, site or [], known)
-    typer.echo(f"added user {account.username}: {account.role}, sites {', '.join(account.sites)}")
+    lang = cli_lang()
+    typer.echo(t(lang, "cli.user_added", name=account.username, role=account.role, sites=", ".join(account.sites)))
 
 
 @user_app.command("list")
@@ -107,8 +113,10 @@ def user_list() -> None:
     """Every user: role, sites, and whether it is enabled."""
     with _database() as (_, engine):
         users = accounts.list_users(engine)
-    typer.echo(f"{'USER':<20} {'ROLE':<11} {'SITES':<30} STATE")
-    for u in users:
+    lang = cli_lang()
+    typer.echo(f"{pad(t(lang, 'cli.users_user'), 20)} {pad(t(lang, 'cli.users_role'), 11)} "
+               f"{pad(t(lang, 'cli.users_sites'), 30)} {t(lang, 'cli.users_state')}")
+    for u in users:  # the role, the sites and the state as they are stored: scripts read them
         typer.echo(f"{u.username:<20} {u.role:<11} {','.join(u.sites):<30} {'enabled' if u.enabled else 'disabled'}")
 
 
@@ -117,7 +125,8 @@ def user_disable(name: Annotated[str, typer.Argument(help="the user to disable")
     """Disable a user: logins and its tokens are refused from now on (within seconds by a running service)."""
     with _database() as (_, engine):
         account = accounts.disable_user(engine, name)
-    typer.echo(f"disabled user {account.username}")
+    lang = cli_lang()
+    typer.echo(t(lang, "cli.user_disabled", name=account.username))
 
 
 @user_app.command("enable")
@@ -125,7 +134,8 @@ def user_enable(name: Annotated[str, typer.Argument(help="the user to enable aga
     """Enable a disabled user again (it logs in anew; its old tokens stay revoked)."""
     with _database() as (_, engine):
         account = accounts.enable_user(engine, name)
-    typer.echo(f"enabled user {account.username}")
+    lang = cli_lang()
+    typer.echo(t(lang, "cli.user_enabled", name=account.username))
 
 
 @user_app.command("password")
@@ -135,4 +145,5 @@ def user_password(name: Annotated[str, typer.Argument(help="the user whose passw
     with _database() as (_, engine):
         password = _password(password_stdin, confirm=True)
         account = accounts.change_password(engine, name, password)
-    typer.echo(f"password of {account.username} changed; its earlier tokens are revoked")
+    lang = cli_lang()
+    typer.echo(t(lang, "cli.password_changed", name=account.username))

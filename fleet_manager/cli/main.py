@@ -17,14 +17,15 @@ from pydantic import ValidationError
 from fleet_manager.auth.startup import StartupError, check_secret
 from fleet_manager.cli.accounts import login, user_app
 from fleet_manager.cli.client import ApiError, Client, api_url
-from fleet_manager.cli.common import ApiOpt
+from fleet_manager.cli.common import LANG_HELP, ApiOpt, LangError, api_problem, cli_lang, pad
 from fleet_manager.cli.common import fail as _fail
 from fleet_manager.cli.pilots import PilotNotFound, find_pilot, pilot_app
 from fleet_manager.cli.steps import step_line
-from fleet_manager.i18n import Lang
+from fleet_manager.i18n import Lang, t
 from fleet_manager.settings import Settings
 
-app = typer.Typer(help="LabFleet: run a robot living lab.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(help=f"LabFleet: run a robot living lab.\n\n{LANG_HELP}", no_args_is_help=True,
+                  add_completion=False)
 mission_app = typer.Typer(help="Submit and follow missions.", no_args_is_help=True)
 app.add_typer(mission_app, name="mission")
 app.add_typer(user_app, name="user")
@@ -34,6 +35,13 @@ app.command()(login)
 DEFAULT_DOMAIN_ID = 23
 
 
+@app.callback()
+def _check_lang() -> None:
+    """Refuse a LABFLEET_LANG the CLI does not speak before any command runs (rather than ignore it)."""
+    try:
+        cli_lang()
+    except LangError as exc:
+        _fail(str(exc), 2)
 
 
 @app.command()
@@ -55,12 +63,13 @@ def up(
     fleet manager, for real robots)."""
     from fleet_manager.cli.lab_up import LabUp  # imports ROS helpers only when needed
 
+    lang = cli_lang()
     if sim not in ("lite", "gazebo", "none"):
-        _fail(f"--sim must be lite, gazebo or none, not {sim!r}", 2)
+        _fail(t(lang, "cli.sim_choice", sim=repr(sim)), 2)
     if sim == "gazebo":
         missing = [tool for tool in ("gz", "ros2") if shutil.which(tool) is None]
         if missing:
-            _fail(f"--sim gazebo needs ROS 2 Jazzy and Gazebo Harmonic; not found on PATH: {', '.join(missing)}", 2)
+            _fail(t(lang, "cli.gazebo_missing", missing=", ".join(missing)), 2)
     overrides: dict[str, Any] = {"site": site}
     if demo:
         overrides["demo"] = True
@@ -71,14 +80,13 @@ def up(
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
-        _fail(f"bad setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']} (--discovery takes localhost, "
-              f"subnet or server:HOST:PORT)", 2)
+        _fail(t(lang, "cli.bad_setting", field=exc.errors()[0]["loc"][0], problem=exc.errors()[0]["msg"]), 2)
     if not (settings.site_dir / "navgraph.yaml").exists():
-        _fail(f"unknown site {site!r}: no {settings.site_dir / 'navgraph.yaml'}", 2)
+        _fail(t(lang, "cli.unknown_site", site=repr(site), path=settings.site_dir / "navgraph.yaml"), 2)
     if not settings.fleet_file.exists():
         variants = sorted(p.name.split(".")[1] for p in settings.site_dir.glob("fleet.*.yaml"))
-        _fail(f"site {site!r} has no fleet variant {settings.fleet!r} ({settings.fleet_file.name}); variants: "
-              f"{', '.join(variants) or 'none'}", 2)
+        _fail(t(lang, "cli.no_fleet_variant", site=repr(site), fleet=repr(settings.fleet),
+                file=settings.fleet_file.name, variants=", ".join(variants) or t(lang, "cli.none")), 2)
     try:
         check_secret(settings)  # the fleet manager would refuse to start: say so before starting anything
     except StartupError as exc:
@@ -88,22 +96,31 @@ def up(
     raise typer.Exit(lab.run())
 
 
-def _parse_params(params: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in params:
+def _key_values(option: str, items: list[str]) -> dict[str, str]:
+    """`KEY=VALUE` items of `option`, in order; a command fails (exit 2) on any other shape."""
+    out: dict[str, str] = {}
+    for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            _fail(f"--param takes KEY=VALUE, got {item!r}", 2)
-        out[key] = yaml.safe_load(value) if value else ""
+            lang = cli_lang()
+            _fail(t(lang, "cli.key_value", option=option, item=repr(item)), 2)
+        out[key] = value
     return out
 
 
-def _print_mission(m: dict[str, Any]) -> None:
+def _parse_params(params: list[str]) -> dict[str, Any]:
+    return {key: yaml.safe_load(value) if value else "" for key, value in _key_values("--param", params).items()}
+
+
+def _print_mission(m: dict[str, Any], lang: Lang = "en") -> None:
+    """`mission 7: underway (robot delivery_1)`: the status as the API says it (scripts read it), the rest in
+    `lang`."""
     robot = m.get("robot_id") or "-"
-    line = f"mission {m['id']}: {m['status']} (robot {robot})"
     if m.get("failure_reason"):
-        line += f" reason: {m['failure_reason']}"
-    typer.echo(line)
+        typer.echo(t(lang, "cli.mission_reason", id=m["id"], status=m["status"], robot=robot,
+                     reason=m["failure_reason"]))
+    else:
+        typer.echo(t(lang, "cli.mission", id=m["id"], status=m["status"], robot=robot))
 
 
 @mission_app.command("submit")
@@ -117,17 +134,18 @@ def mission_submit(
     api: ApiOpt = None,
 ) -> None:
     """Submit a mission from a template or a file; with --wait, exit 0 only if it completes."""
+    lang = cli_lang()
     params = _parse_params(param or [])
     path = Path(what)
     if path.suffix in (".yaml", ".yml", ".json") or path.is_file():
         if not path.is_file():
-            _fail(f"no such file: {path}", 2)
+            _fail(t(lang, "cli.no_such_file", path=path), 2)
         try:
             data = yaml.safe_load(path.read_text())
         except yaml.YAMLError as exc:
             _fail(f"{path}: {exc}", 2)
         if not isinstance(data, dict):
-            _fail(f"{path}: expected a mapping with 'steps' or 'template'", 2)
+            _fail(t(lang, "cli.not_a_mission_file", path=path), 2)
         body: dict[str, Any] = {"template": data["template"], "params": {**(data.get("params") or {}), **params}} \
             if "template" in data else {"spec": {"steps": data.get("steps")}}
     else:
@@ -140,31 +158,31 @@ def mission_submit(
         mission = client.submit(body)
     except ApiError as exc:
         if exc.status and path.is_file():
-            _fail(f"mission refused: {_file_error(path, exc)}", 1)
-        _fail(f"mission refused: {exc.detail if exc.status else exc}", 1)
-    _print_mission(mission)
+            _fail(t(lang, "cli.mission_refused", problem=_file_error(path, exc)), 1)
+        _fail(t(lang, "cli.mission_refused", problem=api_problem(lang, exc)), 1)
+    _print_mission(mission, lang)
     if wait:
-        _follow(client, mission["id"], timeout, mission["status"])
+        _follow(client, mission["id"], timeout, mission["status"], lang=lang)
 
 
 def _follow(client: Client, mission_id: int, timeout: float, last: str | None = None,
-            poll_s: float = 0.5) -> None:
+            poll_s: float = 0.5, lang: Lang = "en") -> None:
     """Print the mission's status and each step's as they change, until it ends (exit 0 if it completed)."""
     deadline = time.monotonic() + timeout
     steps: dict[int, str] = {}
     while time.monotonic() < deadline:
         m = client.mission(mission_id)
         if m["status"] != last:
-            _print_mission(m)
+            _print_mission(m, lang)
             last = m["status"]
         for step in m.get("steps") or []:
             if steps.get(step["index"], "pending") != step.get("status", "pending"):
                 steps[step["index"]] = step.get("status", "pending")
-                typer.echo(step_line(mission_id, step))
+                typer.echo(step_line(mission_id, step, lang))
         if m["status"] in ("completed", "failed", "canceled"):
             raise typer.Exit(0 if m["status"] == "completed" else 1)
         time.sleep(poll_s)
-    _fail(f"mission {mission_id} did not end within {timeout:g} s", 1)
+    _fail(t(lang, "cli.mission_not_ended", id=mission_id, seconds=f"{timeout:g}"), 1)
 
 
 @mission_app.command("schema")
@@ -184,6 +202,7 @@ def mission_validate(
     from fleet_manager.core.mission_files import MissionFileError, check_mission_file
     from fleet_manager.core.navgraph import NavGraphError, load_navgraph
 
+    lang = cli_lang()
     settings = Settings(site=site)
     try:
         graph = load_navgraph(settings.site_dir / "navgraph.yaml")
@@ -197,7 +216,7 @@ def mission_validate(
             typer.echo(str(exc), err=True)
             bad += 1
         else:
-            typer.echo(f"{path}: ok ({summary})")
+            typer.echo(t(lang, "cli.file_ok", path=path, summary=summary))
     if bad:
         raise typer.Exit(1)
 
@@ -218,16 +237,18 @@ def mission_status(
     api: ApiOpt = None,
 ) -> None:
     """Show a mission: status, robot, route, timings and events."""
+    lang = cli_lang()
     try:
         m = Client(api_url(api)).mission(mission_id)
     except ApiError as exc:
-        _fail(str(exc.detail if exc.status else exc))
+        _fail(api_problem(lang, exc))
     if as_json:
         typer.echo(json.dumps(m, indent=2))
         return
-    _print_mission(m)
-    typer.echo(f"  route: {' -> '.join(m['route']) or '-'}")
-    typer.echo(f"  created {m['created_at']}  started {m['started_at'] or '-'}  ended {m['ended_at'] or '-'}")
+    _print_mission(m, lang)
+    typer.echo(t(lang, "cli.mission_route", route=" -> ".join(m["route"]) or "-"))
+    typer.echo(t(lang, "cli.mission_times", created=m["created_at"], started=m["started_at"] or "-",
+                 ended=m["ended_at"] or "-"))
     for e in m.get("events") or []:
         typer.echo(f"  {e['time']}  {e['kind']:<6} {e['status'] or '':<10} {e['message']}")
 
@@ -235,10 +256,11 @@ def mission_status(
 @mission_app.command("cancel")
 def mission_cancel(mission_id: int, api: ApiOpt = None) -> None:
     """Cancel a mission (a no-op on a mission that already ended)."""
+    lang = cli_lang()
     try:
-        _print_mission(Client(api_url(api)).cancel(mission_id))
+        _print_mission(Client(api_url(api)).cancel(mission_id), lang)
     except ApiError as exc:
-        _fail(str(exc.detail if exc.status else exc))
+        _fail(api_problem(lang, exc))
 
 
 @mission_app.command("pause")
@@ -264,10 +286,11 @@ def mission_confirm(
 
 
 def _act(mission_id: int, verb: str, body: dict[str, Any] | None, api: str | None) -> None:
+    lang = cli_lang()
     try:
-        _print_mission(Client(api_url(api)).act(mission_id, verb, body))
+        _print_mission(Client(api_url(api)).act(mission_id, verb, body), lang)
     except ApiError as exc:
-        _fail(str(exc.detail if exc.status else exc))
+        _fail(api_problem(lang, exc))
 
 
 def write_report(client: Client, pilot_id: str, out: Path | None, csv_out: Path | None,
@@ -290,23 +313,25 @@ def report(
     pilot: Annotated[str, typer.Argument(help="the pilot's id or name (`labfleet pilot list` shows them)")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="HTML file [pilot-ID-report.html]")] = None,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="also write every mission run as CSV here")] = None,
-    lang: Annotated[Lang, typer.Option("--lang", help="the report's language: en or ko")] = "en",
+    report_lang: Annotated[Lang | None, typer.Option(
+        "--lang", help="the report's language: en or ko (default: the CLI's language)")] = None,
     api: ApiOpt = None,
 ) -> None:
     """Write a pilot's report: one self-contained HTML page (summary, KPIs, targets, trends, charts, site map,
     robots), in English or Korean."""
+    lang = cli_lang()
     client = Client(api_url(api))
     try:
-        pilot_id = find_pilot(client.pilots(), pilot)["id"]
-        written = write_report(client, pilot_id, out, csv_out, lang)
+        pilot_id = find_pilot(client.pilots(), pilot, lang)["id"]
+        written = write_report(client, pilot_id, out, csv_out, report_lang or lang)
     except PilotNotFound as exc:
         _fail(str(exc))
     except ApiError as exc:
-        _fail(str(exc.detail if exc.status else exc))
+        _fail(api_problem(lang, exc))
     except OSError as exc:
-        _fail(f"cannot write the report: {exc}")
+        _fail(t(lang, "cli.report_unwritable", error=exc))
     for path in written:
-        typer.echo(f"wrote {path}")
+        typer.echo(t(lang, "cli.wrote", path=path))
 
 
 class _ReplayClient(Client):
@@ -328,35 +353,46 @@ def _fmt(value: Any, unit: str = "") -> str:
     return f"{value:.2f}{unit}" if isinstance(value, float) else f"{value}{unit}"
 
 
-def format_replay(r: dict[str, Any]) -> list[str]:
-    """A replay as text: the figures of each mission side by side, path deviation, events that moved, KPIs."""
-    lines = [f"replay {r['id']} of mission {r['mission_id']}: {r['status']}"
-             + (f" ({r['error']})" if r.get("error") else "")]
+def format_replay(r: dict[str, Any], lang: Lang = "en") -> list[str]:
+    """A replay as text in `lang`: the figures of each mission side by side, path deviation, events that moved,
+    KPIs (statuses, outcomes and KPI names as the API says them)."""
+    title = {"id": r["id"], "mission": r["mission_id"], "status": r["status"]}
+    lines = [t(lang, "cli.replay_error", **title, error=r["error"]) if r.get("error")
+             else t(lang, "cli.replay", **title)]
     if r.get("overrides"):
-        lines.append("  overrides: " + ", ".join(f"{k}={v}" for k, v in r["overrides"].items()))
+        overrides = ", ".join(f"{k}={v}" for k, v in r["overrides"].items())
+        lines.append(t(lang, "cli.replay_overrides", overrides=overrides))
     if r.get("sim_s") is not None:
-        lines.append(f"  re-simulated {_fmt(r['sim_s'], ' s')} of sim time in {_fmt(r['wall_s'], ' s')} "
-                     f"({_fmt(r.get('speedup'), 'x')} real time), seed {r.get('seed')}")
+        lines.append(t(lang, "cli.replay_speed", sim=_fmt(r["sim_s"], " s"), wall=_fmt(r["wall_s"], " s"),
+                       speedup=_fmt(r.get("speedup"), "x"), seed=r.get("seed")))
+    header = f"{pad(t(lang, 'cli.replay_original'), 13)} {pad(t(lang, 'cli.replay_replay'), 12)}"
+
+    def row(label: str, original: object, replayed: object = "", delta: str = "") -> str:
+        return f"    {pad(label, 20)}{original!s:<13} {replayed!s:<12} {delta}".rstrip()
+
     comparison = r.get("comparison") or {}
     for m in comparison.get("missions", []):
-        a, b, path = m["original"], m["replay"], m["path"]
-        lines.append(f"  mission {m['mission_id']}            original      replay       delta")
-        lines.append(f"    robot               {a['robot_id']:<13} {b['robot_id']:<12}")
-        lines.append(f"    outcome             {a['outcome']:<13} {b['outcome']:<12}")
-        lines.append(f"    duration (s)        {_fmt(a['duration_s']):<13} {_fmt(b['duration_s']):<12} "
-                     f"{_fmt(m['delta']['duration_s'])}")
-        lines.append(f"    distance (m)        {_fmt(a['distance_m']):<13} {_fmt(b['distance_m']):<12} "
-                     f"{_fmt(m['delta']['distance_m'])}")
-        lines.append(f"    energy (Wh)         {_fmt(a['energy_wh']):<13} {_fmt(b['energy_wh']):<12}")
-        lines.append(f"    path deviation      Frechet {_fmt(path['frechet_m'], ' m')}, DTW mean "
-                     f"{_fmt(path['dtw_mean_m'], ' m')} (resampled every {_fmt(path['spacing_m'], ' m')})")
+        a, b, path, delta = m["original"], m["replay"], m["path"], m["delta"]
+        lines.append(f"  {pad(t(lang, 'cli.replay_mission', id=m['mission_id']), 22)}{header} "
+                     f"{t(lang, 'cli.replay_delta')}")
+        lines.append(row(t(lang, "cli.replay_robot"), a["robot_id"], b["robot_id"]))
+        lines.append(row(t(lang, "cli.replay_outcome"), a["outcome"], b["outcome"]))
+        lines.append(row(t(lang, "cli.replay_duration"), _fmt(a["duration_s"]), _fmt(b["duration_s"]),
+                         _fmt(delta["duration_s"])))
+        lines.append(row(t(lang, "cli.replay_distance"), _fmt(a["distance_m"]), _fmt(b["distance_m"]),
+                         _fmt(delta["distance_m"])))
+        lines.append(row(t(lang, "cli.replay_energy"), _fmt(a["energy_wh"]), _fmt(b["energy_wh"])))
+        deviation = t(lang, "cli.replay_path_value", frechet=_fmt(path["frechet_m"], " m"),
+                      dtw=_fmt(path["dtw_mean_m"], " m"), spacing=_fmt(path["spacing_m"], " m"))
+        lines.append(f"    {pad(t(lang, 'cli.replay_path'), 20)}{deviation}")
         moved = [e for e in m["events"] if e["delta_s"] is None or abs(e["delta_s"]) >= 0.5]
         for e in moved[:20]:
-            lines.append(f"    step {e['step_index']} {e['status']:<22} {_fmt(e['original_t'], ' s'):<13} "
-                         f"{_fmt(e['replay_t'], ' s'):<12} {_fmt(e['delta_s'], ' s')}")
+            step = t(lang, "cli.replay_step", index=e["step_index"], status=e["status"])
+            lines.append(f"    {pad(step, 29)} {_fmt(e['original_t'], ' s'):<13} {_fmt(e['replay_t'], ' s'):<12} "
+                         f"{_fmt(e['delta_s'], ' s')}")
     kpis = comparison.get("kpis")
     if kpis:
-        lines.append("  KPIs                  original      replay")
+        lines.append(f"  {pad(t(lang, 'cli.replay_kpis'), 22)}{header}".rstrip())
         for name, value in kpis["original"].items():
             lines.append(f"    {name:<19} {_fmt(value):<13} {_fmt(kpis['replay'].get(name))}")
     return lines
@@ -373,12 +409,8 @@ def replay(
     api: ApiOpt = None,
 ) -> None:
     """Re-simulate a recorded mission faster than real time and compare it with the original run."""
-    overrides: dict[str, str] = {}
-    for item in override or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            _fail(f"--override takes KEY=VALUE, got {item!r}", 2)
-        overrides[key] = value
+    lang = cli_lang()
+    overrides = _key_values("--override", override or [])
     client = _ReplayClient(api_url(api))
     try:
         r = client.replay(mission_id, overrides, min(timeout, 600.0))
@@ -387,11 +419,11 @@ def replay(
             time.sleep(1.0)
             r = client.get_replay(r["id"])
     except ApiError as exc:
-        _fail(str(exc.detail if exc.status else exc))
+        _fail(api_problem(lang, exc))
     if as_json:
         typer.echo(json.dumps(r, indent=2))
     else:
-        for line in format_replay(r):
+        for line in format_replay(r, lang):
             typer.echo(line)
     if r["status"] != "done":
         raise typer.Exit(1)

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 import typer
 
 from fleet_manager.cli.client import ApiError, Client, api_url
-from fleet_manager.cli.common import ApiOpt, fail
+from fleet_manager.cli.common import ApiOpt, api_problem, cli_lang, fail
+from fleet_manager.i18n import Lang, t
 
 pilot_app = typer.Typer(help="The pilots of the sites you may see.", no_args_is_help=True)
 
@@ -16,9 +17,9 @@ class PilotNotFound(LookupError):
     """No pilot, or more than one, answers to what the user typed: the message says which."""
 
 
-def find_pilot(pilots: list[dict[str, Any]], wanted: str) -> dict[str, Any]:
+def find_pilot(pilots: list[dict[str, Any]], wanted: str, lang: Lang = "en") -> dict[str, Any]:
     """The pilot whose id is `wanted`, else the one whose name is (case-insensitive), else the one id that starts
-    with it."""
+    with it (PilotNotFound says in `lang` why none is)."""
     for pilot in pilots:
         if pilot["id"] == wanted:
             return pilot
@@ -28,18 +29,18 @@ def find_pilot(pilots: list[dict[str, Any]], wanted: str) -> dict[str, Any]:
     if len(named) == 1:
         return named[0]
     if not named:
-        raise PilotNotFound(f"no pilot has the id or name {wanted!r}; `labfleet pilot list` shows them")
+        raise PilotNotFound(t(lang, "cli.pilot_not_found", wanted=repr(wanted)))
     ids = ", ".join(f"{p['id']} ({p['site']})" for p in named)
-    raise PilotNotFound(f"{len(named)} pilots are named {wanted!r}: {ids}; give its id")
+    raise PilotNotFound(t(lang, "cli.pilots_same_name", count=len(named), wanted=repr(wanted), ids=ids))
 
 
-def pilot_lines(pilots: list[dict[str, Any]]) -> list[str]:
+def pilot_lines(pilots: list[dict[str, Any]], lang: Lang = "en") -> list[str]:
     """One line per pilot, newest period first: id, site, name, period (UTC dates), robots, [default]."""
     lines = []
     for p in sorted(pilots, key=lambda p: (p["period_start"], p["name"]), reverse=True):
         period = f"{p['period_start'][:10]} .. {p['period_end'][:10]}"
-        robots = ", ".join(p["robots"]) if p["robots"] else "all robots"
-        default = "  [the site's default]" if p.get("is_default") else ""
+        robots = ", ".join(p["robots"]) if p["robots"] else t(lang, "cli.pilot_all_robots")
+        default = "  " + t(lang, "cli.pilot_default") if p.get("is_default") else ""
         lines.append(f"{p['id']}  {p['site']:<14} {p['name']}  ({period}; {robots}){default}")
     return lines
 
@@ -50,12 +51,13 @@ def pilot_list(
     api: ApiOpt = None,
 ) -> None:
     """List the pilots: id, site, name, period and robots (`labfleet report` takes the id or the name)."""
+    lang = cli_lang()
     try:
         pilots = Client(api_url(api)).pilots(site)
     except ApiError as exc:
-        fail(str(exc.detail if exc.status else exc))
+        fail(api_problem(lang, exc))
     if not pilots:
-        typer.echo("no pilots" + (f" on site {site}" if site else ""))
+        typer.echo(t(lang, "cli.no_pilots_on_site", site=site) if site else t(lang, "cli.no_pilots"))
         return
-    for line in pilot_lines(pilots):
+    for line in pilot_lines(pilots, lang):
         typer.echo(line)

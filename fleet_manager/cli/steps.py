@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_STATUS = {"pending": "pending", "active": "under way", "retrying": "retrying", "done": "done", "failed": "failed",
-           "skipped": "skipped", "awaiting_confirmation": "AWAITING CONFIRMATION"}
+from fleet_manager.i18n import Lang, t, term
 
 
 def step_what(step: dict[str, Any]) -> str:
@@ -24,13 +23,15 @@ def step_what(step: dict[str, Any]) -> str:
     return kind
 
 
-def step_line(mission_id: int, step: dict[str, Any]) -> str:
-    """`  step 2 (confirm): AWAITING CONFIRMATION "Sign for the parcel" - labfleet mission confirm 7`."""
+def step_line(mission_id: int, step: dict[str, Any], lang: Lang = "en") -> str:
+    """`  step 2 (confirm): AWAITING CONFIRMATION "Sign for the parcel" - confirm with: labfleet mission confirm 7`
+    (in `lang`; the step's kind, place and message as they come)."""
     status = str(step.get("status", "pending"))
-    line = f"  step {step['index']} ({step_what(step)}): {_STATUS.get(status, status)}"
+    line = t(lang, "cli.step", index=step["index"], what=step_what(step), status=term(lang, "cli.step_status", status))
     if status == "awaiting_confirmation":
-        prompt = f' "{step["prompt"]}"' if step.get("prompt") else ""
-        return f"{line}{prompt} - confirm with: labfleet mission confirm {mission_id}"
+        if step.get("prompt"):
+            return t(lang, "cli.step_awaiting_prompt", line=line, prompt=step["prompt"], id=mission_id)
+        return t(lang, "cli.step_awaiting", line=line, id=mission_id)
     if step.get("message") and status in ("failed", "retrying", "skipped"):
         line += f": {step['message']}"
     return line
