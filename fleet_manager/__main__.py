@@ -28,6 +28,7 @@ def main() -> None:
         parser.exit(2, f"error: {exc}\n")
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
                 ws_max_size=1_000_000, ws_per_message_deflate=False, timeout_graceful_shutdown=5,
+                proxy_headers=False,  # (uvicorn would believe X-Forwarded-For from loopback; LABFLEET_TRUSTED_PROXIES)
                 access_log=False, log_config=uvicorn_log_config())
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from fleet_manager import audit, exception_handlers
 from fleet_manager.alerts.endpoints import router as alerts_router
@@ -57,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_request_bytes,
                        max_ws_message_bytes=settings.max_ws_message_bytes)
     audit.install(app)  # after the other middleware: what they refuse (413) is recorded too
+    if settings.proxy_list():  # outermost: every part of the app sees the client the trusted proxy names
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxy_list())
 
     api = APIRouter(prefix=API_PREFIX, responses=exception_handlers.ERROR_RESPONSES)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +75,21 @@ class Settings(BaseSettings):
         default=None, description="at start-up, with no users yet, user admin is created with this password")
     login_attempts_per_minute: int = Field(default=10, ge=1,
                                            description="failed logins per username and client address, then 429")
+    trusted_proxies: str = Field(default="", description="comma-separated addresses or CIDRs of reverse proxies whose "
+                                 "X-Forwarded-For / X-Forwarded-Proto are believed (none: the socket's address)")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for item in filter(None, (v.strip() for v in value.split(","))):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {item!r} is not an address or a CIDR network") from None
+        return value
+
+    def proxy_list(self) -> list[str]:
+        return [v.strip() for v in self.trusted_proxies.split(",") if v.strip()]
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:

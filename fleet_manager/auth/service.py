@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from fleet_manager.auth import accounts
 from fleet_manager.auth.accounts import USERNAME, Account
 from fleet_manager.auth.passwords import MAX_LENGTH, hash_password, needs_rehash, spend_verify_time, verify_password
-from fleet_manager.auth.ratelimit import LoginRateLimiter
+from fleet_manager.auth.ratelimit import LoginGuard
 from fleet_manager.auth.roles import Principal, Role
 from fleet_manager.auth.tokens import Claims, TokenError, TokenType, decode, issue
 from fleet_manager.db.retry import unreachable
@@ -55,7 +55,7 @@ class AuthService:
         self._secret = secret
         self.access_s = access_s
         self.refresh_s = refresh_s
-        self.limiter = LoginRateLimiter(attempts_per_minute, 60.0, clock)
+        self.limiter = LoginGuard(attempts_per_minute, clock)
         self._clock = clock
         self._cache: dict[str, tuple[float, Account | None]] = {}
         self.logins = asyncio.Semaphore(CONCURRENT_LOGINS)  # taken by the login endpoint around `login`
@@ -69,24 +69,24 @@ class AuthService:
     def login(self, username: str, password: str, client: str) -> TokenPair:
         """A token pair for the right password of an enabled user (blocking: argon2 and the database)."""
         name = username.strip().lower()
-        key = (name[:100], client)
-        wait = self.limiter.retry_after(key)
+        key = name[:100]
+        wait = self.limiter.retry_after(key, client)
         if wait is not None:
             raise LoginRateLimited(wait)
         found = accounts.find(self.engine, name) if USERNAME.fullmatch(name) and len(password) <= MAX_LENGTH \
             else None
         if found is None:
             spend_verify_time(password[:MAX_LENGTH])
-            self.limiter.failed(key)
+            self.limiter.failed(key, client)
             raise NotAuthenticated(BAD_CREDENTIALS)
         account, password_hash = found
         if not verify_password(password_hash, password):
-            self.limiter.failed(key)
+            self.limiter.failed(key, client)
             raise NotAuthenticated(BAD_CREDENTIALS)
         if not account.enabled:
-            self.limiter.failed(key)
+            self.limiter.failed(key, client)
             raise NotAuthenticated(f"user {name!r} is disabled")
-        self.limiter.succeeded(key)
+        self.limiter.succeeded(key, client)
         if needs_rehash(password_hash):
             accounts.set_password_hash(self.engine, name, hash_password(password))
         return self.issue_pair(account)
