@@ -20,10 +20,25 @@ async def telemetry_stats(lab: LabDep) -> TelemetryStats:
     return TelemetryStats.model_validate(lab.hub.stats())
 
 
+BEARER_PROTOCOL = "labfleet.bearer"  # offered with the token as a second subprotocol: no token in the URL (or logs)
+
+
+def offered_token(websocket: WebSocket) -> str | None:
+    """The token a client offers as `Sec-WebSocket-Protocol: labfleet.bearer, <access token>`, if it does."""
+    offered = [p.strip() for p in websocket.scope.get("subprotocols", [])]
+    if BEARER_PROTOCOL not in offered:
+        return None
+    return next((p for p in offered if p != BEARER_PROTOCOL), None)
+
+
 @router.websocket("/ws/telemetry")
 async def telemetry(websocket: WebSocket, lab: LabWsDep, token: str | None = None) -> None:
-    """`?token=<access token>` of a user of this site; else closed with 4401 (no usable token) or 4403."""
-    await websocket.accept()
+    """The access token of a user of this site, offered as the subprotocols `labfleet.bearer, <token>` (the
+    console's way: it stays out of URLs and logs) or as `?token=`; else closed with 4401 (no usable token) or
+    4403."""
+    offered = offered_token(websocket)
+    await websocket.accept(subprotocol=BEARER_PROTOCOL if offered else None)
+    token = offered or token
     if await websocket_principal(websocket, lab, token) is None:
         return
     peer = f"{websocket.client.host}:{websocket.client.port}" if websocket.client else ""

@@ -268,6 +268,17 @@ def test_the_websocket_wants_a_token_of_a_user_of_this_site(client: TestClient, 
         assert closed.value.code == code, url
     with client.websocket_connect(f"{ws}?token={login(client, 'vera', USER_PASSWORD)['access_token']}") as socket:
         assert socket.receive_json() == {"type": "robot_state", "id": "r1"}
+    # the console's way (issue 19): the token offered as a subprotocol, not in the URL; the server selects
+    # labfleet.bearer, never echoes the token
+    vera = login(client, "vera", USER_PASSWORD)["access_token"]
+    with client.websocket_connect(ws, subprotocols=["labfleet.bearer", vera]) as socket:
+        assert socket.accepted_subprotocol == "labfleet.bearer"
+        assert socket.receive_json() == {"type": "robot_state", "id": "r1"}
+    for offered, code in ((["labfleet.bearer", "junk"], 4401), (["labfleet.bearer", expired], 4401),
+                          (["labfleet.bearer"], 4401)):
+        with client.websocket_connect(ws, subprotocols=offered) as socket, pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_text()
+        assert closed.value.code == code, offered
 
 
 

@@ -35,8 +35,10 @@ def test_console_dispatches_a_mission(running_lab):
     for name in ("login.png", "console.png", "underway.png", "awaiting-confirmation.png", "completed.png"):
         assert (SHOTS / name).stat().st_size > 10_000, name
     assert (SHOTS / "signed-in.png").stat().st_size > 3_000  # the top bar alone
-    # the console's live feed passes its token in the websocket's URL: logged, but redacted (issue 18)
-    assert any("/ws/telemetry?token=<redacted>" in line for line in running_lab.lines), running_lab.output()
+    # the console's live feed offers its token in the handshake (Sec-WebSocket-Protocol), not in the URL: the
+    # websocket is logged, with no token in its line (issue 19)
+    feed = [line for line in running_lab.lines if "WebSocket /api/v1/ws/telemetry" in line]
+    assert feed and not any("token=" in line for line in feed), feed[:3] or running_lab.output()
     assert not running_lab.credentials_in_output(), running_lab.credentials_in_output()[:3]
     icon = http.get(f"{running_lab.url}/favicon.svg", timeout=10)
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml"), icon.headers
@@ -130,5 +132,14 @@ def test_the_map_zooms_pans_and_opens_a_robot_card(running_lab):
         print(run_e2e("map.e2e.mjs", running_lab, 300, args=(str(mission.json()["id"]), goal)).stdout)
     finally:  # not left waiting (or driving) when the script failed half-way
         http.post(f"{api}/missions/{mission.json()['id']}/cancel", timeout=10)
+    for shot in shots:
+        assert shot.stat().st_size > 10_000, shot
+
+
+def test_the_console_on_a_phone_fits_the_screen(running_lab):
+    """Issue 18, item 6: phone.e2e.mjs at 390 px: no sideways scroll on the operations, pilots and robots pages; the
+    alerts, the map, the robots (with their E-stops) first; a robot's card within the screen, its E-stop in view."""
+    shots = fresh_screenshots("phone.png", "phone-card.png")
+    print(run_e2e("phone.e2e.mjs", running_lab, 120).stdout)
     for shot in shots:
         assert shot.stat().st_size > 10_000, shot

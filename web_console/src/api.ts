@@ -111,7 +111,13 @@ export async function file(path: string): Promise<{ blob: Blob; name: string | n
 /** The live feed, with the token in the address (a browser cannot give a websocket a header). */
 export function telemetryUrl(): string {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${location.host}${BASE}/ws/telemetry?token=${encodeURIComponent(accessToken() ?? "")}`;
+  return `${scheme}://${location.host}${BASE}/ws/telemetry`;
+}
+
+/** The live feed's subprotocols: the access token goes in the handshake's Sec-WebSocket-Protocol, never in the
+ * URL (which servers and proxies log). */
+export function telemetryProtocols(): string[] {
+  return ["labfleet.bearer", accessToken() ?? "none"];
 }
 
 /** One error of a refused request and the field it names ("home", "model.max_speed"; null: the request as a

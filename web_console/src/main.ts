@@ -1,6 +1,6 @@
 import "./style.css";
 import { AlertsView } from "./alerts";
-import { api, telemetryUrl } from "./api";
+import { api, telemetryProtocols, telemetryUrl } from "./api";
 import { DetailView } from "./detail";
 import { DispatchForm } from "./dispatch";
 import { $, text } from "./dom";
@@ -27,7 +27,7 @@ const alerts = new AlertsView();
 function connect(map: MapView, form: DispatchForm, detail: DetailView, dispatch: DispatchSwitch, attempt = 0): void {
   const status = $<HTMLElement>("#ws-status");
   const token = accessToken();
-  const ws = new WebSocket(telemetryUrl());
+  const ws = new WebSocket(telemetryUrl(), telemetryProtocols());
   let everOpen = false;
   ws.onopen = () => {
     everOpen = true;
