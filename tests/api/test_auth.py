@@ -32,6 +32,8 @@ NEEDS = {
     ("POST", "/dispatch/pause"): "operator",
     ("POST", "/dispatch/resume"): "operator",
     ("POST", "/robots/{robot_id}/commands"): "operator",
+    ("POST", "/robots/estop-all"): "operator",
+    ("POST", "/alerts/{alert_id}/acknowledge"): "operator",
     ("POST", "/sites/{site}/lanes/{lane_id}/{action}"): "operator",
     ("POST", "/schedules"): "operator",
     ("POST", "/schedules/{schedule_id}/disable"): "operator",

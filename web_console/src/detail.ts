@@ -87,8 +87,10 @@ export class DetailView {
     this.missionId = id;
     this.events = [];
     this.seen.clear();
+    const opening = this.panel.hidden;
     this.panel.hidden = false;
     this.render();
+    if (opening) this.panel.scrollIntoView({ block: "nearest" }); // in view, wherever the row clicked was
     try {
       const mark = this.store.mark();
       const mission = await api<Mission>(`/missions/${id}`);
