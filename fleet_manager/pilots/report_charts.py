@@ -212,24 +212,40 @@ _TREND_PANELS = ("success_rate", "autonomy_by_time", "interventions", "incidents
 
 
 def trends_figure(rows: Sequence[TrendRow], unit: str, lang: str = "en") -> go.Figure:
-    """Six small panels over the periods: success and autonomy in %, interventions, incidents, distance, energy."""
+    """Six small panels over the periods: success and autonomy in %, interventions, incidents, distance, energy.
+    Built as plain figure JSON (no make_subplots, no per-trace validation): a report is drawn on every request."""
     if not rows:
         return _empty(t(lang, "report.no_missions"))
     periods = [r.period for r in rows]
-    fig = make_subplots(rows=3, cols=2, vertical_spacing=0.16, horizontal_spacing=0.1,
-                        subplot_titles=[kpi_name(lang, k) + (" (%)" if k in PERCENT else "") for k in _TREND_PANELS])
+    data: list[dict[str, Any]] = []
+    layout: dict[str, Any] = {"margin": _LAYOUT["margin"], "height": 620, "showlegend": False, "annotations": [],
+                              "title": {"text": t(lang, f"report.per_{unit}"), "font": {"size": 12}}}
     for i, name in enumerate(_TREND_PANELS):
+        row, col = divmod(i, 2)
+        n = "" if i == 0 else str(i + 1)
+        x0, x1 = (0.0, 0.45) if col == 0 else (0.55, 1.0)
+        y1 = 1.0 - row * 0.36
         values = [getattr(r, name) for r in rows]
         if name in PERCENT:
             values = [None if v is None else round(100 * v, 1) for v in values]
-        kind = go.Bar(x=periods, y=values, name=kpi_name(lang, name), showlegend=False, marker_color="#1565c0") \
-            if name in ("interventions", "incidents", "distance_km", "energy_kwh") else \
-            go.Scatter(x=periods, y=values, name=kpi_name(lang, name), mode="lines+markers", showlegend=False,
-                       line={"color": "#2e7d32"}, connectgaps=False)
-        fig.add_trace(kind, row=i // 2 + 1, col=i % 2 + 1)
-        fig.update_xaxes(type="category", row=i // 2 + 1, col=i % 2 + 1)
-        if name in PERCENT:
-            fig.update_yaxes(range=[0, 105], row=i // 2 + 1, col=i % 2 + 1)
-    fig.update_layout(**_LAYOUT, height=620)
-    fig.update_layout(title={"text": t(lang, f"report.per_{unit}"), "font": {"size": 12}})
-    return fig
+        title = kpi_name(lang, name) + (" (%)" if name in PERCENT else "")
+        bar = name in ("interventions", "incidents", "distance_km", "energy_kwh")
+        data.append({"type": "bar" if bar else "scatter", "x": periods, "y": values, "name": kpi_name(lang, name),
+                     "xaxis": f"x{n}", "yaxis": f"y{n}",
+                     **({"marker": {"color": "#1565c0"}} if bar else
+                        {"mode": "lines+markers", "line": {"color": "#2e7d32"}, "connectgaps": False})})
+        layout[f"xaxis{n}"] = {"domain": [x0, x1], "anchor": f"y{n}", "type": "category"}
+        layout[f"yaxis{n}"] = {"domain": [y1 - 0.26, y1], "anchor": f"x{n}",
+                               **({"range": [0, 105]} if name in PERCENT else {})}
+        layout["annotations"].append({"text": title, "showarrow": False, "xref": "paper", "yref": "paper",
+                                      "x": (x0 + x1) / 2, "y": y1, "xanchor": "center", "yanchor": "bottom",
+                                      "font": {"size": 14}})
+    layout["template"] = _template()
+    return go.Figure(data=data, layout=layout, _validate=False)
+
+
+@cache
+def _template() -> dict[str, Any]:
+    """The charts' template as figure JSON (a figure built without validation takes it so)."""
+    template: dict[str, Any] = pio.templates[_LAYOUT["template"]].to_plotly_json()
+    return template

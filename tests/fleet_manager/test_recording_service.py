@@ -220,7 +220,7 @@ def test_operator_commands_to_a_recorded_robot_are_recorded_as_replay_events(tmp
         await rig.start()
         bridge = FakeBridge(rig)
         lab = Lab(rig.settings, rig.engine, rig.site, rig.templates, rig.hub, rig.registry, rig.missions,
-                  None, None, None, pilots, None, bridge, rig.service)  # type: ignore[arg-type]  # what Lab.command uses
+                  None, None, None, pilots, None, bridge, None, recordings=rig.service)  # type: ignore[arg-type]  # what Lab.command uses
         mission_id = await rig.submit_underway("delivery_1")
         sent = []
         for command in (Command.PAUSE, Command.RESUME, Command.RELEASE, Command.DOCK, Command.ESTOP,
