@@ -266,7 +266,8 @@ def test_a_command_sent_before_the_mission_recording_opened_is_in_it(tmp_path: P
     async def run() -> tuple[int, Path, float]:
         await rig.start()
         lab = Lab(rig.settings, rig.engine, rig.site, rig.templates, rig.hub, rig.registry, rig.missions,
-                  None, None, None, FakePilots(), None, FakeBridge(rig), rig.service)  # type: ignore[arg-type]
+                  None, None, None, FakePilots(), None, FakeBridge(rig), None,  # type: ignore[arg-type]
+                  recordings=rig.service)
         body = MissionCreate(spec={"steps": [{"go_to": "pharmacy"}]}, robot_id="delivery_1")
         mission = await asyncio.to_thread(rig.missions.submit, body)
         await asyncio.to_thread(rig.missions.transition, mission.id, MissionStatus.ASSIGNED, "assigned",
