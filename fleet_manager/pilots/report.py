@@ -23,7 +23,7 @@ from sqlmodel import Session
 from fleet_manager.core import kpis
 from fleet_manager.db.tables import Mission, utcnow
 from fleet_manager.missions.schemas import as_utc
-from fleet_manager.pilots import repository, service
+from fleet_manager.pilots import service
 from fleet_manager.pilots.kpi_terms import kpi_definition, kpi_name, kpi_value, kpi_values
 from fleet_manager.pilots.report_charts import PLOTLY_CONFIG, Chart, plotlyjs_version, report_charts, to_json
 from fleet_manager.pilots.schemas import IncidentPublic, InterventionPublic, PilotKpis, PilotPublic
@@ -96,17 +96,17 @@ def build_report(session: Session, pilot_id: str, map_of: Callable[[str], dict[s
                  sim_now: float | None = None, sites_dir: Path | None = None) -> PilotReport:
     """Everything the report shows. `map_of(site)` returns a site's map (`site_map`); `sites_dir` holds the
     sites' emission factors and time zones (site.yaml); NotFound for an unknown pilot."""
-    records = service.pilot_records(session, pilot_id, sim_now, sites_dir)
-    answer = service.pilot_kpis(session, pilot_id, sim_now, sites_dir)
+    records = service.pilot_records(session, pilot_id, sim_now, sites_dir)  # read once: the KPIs and the rest
+    answer = service.kpis_of(records)  # what GET /pilots/{id}/kpis answers
     pilot = PilotPublic.of(records.pilot)
     missions = [m for m, _ in records.missions]
-    runs = [r for _, r in records.missions]  # the records pilot_kpis reads, converted as it converts them
-    interventions = [InterventionPublic.of(i) for i in repository.interventions(session, pilot_id=pilot_id)]
-    incidents = [IncidentPublic.of(n) for n in repository.incidents(session, pilot_id=pilot_id)]
+    runs = [r for _, r in records.missions]
+    interventions = [InterventionPublic.of(i) for i, _ in records.interventions]
+    incidents = [IncidentPublic.of(n) for n, _ in records.incidents]
     tz = site_timezone(sites_dir, pilot.site)
     return PilotReport(pilot, answer, missions, runs, interventions, incidents, map_of(pilot.site),
                        _robot_rows(pilot, runs, interventions, incidents, answer.now), utcnow(),
-                       service.site_carbon(sites_dir, pilot.site), tz, trends(records, tz))
+                       records.carbon, tz, trends(records, tz))
 
 
 # -- CSV ----------------------------------------------------------------------------------------

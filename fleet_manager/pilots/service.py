@@ -391,8 +391,13 @@ class PilotRecords:
     missions: list[tuple[Mission, kpis.MissionRun]]
     interventions: list[tuple[Intervention, kpis.Intervention]]
     incidents: list[tuple[Incident, kpis.Incident]]
-    factors: kpis.EmissionFactors | None
+    carbon: Carbon | None  # the site's emission factors (site.yaml), with their sources
     notes: list[str]
+
+    @property
+    def factors(self) -> kpis.EmissionFactors | None:
+        c = self.carbon
+        return None if c is None else kpis.EmissionFactors(c.grid_kg_per_kwh, c.reference_g_per_km)
 
     def compute(self) -> kpis.KpiReport:
         """The KPIs over these records."""
@@ -445,18 +450,20 @@ def pilot_records(session: Session, pilot_id: str, sim_now: float | None = None,
                             at=n.sim_time if sim and n.sim_time is not None else as_utc(n.time).timestamp(),
                             mission_id=None if n.mission_id is None else str(n.mission_id))
               for n in incidents]
-    carbon = site_carbon(sites_dir, pilot.site, notes)
-    factors = None if carbon is None else kpis.EmissionFactors(carbon.grid_kg_per_kwh, carbon.reference_g_per_km)
     return PilotRecords(pilot, sim, now, [(m, mission_run(m, sim)) for m in missions],
                         list(zip(interventions, records, strict=True)), list(zip(incidents, events, strict=True)),
-                        factors, notes)
+                        site_carbon(sites_dir, pilot.site, notes), notes)
 
 
 def pilot_kpis(session: Session, pilot_id: str, sim_now: float | None = None,
                sites_dir: Path | None = None) -> PilotKpis:
     """Every KPI over the pilot's missions, interventions and incidents (`pilot_records`), and the pilot's
     targets checked."""
-    records = pilot_records(session, pilot_id, sim_now, sites_dir)
+    return kpis_of(pilot_records(session, pilot_id, sim_now, sites_dir))
+
+
+def kpis_of(records: PilotRecords) -> PilotKpis:
+    """The KPIs of the records, and the pilot's targets checked."""
     report = records.compute()
     return PilotKpis(pilot_id=records.pilot.id, clock="sim" if records.sim else "wall", now=records.now, kpis=report,
                      targets=kpis.kpis_against_targets(report, records.pilot.targets), notes=records.notes)
