@@ -59,3 +59,11 @@ export function coalesce(draw: () => void): () => void {
     });
   };
 }
+
+/** An <option> of a select: its value and the label people read. */
+export function option(value: string, label: string): HTMLOptionElement {
+  const o = document.createElement("option");
+  o.value = value;
+  o.textContent = label;
+  return o;
+}

@@ -2,7 +2,7 @@
 // and a value to add; Save sends them all (PATCH /pilots/{id}, researcher or higher) and the dashboard is redrawn
 // with the new verdicts. KPIs show by their names in the console's language (from /charts' kpi_terms).
 import { patch } from "./api";
-import { text } from "./dom";
+import { option, text } from "./dom";
 import { t } from "./i18n";
 import { reportError, showMessage } from "./messages";
 import { gate } from "./session";
@@ -45,12 +45,7 @@ export function targetsForm(pilot: Pilot, kpis: string[], terms: PilotCharts["kp
   const pick = document.createElement("select");
   pick.dataset.testid = "target-kpi";
   pick.ariaLabel = t("dashboard.target_kpi");
-  pick.append(...kpis.map((k) => {
-    const o = document.createElement("option");
-    o.value = k;
-    o.textContent = name(k);
-    return o;
-  }));
+  pick.append(...kpis.map((k) => option(k, name(k))));
   const add = text("button", t("dashboard.target_add"), "small") as HTMLButtonElement;
   add.type = "button";
   add.dataset.testid = "target-add";

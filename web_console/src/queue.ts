@@ -2,7 +2,7 @@
 import { api, post, reason } from "./api";
 import { missionButtons } from "./actions";
 import { describeStep } from "./detail";
-import { $, badge, cell, clock, coalesce, text } from "./dom";
+import { $, badge, cell, clock, coalesce, option, text } from "./dom";
 import { t, term } from "./i18n";
 import { reportError } from "./messages";
 import { gate } from "./session";
@@ -10,13 +10,6 @@ import { awaitingStep, LIST_LIMIT, type MissionStore } from "./store";
 import type { DispatchState, Mission, Step } from "./types";
 
 const RUNNING = new Set(["assigned", "underway", "paused"]);
-
-function option(value: string, label: string): HTMLOptionElement {
-  const o = document.createElement("option");
-  o.value = value;
-  o.textContent = label;
-  return o;
-}
 
 /** The step a mission is at: the one under way, else (running) the next to do; none before or after it runs. */
 export function currentStep(m: Mission): Step | undefined {
