@@ -454,6 +454,7 @@ def test_the_download_endpoint(tmp_path: Path) -> None:
         busy = client.get(f"{api}/{mission_id}/recording")
         assert busy.status_code == 409 and "still being recorded" in busy.json()["detail"]
         lab.missions.transition(mission_id, MissionStatus.COMPLETED, "done")
+        deadline = time.monotonic() + 120  # the recording closes in its own writer process: slow on a busy machine
         while client.get(f"{api}/{mission_id}/recording").status_code == 409 and time.monotonic() < deadline:
             time.sleep(0.05)
         got = client.get(f"{api}/{mission_id}/recording")

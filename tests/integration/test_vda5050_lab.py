@@ -98,7 +98,7 @@ def stuck(lab: LabProcess, api: str) -> str:
         m = http.get(f"{api}/missions/{row['id']}").json()
         rid = m["robot_id"]
         vda = http.get(f"{api}/robots/{rid}/vda5050").json() if rid in VDA else None
-        serial = vda["serialNumber"] if vda else rid
+        serial = (vda["status"].get("serialNumber") or rid) if vda else rid
         own = [line for line in lab.lines if f" {rid} " in line or f" {rid}:" in line or serial in line][-25:]
         lines.append(f"mission {m['id']} of {rid} still {m['status']}: {[e['message'] for e in m['events']][-12:]}"
                      f"; robot {http.get(f'{api}/robots/{rid}').json()}; VDA 5050 {vda and vda['status']}; "
