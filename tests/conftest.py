@@ -122,9 +122,10 @@ def running_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 # loaded host, by wall time). scripts/test.sh passes --no-loadscope-reorder (else xdist puts the modules with the
 # most tests first, and these one-test modules last).
 LONGEST_FIRST = ("tests/integration/test_lab.py", "tests/integration/test_up.py",
-                 "tests/integration/test_vda5050_lab.py", "tests/integration/test_nav2_lab.py",
+                 "tests/integration/test_nav2_lab.py", "tests/integration/test_vda5050_lab.py",
                  "tests/integration/test_soak.py", "tests/integration/test_city_pilot.py",
-                 "tests/integration/test_faults.py", "tests/integration/test_single_lane_swap.py", "tests/browser/",
+                 "tests/browser/test_console.py", "tests/integration/test_faults.py",
+                 "tests/integration/test_single_lane_swap.py", "tests/browser/", "tests/integration/test_clinic_lab.py",
                  "tests/api/test_api.py", "tests/api/test_schemathesis.py", "tests/gazebo/test_sdf.py",
                  "tests/api/test_auth.py", "tests/labfleet_robot/test_city_contacts.py", "tests/api/")
 
