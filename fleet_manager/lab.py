@@ -21,7 +21,7 @@ from fleet_manager.auth.service import AuthService
 from fleet_manager.auth.startup import bootstrap_admin, jwt_secret
 from fleet_manager.core.robots import Command, CommandResult, RobotMode, RobotReport
 from fleet_manager.core.templates import TemplateLibrary
-from fleet_manager.db.engine import make_engine, upgrade
+from fleet_manager.db.engine import bind_site, make_engine, upgrade
 from fleet_manager.db.retry import unreachable
 from fleet_manager.missions.dispatcher import Dispatcher
 from fleet_manager.missions.service import MissionService
@@ -70,6 +70,7 @@ class Lab:
         loop = asyncio.get_running_loop()
         secret = jwt_secret(settings)  # refuses the default secret outside demo mode, before anything starts
         engine = make_engine(settings.database_url)
+        bind_site(engine, settings.site)  # every query of this lab sees its site's records only (db/scope.py)
         await asyncio.to_thread(upgrade, engine)
         await asyncio.to_thread(bootstrap_admin, engine, settings)
         site = Site.load(settings.site_dir, settings.fleet_file)

@@ -27,3 +27,4 @@ class AuditLog(SQLModel, table=True):
     status_code: int | None = None
     outcome: str = Field(index=True)  # ok | refused | error | invalid
     detail: str = ""  # short; never a password or a token
+    site: str | None = Field(default=None, index=True)  # the lab's site (db/scope.py); None before revision 0011

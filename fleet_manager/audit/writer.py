@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 
 from fleet_manager.audit.entries import SYSTEM, AuditEntry, Outcome, command_entry, now
 from fleet_manager.audit.tables import AuditLog
+from fleet_manager.db.engine import site_of
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,9 @@ def database_store(engine: Engine) -> Store:
         stmt = insert(table)
 
     def store(entries: Sequence[AuditEntry]) -> None:
+        site = site_of(engine)  # the lab's (db/scope.py): its entries are listed by its lab only
         with engine.begin() as conn:
-            conn.execute(stmt, [e.row() for e in entries])
+            conn.execute(stmt, [{**e.row(), "site": site} for e in entries])
 
     return store
 

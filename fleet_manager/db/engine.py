@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 from alembic import command
@@ -10,6 +11,19 @@ from sqlalchemy import Engine, event
 from sqlmodel import create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_SITE_OF: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def bind_site(engine: Engine, site: str) -> None:
+    """From now on every ORM statement on `engine` sees only the records of `site` (db/scope.py)."""
+    import fleet_manager.db.scope  # noqa: F401  (registers the criteria)
+
+    _SITE_OF[engine] = site
+
+
+def site_of(engine: Engine) -> str | None:
+    """The site `engine` is bound to, None when it sees every site (tools, migrations)."""
+    return _SITE_OF.get(engine)
 
 
 def make_engine(url: str) -> Engine:

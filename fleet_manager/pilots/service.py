@@ -61,7 +61,8 @@ def default_pilot_id(site: str) -> str:
 # -- pilots -------------------------------------------------------------------------------------
 def _check_pilot(sites: SiteCatalog, site: str, robots: Sequence[str], start: datetime, end: datetime,
                  targets: dict[str, float]) -> None:
-    fleet = sites.robot_ids(site)  # also refuses an unknown site
+    sites.require_served(site)  # an unknown site, or another lab's
+    fleet = sites.robot_ids(site)
     for i, robot_id in enumerate(robots):
         if robot_id not in fleet:
             raise InvalidInput(f"unknown robot {robot_id!r}: not in the fleet of site {site!r}", field=f"robots[{i}]")
@@ -90,7 +91,7 @@ def create_pilot(session: Session, sites: SiteCatalog, body: PilotCreate) -> Pil
 
 
 def _default_row(session: Session, sites: SiteCatalog, site: str) -> Pilot:
-    sites.require(site)
+    sites.require_served(site)
     pilot_id = default_pilot_id(site)
     row = session.get(Pilot, pilot_id)
     if row is not None:
@@ -115,8 +116,11 @@ def default_pilot(session: Session, sites: SiteCatalog, site: str) -> PilotPubli
 
 
 def list_pilots(session: Session, sites: SiteCatalog, site: str | None = None) -> list[PilotPublic]:
-    """Pilots of `site` (every site when None); the default pilot of `site` (else the active site) exists."""
-    _default_row(session, sites, site or sites.active)
+    """The pilots of the lab's site (those of another site are never listed: db/scope.py); its default pilot
+    exists. `site`: a known site, else InvalidInput."""
+    if site is not None:
+        sites.require(site)
+    _default_row(session, sites, sites.active)
     return [PilotPublic.of(row) for row in repository.pilots(session, site)]
 
 

@@ -112,6 +112,14 @@ class SiteCatalog:
         if site not in known:
             raise InvalidInput(f"unknown site {site!r} (known: {', '.join(known)})", field=field)
 
+    def require_served(self, site: str, field: str = "site") -> None:
+        """InvalidInput naming `field` unless `site` is the one this lab serves: a lab writes records of its own
+        site only (site isolation, db/scope.py); another site's records are written through that site's lab."""
+        self.require(site, field)
+        if site != self.active:
+            raise InvalidInput(f"site {site!r} is served by its own lab; this lab serves {self.active!r}",
+                               field=field)
+
     def robot_ids(self, site: str) -> list[str]:
         """The robot ids of the site's fleet.yaml, in file order."""
         self.require(site)
