@@ -11,6 +11,7 @@ from fleet_manager.audit import repository
 from fleet_manager.audit.entries import Outcome
 from fleet_manager.audit.schemas import AuditPublic, as_utc
 from fleet_manager.auth.deps import ADMIN
+from fleet_manager.boundary import IsoDatetime
 from fleet_manager.core.errors import InvalidInput
 from fleet_manager.deps import LabDep, SessionDep
 
@@ -29,8 +30,8 @@ def _utc(value: datetime | None, field: str) -> datetime | None:
 @router.get("", response_model=list[AuditPublic])
 def list_audit(session: SessionDep, lab: LabDep,
                username: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-               since: Annotated[datetime | None, Query(description="at or after (ISO 8601; naive is UTC)")] = None,
-               until: Annotated[datetime | None, Query(description="before (ISO 8601; naive is UTC)")] = None,
+               since: Annotated[IsoDatetime | None, Query(description="at or after (ISO 8601; naive is UTC)")] = None,
+               until: Annotated[IsoDatetime | None, Query(description="before (ISO 8601; naive is UTC)")] = None,
                outcome: Outcome | None = None,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[AuditPublic]:
     """Audit entries, newest first, filtered by user, time and outcome."""

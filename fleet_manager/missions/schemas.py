@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_serializer, model_validator
 
+from fleet_manager.boundary import Count, IsoDatetime
 from fleet_manager.core.missions import MissionStatus, Priority
 from fleet_manager.db.tables import Mission, MissionEvent
 
@@ -44,7 +45,7 @@ class MissionCreate(BaseModel):
     robot_id: str | None = Field(None, min_length=1, max_length=200)
     priority: Priority = Priority.NORMAL
     pilot_id: str | None = Field(None, max_length=200)
-    not_before: datetime | None = None
+    not_before: IsoDatetime | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> MissionCreate:
@@ -57,7 +58,7 @@ class MissionCreate(BaseModel):
 
 class ConfirmIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    step_index: int | None = Field(None, ge=0, description="the step confirmed (default: the one waiting)")
+    step_index: Count | None = Field(None, ge=0, description="the step confirmed (default: the one waiting)")
     by: str | None = Field(None, max_length=200, description="who confirms, e.g. the recipient's name")
 
 

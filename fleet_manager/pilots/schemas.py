@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
+from fleet_manager.boundary import Count, IsoDatetime, Number
 from fleet_manager.core.kpis import KpiReport, TargetCheck
 from fleet_manager.db.tables import Incident, Intervention, Pilot
 from fleet_manager.missions.schemas import as_utc, shallow
@@ -74,10 +75,10 @@ class PilotBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=10_000)
-    period_start: datetime
-    period_end: datetime
+    period_start: IsoDatetime
+    period_end: IsoDatetime
     robots: list[RobotId] = Field(default_factory=list, max_length=1000, description="robot ids of the site's fleet")
-    targets: dict[KpiName, float] = Field(default_factory=dict, max_length=100,
+    targets: dict[KpiName, Number] = Field(default_factory=dict, max_length=100,
                                           description='KPI targets, e.g. {"success_rate": 0.95}')
 
 
@@ -89,10 +90,10 @@ class PilotUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(None, min_length=1, max_length=200)
     description: str | None = Field(None, max_length=10_000)
-    period_start: datetime | None = None
-    period_end: datetime | None = None
+    period_start: IsoDatetime | None = None
+    period_end: IsoDatetime | None = None
     robots: list[RobotId] | None = Field(None, max_length=1000)
-    targets: dict[KpiName, float] | None = Field(None, max_length=100)
+    targets: dict[KpiName, Number] | None = Field(None, max_length=100)
 
 
 class PilotPublic(BaseModel):
@@ -119,14 +120,14 @@ class InterventionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: InterventionKind
     robot_id: str = _ID
-    mission_id: int | None = Field(None, ge=1, le=MISSION_ID_MAX)
+    mission_id: Count | None = Field(None, ge=1, le=MISSION_ID_MAX)
     pilot_id: str | None = Field(None, max_length=200)
     reason: str = Field("", max_length=2000)
 
 
 class InterventionEnd(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    distance_m: float | None = Field(None, ge=0, allow_inf_nan=False, description="driven under intervention")
+    distance_m: Number | None = Field(None, ge=0, allow_inf_nan=False, description="driven under intervention")
 
 
 class InterventionPublic(BaseModel):
@@ -152,8 +153,8 @@ class InterventionPublic(BaseModel):
 # -- incidents ----------------------------------------------------------------------------------
 class PlaceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    x: float = Field(allow_inf_nan=False)
-    y: float = Field(allow_inf_nan=False)
+    x: Number = Field(allow_inf_nan=False)
+    y: Number = Field(allow_inf_nan=False)
     name: str | None = Field(None, max_length=200, description="the nearest place of the navgraph, if known")
 
 
@@ -164,11 +165,11 @@ class IncidentCreate(BaseModel):
     severity: Severity
     kind: IncidentKind
     robot_id: str = _ID
-    mission_id: int | None = Field(None, ge=1, le=MISSION_ID_MAX)
+    mission_id: Count | None = Field(None, ge=1, le=MISSION_ID_MAX)
     pilot_id: str | None = Field(None, max_length=200)
     place: PlaceIn
-    time: datetime | None = None
-    sim_time: float | None = Field(None, allow_inf_nan=False)
+    time: IsoDatetime | None = None
+    sim_time: Number | None = Field(None, allow_inf_nan=False)
     description: str = Field("", max_length=10_000)
     evidence: FiniteJson = Field(default_factory=list, max_length=1000, description="recent robot states, newest last")
 

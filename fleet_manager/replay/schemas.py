@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
+from fleet_manager.boundary import Count, Number
 from fleet_manager.missions.schemas import as_utc
 from fleet_manager.replay.tables import Replay
 
 UtcDatetime = Annotated[datetime, PlainSerializer(lambda v: as_utc(v).isoformat(), return_type=str, when_used="json")]
-OverrideValue = Annotated[str, Field(max_length=200)] | float | int
+OverrideValue = Annotated[str, Field(max_length=200)] | Count | Number  # never a bool
 
 
 class ReplayCreate(BaseModel):

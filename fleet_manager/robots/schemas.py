@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from fleet_manager.audit.schemas import UtcDatetime
+from fleet_manager.boundary import Number
 from fleet_manager.core.robots import Command, CommandResult, RobotMode
 
 Adapter = Literal["labfleet", "nav2", "vda5050"]
@@ -93,21 +94,21 @@ class ConnectionIn(_Strict):
 
 
 class ActionIn(_Strict):
-    duration_s: float = Field(gt=0, le=86_400)
-    success_rate: float = Field(1.0, ge=0, le=1)
+    duration_s: Number = Field(gt=0, le=86_400)
+    success_rate: Number = Field(1.0, ge=0, le=1)
 
 
 class _ModelRest(_Strict):
     capabilities: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list,
                                                                                    max_length=32)
-    battery_capacity_wh: float = Field(gt=0, le=1_000_000)
-    mass_kg: float = Field(50.0, gt=0, le=100_000)
-    max_accel: float = Field(0.5, gt=0, le=20)
-    max_decel: float = Field(1.5, gt=0, le=20)
-    max_yaw_rate: float = Field(1.0, gt=0, le=20)
-    max_yaw_accel: float = Field(2.0, gt=0, le=50)
-    idle_power_w: float = Field(20.0, ge=0, le=100_000)
-    drive_power_w: float = Field(60.0, ge=0, le=100_000)
+    battery_capacity_wh: Number = Field(gt=0, le=1_000_000)
+    mass_kg: Number = Field(50.0, gt=0, le=100_000)
+    max_accel: Number = Field(0.5, gt=0, le=20)
+    max_decel: Number = Field(1.5, gt=0, le=20)
+    max_yaw_rate: Number = Field(1.0, gt=0, le=20)
+    max_yaw_accel: Number = Field(2.0, gt=0, le=50)
+    idle_power_w: Number = Field(20.0, ge=0, le=100_000)
+    drive_power_w: Number = Field(60.0, ge=0, le=100_000)
     actions: dict[Annotated[str, Field(min_length=1, max_length=64)], ActionIn] = Field(default_factory=dict,
                                                                                         max_length=64)
 
@@ -120,8 +121,8 @@ class RobotModelIn(_ModelRest):
 
     name: Name = Field(description="the model's name (e.g. turtlebot4)")
     kind: Kind = Field(description="delivery | guide | amr | cleaning | patrol | manipulator | ...")
-    radius: float = Field(gt=0, le=3, description="footprint radius, m")
-    max_speed: float = Field(gt=0, le=10, description="m/s")
+    radius: Number = Field(gt=0, le=3, description="footprint radius, m")
+    max_speed: Number = Field(gt=0, le=10, description="m/s")
 
 
 FROM_FACTSHEET = ("name", "kind", "radius", "max_speed")  # required, unless a VDA 5050 factsheet gives them
@@ -135,9 +136,9 @@ class RobotModelDraft(_ModelRest):
     name: Name | None = Field(None, description="the model's name (e.g. turtlebot4); vda5050: default seriesName")
     kind: Kind | None = Field(None, description="delivery | guide | amr | cleaning | patrol | manipulator | ...; "
                                                 "vda5050: default the agvClass in lower case")
-    radius: float | None = Field(None, gt=0, le=3, description="footprint radius, m; vda5050: default half the "
+    radius: Number | None = Field(None, gt=0, le=3, description="footprint radius, m; vda5050: default half the "
                                                               "diagonal of the factsheet's width and length")
-    max_speed: float | None = Field(None, gt=0, le=10, description="m/s; vda5050: default speedMax")
+    max_speed: Number | None = Field(None, gt=0, le=10, description="m/s; vda5050: default speedMax")
 
     def left_out(self) -> list[str]:
         """The required fields not given."""
@@ -147,10 +148,10 @@ class RobotModelDraft(_ModelRest):
 class MapTransformIn(_Strict):
     """The robot's own map on the site map: site = scale · R(yaw) · p + (x, y); every value finite."""
 
-    x: float = Field(0.0, ge=-1e6, le=1e6)
-    y: float = Field(0.0, ge=-1e6, le=1e6)
-    yaw: float = Field(0.0, ge=-10, le=10)
-    scale: float = Field(1.0, gt=0, le=1000)
+    x: Number = Field(0.0, ge=-1e6, le=1e6)
+    y: Number = Field(0.0, ge=-1e6, le=1e6)
+    yaw: Number = Field(0.0, ge=-10, le=10)
+    scale: Number = Field(1.0, gt=0, le=1000)
 
 
 class RobotCreate(_Strict):

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 from sqlmodel import Session, select
 
+from fleet_manager.boundary import Number
 from fleet_manager.core.errors import NotFound
 from fleet_manager.core.missions import Priority
 from fleet_manager.core.schedules import next_run, parse_clock, zone
@@ -27,7 +28,7 @@ class ScheduleCreate(BaseModel):
     params: Params = Field(default_factory=dict, max_length=100)
     priority: Priority = Priority.NORMAL
     robot_id: str | None = Field(None, min_length=1, max_length=200)
-    every_minutes: float = Field(ge=1, le=7 * 24 * 60, description="minutes between two missions")
+    every_minutes: Number = Field(ge=1, le=7 * 24 * 60, description="minutes between two missions")
     between: tuple[Clock, Clock] | None = Field(None, description='daily window, e.g. ["09:00", "18:00"]')
     timezone: str = Field("UTC", max_length=64, description="IANA time zone of the window, e.g. Asia/Seoul")
 
