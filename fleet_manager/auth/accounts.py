@@ -9,11 +9,12 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from fleet_manager.auth.passwords import hash_password, password_problem
 from fleet_manager.auth.roles import ALL_SITES, Principal, Role
 from fleet_manager.core.errors import Conflict, InvalidInput, NotFound
+from fleet_manager.db.locks import begin_write
 from fleet_manager.db.tables import User, utcnow
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
@@ -113,6 +114,20 @@ def get_user(engine: Engine, username: str) -> Account:
     return found[0]
 
 
+def _lock_enabled_admins(session: Session) -> int:
+    """The number of enabled admins, counted so that it stays true until the session's transaction ends: their rows
+    locked (PostgreSQL: SELECT ... FOR UPDATE, in id order; a second transaction waits, then sees them as this one
+    left them), or the database's write lock taken (SQLite: BEGIN IMMEDIATE). The session's first statement."""
+    begin_write(session.connection())
+    admins = session.exec(select(User.id).where(User.role == Role.admin.value, User.enabled == True)  # noqa: E712
+                          .order_by(col(User.id)).with_for_update()).all()
+    return len(admins)
+
+
+def _last_admin(username: str, field: str) -> Conflict:
+    return Conflict(f"user {username!r} is the last enabled admin; add another admin first", field=field)
+
+
 def set_password_hash(engine: Engine, username: str, password_hash: str) -> None:
     with Session(engine) as session:
         row = session.exec(select(User).where(User.username == username)).first()
@@ -122,17 +137,15 @@ def set_password_hash(engine: Engine, username: str, password_hash: str) -> None
 
 
 def disable_user(engine: Engine, username: str) -> Account:
-    """Disable a user and revoke its tokens (their version no longer matches). The last enabled admin stays."""
+    """Disable a user and revoke its tokens (their version no longer matches). The last enabled admin stays, also
+    when two admins are disabled or demoted at the same moment (the admins are counted under a lock)."""
     with Session(engine, expire_on_commit=False) as session:
+        admins = _lock_enabled_admins(session)
         row = session.exec(select(User).where(User.username == username)).first()
         if row is None:
             raise NotFound(f"no user {username!r}", field="username")
-        if row.enabled and row.role == Role.admin.value:
-            admins = session.exec(select(func.count()).select_from(User).where(
-                User.role == Role.admin.value, User.enabled == True)).one()  # noqa: E712
-            if admins <= 1:
-                raise Conflict(f"user {username!r} is the last enabled admin; add another admin first",
-                               field="username")
+        if row.enabled and row.role == Role.admin.value and admins <= 1:
+            raise _last_admin(username, "username")
         if row.enabled:
             row.enabled = False
             row.token_version += 1
@@ -171,18 +184,16 @@ def change_password(engine: Engine, username: str, password: str) -> Account:
 
 def update_user(engine: Engine, username: str, role: str | None, sites: Sequence[str] | None,
                 known_sites: Collection[str] | None = None) -> Account:
-    """A new role and/or sites (the other kept). The last enabled admin keeps its role (Conflict)."""
+    """A new role and/or sites (the other kept). The last enabled admin keeps its role (Conflict), also when two
+    admins are demoted or disabled at the same moment (the admins are counted under a lock)."""
     with Session(engine, expire_on_commit=False) as session:
+        admins = _lock_enabled_admins(session)
         row = session.exec(select(User).where(User.username == username)).first()
         if row is None:
             raise NotFound(f"no user {username!r}", field="username")
         new_role = parse_role(role) if role is not None else Role(row.role)
-        if row.enabled and row.role == Role.admin.value and new_role is not Role.admin:
-            admins = session.exec(select(func.count()).select_from(User).where(
-                User.role == Role.admin.value, User.enabled == True)).one()  # noqa: E712
-            if admins <= 1:
-                raise Conflict(f"user {username!r} is the last enabled admin; add another admin first",
-                               field="role")
+        if row.enabled and row.role == Role.admin.value and new_role is not Role.admin and admins <= 1:
+            raise _last_admin(username, "role")
         stored = check_sites(new_role, list(sites) if sites is not None else list(row.sites), known_sites)
         row.role = new_role.value
         row.sites = list(stored)

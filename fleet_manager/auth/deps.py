@@ -35,15 +35,21 @@ def unauthorized(message: str) -> HTTPException:
 
 
 async def authenticate(auth: AuthService, token: str | None) -> Principal:
-    """The principal of an access token; NotAuthenticated when it is missing, invalid, expired or revoked,
-    or its user is disabled (the user's row is cached for a few seconds)."""
+    """The principal of an access token; NotAuthenticated when it is missing, invalid, expired or revoked (its
+    user's token version, or its token family: logged out, refresh token reused), or its user is disabled (the
+    user's row and the family's state are cached for a few seconds)."""
     if not token:
         raise NotAuthenticated(NO_TOKEN)
     claims = auth.access_claims(token)
     hit, account = auth.cached(claims.username)
     if not hit:
         account = await asyncio.to_thread(auth.load, claims.username)
-    return auth.principal(claims, account)
+    live = True
+    if claims.family is not None:
+        hit, live = auth.family_cached(claims.family)
+        if not hit:
+            live = await asyncio.to_thread(auth.load_family, claims.family)
+    return auth.principal(claims, account, live)
 
 
 def require(role: Role, *, site_scope: bool = True) -> Callable[..., Awaitable[Principal]]:

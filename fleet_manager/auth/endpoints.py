@@ -1,11 +1,11 @@
-"""/auth (log in, refresh, who am I) and /users (admins only)."""
+"""/auth (log in, refresh, log out, who am I) and /users (admins only)."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from fleet_manager.audit import Outcome, record_login
@@ -14,7 +14,7 @@ from fleet_manager.auth.accounts import Account
 from fleet_manager.auth.deps import ADMIN, auth_of, require, unauthorized
 from fleet_manager.auth.roles import Principal, Role
 from fleet_manager.auth.schemas import Me, RefreshIn, TokenOut, UserCreate, UserPublic, UserUpdate
-from fleet_manager.auth.service import LoginRateLimited, NotAuthenticated, TokenPair
+from fleet_manager.auth.service import LoginRateLimited, NotAuthenticated, RefreshTokenReused, TokenPair
 from fleet_manager.deps import LabDep
 from fleet_manager.exception_handlers import error_response
 from fleet_manager.sites.service import list_sites
@@ -23,6 +23,9 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 users_router = APIRouter(prefix="/users", tags=["users"], dependencies=[ADMIN])
 
 _REFUSED: dict[int | str, dict[str, Any]] = {401: error_response("bad credentials, or the user is disabled")}
+_REFRESH_REFUSED: dict[int | str, dict[str, Any]] = {401: error_response(
+    "invalid or expired refresh token, its session ended (logged out or revoked), the user disabled; or the token "
+    "was used before: its sessions are revoked")}
 AnySiteUser = Annotated[Principal, Depends(require(Role.viewer, site_scope=False))]
 Username = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -56,15 +59,27 @@ async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
     return _token_out(pair)
 
 
-@router.post("/refresh", response_model=TokenOut, responses=_REFUSED)
+@router.post("/refresh", response_model=TokenOut, responses=_REFRESH_REFUSED)
 async def refresh(request: Request, body: RefreshIn, lab: LabDep) -> TokenOut:
-    """A new token pair for a refresh token (refused once the user is disabled)."""
+    """The next token pair for a refresh token, which is spent: each refresh token is used once. Presented again,
+    it revokes every token of its login (401); refused too once the user is disabled or has logged out."""
     try:
         pair = await asyncio.to_thread(auth_of(lab).refresh, body.refresh_token)
+    except RefreshTokenReused as exc:
+        record_login(request, exc.username, Outcome.REFUSED)  # the audit entry names whose token it was
+        raise unauthorized(str(exc)) from None
     except NotAuthenticated as exc:
         raise unauthorized(str(exc)) from None
     record_login(request, pair.username, Outcome.OK)
     return _token_out(pair)
+
+
+@router.post("/logout", status_code=204, response_class=Response)
+async def logout(body: RefreshIn, principal: AnySiteUser, lab: LabDep) -> Response:
+    """End the session of this refresh token (the signed-in user's): its refresh and access tokens are refused
+    from now on. 422 naming `refresh_token` when it is not a refresh token of this user."""
+    await asyncio.to_thread(auth_of(lab).logout, body.refresh_token, principal.username)
+    return Response(status_code=204)
 
 
 @router.get("/me", response_model=Me)

@@ -1,4 +1,5 @@
-"""Log in, refresh, and turn an access token into a principal (with a short cache of the user's row)."""
+"""Log in, refresh (rotating the refresh token of the login's token family, auth/sessions.py), log out, and turn an
+access token into a principal (with a short cache of the user's row and of the token family's state)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
-from fleet_manager.auth import accounts
+from fleet_manager.auth import accounts, sessions
 from fleet_manager.auth.accounts import USERNAME, Account
 from fleet_manager.auth.passwords import MAX_LENGTH, hash_password, needs_rehash, spend_verify_time, verify_password
 from fleet_manager.auth.ratelimit import LoginGuard
 from fleet_manager.auth.roles import Principal, Role
-from fleet_manager.auth.tokens import Claims, TokenError, TokenType, decode, issue
+from fleet_manager.auth.sessions import Revocation, Rotation
+from fleet_manager.auth.tokens import Claims, TokenError, TokenType, decode, issue, new_id
+from fleet_manager.core.errors import InvalidInput
 from fleet_manager.db.retry import unreachable
 from fleet_manager.settings import Settings
 
@@ -24,10 +29,24 @@ log = logging.getLogger(__name__)
 USER_CACHE_S = 3.0  # a user disabled elsewhere (`labfleet user disable`) is refused within this time
 CONCURRENT_LOGINS = 4  # password checks at a time (argon2 takes 64 MiB each): a flood of logins waits its turn
 BAD_CREDENTIALS = "incorrect username or password"
+REUSED = "refresh token already used: its sessions are revoked; log in again"
+SESSION_ENDED = "refresh token revoked: its session has ended (logged out, or a token used twice); log in again"
+ACCESS_REVOKED = "access token revoked: its session has ended; log in again"
+BEFORE_ROTATION = "refresh token issued before token rotation; log in again"
+FAMILY_CACHE_MAX = 4096  # token families whose state is remembered (the oldest forgotten first)
+PRUNE_EVERY_S = 600.0  # expired token families are deleted at a login at most this often
 
 
 class NotAuthenticated(Exception):
     """No usable credentials: bad password, bad or expired token, disabled user (HTTP 401)."""
+
+
+class RefreshTokenReused(NotAuthenticated):
+    """A spent refresh token was presented again: its family is revoked (HTTP 401)."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(REUSED)
+        self.username = username
 
 
 class LoginRateLimited(Exception):
@@ -58,6 +77,8 @@ class AuthService:
         self.limiter = LoginGuard(attempts_per_minute, clock)
         self._clock = clock
         self._cache: dict[str, tuple[float, Account | None]] = {}
+        self._families: dict[str, tuple[float, bool]] = {}  # family -> (when looked up, live)
+        self._pruned_at: float | None = None
         self.logins = asyncio.Semaphore(CONCURRENT_LOGINS)  # taken by the login endpoint around `login`
 
     @classmethod
@@ -89,21 +110,70 @@ class AuthService:
         self.limiter.succeeded(key, client)
         if needs_rehash(password_hash):
             accounts.set_password_hash(self.engine, name, hash_password(password))
-        return self.issue_pair(account)
+        return self.start_session(account)
+
+    def start_session(self, account: Account) -> TokenPair:
+        """The first pair of a new token family (blocking: the database)."""
+        now, family, jti = time.time(), new_id(), new_id()
+        sessions.start(self.engine, account.username, family, jti, *self._expiries(now))
+        self._remember(family, True)
+        self._prune()
+        return self._pair(account, family, jti, now)
 
     def refresh(self, refresh_token: str) -> TokenPair:
-        """A new pair for a valid refresh token of a user still enabled (read afresh from the database)."""
+        """The next pair of the token's family for a refresh token used for the first time, of a user still enabled
+        (read afresh from the database). The token is spent; presented again, it revokes its family
+        (RefreshTokenReused)."""
         claims = self._decode(refresh_token, "refresh")
         account = self.load(claims.username)
         self._check(claims, account)
         assert account is not None
-        return self.issue_pair(account)
+        if claims.family is None or claims.jti is None:
+            raise NotAuthenticated(BEFORE_ROTATION)
+        now, jti = time.time(), new_id()
+        outcome = sessions.rotate(self.engine, claims.family, claims.jti, jti, *self._expiries(now))
+        if outcome is not Rotation.ROTATED:
+            self._remember(claims.family, False)
+            if outcome is Rotation.REUSED:
+                log.warning("a spent refresh token of user %r was presented again: its token family is revoked",
+                            claims.username)
+                raise RefreshTokenReused(claims.username)
+            raise NotAuthenticated(SESSION_ENDED)
+        return self._pair(account, claims.family, jti, now)
 
-    def issue_pair(self, account: Account) -> TokenPair:
-        now = time.time()
-        access = issue(self._secret, account.username, "access", account.token_version, self.access_s, now)
-        refresh = issue(self._secret, account.username, "refresh", account.token_version, self.refresh_s, now)
+    def logout(self, refresh_token: str, username: str) -> None:
+        """Revoke the token family of `username`'s refresh token (also once expired; again: nothing changes)."""
+        try:
+            claims = decode(self._secret, refresh_token, "refresh", verify_expiry=False)
+        except TokenError as exc:
+            raise InvalidInput(str(exc), field="refresh_token") from None
+        if claims.username != username:
+            raise InvalidInput(f"the refresh token is not of user {username!r}", field="refresh_token")
+        if claims.family is not None:
+            sessions.revoke(self.engine, claims.family, Revocation.LOGOUT)
+            self._remember(claims.family, False)
+
+    def _pair(self, account: Account, family: str, jti: str, now: float) -> TokenPair:
+        access = issue(self._secret, account.username, "access", account.token_version, self.access_s, now,
+                       family=family)
+        refresh = issue(self._secret, account.username, "refresh", account.token_version, self.refresh_s, now,
+                        family=family, jti=jti)
         return TokenPair(account.username, access, refresh, int(self.access_s), account.role, account.sites)
+
+    def _expiries(self, now: float) -> tuple[datetime, datetime]:
+        """When a refresh token issued `now` expires, and when the last token of its family does."""
+        return (datetime.fromtimestamp(now + self.refresh_s, UTC),
+                datetime.fromtimestamp(now + max(self.refresh_s, self.access_s), UTC))
+
+    def _prune(self) -> None:
+        """Delete expired token families now and then (a failure only leaves them for the next time)."""
+        if self._pruned_at is not None and self._clock() - self._pruned_at < PRUNE_EVERY_S:
+            return
+        self._pruned_at = self._clock()
+        try:
+            sessions.prune(self.engine)
+        except DBAPIError as exc:
+            log.warning("expired token families not deleted (%s); tried again later", type(exc).__name__)
 
     def access_claims(self, token: str) -> Claims:
         """The claims of a valid access token (signature and expiry; no database)."""
@@ -134,9 +204,38 @@ class AuthService:
     def forget(self, username: str) -> None:
         self._cache.pop(username, None)
 
-    def principal(self, claims: Claims, account: Account | None) -> Principal:
+    def family_cached(self, family: str) -> tuple[bool, bool]:
+        """(True, whether the token family is live) if looked up in the last few seconds."""
+        entry = self._families.get(family)
+        if entry is None or self._clock() - entry[0] > USER_CACHE_S:
+            return False, False
+        return True, entry[1]
+
+    def load_family(self, family: str) -> bool:
+        """Whether the token family is live, from the database (blocking), cached for a few seconds."""
+        try:
+            live = sessions.is_live(self.engine, family)
+        except Exception as exc:
+            stale = self._families.get(family)
+            if stale is None or not unreachable(exc):
+                raise
+            log.warning("database unreachable: a token family checked against its state as last seen")
+            return stale[1]
+        self._remember(family, live)
+        return live
+
+    def _remember(self, family: str, live: bool) -> None:
+        self._families.pop(family, None)
+        self._families[family] = (self._clock(), live)
+        while len(self._families) > FAMILY_CACHE_MAX:
+            del self._families[next(iter(self._families))]
+
+    def principal(self, claims: Claims, account: Account | None, family_live: bool = True) -> Principal:
+        """The principal of an access token's claims, its user's account and whether its token family is live."""
         self._check(claims, account)
         assert account is not None
+        if not family_live:
+            raise NotAuthenticated(ACCESS_REVOKED)
         return account.principal
 
     def disable(self, username: str) -> Account:

@@ -1,4 +1,5 @@
-"""JWT access and refresh tokens (HS256). Each carries its `type`, the user, and the user's token version."""
+"""JWT access and refresh tokens (HS256). Each carries its `type`, the user, the user's token version, its own id
+(`jti`) and the token family of the login it descends from (`fam`; auth/sessions.py keeps the families)."""
 
 from __future__ import annotations
 
@@ -24,21 +25,31 @@ class Claims:
     type: TokenType
     version: int
     expires_at: float
+    jti: str | None = None
+    family: str | None = None  # None: issued before token families (an access token of then is still honoured)
+
+
+def new_id() -> str:
+    """A fresh token or family id."""
+    return secrets.token_urlsafe(12)
 
 
 def issue(secret: str, username: str, token_type: TokenType, version: int, lifetime_s: float,
-          now: float | None = None) -> str:
+          now: float | None = None, *, family: str | None = None, jti: str | None = None) -> str:
     issued = time.time() if now is None else now
-    payload = {"sub": username, "type": token_type, "ver": version, "iat": int(issued),
-               "exp": int(issued + lifetime_s), "jti": secrets.token_urlsafe(12)}
+    payload: dict[str, str | int] = {"sub": username, "type": token_type, "ver": version, "iat": int(issued),
+                                     "exp": int(issued + lifetime_s), "jti": jti or new_id()}
+    if family is not None:
+        payload["fam"] = family
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
-def decode(secret: str, token: str, token_type: TokenType) -> Claims:
-    """The claims of a valid token of this type; TokenError naming what is wrong otherwise."""
+def decode(secret: str, token: str, token_type: TokenType, *, verify_expiry: bool = True) -> Claims:
+    """The claims of a valid token of this type (expired too, without `verify_expiry`); TokenError naming what is
+    wrong otherwise."""
     try:
         payload = jwt.decode(token, secret, algorithms=[ALGORITHM],
-                             options={"require": ["exp", "iat", "sub", "type", "ver"]})
+                             options={"require": ["exp", "iat", "sub", "type", "ver"], "verify_exp": verify_expiry})
     except jwt.ExpiredSignatureError:
         raise TokenError(f"{token_type} token expired") from None
     except jwt.InvalidTokenError:
@@ -46,6 +57,8 @@ def decode(secret: str, token: str, token_type: TokenType) -> Claims:
     version = payload["ver"]
     if payload["type"] != token_type:
         raise TokenError(f"not an {token_type} token" if token_type == "access" else f"not a {token_type} token")
-    if not isinstance(version, int) or isinstance(version, bool):
+    jti, family = payload.get("jti"), payload.get("fam")
+    if not isinstance(version, int) or isinstance(version, bool) or not isinstance(jti, str | None) \
+            or not isinstance(family, str | None):
         raise TokenError(f"invalid {token_type} token")
-    return Claims(payload["sub"], token_type, version, float(payload["exp"]))
+    return Claims(payload["sub"], token_type, version, float(payload["exp"]), jti, family)

@@ -1,5 +1,5 @@
-"""`labfleet login` and `labfleet user add|list|disable|enable|password` (users are managed on the database
-directly, so an admin can be made before the service runs)."""
+"""`labfleet login`, `labfleet logout` and `labfleet user add|list|disable|enable|password` (users are managed on the
+database directly, so an admin can be made before the service runs)."""
 
 from __future__ import annotations
 
@@ -87,6 +87,31 @@ def login(
         _fail(str(exc))
     typer.echo(t(lang, "cli.logged_in", api=base, name=name, role=tokens["role"], sites=", ".join(tokens["sites"]),
                  path=path))
+
+
+def logout() -> None:
+    """Log out: the fleet manager ends the stored login's session (its tokens are refused) and the stored tokens are
+    deleted."""
+    lang = cli_lang()
+    try:
+        stored = credentials.load()
+    except CredentialsError as exc:
+        _fail(str(exc))
+    if stored is None:
+        typer.echo(t(lang, "cli.not_logged_in"))
+        return
+    ended = "cli.logged_out"
+    try:
+        Client(stored.api).logout(stored)
+    except ApiError as exc:
+        if exc.status != 401:  # out of reach, or refused otherwise: the tokens are kept, to try again
+            _fail(t(lang, "cli.logout_failed", problem=api_problem(lang, exc), path=credentials.credentials_path()))
+        ended = "cli.logged_out_already"  # the tokens were refused already: nothing is left to end
+    try:
+        credentials.delete()
+    except CredentialsError as exc:
+        _fail(str(exc))
+    typer.echo(t(lang, ended, api=stored.api, name=stored.username))
 
 
 @user_app.command("add")

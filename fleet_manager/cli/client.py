@@ -91,21 +91,29 @@ class Client:
         return response
 
     def _refresh(self) -> bool:
-        """A new token pair for the stored refresh token, saved; False when there is none or it is refused."""
+        """The next token pair for the stored refresh token, saved (the one used is spent: the fleet manager takes
+        it again for a stolen copy and ends the session); False when there is none or it is refused. One command
+        refreshes at a time: one that finds the stored pair refreshed meanwhile by another takes that pair."""
         if self._stored is None:
             return False
         try:
-            response = self._http.post("/auth/refresh", json={"refresh_token": self._stored.refresh_token})
-        except httpx.TransportError:
-            return False
-        if response.status_code != 200:
-            return False
-        tokens = response.json()
-        self._stored = replace(self._stored, access_token=tokens["access_token"],
-                               refresh_token=tokens["refresh_token"])
-        self._token = self._stored.access_token
-        try:
-            credentials.save(self._stored)
+            with credentials.locked():
+                current = credentials.load()
+                if current is not None and current.api == self._stored.api \
+                        and current.refresh_token != self._stored.refresh_token:
+                    self._stored, self._token = current, current.access_token
+                    return True
+                try:
+                    response = self._http.post("/auth/refresh", json={"refresh_token": self._stored.refresh_token})
+                except httpx.TransportError:
+                    return False
+                if response.status_code != 200:
+                    return False
+                tokens = response.json()
+                self._stored = replace(self._stored, access_token=tokens["access_token"],
+                                       refresh_token=tokens["refresh_token"])
+                self._token = self._stored.access_token
+                credentials.save(self._stored)
         except CredentialsError as exc:
             raise ApiError(0, str(exc)) from None
         return True
@@ -120,6 +128,12 @@ class Client:
             raise _error(response)
         result: dict[str, Any] = response.json()
         return result
+
+    def logout(self, stored: Credentials) -> None:
+        """End the stored login's session (POST /auth/logout): its refresh and access tokens are refused from now on.
+        Its access token is sent (LABFLEET_TOKEN is not), refreshed once when it has expired."""
+        self._resolved, self._stored, self._token = True, stored, stored.access_token
+        self._request("POST", "/auth/logout", json={"refresh_token": stored.refresh_token})
 
     def submit(self, body: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self._call("POST", "/missions", json=body)

@@ -1,10 +1,14 @@
 """The CLI's stored login: $XDG_CONFIG_HOME/labfleet/credentials.json (default ~/.config/labfleet/), mode 0600
-in a directory of mode 0700. LABFLEET_TOKEN, when set, is used instead of the stored access token."""
+in a directory of mode 0700. LABFLEET_TOKEN, when set, is used instead of the stored access token. A refresh token is
+used once: the commands refresh one at a time (`locked`), so two of them never present the same one."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -46,6 +50,34 @@ def load() -> Credentials | None:
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CredentialsError(f"{path}: unreadable credentials ({exc}); run `labfleet login` again") from None
+
+
+def delete() -> Path | None:
+    """Forget the stored login; its path (None when nobody was logged in)."""
+    path = credentials_path()
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CredentialsError(f"cannot delete {path}: {exc}") from None
+    return path
+
+
+@contextlib.contextmanager
+def locked() -> Iterator[None]:
+    """The stored login to this process alone while it refreshes (an exclusive lock on a file beside it)."""
+    path = config_dir() / ".credentials.lock"
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise CredentialsError(f"cannot open {path}: {exc}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # and the lock with it
 
 
 def save(credentials: Credentials) -> Path:

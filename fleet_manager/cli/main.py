@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from fleet_manager.auth.startup import StartupError, check_secret
-from fleet_manager.cli.accounts import login, user_app
+from fleet_manager.cli.accounts import login, logout, user_app
 from fleet_manager.cli.client import ApiError, Client, api_url
 from fleet_manager.cli.common import LANG_HELP, ApiOpt, LangError, api_problem, cli_lang, pad
 from fleet_manager.cli.common import fail as _fail
@@ -31,6 +31,7 @@ app.add_typer(mission_app, name="mission")
 app.add_typer(user_app, name="user")
 app.add_typer(pilot_app, name="pilot")
 app.command()(login)
+app.command()(logout)
 
 DEFAULT_DOMAIN_ID = 23
 

@@ -60,7 +60,8 @@ SITE_CRITERIA: dict[type, Callable[[str], Callable[[Any], ColumnElement[bool]]]]
     MissionEvent: _of_mission, Replay: _of_mission,
     Intervention: _of_pilot, Incident: _of_pilot,
 }
-UNSCOPED = frozenset({"users"})  # shared by every site: an account names the sites it may use
+UNSCOPED = frozenset({"users", "token_family", "refresh_token"})  # shared by every site: an account names
+# the sites it may use, and its logins (token families, auth/sessions.py) are the account's
 
 
 @event.listens_for(Session, "do_orm_execute")

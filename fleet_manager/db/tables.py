@@ -175,6 +175,33 @@ class User(SQLModel, table=True):
     disabled_at: datetime | None = _ts(nullable=True)
 
 
+class TokenFamily(SQLModel, table=True):
+    """The tokens descending from one login (issue 19): every refresh hands out the next pair of the family.
+    Revoked (logout, or a spent refresh token presented again) means every token of the family is refused.
+    Kept until `expires_at`, when its newest token has expired; a family not found is refused too."""
+
+    __tablename__ = "token_family"
+
+    id: str = Field(primary_key=True)  # the tokens' `fam` claim
+    username: str = Field(index=True)
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False, index=True)
+    revoked_at: datetime | None = _ts(nullable=True)
+    revoked_reason: str | None = None  # logout | reuse
+
+
+class RefreshToken(SQLModel, table=True):
+    """A refresh token issued (its `jti`), spent once it has been exchanged for the next pair: a refresh token
+    is used once. Kept until it expires, so that presenting it again is known for reuse."""
+
+    __tablename__ = "refresh_token"
+
+    jti: str = Field(primary_key=True)
+    family_id: str = Field(foreign_key="token_family.id", index=True)
+    expires_at: datetime = _ts(nullable=False, index=True)
+    spent_at: datetime | None = _ts(nullable=True)
+
+
 class RobotRegistration(SQLModel, table=True):
     """A robot registered at a site (issue 14): how the fleet manager reaches it and what it is. `config` holds
     its fleet.yaml-style entry (model, home, map transform, VDA 5050 identity, spawn when simulated). A retired

@@ -1,7 +1,7 @@
 """The CLI's accounts: `labfleet user add|list|disable|enable|password` on a database before any service
 runs, `labfleet login` against a served fleet manager (credentials file mode 0600, the token sent by the
-other commands, refreshed once on a 401, LABFLEET_TOKEN first), and `labfleet up --demo` printing its
-generated admin password once."""
+other commands, refreshed once on a 401 and the next refresh token stored, LABFLEET_TOKEN first), `labfleet
+logout`, and `labfleet up --demo` printing its generated admin password once."""
 
 from __future__ import annotations
 
@@ -150,6 +150,57 @@ def test_login_keeps_the_tokens_in_a_private_file_and_the_commands_send_them(ser
     monkeypatch.setenv("LABFLEET_TOKEN", refreshed["access_token"])
     assert labfleet("mission", "status", "1").exit_code == 0
     assert json.loads(path.read_text()) == refreshed
+
+
+def test_refreshes_keep_the_newest_refresh_token_and_logout_ends_the_session(served: str, tmp_path: Path) -> None:
+    """A refresh token is used once: each refresh stores the next one, a command that finds the stored pair
+    refreshed by another meanwhile takes it (instead of presenting a spent token, which ends the session), and
+    `labfleet logout` ends the session on the fleet manager and deletes the stored tokens."""
+    from fleet_manager.cli.client import Client
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("steps:\n  - go_to: lobby\n")
+    r = labfleet("login", "--api", served, "--username", "ada", "--password-stdin", stdin=PASSWORD + "\n")
+    assert r.exit_code == 0, r.output
+    path = tmp_path / "config" / "labfleet" / "credentials.json"
+    assert labfleet("mission", "submit", str(spec)).exit_code == 0
+    expired = issue(JWT_SECRET, "ada", "access", 0, 60, now=time.time() - 3600)
+    tokens = []
+    for _ in range(3):  # each command refreshes with the refresh token the one before stored
+        path.write_text(json.dumps({**json.loads(path.read_text()), "access_token": expired}))
+        r = labfleet("mission", "status", "1")
+        assert r.exit_code == 0 and "mission 1: queued" in r.output, r.output
+        tokens.append(json.loads(path.read_text())["refresh_token"])
+    assert len(set(tokens)) == 3
+
+    path.write_text(json.dumps({**json.loads(path.read_text()), "access_token": expired}))
+    first, second = Client(served), Client(served)  # two commands at once: both read the stored login
+    second._resolve_token()
+    assert first.mission(1)["id"] == 1  # refreshes and stores the next pair
+    assert second.mission(1)["id"] == 1  # sent the expired token it loaded before: takes the stored pair
+    assert second._token == first._token  # the pair the first stored
+    assert labfleet("mission", "status", "1").exit_code == 0  # the session lives on
+
+    stored = json.loads(path.read_text())
+    r = labfleet("logout")
+    assert r.exit_code == 0 and f"logged out of {served} (ada)" in r.output and "revoked" in r.output, r.output
+    assert not path.exists()
+    me = httpx.get(f"{served}/api/v1/auth/me", headers={"Authorization": f"Bearer {stored['access_token']}"})
+    assert me.status_code == 401 and "access token revoked" in me.json()["detail"], me.text
+    again = httpx.post(f"{served}/api/v1/auth/refresh", json={"refresh_token": stored["refresh_token"]})
+    assert again.status_code == 401 and "refresh token revoked" in again.json()["detail"], again.text
+    r = labfleet("logout")
+    assert r.exit_code == 0 and "not logged in" in r.output, r.output
+
+    r = labfleet("login", "--api", served, "--username", "ada", "--password-stdin", stdin=PASSWORD + "\n")
+    stored = json.loads(path.read_text())
+    ended = httpx.post(f"{served}/api/v1/auth/refresh", json={"refresh_token": stored["refresh_token"]})
+    assert ended.status_code == 200  # someone else spent the stored refresh token: the session is revoked at
+    path.write_text(json.dumps({**stored, "access_token": expired}))  # the CLI's next refresh
+    r = labfleet("logout")
+    assert r.exit_code == 0 and "the session had ended already" in r.output and not path.exists(), r.output
+    stolen = httpx.get(f"{served}/api/v1/auth/me", headers={"Authorization": f"Bearer {ended.json()['access_token']}"})
+    assert stolen.status_code == 401, stolen.text  # the thief's pair is refused too
 
 
 def test_up_refuses_the_default_secret_outside_demo_mode(env: dict[str, Any]) -> None:

@@ -1,7 +1,8 @@
 // Browser test of the console for a viewer (the tokens of LABFLEET_E2E_*, tests/browser/test_console.py): the
 // robots and the queue are shown, every command is disabled with a title naming the role it needs, and the API
 // refuses the viewer's mission (403); an access token that no longer works is refreshed without the login form;
-// "Sign out" and a refused refresh bring the login form back. Screenshots viewer.png, signed-out.png.
+// "Sign out" ends the session at the fleet manager, and it and a refused refresh bring the login form back.
+// Screenshots viewer.png, signed-out.png.
 // Usage: node e2e/roles.e2e.mjs BASE_URL SCREENSHOT_DIR
 import { join } from "node:path";
 import { allDisabled, args, authed, credentials, fail, withConsole } from "./browser.mjs";
@@ -45,10 +46,15 @@ await withConsole(base, async (page) => {
   if (await page.isVisible("[data-testid=login]")) fail("the login form came up although the refresh worked");
   console.log("an invalid access token was refreshed");
 
-  // Sign out: the tokens are gone and the login form is shown
+  // Sign out: the session ends at the fleet manager (POST /auth/logout), the tokens are gone and the login form is
+  // shown
+  const [, lastRefresh] = await tokensKept(page);
   await page.click("[data-testid=sign-out]");
   await page.waitForSelector("[data-testid=login]:not([hidden])", { timeout: 15_000 });
   if ((await tokensKept(page)).some((t) => t !== null)) fail("tokens kept after signing out");
+  const ended = await page.request.post(new URL("api/v1/auth/refresh", base).href,
+    { data: { refresh_token: lastRefresh } });
+  if (ended.status() !== 401) fail(`the session lives on after signing out: HTTP ${ended.status()}`);
   if (await page.isVisible("[data-testid=user]")) fail("the top bar still shows a user after signing out");
   await page.screenshot({ path: join(shots, "signed-out.png") });
 

@@ -4,7 +4,7 @@ import { api, reason, SignedOut } from "./api";
 import { $ } from "./dom";
 import { t, term } from "./i18n";
 import {
-  accessToken, clearTokens, currentUser, keepTokens, type Me, onSignedOut, setUser, type TokenPair,
+  accessToken, currentUser, keepTokens, logOut, type Me, onSignedOut, setUser, type TokenPair,
 } from "./session";
 
 let waiting: ((me: Me) => void)[] = [];
@@ -69,8 +69,7 @@ export function setUpLogin(): void {
     void submit(form);
   });
   $("#sign-out").addEventListener("click", () => {
-    clearTokens();
-    location.reload();
+    void logOut().then(() => location.reload());
   });
   onSignedOut((why) => showForm(t("login.session_ended", { why })));
 }

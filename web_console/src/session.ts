@@ -1,6 +1,7 @@
 // Who is signed in: the token pair of POST /auth/token kept in localStorage, refreshed (once, shared by every
 // request that met a 401 meanwhile) with POST /auth/refresh, and the user's role (GET /auth/me) that decides
-// which buttons the console offers.
+// which buttons the console offers. A refresh token is used once: each refresh keeps the next one, and the tabs
+// of the console refresh one at a time (a spent refresh token presented again ends the session everywhere).
 import { t, term } from "./i18n";
 const BASE = "/api/v1";
 export const ACCESS_KEY = "labfleet.access_token";
@@ -40,23 +41,63 @@ export function refreshTokens(stale: string | null): Promise<boolean> {
   const current = accessToken();
   if (current !== null && current !== stale) return Promise.resolve(true);
   refreshing ??= (async () => {
-    const refresh = localStorage.getItem(REFRESH_KEY);
-    if (!refresh) return false;
     try {
-      const response = await fetch(`${BASE}/auth/refresh`, {
-        method: "POST", headers: { "content-type": "application/json" },
-        body: JSON.stringify({ refresh_token: refresh }),
-      });
-      if (!response.ok) return false;
-      keepTokens(await response.json() as TokenPair);
-      return true;
-    } catch {
-      return false;
+      return await oneTabAtATime(() => refreshOnce(stale));
     } finally {
       refreshing = null;
     }
   })();
   return refreshing;
+}
+
+/** `work` while no other tab of the console refreshes (Web Locks; a page served over plain HTTP from another
+ * host has none, and its tabs take their chance). */
+async function oneTabAtATime(work: () => Promise<boolean>): Promise<boolean> {
+  const locks: LockManager | undefined = navigator.locks;
+  return locks ? await locks.request("labfleet.refresh", work) : await work();
+}
+
+/** The refresh itself, unless another tab refreshed while this one waited (the pair it kept is the newest). */
+async function refreshOnce(stale: string | null): Promise<boolean> {
+  const current = accessToken();
+  if (current !== null && current !== stale) return true;
+  const refresh = localStorage.getItem(REFRESH_KEY);
+  if (!refresh) return false;
+  try {
+    const response = await fetch(`${BASE}/auth/refresh`, {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ refresh_token: refresh }),
+    });
+    if (!response.ok) return false;
+    keepTokens(await response.json() as TokenPair);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Signing out: the fleet manager ends the session (POST /auth/logout: its tokens are refused from then on, in
+ * every tab), its access token refreshed first when it has expired; then the tokens kept are dropped, also when
+ * the fleet manager cannot be reached. */
+export async function logOut(): Promise<void> {
+  const send = (access: string, refresh: string) => fetch(`${BASE}/auth/logout`, {
+    method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${access}` },
+    body: JSON.stringify({ refresh_token: refresh }),
+  });
+  try {
+    const access = accessToken();
+    const refresh = localStorage.getItem(REFRESH_KEY);
+    if (access === null || refresh === null) return;
+    const response = await send(access, refresh);
+    if (response.status === 401 && await refreshTokens(access)) {
+      const [renewed, next] = [accessToken(), localStorage.getItem(REFRESH_KEY)];
+      if (renewed !== null && next !== null) await send(renewed, next);
+    }
+  } catch {
+    // out of reach: the session lives on at the fleet manager until its tokens expire
+  } finally {
+    clearTokens();
+  }
 }
 
 /** The session ended (no token, or the API refused it and its refresh): the tokens are dropped and the
