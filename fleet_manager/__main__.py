@@ -9,6 +9,9 @@ import uvicorn
 
 from fleet_manager.app import create_app
 from fleet_manager.auth.startup import StartupError, check_secret
+from fleet_manager.file_modes import restrict
+from fleet_manager.http_guard import guarded_h11
+from fleet_manager.log_limits import limit_root_repeats, limit_uvicorn_repeats
 from fleet_manager.log_redaction import redact_root_handlers, uvicorn_log_config
 from fleet_manager.settings import Settings
 
@@ -21,15 +24,19 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     redact_root_handlers()  # no token in any log line (fleet_manager/log_redaction.py)
+    limit_root_repeats()  # no warning repeated without end (fleet_manager/log_limits.py)
     settings = Settings()
     try:
         check_secret(settings)
     except StartupError as exc:
         parser.exit(2, f"error: {exc}\n")
+    restrict(settings)  # umask 0o077, the data directory 0700, the database 0600 (fleet_manager/file_modes.py)
+    http = guarded_h11(settings.header_timeout_s, settings.max_connections_per_address, settings.proxy_list())
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
                 ws_max_size=1_000_000, ws_per_message_deflate=False, timeout_graceful_shutdown=5,
                 proxy_headers=False,  # (uvicorn would believe X-Forwarded-For from loopback; LABFLEET_TRUSTED_PROXIES)
-                access_log=False, log_config=uvicorn_log_config())
+                access_log=False, log_config=limit_uvicorn_repeats(uvicorn_log_config()),
+                http=http)  # slow and idle clients closed, connections per address limited (http_guard.py)
 
 
 if __name__ == "__main__":

@@ -19,12 +19,14 @@ from fleet_manager.auth.deps import VIEWER
 from fleet_manager.auth.endpoints import router as auth_router
 from fleet_manager.auth.endpoints import users_router
 from fleet_manager.deps import LabDep
+from fleet_manager.http_headers import DOCS_POLICY, SecurityHeaders
 from fleet_manager.lab import Lab
 from fleet_manager.limits import RequestLimits
 from fleet_manager.missions.endpoints import dispatch_router
 from fleet_manager.missions.endpoints import router as missions_router
 from fleet_manager.pilots.endpoints import incidents_router, interventions_router
 from fleet_manager.pilots.endpoints import router as pilots_router
+from fleet_manager.pilots.report_charts import script_hashes
 from fleet_manager.recording.playback_endpoints import router as playback_router
 from fleet_manager.replay.endpoints import router as replays_router
 from fleet_manager.robots.endpoints import registry_router
@@ -60,6 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     audit.install(app)  # after the other middleware: what they refuse (413) is recorded too
     if settings.proxy_list():  # outermost: every part of the app sees the client the trusted proxy names
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxy_list())
+    # around all of them: every response, refusals included, carries the security headers (the CSP names the
+    # report's scripts)
+    docs = [url for url in (app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url) if url]
+    app.add_middleware(SecurityHeaders, script_hashes=script_hashes(), path_policies=dict.fromkeys(docs, DOCS_POLICY))
 
     api = APIRouter(prefix=API_PREFIX, responses=exception_handlers.ERROR_RESPONSES)
 

@@ -21,6 +21,7 @@ from plotly.subplots import make_subplots
 from fleet_manager.core.kpis import Direction, TargetCheck
 from fleet_manager.core.missions import MissionStatus
 from fleet_manager.db.tables import Mission
+from fleet_manager.http_headers import script_hash
 from fleet_manager.i18n import t, term
 from fleet_manager.missions.schemas import as_utc
 from fleet_manager.pilots.kpi_terms import PERCENT, kpi_name
@@ -44,16 +45,43 @@ class Chart:
     figure: go.Figure
 
 
+# the one script that draws every chart of the page from its figure (a JSON data block, not a script, beside its
+# <div>): the page's scripts stay the same whatever its figures, so that the Content-Security-Policy can name them
+# by their hashes (script_hashes; fleet_manager/http_headers.py)
+_DRAW = ('document.querySelectorAll("script[data-plotly-figure]").forEach(function (block) {'
+         ' var figure = JSON.parse(block.textContent);'
+         ' Plotly.newPlot(block.getAttribute("data-plotly-figure"), figure.data, figure.layout, figure.config); });')
+
+
 def to_div(fig: go.Figure, div_id: str) -> str:
-    """The figure as a <div id=div_id> and the script that draws it (plotly.js itself: `plotly_script`)."""
-    html: str = pio.to_html(fig, include_plotlyjs=False, full_html=False, div_id=div_id, config=PLOTLY_CONFIG)
-    return html
+    """The figure as a <div id=div_id> and its JSON (`{"data", "layout", "config"}`) in a data block beside it,
+    drawn by `draw_script` (plotly.js itself: `plotly_script`)."""
+    figure = json.dumps(to_json(fig) | {"config": PLOTLY_CONFIG}, separators=(",", ":"))
+    data = figure.replace("<", "\\u003c").replace(">", "\\u003e")  # no "</script>" inside the block
+    return (f'<div id="{div_id}" class="plotly-graph-div" style="height:100%; width:100%;"></div>'
+            f'<script type="application/json" data-plotly-figure="{div_id}">{data}</script>')
 
 
 @cache
 def plotly_script() -> str:
     """plotly.js's basic bundle in a <script> element, for the page to carry it (no network)."""
-    return f'<script type="text/javascript">{PLOTLY_BASIC.read_text(encoding="utf-8")}</script>'
+    return f'<script type="text/javascript">{_plotly_js()}</script>'
+
+
+def draw_script() -> str:
+    """The <script> that draws every chart `to_div` placed before it."""
+    return f"<script>{_DRAW}</script>"
+
+
+@cache
+def script_hashes() -> tuple[str, ...]:
+    """The CSP sources (sha256) of the report's inline scripts: plotly.js and `draw_script`."""
+    return script_hash(_plotly_js()), script_hash(_DRAW)
+
+
+@cache
+def _plotly_js() -> str:
+    return PLOTLY_BASIC.read_text(encoding="utf-8")
 
 
 def bundled_version() -> str:

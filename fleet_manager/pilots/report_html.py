@@ -18,7 +18,7 @@ from fleet_manager.i18n import t
 from fleet_manager.missions.schemas import as_utc
 from fleet_manager.pilots.kpi_terms import kpi_definition, kpi_name, kpi_value, kpi_values
 from fleet_manager.pilots.report import PilotReport, RobotRow, build_report, charts_of
-from fleet_manager.pilots.report_charts import plotly_script, to_div
+from fleet_manager.pilots.report_charts import draw_script, plotly_script, to_div
 
 __all__ = ["fmt", "html_report", "kpi_values", "render_html"]
 SUMMARY = ("success_rate", "distance_km", "autonomy_by_time", "interventions", "energy_kwh", "co2_avoided_kg")
@@ -170,6 +170,7 @@ def render_html(report: PilotReport, lang: str = "en") -> str:
 {_energy_section(report, lang)}
 {plotly_script()}
 {sections}
+{draw_script()}
 <section><h2>{_e(t(lang, "report.per_robot"))}</h2>{_robot_table(report.robots, lang)}</section>
 </body></html>
 """

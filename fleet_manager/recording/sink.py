@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import struct
 import sys
@@ -182,6 +183,7 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> int:
 
 def main() -> int:
     logging.basicConfig(level=logging.WARNING, format="labfleet recorder %(levelname)s: %(message)s")
+    os.umask(0o077)  # the recording is its user's alone (0600), whoever started this process (file_modes.py)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the parent, which closes us properly
     signal.signal(signal.SIGTERM, _terminate)
     return serve(sys.stdin.buffer, sys.stdout.buffer)

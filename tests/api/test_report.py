@@ -116,7 +116,7 @@ def test_html_report_shows_the_kpis_of_the_kpis_endpoint(client, pilot):
 
     for div in ("chart-targets", "chart-trends", "chart-missions-per-day", "chart-site-map"):
         assert f'id="{div}"' in page
-    assert page.count("Plotly.newPlot") == 4
+    assert page.count('data-plotly-figure="') == 4  # each chart's figure, drawn by the page's one script
     assert not re.search(r'<script[^>]+src="https?:', page)  # plotly.js is inline: no network
     assert p["name"] in page and "living_lab" in page and "delivery_1, guide_1" in page
     assert "incident SEV0" in page and "incident SEV3" in page and '"interventions"' in page
@@ -147,13 +147,12 @@ def test_csv_has_one_row_per_mission_run(client, pilot):
 
 
 def _report_figures(page: str) -> dict[str, dict]:
-    """The figures the HTML report draws: each `Plotly.newPlot("id", data, layout, config)` call, decoded."""
-    decoder = json.JSONDecoder()
+    """The figures the HTML report draws: each chart's `{data, layout, config}` data block, decoded."""
     figures = {}
-    for match in re.finditer(r'Plotly\.newPlot\(\s*"([^"]+)",\s*', page):
-        data, end = decoder.raw_decode(page, match.end())
-        layout, _ = decoder.raw_decode(page, re.compile(r",\s*").match(page, end).end())
-        figures[match.group(1)] = {"data": data, "layout": layout}
+    for chart, block in re.findall(r'<script type="application/json" data-plotly-figure="([^"]+)">(.*?)</script>',
+                                   page, re.S):
+        figure = json.loads(block)
+        figures[chart] = {"data": figure["data"], "layout": figure["layout"]}
     return figures
 
 
@@ -313,7 +312,7 @@ def test_the_report_in_korean_opens_offline_under_one_and_a_half_megabytes(clien
     assert cell["incidents_per_100km.SEV0"].startswith("주행 거리 부족 (0.7 km")  # 0.7 km: too little for a rate
     assert cell["distance_km"] == "0.7 km"
     assert "(Asia/Seoul)" in page  # the living lab's zone (site.yaml)
-    assert page.count("plotly.js (basic - minified)") == 1 and page.count("Plotly.newPlot") == 4
+    assert page.count("plotly.js (basic - minified)") == 1 and page.count('data-plotly-figure="') == 4
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', page)  # nothing from the network
 
 
