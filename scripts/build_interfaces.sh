@@ -26,7 +26,7 @@ done
 from tf2_msgs.msg import TFMessage
 from nav2_msgs.action import NavigateThroughPoses, DockRobot, UndockRobot
 from nav2_msgs.msg import SpeedLimit
-from labfleet_interfaces.msg import RobotState
+from labfleet_interfaces.msg import CommandReport, RobotState
 from labfleet_interfaces.action import ExecuteTask
 from labfleet_interfaces.srv import RobotCommand, SimFault"
 echo "tf2_msgs, nav2_msgs and labfleet_interfaces built into $VENV"

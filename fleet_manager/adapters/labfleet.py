@@ -1,7 +1,8 @@
 """The labfleet adapter: robots that run our agent (`labfleet-agent`). A task is an ExecuteTask goal holding
 the whole route and how much of it is released; a longer release is a RouteRelease on
-`<ns>/route_release`; commands go to the `<ns>/command` service. The agents' states arrive on
-/fleet/robot_states through the ROS bridge. Conversions: fleet_manager/ros/conversions.py."""
+`<ns>/route_release`; commands go to the `<ns>/command` service, signed with the lab's command key
+(labfleet_robot/command_auth.py: the agent refuses unauthenticated resume, release and dock). The agents' states
+arrive on /fleet/robot_states through the ROS bridge. Conversions: fleet_manager/ros/conversions.py."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from labfleet_interfaces.action import ExecuteTask
 from labfleet_interfaces.msg import RouteRelease
 from labfleet_interfaces.srv import RobotCommand
+from labfleet_robot.command_auth import Signer
 from rclpy.action import ActionClient
 from rclpy.action.client import ClientGoalHandle
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -28,8 +30,9 @@ COMMAND_TIMEOUT_S = 5.0
 class LabfleetAdapter:
     name = "labfleet"
 
-    def __init__(self, bridge: RosBridge) -> None:
+    def __init__(self, bridge: RosBridge, signer: Signer) -> None:
         self.bridge = bridge
+        self.signer = signer  # signs every command; knows its nonces (audit/reported.py skips our own)
         # ROS thread only (made lazily there): per robot id
         self._action_clients: dict[str, ActionClient] = {}
         self._command_clients: dict[str, Any] = {}
@@ -118,7 +121,8 @@ class LabfleetAdapter:
             await self.bridge.wait_ready(client.service_is_ready, f"robot {robot.id!r} (command)")
         except Unavailable as exc:
             return CommandResult.UNAVAILABLE, exc.message
-        request = conversions.command_request(command, reason)
+        signed = self.signer.sign(robot.id, conversions.command_code(command), reason)
+        request = conversions.command_request(command, reason, signed)
         response = await asyncio.wait_for(self.bridge.ros_call(lambda: client.call_async(request)),
                                           timeout=COMMAND_TIMEOUT_S)
         return conversions.command_result(response)

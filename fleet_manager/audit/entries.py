@@ -116,3 +116,21 @@ def command_entry(robot_id: str, command: str, result: str, message: str = "", r
         detail += f" (reason: {reason})"
     return AuditEntry(now(), username, role, client, "COMMAND", f"/robots/{robot_id}", f"robot {command}",
                       f"robot_id={robot_id}", None, _COMMAND_OUTCOME.get(result, Outcome.ERROR), short(detail))
+
+
+ROS_ROLE = "ros"  # the role of a command a robot reports that the fleet manager did not send
+
+
+def reported_command_entry(robot_id: str, command: str, result: str, message: str, reason: str, origin: str,
+                           authenticated: bool, auth_detail: str = "") -> AuditEntry:
+    """A command a robot reports it received from someone other than this fleet manager, by "ros:<origin>" (the
+    origin as the caller stated it). Unauthenticated, it is flagged: "unauthenticated command from <origin>". The
+    outcome is the robot's answer (an unauthenticated e-stop is carried out: ok; a resume is refused)."""
+    who = short(origin, 60) or "?"
+    flag = f"unauthenticated command from {who} ({auth_detail})" if not authenticated else \
+        f"signed command from {who}, not sent by this fleet manager"
+    detail = f"{flag}: {result}: {message}" if message else f"{flag}: {result}"
+    if reason:
+        detail += f" (reason: {reason})"
+    return AuditEntry(now(), f"ros:{who}", ROS_ROLE, None, "COMMAND", f"/robots/{robot_id}", f"robot {command}",
+                      f"robot_id={robot_id}", None, _COMMAND_OUTCOME.get(result, Outcome.ERROR), short(detail))

@@ -11,6 +11,7 @@ from types import FrameType
 
 import httpx
 import yaml
+from labfleet_robot import command_auth
 from labfleet_robot.params import NAV2_NODE, agent_params, nav2_params, write_params_file
 from labfleet_sim.fleet_config import RobotConfig, load_fleet
 
@@ -46,6 +47,18 @@ class LabUp:
         env["RCUTILS_COLORIZED_OUTPUT"] = "0"
         return env
 
+    def _command_key_env(self) -> dict[str, str]:
+        """The lab's robot command key for the fleet manager and the agents (labfleet_robot/command_auth.py): the
+        one provisioned in the environment, or one made for this run in a 0600 file of the run directory. It goes
+        by the environment (the file's path), never on a command line."""
+        if self.settings.command_key_file is not None:  # provisioned
+            return {command_auth.KEY_FILE_ENV: str(self.settings.command_key_file)}
+        if self.settings.command_key is not None:
+            return {command_auth.KEY_ENV: self.settings.command_key.get_secret_value()}
+        path = self.run_dir / "command.key"
+        command_auth.write_key_file(path, command_auth.new_key())
+        return {command_auth.KEY_FILE_ENV: str(path)}
+
     def _fleet_file(self) -> Path:
         """The fleet file (fleet.yaml or the --fleet variant), or a resolved copy holding only the first N robots
         when --robots is given."""
@@ -73,7 +86,7 @@ class LabUp:
 
     def start_children(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        env = self._env()
+        env = self._env() | self._command_key_env()
         fleet_file = self._fleet_file()
         fleet = load_fleet(fleet_file)
         sup = self.supervisor

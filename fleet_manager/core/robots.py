@@ -78,6 +78,21 @@ class CommandResult(StrEnum):
 
 
 @dataclass(frozen=True)
+class CommandReport:
+    """A command a robot reports it received (its agent's /fleet/command_log), whoever sent it."""
+
+    robot_id: str
+    command: str  # Command's value, or "command <code>" for a code the fleet manager does not know
+    reason: str
+    origin: str  # as the caller stated it: proves nothing unless authenticated
+    authenticated: bool  # signed with the lab's command key (labfleet_robot/command_auth.py)
+    auth_detail: str  # why not, when not (unsigned, bad signature, stale, replayed, no key)
+    nonce: str
+    result: CommandResult
+    message: str
+
+
+@dataclass(frozen=True)
 class Waypoint:
     name: str
     x: float

@@ -1,6 +1,6 @@
-"""The fleet manager's one rclpy node, spinning in its own thread: the clock, the labfleet agents' states
-and the simulator's contacts; the ROS robot adapters (adapters/labfleet.py, adapters/nav2.py) make their
-clients and subscriptions on this node.
+"""The fleet manager's one rclpy node, spinning in its own thread: the clock, the labfleet agents' states and
+the commands they report receiving (/fleet/command_log), and the simulator's contacts; the ROS robot adapters
+(adapters/labfleet.py, adapters/nav2.py) make their clients and subscriptions on this node.
 
 Everything that touches rclpy runs on the ROS thread (calls are queued with executor.create_task);
 everything that reaches asyncio goes through loop.call_soon_threadsafe.
@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import rclpy
+from labfleet_interfaces.msg import CommandReport as CommandReportMsg
 from labfleet_interfaces.msg import Contact, Pedestrians, RobotState
 from rclpy.context import Context
 from rclpy.executors import Executor, ExternalShutdownException
@@ -25,7 +26,7 @@ from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from fleet_manager.core.errors import Unavailable
-from fleet_manager.core.robots import RobotReport
+from fleet_manager.core.robots import CommandReport, RobotReport
 from fleet_manager.pilots.watch import ContactReport
 from fleet_manager.ros import conversions, discovery
 
@@ -35,6 +36,7 @@ T = TypeVar("T")
 STATES_TOPIC = "/fleet/robot_states"
 CONTACTS_TOPIC = "/sim/contacts"
 PEDESTRIANS_TOPIC = "/sim/pedestrians"
+COMMAND_LOG_TOPIC = "/fleet/command_log"  # labfleet_robot/agent_node.py: every command an agent received
 SERVER_WAIT_S = 5.0
 
 
@@ -49,11 +51,13 @@ class RosBridge:
         on_contact: Callable[[ContactReport], None] | None = None,
         on_pedestrians: Callable[[float, list[str], list[tuple[float, float]]], None] | None = None,
         discovery: str = "localhost",
+        on_command_report: Callable[[CommandReport], None] | None = None,
     ) -> None:
         self._loop = loop
         self._on_states = on_states
         self._on_contact = on_contact  # the simulator's contacts, on the event loop
         self._on_pedestrians = on_pedestrians  # where its pedestrians are, on the event loop
+        self._on_command_report = on_command_report  # the agents' reports of the commands they got, on the loop
         self._use_sim_time = use_sim_time
         self._node_name = node_name
         self._discovery = discovery
@@ -84,6 +88,9 @@ class RosBridge:
             node.create_subscription(Contact, CONTACTS_TOPIC, self._on_contact_msg, qos)
         if self._on_pedestrians is not None:
             node.create_subscription(Pedestrians, PEDESTRIANS_TOPIC, self._on_pedestrians_msg, 10)
+        if self._on_command_report is not None:
+            node.create_subscription(CommandReportMsg, COMMAND_LOG_TOPIC, self._on_command_report_msg,
+                                     QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
         executor = EventsExecutor(context=self._context)
         executor.add_node(node)
         self._node, self._executor = node, executor
@@ -113,6 +120,11 @@ class RosBridge:
             self._node.destroy_node()
         self._thread = None
         log.info("ROS bridge stopped")
+
+    @property
+    def node_name(self) -> str:
+        """The node's name: the origin it states in the commands it sends."""
+        return self._node_name
 
     @property
     def running(self) -> bool:
@@ -160,6 +172,10 @@ class RosBridge:
         centres = [(float(x), float(y)) for x, y in zip(msg.x, msg.y, strict=False)]
         self._loop.call_soon_threadsafe(self._on_pedestrians, conversions.time_to_seconds(msg.stamp),
                                         list(msg.names), centres)
+
+    def _on_command_report_msg(self, msg: CommandReportMsg) -> None:
+        assert self._on_command_report is not None
+        self._loop.call_soon_threadsafe(self._on_command_report, conversions.command_report(msg))
 
     # -- calls into the ROS thread --------------------------------------------------------------
     def _in_ros(self, fn: Callable[[], T]) -> asyncio.Future[T]:

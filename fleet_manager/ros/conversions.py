@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from builtin_interfaces.msg import Time
 from labfleet_interfaces.action import ExecuteTask
+from labfleet_interfaces.msg import CommandReport as CommandReportMsg
 from labfleet_interfaces.msg import Pose2D, RobotState
 from labfleet_interfaces.msg import TaskAction as TaskActionMsg
 from labfleet_interfaces.msg import Waypoint as WaypointMsg
 from labfleet_interfaces.srv import RobotCommand
+from labfleet_robot.command_auth import Signed
 
 from fleet_manager.core.robots import (
     MODE_BY_CODE,
     Command,
+    CommandReport,
     CommandResult,
     RobotMode,
     RobotReport,
@@ -28,6 +31,7 @@ _COMMAND_CODES = {
     Command.RELEASE: RobotCommand.Request.RELEASE,
     Command.DOCK: RobotCommand.Request.DOCK,
 }
+_COMMANDS_BY_CODE = {code: command for command, code in _COMMAND_CODES.items()}
 _COMMAND_RESULTS = {
     RobotCommand.Response.RESULT_OK: CommandResult.OK,
     RobotCommand.Response.RESULT_REJECTED: CommandResult.REJECTED,
@@ -102,8 +106,22 @@ def task_feedback(task_id: str, fb: ExecuteTask.Feedback) -> TaskFeedback:
     return TaskFeedback(task_id, int(fb.waypoint_index), float(fb.progress), float(fb.distance_remaining_m), fb.state)
 
 
-def command_request(command: Command, reason: str) -> RobotCommand.Request:
-    return RobotCommand.Request(command=_COMMAND_CODES[command], reason=reason)
+def command_code(command: Command) -> int:
+    return int(_COMMAND_CODES[command])
+
+
+def command_request(command: Command, reason: str, signed: Signed) -> RobotCommand.Request:
+    """The request, with its origin and signature (command_auth.Signer.sign)."""
+    return RobotCommand.Request(command=_COMMAND_CODES[command], reason=reason, origin=signed.origin,
+                                stamp_ns=signed.stamp_ns, nonce=signed.nonce, signature=signed.signature)
+
+
+def command_report(msg: CommandReportMsg) -> CommandReport:
+    command = _COMMANDS_BY_CODE.get(msg.command)
+    return CommandReport(
+        robot_id=msg.robot_id, command=str(command) if command is not None else f"command {msg.command}",
+        reason=msg.reason, origin=msg.origin, authenticated=bool(msg.authenticated), auth_detail=msg.auth_detail,
+        nonce=msg.nonce, result=_COMMAND_RESULTS.get(msg.result, CommandResult.REJECTED), message=msg.message)
 
 
 def command_result(response: RobotCommand.Response) -> tuple[CommandResult, str]:

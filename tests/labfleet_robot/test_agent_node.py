@@ -1,12 +1,15 @@
 """The `labfleet-agent` node as a real process, driven by a tiny unicycle "base" in the test process that
 publishes odometry (zero where it started, in the odom frame) and /tf (map → odom: the start pose, as a
-localisation would; odom → base_link: the odometry), as a real robot does (REP 105)."""
+localisation would; odom → base_link: the odometry), as a real robot does (REP 105). The agent holds a lab command
+key (command_auth.py); the test signs its commands with it as the fleet manager does, unless a test plays a foreign
+caller."""
 
 from __future__ import annotations
 
 import itertools
 import math
 import os
+import secrets
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,8 +18,9 @@ import pytest
 from action_msgs.msg import GoalStatus
 from geometry_msgs.msg import TransformStamped, Twist
 from labfleet_interfaces.action import ExecuteTask
-from labfleet_interfaces.msg import RobotState, Waypoint
+from labfleet_interfaces.msg import CommandReport, RobotState, Waypoint
 from labfleet_interfaces.srv import RobotCommand
+from labfleet_robot import command_auth
 from labfleet_robot.frames import Transform
 from nav_msgs.msg import Odometry
 from rclpy.action import ActionClient
@@ -24,6 +28,10 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import LaserScan
 from tf2_msgs.msg import TFMessage
 
+from fleet_manager.audit.entries import AuditEntry, Outcome
+from fleet_manager.audit.reported import ReportedCommands
+from fleet_manager.audit.writer import AuditWriter
+from fleet_manager.ros import conversions
 from tests import ros_helpers
 from tests.conftest import VENV_BIN, next_domain_id
 from tests.lab_process import stop_group
@@ -45,8 +53,10 @@ def transform_stamped(parent: str, child: str, t: Transform, stamp) -> Transform
 class Bench:
     """The agent process plus a test node playing the robot base (odom from cmd_vel) and the fleet."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], log_path, t: ros_helpers.TestNode) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], log_path, t: ros_helpers.TestNode, key: bytes) -> None:
         self.proc, self.log_path, self.t = proc, log_path, t
+        self.signer = command_auth.Signer(key, "fleet_manager")  # the fleet manager's, with the lab's key
+        self.reports: list[CommandReport] = []  # /fleet/command_log
         node = t.node
         self.odom = [0.0, 0.0, 0.0]  # odom → base_link
         self.tf_on = True  # publish /tf (off: the localisation is lost)
@@ -61,6 +71,8 @@ class Bench:
         node.create_subscription(Twist, f"{NS}/cmd_vel", self._on_cmd, 10)
         node.create_subscription(RobotState, "/fleet/robot_states", self._on_state,
                                  QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
+        node.create_subscription(CommandReport, "/fleet/command_log", self.reports.append,
+                                 QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
         self.odom_pub = node.create_publisher(Odometry, f"{NS}/odom", 10)
         self.scan_pub = node.create_publisher(LaserScan, f"{NS}/scan", qos_profile_sensor_data)
         self.tf_pub = node.create_publisher(TFMessage, "/tf",
@@ -136,10 +148,32 @@ class Bench:
         self.t.spin_until(future.done, timeout, f"{what}\n--- agent log ---\n{self.log()}")
         return future.result()
 
+    def request(self, command: int, *, signer: command_auth.Signer | None = None,
+                origin: str = "") -> RobotCommand.Request:
+        """A request signed by `signer` (by default the fleet manager's); with signer=None and an origin, unsigned."""
+        request = RobotCommand.Request(command=command, reason="test")
+        if signer is None and origin:
+            request.origin, request.nonce = origin, secrets.token_hex(12)  # a foreign caller: no signature
+            return request
+        signed = (signer or self.signer).sign("test_bot", command, request.reason)
+        request.origin, request.stamp_ns, request.nonce, request.signature = (
+            signed.origin, signed.stamp_ns, signed.nonce, signed.signature)
+        return request
+
+    def call(self, request: RobotCommand.Request) -> RobotCommand.Response:
+        return self.wait(self.command_client.call_async(request), 10, f"command {request.command}")
+
     def command(self, command: int) -> RobotCommand.Response:
-        request = RobotCommand.Request()
-        request.command = command
-        return self.wait(self.command_client.call_async(request), 10, f"command {command}")
+        return self.call(self.request(command))
+
+    def report_of(self, request: RobotCommand.Request) -> CommandReport:
+        """The agent's report on /fleet/command_log of that request (found by its nonce)."""
+        def found() -> CommandReport | None:
+            return next((r for r in self.reports if r.nonce == request.nonce), None)
+        self.t.spin_until(lambda: found() is not None, 5, f"the report of command {request.command}")
+        report = found()
+        assert report is not None
+        return report
 
     def goal(self, task_id: str, points: list[tuple[float, float]]) -> ExecuteTask.Goal:
         goal = ExecuteTask.Goal()
@@ -171,6 +205,9 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
     env.update(ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", PYTHONUNBUFFERED="1",
                PATH=f"{VENV_BIN}:{env.get('PATH', '')}")
     log_path = tmp_path_factory.mktemp("agent") / "agent.log"
+    key = command_auth.new_key()  # the lab's command key, by the environment as `labfleet up` hands it over
+    command_auth.write_key_file(log_path.parent / "command.key", key)
+    env[command_auth.KEY_FILE_ENV] = str(log_path.parent / "command.key")
     argv = [str(VENV_BIN / "labfleet-agent"), "--ros-args", "-r", f"__ns:={NS}", "-p", "robot_id:=test_bot",
             "-p", "max_speed:=1.0", "-p", f"localisation_timeout_s:={LOCALISATION_TIMEOUT_S}"]
     with open(log_path, "wb") as log:
@@ -178,7 +215,7 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
     t = None
     try:
         t = ros_helpers.TestNode("agent_probe", domain)
-        b = Bench(proc, log_path, t)
+        b = Bench(proc, log_path, t, key)
         t.spin_until(lambda: b.action.server_is_ready() and b.command_client.service_is_ready(), 30,
                      "the agent's action server and command service")
         t.spin_until(lambda: len(b.states) >= 2, 15, "RobotState from the agent")
@@ -320,3 +357,87 @@ def test_without_tf_the_agent_reports_localisation_lost_holds_refuses_tasks_and_
     assert response.status == GoalStatus.STATUS_SUCCEEDED
     assert math.hypot(bench.pose[0] - goal_xy[0], bench.pose[1] - goal_xy[1]) < 0.1
     assert "rejected: localisation" in bench.log()
+
+
+# -- who sent a command (issue 19, item 5a) ---------------------------------------------------------------------
+def fleet_manager_audit(reports: list[CommandReport], signer: command_auth.Signer) -> list[AuditEntry]:
+    """The fleet manager's side: the agent's reports, converted as the bridge does, through ReportedCommands into an
+    AuditWriter (its database stood in for by a list); the entries it stored."""
+    stored: list[AuditEntry] = []
+    writer = AuditWriter(stored.extend)
+    writer.start()
+    handler = ReportedCommands(writer, signer.sent)
+    for report in reports:
+        handler.on_report(conversions.command_report(report))
+    assert writer.flush(5)
+    writer.stop()
+    return stored
+
+
+def test_a_foreign_unsigned_estop_stops_the_robot_and_is_reported_and_audited_flagged(bench):
+    x0, y0, yaw = bench.pose
+    handle = bench.send(bench.goal("foreign_estop", [(x0 + 4.0 * math.cos(yaw), y0 + 4.0 * math.sin(yaw))]))
+    assert handle.accepted
+    bench.t.spin_until(lambda: bench.cmd[0] > 0.3, 15, "the robot at speed")
+    intruder = bench.request(RobotCommand.Request.ESTOP, origin="intruder")
+    response = bench.call(intruder)
+    # safety first: carried out though nobody vouches for it
+    assert response.result == RobotCommand.Response.RESULT_OK and response.mode == RobotState.MODE_ESTOP
+    bench.t.spin_until(lambda: bench.cmd == (0.0, 0.0), 3, "the robot stopped")
+    stopped_at = bench.pose
+    bench.t.spin_for(1.0)
+    assert math.dist(bench.pose[:2], stopped_at[:2]) < 0.05 and bench.cmd == (0.0, 0.0)
+    assert bench.wait(handle.get_result_async(), 10, "the aborted task").result.reason == "estop"
+    report = bench.report_of(intruder)
+    assert (report.robot_id, report.command, report.origin) == ("test_bot", RobotCommand.Request.ESTOP, "intruder")
+    assert not report.authenticated and report.auth_detail == "unsigned"
+    assert report.result == RobotCommand.Response.RESULT_OK and report.mode == RobotState.MODE_ESTOP
+    assert "unauthenticated (unsigned) command 2 from 'intruder'" in bench.log()
+    [entry] = fleet_manager_audit([report], bench.signer)
+    assert entry.username == "ros:intruder" and entry.action == "robot estop" and entry.target == "robot_id=test_bot"
+    assert entry.outcome is Outcome.OK  # the robot did stop
+    assert entry.detail.startswith("unauthenticated command from intruder (unsigned): ok: emergency stop")
+    # a signed release (the fleet manager's) is reported authenticated, and not audited again from the report
+    release = bench.request(RobotCommand.Request.RELEASE)
+    assert bench.call(release).result == RobotCommand.Response.RESULT_OK
+    mine = bench.report_of(release)
+    assert mine.authenticated and mine.auth_detail == "" and mine.origin == "fleet_manager"
+    assert fleet_manager_audit([mine], bench.signer) == []
+    # the same report seen by a fleet manager that did not send it: audited, as signed but not its own
+    [other] = fleet_manager_audit([mine], command_auth.Signer(None, "other"))
+    assert other.username == "ros:fleet_manager" and not other.detail.startswith("unauthenticated")
+
+
+def test_an_unsigned_resume_is_refused_and_the_fleet_managers_carries_on(bench):
+    bench.t.spin_until(lambda: bench.states[-1][1].mode == RobotState.MODE_IDLE, 5, "the robot idle")
+    x0, y0, yaw = bench.pose
+    goal = (x0 + 2.5 * math.cos(yaw), y0 + 2.5 * math.sin(yaw))
+    handle = bench.send(bench.goal("held_by_pause", [goal]))
+    assert handle.accepted
+    bench.t.spin_until(lambda: bench.cmd[0] > 0.3, 15, "the robot at speed")
+    pause = bench.request(RobotCommand.Request.PAUSE, origin="intruder")  # stopping: carried out, flagged
+    assert bench.call(pause).result == RobotCommand.Response.RESULT_OK
+    assert not bench.report_of(pause).authenticated
+    bench.t.spin_until(lambda: bench.cmd == (0.0, 0.0), 5, "the robot paused")
+    resume = bench.request(RobotCommand.Request.RESUME, origin="intruder")
+    response = bench.call(resume)
+    assert response.result == RobotCommand.Response.RESULT_REJECTED, response.message
+    assert "unauthenticated command refused (unsigned)" in response.message
+    assert response.mode == RobotState.MODE_PAUSED
+    report = bench.report_of(resume)
+    assert not report.authenticated and report.result == RobotCommand.Response.RESULT_REJECTED
+    [entry] = fleet_manager_audit([report], bench.signer)
+    assert entry.username == "ros:intruder" and entry.outcome is Outcome.REFUSED
+    # signed with another key, or the fleet manager's own request sent again: refused too
+    forged = bench.request(RobotCommand.Request.RESUME, signer=command_auth.Signer(command_auth.new_key(), "fm"))
+    assert bench.call(forged).result == RobotCommand.Response.RESULT_REJECTED
+    assert bench.report_of(forged).auth_detail == "bad signature"
+    bench.t.spin_for(0.5)
+    assert bench.cmd == (0.0, 0.0)  # still held
+    resume = bench.request(RobotCommand.Request.RESUME)
+    assert bench.call(resume).result == RobotCommand.Response.RESULT_OK
+    assert bench.report_of(resume).authenticated
+    replayed = bench.call(resume)
+    assert replayed.result == RobotCommand.Response.RESULT_REJECTED and "replayed" in replayed.message
+    response = bench.wait(handle.get_result_async(), 30, "the task result after the signed resume")
+    assert response.result.outcome == ExecuteTask.Result.OUTCOME_SUCCEEDED

@@ -8,6 +8,11 @@ odom between the last two odometry transforms (frames.Velocity; no odometry mess
 fresh transform (missing, or older than `localisation_timeout_s` on the node's clock with none newer for as long
 in wall time: frames.TfBuffer.locate) the robot is held where it is, reports "localisation lost" and takes no
 new task, and carries on by itself when the transform is back.
+
+Every request on `<ns>/command` is checked against the lab's command key (command_auth.py: LABFLEET_COMMAND_KEY_FILE)
+and reported on /fleet/command_log (CommandReport) with its stated origin and whether it was authenticated. One
+that is not is still carried out when it stops the robot (e-stop, pause: safety first); resume, release and dock
+are refused.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import numpy as np
 import rclpy
 from geometry_msgs.msg import Twist
 from labfleet_interfaces.action import ExecuteTask
-from labfleet_interfaces.msg import RobotState, RouteRelease
+from labfleet_interfaces.msg import CommandReport, RobotState, RouteRelease
 from labfleet_interfaces.srv import RobotCommand
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.action.server import ServerGoalHandle
@@ -28,8 +33,8 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.task import Future
 from sensor_msgs.msg import BatteryState, LaserScan
 
-from labfleet_robot import conversions
-from labfleet_robot.agent import Mode, Outcome, RobotAgent, TaskResult
+from labfleet_robot import command_auth, conversions
+from labfleet_robot.agent import CommandResult, Mode, Outcome, RobotAgent, TaskResult
 from labfleet_robot.controller import Limits
 from labfleet_robot.frames import Localisation, Velocity
 from labfleet_robot.params import declared_safety
@@ -41,6 +46,7 @@ IDLE_ZERO_TICKS = 10  # zero commands sent after stopping, then the base is left
 LOCALISATION_LOST = "localisation lost"  # in RobotState.errors (fleet_manager.core.robots.LOCALISATION_LOST)
 PROTECTIVE_STOP = "protective stop"  # in RobotState.errors, with what the safety layer saw (core.robots too)
 PROTECTIVE_SHOWN_S = 1.0  # s a protective stop stays among the errors: the 5 Hz states never miss it
+COMMAND_LOG_TOPIC = "/fleet/command_log"  # every command received, reported (fleet_manager/ros/bridge.py)
 
 
 class AgentNode(Node):
@@ -83,6 +89,12 @@ class AgentNode(Node):
         self._charging = False
         self._goals: dict[str, tuple[ServerGoalHandle, Future]] = {}
         self._zero_ticks = 0
+        key = command_auth.load_key()  # a key file others may read stops the agent here (BadKey)
+        self._verifier = command_auth.Verifier(key, self.robot_id)
+        if key is None:
+            self.get_logger().warning(
+                f"no command key ({command_auth.KEY_FILE_ENV}): no command is authenticated; only e-stop and "
+                "pause will be carried out")
 
         self._cmd_pub = self.create_publisher(Twist, "cmd_vel", 10)
         self._state_pub = self.create_publisher(
@@ -91,6 +103,8 @@ class AgentNode(Node):
         self.create_subscription(BatteryState, "battery_state", self._on_battery, 10)
         self.create_subscription(RouteRelease, "route_release", self._on_release, 10)
         self.create_service(RobotCommand, "command", self._on_command)
+        self._command_log = self.create_publisher(
+            CommandReport, COMMAND_LOG_TOPIC, QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
         ActionServer(self, ExecuteTask, "execute_task", execute_callback=self._execute,
                      goal_callback=self._on_goal, cancel_callback=lambda _: CancelResponse.ACCEPT)
         # the control loop rests while the robot stands idle (its last zero commands sent): a task, a command or
@@ -154,13 +168,30 @@ class AgentNode(Node):
                 entry[1].set_result(result)
 
     def _on_command(self, request: RobotCommand.Request, response: RobotCommand.Response) -> RobotCommand.Response:
-        result, message = self.agent.command(int(request.command), self._now())
-        self._wake()
-        if int(request.command) == RobotCommand.Request.ESTOP:
-            self._cmd_pub.publish(Twist())
-        self._deliver_results()
+        command = int(request.command)
+        auth = self._verifier.check(command, request.reason, request.origin, int(request.stamp_ns), request.nonce,
+                                    request.signature)
+        if auth is command_auth.Auth.OK or command_auth.carried_out_unauthenticated(command):
+            result, message = self.agent.command(command, self._now())
+            self._wake()
+            if command == RobotCommand.Request.ESTOP:
+                self._cmd_pub.publish(Twist())
+            self._deliver_results()
+        else:
+            result, message = CommandResult.REJECTED, f"unauthenticated command refused ({auth})"
         response.result, response.message, response.mode = int(result), message, int(self.agent.mode)
-        self.get_logger().info(f"command {request.command}: {result.name.lower()} ({message})")
+        origin = request.origin or "?"
+        if auth is command_auth.Auth.OK:
+            self.get_logger().info(f"command {command} from {origin}: {result.name.lower()} ({message})")
+        else:
+            self.get_logger().warning(
+                f"unauthenticated ({auth}) command {command} from {origin!r}: {result.name.lower()} ({message})")
+        report = CommandReport(robot_id=self.robot_id, command=command, reason=request.reason,
+                               origin=request.origin, authenticated=auth is command_auth.Auth.OK,
+                               auth_detail="" if auth is command_auth.Auth.OK else str(auth), nonce=request.nonce,
+                               result=int(result), message=message, mode=int(self.agent.mode))
+        report.stamp = self.get_clock().now().to_msg()
+        self._command_log.publish(report)
         return response
 
     # -- loops ----------------------------------------------------------------------------------
