@@ -8,6 +8,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+from labfleet_robot import command_auth
 from sqlalchemy import Engine
 
 from fleet_manager.adapters.base import RobotLink
@@ -16,10 +17,11 @@ from fleet_manager.adapters.nav2 import Nav2Adapter
 from fleet_manager.adapters.vda5050 import Vda5050Adapter
 from fleet_manager.alerts.service import AlertService
 from fleet_manager.alerts.watch import AlertWatch
+from fleet_manager.audit.reported import ReportedCommands
 from fleet_manager.audit.writer import AuditWriter
 from fleet_manager.auth.service import AuthService
 from fleet_manager.auth.startup import bootstrap_admin, jwt_secret
-from fleet_manager.core.robots import Command, CommandResult, RobotMode, RobotReport
+from fleet_manager.core.robots import Command, CommandReport, CommandResult, RobotMode, RobotReport
 from fleet_manager.core.templates import TemplateLibrary
 from fleet_manager.db.engine import bind_site, make_engine, upgrade
 from fleet_manager.db.retry import unreachable
@@ -28,6 +30,8 @@ from fleet_manager.missions.service import MissionService
 from fleet_manager.pilots.automatic import PilotMonitor
 from fleet_manager.recording.service import RecordingService
 from fleet_manager.recording.taps import RobotTaps
+from fleet_manager.replay.queue import ReplayQueue
+from fleet_manager.replay.service import recordings_dir
 from fleet_manager.robots import repository as robot_repository
 from fleet_manager.robots.roster import Registration, Roster
 from fleet_manager.robots.service import RobotRegistry
@@ -61,6 +65,8 @@ class Lab:
     recordings: RecordingService | None = None  # every mission run recorded (settings.recording_enabled)
     auth: AuthService | None = None  # accounts and tokens: every endpoint but health and login needs one
     audit: AuditWriter | None = None  # the audit log's writer (requests and robot commands)
+    replays: ReplayQueue | None = None  # re-simulations, in turn (replay/queue.py)
+    reported_commands: ReportedCommands | None = None  # commands robots report that we did not send, audited
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _offline: set[str] = field(default_factory=set)
     _save_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -87,7 +93,8 @@ class Lab:
             bridge = RosBridge(loop, lambda batch: holder[0].robots.states("labfleet", batch),
                                use_sim_time=settings.use_sim_time, on_contact=pilots.on_contact,
                                on_pedestrians=pilots.on_pedestrians,
-                               discovery=settings.ros_discovery)
+                               discovery=settings.ros_discovery,
+                               on_command_report=lambda report: holder[0].on_command_report(report))
         robots = RobotLink(bridge.now if bridge else lambda: None, lambda batch: holder[0].on_ros_states(batch),
                            on_task_state=pilots.on_task_state, adapter_of=registry.adapter_of)
         missions = MissionService(engine, site, templates, hub, robots.now)
@@ -99,10 +106,17 @@ class Lab:
         holder.append(lab)
         lab.auth = AuthService.from_settings(engine, secret, settings)
         lab.audit = dispatcher.audit = AuditWriter(engine)
+        lab.replays = ReplayQueue(engine, settings.database_url, settings.sites_dir,
+                                  recordings_dir(settings.data_dir, settings.recordings_dir),
+                                  workers=settings.replay_workers, per_user=settings.replay_queue_per_user,
+                                  per_site=settings.replay_queue_per_site)
+        await asyncio.to_thread(lab.replays.recover)
         lab.audit.start()
         if bridge is not None:
+            signer = command_auth.Signer(command_key(settings), bridge.node_name)
+            lab.reported_commands = ReportedCommands(lab.audit, signer.sent)
             bridge.start()
-            robots.use(LabfleetAdapter(bridge))
+            robots.use(LabfleetAdapter(bridge, signer))
             robots.use(Nav2Adapter(bridge, robots.states, robots.announce))
         vda5050 = Vda5050Adapter(settings, robots.states, robots.announce, clock=robots.now) \
             if settings.vda5050_enabled else None
@@ -185,6 +199,11 @@ class Lab:
             self.dispatcher.wake()
             asyncio.get_running_loop().run_in_executor(None, self._save_robots_logged)
 
+    def on_command_report(self, report: CommandReport) -> None:
+        """On the event loop: a command a labfleet robot reports it received (audited unless we sent it)."""
+        if self.reported_commands is not None:
+            self.reported_commands.on_report(report)
+
     def on_ros_states(self, batch: list[RobotReport]) -> None:
         """A batch from the ROS bridge: into the registry and the websocket, then to the pilot watch."""
         self.on_states(batch)
@@ -250,3 +269,18 @@ class Lab:
                     else:  # the next period saves them again: one line, not a traceback every period
                         log.warning("could not save robot states: the database is out of reach (%s)",
                                     type(exc).__name__)
+
+
+def command_key(settings: Settings) -> bytes | None:
+    """The lab's robot command key (labfleet_robot/command_auth.py); None, said loudly, when there is none: the
+    labfleet robots then refuse every command of ours but e-stop and pause."""
+    environ = {}
+    if settings.command_key_file is not None:
+        environ[command_auth.KEY_FILE_ENV] = str(settings.command_key_file)
+    elif settings.command_key is not None:
+        environ[command_auth.KEY_ENV] = settings.command_key.get_secret_value()
+    key = command_auth.load_key(environ)
+    if key is None:
+        log.warning("no robot command key (LABFLEET_COMMAND_KEY_FILE): labfleet robots will refuse resume, "
+                    "release and dock, and report every command unauthenticated")
+    return key

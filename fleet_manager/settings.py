@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     mqtt_ca_file: Path | None = Field(default=None, description="TLS: the CA certificate file of the broker")
     mqtt_cert_file: Path | None = Field(default=None, description="TLS: this client's certificate (mutual TLS)")
     mqtt_key_file: Path | None = Field(default=None, description="TLS: this client's private key (mutual TLS)")
+    command_key_file: Path | None = Field(default=None, description="the lab's robot command key (a 0600 file; "
+                                          "`labfleet up` makes one per run): commands are signed with it")
+    command_key: SecretStr | None = Field(default=None, description="the command key itself, hex (instead of "
+                                          "command_key_file)")
     vda5050_interface: str = Field(default="uagv", pattern=r"^[A-Za-z0-9_-]+$",
                                    description="VDA 5050 topics: <interface>/v2/<manufacturer>/<serial>/<topic>")
     vda5050_enabled: bool = Field(default=True, description="run the VDA 5050 adapter (MQTT) when vda5050 robots "
@@ -66,6 +70,11 @@ class Settings(BaseSettings):
     recording_max_age_days: float = Field(default=90.0, ge=0,
                                           description="recordings deleted after this many days (0: kept)")
     recording_scan_hz: float = Field(default=2.0, gt=0, le=100, description="scans kept per robot per second")
+    replay_workers: int = Field(default=1, ge=1, le=64, description="re-simulations run at once per site")
+    replay_queue_per_user: int = Field(default=3, ge=1, le=1000,
+                                       description="replays a user may have waiting or running")
+    replay_queue_per_site: int = Field(default=20, ge=1, le=10_000,
+                                       description="replays waiting or running at a site")
     demo: bool = Field(default=False, description="demo mode: a generated secret and admin (`labfleet up --demo`)")
     jwt_secret: SecretStr = Field(default=SecretStr(DEFAULT_JWT_SECRET),
                                   description="signs the access and refresh tokens (HS256, at least 32 characters)")
@@ -75,6 +84,10 @@ class Settings(BaseSettings):
         default=None, description="at start-up, with no users yet, user admin is created with this password")
     login_attempts_per_minute: int = Field(default=10, ge=1,
                                            description="failed logins per username and client address, then 429")
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300, description="a connection whose request head is not "
+                                    "complete this long after it opened (or after its last response) is closed")
+    max_connections_per_address: int = Field(default=200, ge=1, description="open connections one client address "
+                                             "may hold; a connection over it is closed at once")
     trusted_proxies: str = Field(default="", description="comma-separated addresses or CIDRs of reverse proxies whose "
                                  "X-Forwarded-For / X-Forwarded-Proto are believed (none: the socket's address)")
 

@@ -155,10 +155,16 @@ class LabProcess:
     def output(self) -> str:
         return "\n".join(self.lines[-80:])
 
-    def credentials_in_output(self) -> list[str]:
-        """The lines of the lab's output (every process it supervises) that show a token: a JWT, or the value of a
-        `token=` parameter that is not redacted."""
-        return [line for line in self.lines if _JWT.search(line) or _TOKEN_PARAM.search(line)]
+    def credentials_in_output(self, passwords: tuple[str, ...] = ()) -> list[str]:
+        """The lines of the lab's output (every process it supervises) and of every log file under its data
+        directory that show a credential: a JWT, the value of a `token=` parameter that is not redacted, the admin's
+        password or one of `passwords`."""
+        secrets = (self.env["LABFLEET_ADMIN_PASSWORD"], *passwords)
+        lines = list(self.lines)
+        for log in Path(self.env["LABFLEET_DATA_DIR"]).rglob("*.log"):
+            lines += log.read_text(encoding="utf-8", errors="replace").splitlines()
+        return [line for line in lines
+                if _JWT.search(line) or _TOKEN_PARAM.search(line) or any(s in line for s in secrets)]
 
     def login(self, username: str = "admin", password: str | None = None) -> dict[str, Any]:
         """Logs in (as the lab's admin unless told otherwise); the admin's tokens are kept in `token`,

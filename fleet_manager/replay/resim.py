@@ -246,7 +246,7 @@ def _load_site(sites_dir: Path, name: str) -> Site:
     try:
         return Site.load(sites_dir / name)
     except NotFound:
-        raise InvalidInput(f"no site {name!r} under {sites_dir}", field="overrides.world") from None
+        raise InvalidInput(f"no site {name!r}", field="overrides.world") from None
 
 
 # -- the run ---------------------------------------------------------------------------------------------

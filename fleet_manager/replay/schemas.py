@@ -26,7 +26,9 @@ class ReplayCreate(BaseModel):
 class ReplayPublic(BaseModel):
     id: int
     mission_id: int
-    status: str  # running | done | error
+    status: str  # queued | running | done | error
+    position: int | None = None  # queued: its place in the site's queue (1 starts next)
+    requested_by: str | None = None
     overrides: dict[str, Any]
     seed: int | None
     created_at: UtcDatetime
@@ -40,10 +42,11 @@ class ReplayPublic(BaseModel):
     comparison: dict[str, Any] | None  # against the recorded run (compare.py)
 
     @classmethod
-    def of(cls, row: Replay) -> ReplayPublic:
+    def of(cls, row: Replay, position: int | None = None) -> ReplayPublic:
         assert row.id is not None
         speedup = row.sim_s / row.wall_s if row.sim_s is not None and row.wall_s else None
-        return cls(id=row.id, mission_id=row.mission_id, status=row.status, overrides=dict(row.overrides),
+        return cls(id=row.id, mission_id=row.mission_id, status=row.status, position=position,
+                   requested_by=row.requested_by, overrides=dict(row.overrides),
                    seed=row.seed, created_at=row.created_at, finished_at=row.finished_at, sim_s=row.sim_s,
                    wall_s=row.wall_s, speedup=round(speedup, 2) if speedup is not None else None, error=row.error,
                    result=row.result, comparison=row.comparison)

@@ -2,24 +2,21 @@
 store both as a replay row linked to the mission.
 
 The re-simulation is CPU-bound pure Python: in the fleet manager it runs in a child process
-(`python -m fleet_manager.replay.worker`), never in the server's own process, whose GIL the event loop and
-the telemetry need; the child writes its results to the same database. Tests and benchmarks call
-`replay_mission`, which runs in the caller.
+(`python -m fleet_manager.replay.worker`, started in turn by replay/queue.py), never in the server's own process,
+whose GIL the event loop and the telemetry need; the child writes its results to the same database. Tests and
+benchmarks call `replay_mission`, which runs in the caller.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
-import sys
-import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
 
 from fleet_manager.core.errors import DomainError, InvalidInput, NotFound
 from fleet_manager.db.tables import Mission, utcnow
@@ -29,11 +26,11 @@ from fleet_manager.replay.reader import read_metadata, read_recording, recorded_
 from fleet_manager.replay.resim import parse_overrides, resimulate
 from fleet_manager.replay.schemas import ReplayPublic
 from fleet_manager.replay.tables import Replay
+from fleet_manager.sites.service import list_sites
 
 log = logging.getLogger(__name__)
 
 RECORDINGS = "recordings"  # under the data directory
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def recordings_dir(data_dir: Path, configured: Path | None = None) -> Path:
@@ -52,25 +49,34 @@ def get_replay(session: Session, replay_id: int) -> ReplayPublic:
     row = session.get(Replay, replay_id)
     if row is None:
         raise NotFound(f"no replay {replay_id}", field="replay_id")
-    return ReplayPublic.of(row)
+    position = None
+    if row.status == "queued":  # its place in the site's queue (replay/queue.py): 1 starts next
+        position = 1 + session.exec(select(func.count()).select_from(Replay).where(
+            Replay.status == "queued", col(Replay.id) < replay_id)).one()
+    return ReplayPublic.of(row, position)
 
 
 def create_replay(session: Session, recordings: Path, mission_id: int,
-                  overrides: Sequence[str] | Mapping[str, Any]) -> Replay:
-    """Check the mission, its recording and the overrides; store a replay row, status running."""
+                  overrides: Sequence[str] | Mapping[str, Any], sites_dir: Path | None = None,
+                  status: str = "running", requested_by: str | None = None) -> Replay:
+    """Check the mission, its recording and the overrides (a `world` among the sites of `sites_dir`); store a
+    replay row."""
     if session.get(Mission, mission_id) is None:
         raise NotFound(f"no mission {mission_id}", field="mission_id")
     parsed = parse_overrides(overrides)
+    if sites_dir is not None and "world" in parsed and parsed["world"] not in list_sites(sites_dir):
+        raise InvalidInput(f"unknown site {parsed['world']!r} (known: {', '.join(list_sites(sites_dir))})",
+                           field="overrides.world")
     bag = recording_path(recordings, mission_id)
     if not bag.is_dir():
-        raise NotFound(f"mission {mission_id} has no recording (no {bag})", field="mission_id")
+        raise NotFound(f"mission {mission_id} has no recording", field="mission_id")
     meta = read_metadata(bag)
     initial = InitialState.from_metadata(meta)
     if initial.missions[0].mission_id != mission_id:
         raise InvalidInput(f"the recording {bag} is of mission {initial.missions[0].mission_id}, not {mission_id}",
                            field="mission_id")
-    row = Replay(mission_id=mission_id, status="running", overrides=parsed, recording=str(bag),
-                 seed=int(parsed.get("seed", initial.seed)), created_at=utcnow())
+    row = Replay(mission_id=mission_id, status=status, overrides=parsed, recording=str(bag),
+                 seed=int(parsed.get("seed", initial.seed)), created_at=utcnow(), requested_by=requested_by)
     session.add(row)
     session.commit()
     session.refresh(row)
@@ -122,27 +128,7 @@ def replay_mission(engine: Engine, sites_dir: Path, recordings: Path, mission_id
     return execute_replay(engine, row.id, sites_dir)
 
 
-def start_replay(engine: Engine, database_url: str, sites_dir: Path, recordings: Path, mission_id: int,
-                 overrides: Sequence[str] | Mapping[str, Any], wait_s: float = 0.0) -> ReplayPublic:
-    """Create a replay and run it in a worker process; return at once (status running) or, with `wait_s`,
-    when it is done or after that many seconds. Call it from a worker thread, not the event loop."""
-    with Session(engine, expire_on_commit=False) as session:
-        row = create_replay(session, recordings, mission_id, overrides)
-    assert row.id is not None
-    replay_id = row.id
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
-    proc = subprocess.Popen([sys.executable, "-m", "fleet_manager.replay.worker", "--database-url", database_url,
-                             "--sites-dir", str(sites_dir), str(replay_id)], env=env, stdin=subprocess.DEVNULL)
-    watcher = threading.Thread(target=_reap, args=(engine, replay_id, proc), name=f"replay:{replay_id}", daemon=True)
-    watcher.start()
-    if wait_s > 0:
-        watcher.join(wait_s)
-    with Session(engine, expire_on_commit=False) as session:
-        return get_replay(session, replay_id)
-
-
-def _reap(engine: Engine, replay_id: int, proc: subprocess.Popen[bytes]) -> None:
+def reap(engine: Engine, replay_id: int, proc: subprocess.Popen[bytes]) -> None:
     """Wait for the worker; a worker that died before storing its result leaves the replay failed, not running."""
     code = proc.wait()
     try:

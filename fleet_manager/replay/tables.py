@@ -21,7 +21,8 @@ class Replay(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     mission_id: int = Field(foreign_key="mission.id", index=True)  # the original mission
-    status: str = Field(index=True)  # running | done | error
+    status: str = Field(index=True)  # queued | running | done | error
+    requested_by: str | None = None  # the user (replay/queue.py limits each user's waiting replays)
     overrides: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     recording: str  # the recording replayed (bag folder)
     seed: int | None = None

@@ -28,6 +28,7 @@ from tests.browser.e2e import SHOTS, fresh_screenshots, run_e2e
 from tests.lab_process import http
 
 pytestmark = pytest.mark.browser
+VIEWER = ("vera", "vera-looks-but-never-touches")
 
 
 def test_console_dispatches_a_mission(running_lab):
@@ -52,7 +53,7 @@ def test_mission_queue_dispatch_detail_and_controls(running_lab):
 
 def test_a_viewer_sees_the_console_but_every_command_is_disabled(running_lab):
     api = f"{running_lab.url}/api/v1"
-    viewer = ("vera", "vera-looks-but-never-touches")
+    viewer = VIEWER
     created = http.post(f"{api}/users", json={"username": viewer[0], "password": viewer[1], "role": "viewer",
                                               "sites": ["living_lab"]}, timeout=10)
     assert created.is_success, created.text
@@ -143,3 +144,12 @@ def test_the_console_on_a_phone_fits_the_screen(running_lab):
     print(run_e2e("phone.e2e.mjs", running_lab, 120).stdout)
     for shot in shots:
         assert shot.stat().st_size > 10_000, shot
+
+
+def test_no_token_or_password_in_any_log_of_the_session(running_lab):
+    """Issue 19, acceptance 3: after every browser test of this module (sign-in with a wrong password first,
+    a viewer's sign-in, websockets, e-stops, the report), no log line of any process of the lab, and no log file
+    under its data directory, holds a JWT, an unredacted token= or a password used."""
+    assert len(running_lab.lines) > 100, running_lab.output()  # (the session did log)
+    leaked = running_lab.credentials_in_output(passwords=(VIEWER[1],))
+    assert not leaked, leaked[:3]

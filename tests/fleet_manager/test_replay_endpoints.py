@@ -4,7 +4,10 @@ GET /replays/{id} reads it; bad overrides and unknown missions are 4xx naming th
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,6 +20,7 @@ from fleet_manager.auth.deps import require
 from fleet_manager.auth.roles import Principal, Role
 from fleet_manager.cli.main import format_replay
 from fleet_manager.replay.endpoints import router
+from fleet_manager.replay.queue import ReplayQueue
 from fleet_manager.replay.service import replay_mission
 from fleet_manager.settings import Settings
 from tests.fleet_manager.test_replay import MISSION, SITES, record_lab
@@ -31,7 +35,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
     api.include_router(router)
     app.include_router(api)
     settings = Settings(data_dir=made["root"], sites_dir=SITES, database_url=made["url"], ros_enabled=False)
-    app.state.lab = SimpleNamespace(settings=settings, engine=made["engine"])  # what the routes use of the Lab
+    queue = ReplayQueue(made["engine"], made["url"], SITES, made["recordings"], workers=1, per_user=2, per_site=3)
+    app.state.lab = SimpleNamespace(settings=settings, engine=made["engine"], replays=queue)  # what the routes use
     app.dependency_overrides[require(Role.researcher)] = lambda: Principal("tester", Role.researcher, ("*",))
     with TestClient(app) as http:
         yield http, made
@@ -66,3 +71,42 @@ def test_bad_requests_are_4xx_naming_the_field(client: tuple[TestClient, dict[st
     assert missing.status_code == 404 and missing.json()["field"] == "mission_id"
     assert http.get("/api/v1/replays/999").status_code == 404
     assert http.get("/api/v1/replays/0").status_code == 422
+
+
+def test_an_unknown_world_is_refused_without_telling_where_the_sites_are(
+        client: tuple[TestClient, dict[str, Any]]) -> None:
+    http, _ = client
+    r = http.post(f"/api/v1/missions/{MISSION}/replay", json={"overrides": {"world": "atlantis"}})
+    assert r.status_code == 422 and r.json()["field"] == "overrides.world", r.text
+    assert "unknown site 'atlantis'" in r.text and str(SITES) not in r.text
+
+
+def test_replays_wait_their_turn_within_the_limits(client: tuple[TestClient, dict[str, Any]]) -> None:
+    """One worker: the second replay waits (position 1) and starts when the first ends; a user's third is refused;
+    the worker's command line holds no database URL."""
+    http, made = client
+    first = http.post(f"/api/v1/missions/{MISSION}/replay").json()
+    second = http.post(f"/api/v1/missions/{MISSION}/replay", json={"overrides": {"max_speed": 0.4}}).json()
+    assert (first["status"], second["status"], second["position"]) == ("running", "queued", 1), (first, second)
+    third = http.post(f"/api/v1/missions/{MISSION}/replay")
+    assert third.status_code == 409 and "2 replays waiting or running (at most 2 per user)" in third.text
+    workers = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in os.listdir("/proc") if pid.isdigit()
+               and Path(f"/proc/{pid}/cmdline").exists() and b"fleet_manager.replay.worker" in _cmdline(pid)]
+    assert workers and not any(made["url"].encode() in line for line in workers)
+    deadline, seen = time.monotonic() + 300, []
+    while time.monotonic() < deadline:
+        states = [http.get(f"/api/v1/replays/{r['id']}").json()["status"] for r in (first, second)]
+        seen.append(states)
+        if states == ["done", "done"]:
+            break
+        time.sleep(0.2)
+    assert seen[-1] == ["done", "done"], seen[-1]
+    assert ["running", "running"] not in seen  # never two at once with one worker
+    assert ["done", "queued"] in seen or ["done", "running"] in seen  # the second started after the first
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
