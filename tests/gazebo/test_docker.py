@@ -14,7 +14,9 @@ from tests.gazebo.helpers import DOCKER_DIR, tool
 
 DOCKERFILES = sorted(p for p in DOCKER_DIR.glob("Dockerfile.*") if p.suffix != ".dockerignore")
 ROS_SERVICES = ("fleet-manager", "gazebo", "robot-agents")
-DUMMY_ENV = {"LABFLEET_DB_PASSWORD": "not-a-secret", "LABFLEET_DB_PORT": "5433", "ROS_DOMAIN_ID": "74"}
+DUMMY_ENV = {"LABFLEET_DB_PASSWORD": "not-a-secret", "LABFLEET_DB_PORT": "5433", "ROS_DOMAIN_ID": "74",
+             "LABFLEET_JWT_SECRET": "not-a-secret-either-0123456789abcdef", "LABFLEET_ADMIN_PASSWORD": "not-secret"}
+SECRETS = ("LABFLEET_DB_PASSWORD", "LABFLEET_JWT_SECRET", "LABFLEET_ADMIN_PASSWORD")
 
 
 def _compose(*files: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -52,10 +54,15 @@ def test_compose_file_is_valid_and_wires_the_stack():
     assert services["robot-agents"]["depends_on"]["gazebo"]["condition"] == "service_healthy"
 
 
-def test_compose_refuses_to_run_without_a_database_password():
-    result = _compose("compose.yaml", env={})
-    assert result.returncode != 0
-    assert "LABFLEET_DB_PASSWORD" in result.stderr
+def test_compose_refuses_to_run_without_its_secrets():
+    """Each secret left out: `docker-compose config` (and so `up`) fails naming it, instead of a fleet manager
+    that exits 2 at start-up and is restarted without end."""
+    for secret in SECRETS:
+        result = _compose("compose.yaml", env={k: v for k, v in DUMMY_ENV.items() if k != secret})
+        assert result.returncode != 0 and secret in result.stderr, (secret, result.stderr)
+    env = _config("compose.yaml")["services"]["fleet-manager"]["environment"]
+    assert env["LABFLEET_JWT_SECRET"] == DUMMY_ENV["LABFLEET_JWT_SECRET"]
+    assert env["LABFLEET_ADMIN_PASSWORD"] == DUMMY_ENV["LABFLEET_ADMIN_PASSWORD"]
 
 
 def test_gpu_override_reserves_nvidia_devices_for_gazebo():
