@@ -36,11 +36,14 @@ class LabScheduling(LoadFileScheduling):
     def _pick(self, node: Any) -> str | None:
         labs = [s for s in self.workqueue if is_lab(s)]
         others = [s for s in self.workqueue if not is_lab(s)]
+        # a worker takes its next lab only when its current module is (all but) done: xdist would queue a second
+        # one behind it, and the workers that finish the rest early could not take it
+        free = self._pending_of(self.assigned_work.get(node, {})) <= 1
         if self._runs_labs(node):  # a lab while there is one, then the rest
-            return (labs or others or [None])[0]
+            return (labs or others or [None])[0] if free else None
         if others:
             return others[0]
-        if labs and self._labs_running() <= self.lab_workers:
+        if labs and free and self._labs_running() <= self.lab_workers:
             return labs[0]  # the one more lab, once the rest is done
         return None
 
