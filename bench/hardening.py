@@ -4,7 +4,7 @@ each from loopback addresses of its own (127.0.0.x, as many hosts would):
 
 - idle: connections that never send a byte (reopened as soon as the server closes one, as an attacker would);
 - slow loris: connections that send their request head one byte every 5 s;
-- websockets: signed-in telemetry clients that stay connected and read.
+- websockets: signed-in telemetry clients (viewers, 50 each) that stay connected and read.
 
 GET /health is probed open-loop at a fixed rate (a new connection each time, as a new user's first request) first
 with nobody else connected (the baseline, in the same run), then under the attack. Prints the probes' p50/p99 and
@@ -38,6 +38,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 API = "/api/v1"
 PER_ADDRESS = 200  # the fleet manager's default LABFLEET_MAX_CONNECTIONS_PER_ADDRESS: one source address each
+PER_USER = 50  # its default LABFLEET_MAX_WEBSOCKETS_PER_USER: the websocket clients are viewers, this many each
 ADMIN_PASSWORD = secrets.token_urlsafe(12)
 
 
@@ -121,11 +122,11 @@ async def _websocket(url: str, token: str, source: str, stop_at: float, result: 
                     await asyncio.wait_for(ws.recv(), max(0.1, stop_at - time.monotonic()))
                     result["frames"] += 1
             result["stayed"] += 1
-    except Exception:  # noqa: BLE001 (refused, or closed early: counted as not stayed)
+    except Exception:
         result["failed"] += 1
 
 
-def attacker(kind: str, url: str, token: str, addresses: list[str], seconds: float, out: Any) -> None:
+def attacker(kind: str, url: str, tokens: list[str], addresses: list[str], seconds: float, out: Any) -> None:
     port = int(url.rsplit(":", 1)[1])
 
     async def run() -> dict[str, Any]:
@@ -133,12 +134,31 @@ def attacker(kind: str, url: str, token: str, addresses: list[str], seconds: flo
         closed: list[float] = []
         counts = {"connected": 0, "frames": 0, "stayed": 0, "failed": 0}
         if kind == "websockets":
-            await asyncio.gather(*(_websocket(url, token, a, stop_at, counts) for a in addresses))
+            await asyncio.gather(*(_websocket(url, tokens[i // PER_USER], a, stop_at, counts)
+                                   for i, a in enumerate(addresses)))
         else:
             await asyncio.gather(*(_hold(port, a, kind == "slowloris", stop_at, closed) for a in addresses))
         return {"kind": kind, "closed_after": closed, **counts}
 
     out.put(asyncio.run(run()))
+
+
+def login(url: str, username: str, password: str) -> str:
+    answer = httpx.post(f"{url}{API}/auth/token", data={"username": username, "password": password}, timeout=10)
+    answer.raise_for_status()
+    return str(answer.json()["access_token"])
+
+
+def viewers(url: str, count: int) -> list[str]:
+    """`count` viewers of the site, made by the admin: their access tokens."""
+    admin = {"Authorization": f"Bearer {login(url, 'admin', ADMIN_PASSWORD)}"}
+    tokens = []
+    for i in range(count):
+        password = secrets.token_urlsafe(12)
+        httpx.post(f"{url}{API}/users", headers=admin, timeout=10, json={
+            "username": f"watcher{i}", "password": password, "role": "viewer", "sites": ["*"]}).raise_for_status()
+        tokens.append(login(url, f"watcher{i}", password))
+    return tokens
 
 
 def probe(url: str, seconds: float, rate: float) -> tuple[np.ndarray, int]:
@@ -182,8 +202,7 @@ def main() -> int:
     parser.add_argument("--websockets", type=int, default=500)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="labfleet-hardening-") as tmp, fleet_manager(Path(tmp)) as (url, log):
-        token = httpx.post(f"{url}{API}/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD},
-                           timeout=10).json()["access_token"]
+        tokens = viewers(url, -(-args.websockets // PER_USER))
         print(f"baseline: /health at {args.rate:g}/s for {args.baseline_seconds:g} s, nobody else connected",
               flush=True)
         base, base_errors = probe(url, args.baseline_seconds, args.rate)
@@ -192,7 +211,7 @@ def main() -> int:
         out = ctx.Queue()
         plan = [("idle", sources(10, args.idle)), ("slowloris", sources(30, args.slowloris)),
                 ("websockets", sources(40, args.websockets))]
-        procs = [ctx.Process(target=attacker, args=(kind, url, token, addresses, args.seconds + 10, out))
+        procs = [ctx.Process(target=attacker, args=(kind, url, tokens, addresses, args.seconds + 10, out))
                  for kind, addresses in plan if addresses]
         for p in procs:
             p.start()

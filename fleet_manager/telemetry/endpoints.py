@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from fleet_manager.auth.deps import VIEWER, WebsocketRefused, websocket_check, websocket_principal
 from fleet_manager.deps import LabDep, LabWsDep
+from fleet_manager.lab import Lab
 from fleet_manager.telemetry.schemas import TelemetryStats
 
 router = APIRouter(tags=["telemetry"])
@@ -39,8 +41,32 @@ async def telemetry(websocket: WebSocket, lab: LabWsDep, token: str | None = Non
     offered = offered_token(websocket)
     await websocket.accept(subprotocol=BEARER_PROTOCOL if offered else None)
     token = offered or token
-    if await websocket_principal(websocket, lab, token) is None:
+    principal = await websocket_principal(websocket, lab, token)
+    if principal is None:
         return
+    streams = _streams_of(websocket)
+    limit = lab.settings.max_websockets_per_user
+    if streams[principal.username] >= limit:  # (each stream costs the fan-out; one user cannot take them all)
+        await websocket.close(code=4429, reason=f"{limit} live streams of user {principal.username} are open "
+                                                f"(LABFLEET_MAX_WEBSOCKETS_PER_USER)")
+        return
+    streams[principal.username] += 1
+    try:
+        await _stream(websocket, lab, token)
+    finally:
+        streams[principal.username] -= 1
+
+
+def _streams_of(websocket: WebSocket) -> Counter[str]:
+    """The open live streams per user, of this app."""
+    state = websocket.app.state
+    if not hasattr(state, "streams_per_user"):
+        state.streams_per_user = Counter()
+    streams: Counter[str] = state.streams_per_user
+    return streams
+
+
+async def _stream(websocket: WebSocket, lab: Lab, token: str | None) -> None:
     peer = f"{websocket.client.host}:{websocket.client.port}" if websocket.client else ""
     client = lab.hub.connect(peer)
 

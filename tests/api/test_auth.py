@@ -16,7 +16,8 @@ from starlette.websockets import WebSocketDisconnect
 
 from fleet_manager.auth.ratelimit import LoginRateLimiter
 from fleet_manager.auth.tokens import issue
-from tests.api.conftest import ADMIN_PASSWORD, JWT_SECRET, USER_PASSWORD, MakeUser, bearer, login
+from fleet_manager.settings import Settings
+from tests.api.conftest import ADMIN_PASSWORD, JWT_SECRET, USER_PASSWORD, MakeUser, admin_client, bearer, login
 
 API = "/api/v1"
 ROLES = ("viewer", "researcher", "operator", "admin")
@@ -283,6 +284,31 @@ def test_the_websocket_wants_a_token_of_a_user_of_this_site(client: TestClient, 
             socket.receive_text()
         assert closed.value.code == code, offered
 
+
+def test_a_user_has_at_most_its_limit_of_live_streams(settings: Settings) -> None:
+    """Issue 19: LABFLEET_MAX_WEBSOCKETS_PER_USER streams of one user at once; the next is closed (4429) naming
+    the limit, another user is not held up, and a stream closed frees its place."""
+    settings.max_websockets_per_user = 2
+    with admin_client(settings) as client:
+        lab = client.app.state.lab  # type: ignore[attr-defined]
+        client.portal.call(lab.hub.publish_state, "r1", {"type": "robot_state", "id": "r1"})  # type: ignore[union-attr]
+        ws = f"{API}/ws/telemetry"
+        token = client.headers["Authorization"].removeprefix("Bearer ")
+        with client.websocket_connect(ws, subprotocols=["labfleet.bearer", token]) as one, \
+                client.websocket_connect(ws, subprotocols=["labfleet.bearer", token]) as two:
+            assert one.receive_json()["id"] == two.receive_json()["id"] == "r1"
+            with client.websocket_connect(ws, subprotocols=["labfleet.bearer", token]) as three, \
+                    pytest.raises(WebSocketDisconnect) as closed:
+                three.receive_text()
+            assert closed.value.code == 4429 and "LABFLEET_MAX_WEBSOCKETS_PER_USER" in closed.value.reason
+            r = client.post(f"{API}/users", json={"username": "vera", "password": USER_PASSWORD, "role": "viewer",
+                                                  "sites": ["living_lab"]})
+            assert r.status_code == 201, r.text
+            vera = login(client, "vera", USER_PASSWORD)["access_token"]
+            with client.websocket_connect(ws, subprotocols=["labfleet.bearer", vera]) as other:
+                assert other.receive_json()["id"] == "r1"
+        with client.websocket_connect(ws, subprotocols=["labfleet.bearer", token]) as again:  # places freed
+            assert again.receive_json()["id"] == "r1"
 
 
 def test_an_open_stream_is_closed_when_its_user_is_disabled(client: TestClient, make_user: MakeUser,
