@@ -17,6 +17,7 @@ from fleet_manager.adapters.nav2 import Nav2Adapter
 from fleet_manager.adapters.vda5050 import Vda5050Adapter
 from fleet_manager.alerts.service import AlertService
 from fleet_manager.alerts.watch import AlertWatch
+from fleet_manager.audit.entries import forged_contact_entry
 from fleet_manager.audit.reported import ReportedCommands
 from fleet_manager.audit.writer import AuditWriter
 from fleet_manager.auth.service import AuthService
@@ -89,12 +90,15 @@ class Lab:
                                        registry.assignments.get)
         holder: list[Lab] = []
         bridge = None
+        key = command_key(settings) if settings.ros_enabled else None  # signs commands, checks contacts
         if settings.ros_enabled:
             bridge = RosBridge(loop, lambda batch: holder[0].robots.states("labfleet", batch),
                                use_sim_time=settings.use_sim_time, on_contact=pilots.on_contact,
                                on_pedestrians=pilots.on_pedestrians,
                                discovery=settings.ros_discovery,
-                               on_command_report=lambda report: holder[0].on_command_report(report))
+                               on_command_report=lambda report: holder[0].on_command_report(report),
+                               contact_key=key,
+                               on_forged_contact=lambda *forged: holder[0].on_forged_contact(*forged))
         robots = RobotLink(bridge.now if bridge else lambda: None, lambda batch: holder[0].on_ros_states(batch),
                            on_task_state=pilots.on_task_state, adapter_of=registry.adapter_of)
         missions = MissionService(engine, site, templates, hub, robots.now)
@@ -113,7 +117,7 @@ class Lab:
         await asyncio.to_thread(lab.replays.recover)
         lab.audit.start()
         if bridge is not None:
-            signer = command_auth.Signer(command_key(settings), bridge.node_name)
+            signer = command_auth.Signer(key, bridge.node_name)
             lab.reported_commands = ReportedCommands(lab.audit, signer.sent)
             bridge.start()
             robots.use(LabfleetAdapter(bridge, signer))
@@ -203,6 +207,11 @@ class Lab:
         """On the event loop: a command a labfleet robot reports it received (audited unless we sent it)."""
         if self.reported_commands is not None:
             self.reported_commands.on_report(report)
+
+    def on_forged_contact(self, robot_id: str, other: str, why: str) -> None:
+        """On the event loop: a contact the lab's simulator did not sign, refused by the bridge: audited."""
+        if self.audit is not None:
+            self.audit.submit(forged_contact_entry(robot_id, other, why))
 
     def on_ros_states(self, batch: list[RobotReport]) -> None:
         """A batch from the ROS bridge: into the registry and the websocket, then to the pilot watch."""

@@ -134,3 +134,10 @@ def reported_command_entry(robot_id: str, command: str, result: str, message: st
         detail += f" (reason: {reason})"
     return AuditEntry(now(), f"ros:{who}", ROS_ROLE, None, "COMMAND", f"/robots/{robot_id}", f"robot {command}",
                       f"robot_id={robot_id}", None, _COMMAND_OUTCOME.get(result, Outcome.ERROR), short(detail))
+
+
+def forged_contact_entry(robot_id: str, other: str, why: str) -> AuditEntry:
+    """A contact on /sim/contacts that the lab's simulator did not sign (issue 19): refused, not an incident."""
+    detail = f"contact of {short(robot_id, 60)} with {short(other, 60)} refused ({why}): not from the lab's simulator"
+    return AuditEntry(now(), "ros:?", ROS_ROLE, None, "CONTACT", "/sim/contacts", "forged contact",
+                      f"robot_id={short(robot_id, 60)}", None, Outcome.REFUSED, short(detail))

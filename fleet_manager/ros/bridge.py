@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import rclpy
 from labfleet_interfaces.msg import CommandReport as CommandReportMsg
 from labfleet_interfaces.msg import Contact, Pedestrians, RobotState
+from labfleet_robot import command_auth
 from rclpy.context import Context
 from rclpy.executors import Executor, ExternalShutdownException
 from rclpy.experimental import EventsExecutor
@@ -52,12 +53,18 @@ class RosBridge:
         on_pedestrians: Callable[[float, list[str], list[tuple[float, float]]], None] | None = None,
         discovery: str = "localhost",
         on_command_report: Callable[[CommandReport], None] | None = None,
+        contact_key: bytes | None = None,
+        on_forged_contact: Callable[[str, str, str], None] | None = None,
     ) -> None:
         self._loop = loop
         self._on_states = on_states
         self._on_contact = on_contact  # the simulator's contacts, on the event loop
         self._on_pedestrians = on_pedestrians  # where its pedestrians are, on the event loop
         self._on_command_report = on_command_report  # the agents' reports of the commands they got, on the loop
+        # contacts are taken only when the lab's simulator signed them (with a key; command_auth.ContactCheck);
+        # the others go to on_forged_contact(robot, other, why), on the loop
+        self._contacts = command_auth.ContactCheck(contact_key)
+        self._on_forged_contact = on_forged_contact
         self._use_sim_time = use_sim_time
         self._node_name = node_name
         self._discovery = discovery
@@ -162,6 +169,14 @@ class RosBridge:
 
     def _on_contact_msg(self, msg: Contact) -> None:
         assert self._on_contact is not None
+        auth = self._contacts.check(msg.robot_id, msg.other, msg.by, msg.other_kind,
+                                    msg.stamp.sec * 1_000_000_000 + msg.stamp.nanosec, msg.nonce, msg.signature)
+        if auth not in (command_auth.Auth.OK, command_auth.Auth.NO_KEY):
+            log.warning("contact of %r with %r on %s refused: %s (not from the lab's simulator)", msg.robot_id,
+                        msg.other, CONTACTS_TOPIC, auth)
+            if self._on_forged_contact is not None:
+                self._loop.call_soon_threadsafe(self._on_forged_contact, msg.robot_id, msg.other, str(auth))
+            return
         contact = ContactReport(msg.robot_id, msg.other, msg.pose.x, msg.pose.y, msg.pose.yaw,
                                 conversions.time_to_seconds(msg.stamp), msg.by or "robot", float(msg.robot_speed),
                                 float(msg.relative_speed), msg.other_kind)

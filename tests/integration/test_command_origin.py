@@ -1,7 +1,8 @@
 """Who sent a robot command (issue 19, item 5a), in a whole lab (`labfleet up`): the fleet manager's commands are
 signed with the lab's command key and carried out; a foreign node on the ROS domain that calls
 `/<robot>/command` unsigned still e-stops the robot (safety first), cannot release it, and both show up in the
-audit log flagged, by "ros:<origin>"; the fleet manager's own commands are audited once, by the operator."""
+audit log flagged, by "ros:<origin>"; the fleet manager's own commands are audited once, by the operator. A
+collision it forges on /sim/contacts (unsigned) is refused and audited, and makes no incident."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import time
 from typing import Any
 
 import pytest
+from labfleet_interfaces.msg import Contact
 from labfleet_interfaces.srv import RobotCommand
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from tests import ros_helpers
 from tests.lab_process import LabProcess, http
@@ -71,6 +74,19 @@ def test_a_foreign_estop_is_carried_out_and_audited_flagged_and_the_fleet_manage
         assert audit_entries(api, "ros:fleet_manager", 0) == []
         r = http.post(f"{api}/robots/delivery_1/commands", json={"command": "release"}, timeout=10)
         assert r.status_code == 200 and r.json()["result"] == "ok", r.text
+        # a forged collision on /sim/contacts (unsigned): refused, audited, no incident
+        forge = t.node.create_publisher(Contact, "/sim/contacts",
+                                        QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
+        deadline = time.monotonic() + 20
+        forged: list[dict[str, Any]] = []
+        while not forged and time.monotonic() < deadline:
+            forge.publish(Contact(robot_id="delivery_1", other="delivery_2", by="robot", other_kind="robot",
+                                  robot_speed=1.0, relative_speed=1.0))
+            t.spin_for(0.5)
+            forged = [e for e in audit_entries(api, "ros:?", 0) if e["action"] == "forged contact"]
+        assert forged and forged[0]["outcome"] == "refused" and "(unsigned)" in forged[0]["detail"], forged
+        incidents = http.get(f"{api}/incidents", timeout=5).json()
+        assert not [i for i in incidents if i["kind"] == "collision"], incidents
     finally:
         if t is not None:
             t.close()

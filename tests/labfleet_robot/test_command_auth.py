@@ -67,3 +67,20 @@ def test_the_key_file_is_owner_only_and_a_readable_one_is_refused(tmp_path):
         command_auth.load_key({command_auth.KEY_ENV: "not a key"})
     with pytest.raises(BadKey, match="shorter"):
         command_auth.load_key({command_auth.KEY_ENV: "abcd"})
+
+
+def test_a_contact_is_taken_only_when_the_labs_simulator_signed_it() -> None:
+    key = command_auth.new_key()
+    check = command_auth.ContactCheck(key)
+    nonce, signature = command_auth.sign_contact(key, "r1", "r2", "robot", "robot", 12_000_000_000)
+    assert check.check("r1", "r2", "robot", "robot", 12_000_000_000, nonce, signature) is command_auth.Auth.OK
+    assert check.check("r1", "r2", "robot", "robot", 12_000_000_000, nonce, signature) is command_auth.Auth.REPLAYED
+    nonce, signature = command_auth.sign_contact(key, "r1", "r2", "robot", "robot", 13_000_000_000)
+    for changed in (("r9", "r2", "robot", "robot", 13_000_000_000), ("r1", "r2", "person", "robot", 13_000_000_000),
+                    ("r1", "r2", "robot", "robot", 14_000_000_000)):
+        assert check.check(*changed, nonce, signature) is command_auth.Auth.BAD_SIGNATURE, changed
+    other = command_auth.sign_contact(command_auth.new_key(), "r1", "r2", "robot", "robot", 13_000_000_000)
+    assert check.check("r1", "r2", "robot", "robot", 13_000_000_000, *other) is command_auth.Auth.BAD_SIGNATURE
+    assert check.check("r1", "r2", "robot", "robot", 13_000_000_000, "", "") is command_auth.Auth.UNSIGNED
+    assert command_auth.sign_contact(None, "r1", "r2", "robot", "robot", 1) == ("", "")
+    assert command_auth.ContactCheck(None).check("r1", "r2", "robot", "robot", 1, "", "") is command_auth.Auth.NO_KEY

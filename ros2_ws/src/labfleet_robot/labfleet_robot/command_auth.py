@@ -155,6 +155,47 @@ class Verifier:
         return Auth.OK
 
 
+def _contact_mac(key: bytes, robot_id: str, other: str, by: str, other_kind: str, stamp_ns: int, nonce: str) -> str:
+    message = json.dumps(["labfleet-contact/1", robot_id, other, by, other_kind, int(stamp_ns), nonce],
+                         separators=(",", ":"), ensure_ascii=False)
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def sign_contact(key: bytes | None, robot_id: str, other: str, by: str, other_kind: str,
+                 stamp_ns: int) -> tuple[str, str]:
+    """(nonce, signature) of a contact the simulator reports on /sim/contacts; ("", "") without a key."""
+    if key is None:
+        return "", ""
+    nonce = secrets.token_hex(12)
+    return nonce, _contact_mac(key, robot_id, other, by, other_kind, stamp_ns, nonce)
+
+
+class ContactCheck:
+    """The fleet manager's check of the contacts on /sim/contacts: signed by the lab's simulator, each once. (Their
+    stamps are sim time, so there is no freshness to check: a nonce is remembered instead.)"""
+
+    def __init__(self, key: bytes | None, remembered: int = SENT_REMEMBERED) -> None:
+        self.key = key
+        self.remembered = remembered
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    def check(self, robot_id: str, other: str, by: str, other_kind: str, stamp_ns: int, nonce: str,
+              signature: str) -> Auth:
+        if self.key is None:
+            return Auth.NO_KEY
+        if not signature:
+            return Auth.UNSIGNED
+        expected = _contact_mac(self.key, robot_id, other, by, other_kind, stamp_ns, nonce)
+        if not hmac.compare_digest(expected, signature.strip().lower()):
+            return Auth.BAD_SIGNATURE
+        if nonce in self._seen:
+            return Auth.REPLAYED
+        self._seen[nonce] = None
+        while len(self._seen) > self.remembered:
+            self._seen.popitem(last=False)
+        return Auth.OK
+
+
 def carried_out_unauthenticated(command: int) -> bool:
     """Whether a robot carries out this command when it is not authenticated: stopping (e-stop, pause) yes;
     moving again (resume, release, dock) and anything unknown no."""

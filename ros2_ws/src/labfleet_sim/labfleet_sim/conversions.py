@@ -16,6 +16,7 @@ from geometry_msgs.msg import Quaternion, TransformStamped, Twist
 from labfleet_interfaces.msg import Contact as ContactMsg
 from labfleet_interfaces.msg import Pedestrians as PedestriansMsg
 from labfleet_interfaces.msg import Pose2D
+from labfleet_robot.command_auth import sign_contact
 from labfleet_robot.frames import Transform
 from nav_msgs.msg import Odometry
 from rosgraph_msgs.msg import Clock
@@ -152,10 +153,15 @@ def battery(body: Body, now: float) -> BatteryState:
     return msg
 
 
-def contact(c: Contact) -> ContactMsg:
-    return ContactMsg(stamp=stamp(c.time), robot_id=c.robot_id, other=c.other, pose=Pose2D(x=c.x, y=c.y, yaw=c.yaw),
-                      by=c.by, robot_speed=float(c.robot_speed), relative_speed=float(c.relative_speed),
-                      other_kind=c.other_kind)
+def contact(c: Contact, key: bytes | None = None) -> ContactMsg:
+    """The contact's message, signed with the lab's command key when there is one (the fleet manager records a
+    contact as an incident only when it is signed: issue 19)."""
+    msg = ContactMsg(stamp=stamp(c.time), robot_id=c.robot_id, other=c.other, pose=Pose2D(x=c.x, y=c.y, yaw=c.yaw),
+                     by=c.by, robot_speed=float(c.robot_speed), relative_speed=float(c.relative_speed),
+                     other_kind=c.other_kind)
+    stamp_ns = msg.stamp.sec * 1_000_000_000 + msg.stamp.nanosec
+    msg.nonce, msg.signature = sign_contact(key, c.robot_id, c.other, c.by, c.other_kind, stamp_ns)
+    return msg
 
 
 def pedestrians(people: Sequence[PedestrianPose], t: float) -> PedestriansMsg:

@@ -29,6 +29,7 @@ from geometry_msgs.msg import Twist
 from labfleet_interfaces.msg import Contact as ContactMsg
 from labfleet_interfaces.msg import Pedestrians as PedestriansMsg
 from labfleet_interfaces.srv import SimFault
+from labfleet_robot import command_auth
 from labfleet_robot.spin import spin
 from nav_msgs.msg import Odometry
 from rclpy.clock import Clock, ClockType
@@ -106,6 +107,10 @@ class SimNode(Node):
                                     faults=self.faults, rate_hz=vda_rate_hz, seed=seed)
             except ValueError as exc:
                 raise SimConfigError(f"VDA 5050 vehicles: {exc}") from None
+        try:  # the lab's command key (labfleet up hands it over): the contacts are signed with it (issue 19)
+            self._key = command_auth.load_key()
+        except (OSError, command_auth.BadKey) as exc:
+            raise SimConfigError(f"the lab's command key: {exc}") from None
         self._clock_pub = self.create_publisher(ClockMsg, "/clock", 10)
         self._contact_pub = self.create_publisher(
             ContactMsg, "/sim/contacts", QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
@@ -172,7 +177,7 @@ class SimNode(Node):
                 self.get_logger().warning(
                     f"pedestrian {c.other} walked into {c.robot_id} at ({c.x:.2f}, {c.y:.2f}), closing at "
                     f"{c.relative_speed:.2f} m/s, the robot at {c.robot_speed:.2f} m/s")
-            self._contact_pub.publish(conversions.contact(c))
+            self._contact_pub.publish(conversions.contact(c, self._key))
         for fault in self.faults.expire():
             self.get_logger().info(f"/sim/fault: {fault.robot_id}: {fault.kind} ended")
         if self.vda is not None:
