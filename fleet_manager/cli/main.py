@@ -197,22 +197,23 @@ def mission_schema_cmd() -> None:
 @mission_app.command("validate")
 def mission_validate(
     files: Annotated[list[Path], typer.Argument(help="template or spec files (YAML)")],
-    site: Annotated[str, typer.Option(help="check places against this site's navgraph")] = "living_lab",
+    site: Annotated[str, typer.Option(help="check places and zones against this site's")] = "living_lab",
 ) -> None:
     """Check mission files; errors name the file, the line and the field. Exit 1 if any is invalid."""
+    from fleet_manager.core.errors import DomainError
     from fleet_manager.core.mission_files import MissionFileError, check_mission_file
-    from fleet_manager.core.navgraph import NavGraphError, load_navgraph
+    from fleet_manager.sites.service import Site
 
     lang = cli_lang()
     settings = Settings(site=site)
     try:
-        graph = load_navgraph(settings.site_dir / "navgraph.yaml")
-    except NavGraphError as exc:
+        loaded = Site.load(settings.site_dir)  # its navgraph and zones, as the API checks a mission against them
+    except (DomainError, OSError, ValueError) as exc:
         _fail(str(exc), 2)
     bad = 0
     for path in files:
         try:
-            summary, _ = check_mission_file(path, graph)
+            summary, _ = check_mission_file(path, loaded.navgraph, loaded.operating_zones, loaded.cleaning_zones)
         except MissionFileError as exc:
             typer.echo(str(exc), err=True)
             bad += 1

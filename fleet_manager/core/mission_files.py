@@ -4,16 +4,20 @@ JSON Schema of the mission language."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from fleet_manager.core.coverage import CoverageZone
 from fleet_manager.core.errors import InvalidInput
 from fleet_manager.core.missions import Step, parse_steps, validate_steps
 from fleet_manager.core.navgraph import NavGraph
 from fleet_manager.core.templates import PARAM_TYPES, TemplateError, parse_template
+from fleet_manager.core.zone_access import check_zone_access
+from fleet_manager.core.zones import OperatingZones
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,11 @@ def _dummy(kind: str, graph: NavGraph | None) -> Any:
             "number": 1.0, "boolean": True}[kind]
 
 
-def check_mission_file(path: Path, graph: NavGraph | None) -> tuple[str, list[Step]]:
-    """Validate a template or spec file; returns (description, steps) or raises MissionFileError."""
+def check_mission_file(path: Path, graph: NavGraph | None, zones: OperatingZones | None = None,
+                       cleaning_zones: Mapping[str, CoverageZone] | None = None) -> tuple[str, list[Step]]:
+    """Validate a template or spec file; returns (description, steps) or raises MissionFileError. With the site's
+    `zones`, a spec is checked against them as the API checks it (a template's places are its parameters: they
+    are checked when a mission names them)."""
     source = str(path)
     try:
         data, lines = yaml_with_lines(Path(path).read_text())
@@ -88,7 +95,9 @@ def check_mission_file(path: Path, graph: NavGraph | None) -> tuple[str, list[St
             steps = parse_steps(data.get("steps"), "steps")
             what = "mission spec"
         if graph is not None:
-            validate_steps(steps, graph, "steps")
+            validate_steps(steps, graph, "steps", zones=cleaning_zones)
+            if zones is not None and "name" not in data:
+                check_zone_access(steps, graph, zones, cleaning_zones or {}, "steps")
     except InvalidInput as exc:
         field = exc.field.removeprefix("spec.") if exc.field else None
         message = exc.message.removeprefix(f"{exc.field}: ") if exc.field else exc.message

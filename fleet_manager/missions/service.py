@@ -18,6 +18,7 @@ from fleet_manager.core.missions import (
     validate_steps,
 )
 from fleet_manager.core.templates import TemplateLibrary
+from fleet_manager.core.zone_access import check_zone_access
 from fleet_manager.db.tables import Mission, MissionEvent, utcnow
 from fleet_manager.missions import repository
 from fleet_manager.missions.schemas import MissionCreate, MissionPublic
@@ -80,29 +81,7 @@ class MissionService:
         return {}, steps, None, []
 
     def _check_zones(self, steps: list[Step], where: str) -> None:
-        """No drive may end in a no-go zone, and each drive must have a way from the place before it that
-        avoids the no-go zones (hours zones are not held against a mission: it may run when they open)."""
-        zones, graph = self.site.operating_zones, self.site.navgraph
-        if not zones.closed():
-            return
-        blocked = zones.blocked_lanes(graph)
-        before: str | None = None
-        for i, step in enumerate(steps):
-            at = f"{where}[{i}]"
-            entry = self.site.cleaning_zones[step.zone].entry if step.zone in self.site.cleaning_zones else None
-            targets = [t for t in (step.target, entry, *step.places) if t is not None]
-            if step.places and step.repeat > 1:
-                targets.append(step.places[0])  # the patrol goes round again
-            for name in targets:
-                place = graph.places[name]
-                zone = zones.forbidden_at(place.x, place.y)
-                if zone is not None:
-                    raise InvalidInput(f"{at}: place {name!r} lies in {zones.describe(zone)}", field=at)
-                cut = zones.cut(graph, before, [name], blocked=blocked) if before is not None else []
-                if cut:
-                    raise InvalidInput(f"{at}: no route from {before!r} to {name!r} avoids "
-                                       f"{', '.join(zones.describe(z) for z in cut)}", field=at)
-                before = name
+        check_zone_access(steps, self.site.navgraph, self.site.operating_zones, self.site.cleaning_zones, where)
 
     def _check_robots(self, body: MissionCreate, kind: str | None, caps: list[str]) -> None:
         """A pinned robot must exist and be able to do the mission; some robot of the site must."""

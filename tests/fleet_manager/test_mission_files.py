@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 
 import jsonschema
@@ -85,3 +87,23 @@ def test_cli_points_api_refusals_at_the_file_line(tmp_path):
     refusal = ApiError(422, "spec.steps[1]: unknown place 'narnia'", "spec.steps[1]")
     assert _file_error(path, refusal) == f"{path}:3: spec.steps[1]: unknown place 'narnia'"
     assert _file_error(path, ApiError(404, "no such thing")) == f"{path}: no such thing"
+
+
+def test_cli_validate_checks_the_sites_zones_as_the_api_does(tmp_path):
+    """Issue 17: a spec whose drive ends in a no-go zone is refused by `labfleet mission validate --site` with the
+    message the API gives (the same check, core/zone_access.py)."""
+    sites = tmp_path / "sites"
+    shutil.copytree(REPO / "sim_worlds" / "living_lab", sites / "living_lab")
+    zones = sites / "living_lab" / "zones.yaml"
+    zones.write_text(zones.read_text() + "  - name: spill\n    kind: no_go\n"
+                     "    polygon: [[10.0, 4.0], [12.0, 4.0], [12.0, 6.0], [10.0, 6.0]]\n")
+    spec = tmp_path / "to_pharmacy.yaml"
+    spec.write_text("steps:\n  - go_to: lobby\n  - go_to: pharmacy\n")
+    env = dict(os.environ, LABFLEET_SITES_DIR=str(sites))
+    run = subprocess.run([str(VENV_BIN / "labfleet"), "mission", "validate", "--site", "living_lab", str(spec)],
+                         capture_output=True, text=True, timeout=60, env=env)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert f"{spec}:3: steps[1]: place 'pharmacy' lies in" in run.stderr and "spill" in run.stderr, run.stderr
+    ok = subprocess.run([str(VENV_BIN / "labfleet"), "mission", "validate", "--site", "living_lab", str(spec)],
+                        capture_output=True, text=True, timeout=60)  # the real site: no such zone
+    assert ok.returncode == 0, ok.stderr
