@@ -10,6 +10,7 @@ import contextlib
 import logging
 import math
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 ESTOP_HOLD = TASK_ESTOPPED  # the causes of a hold (holds.py)
 LOCALISATION_HOLD = "localisation"
 ESTOP_SEEN_WAIT_S = 3.0  # a task ended "estop": how long the robot's reports may take to show the e-stop
+UNREACHABLE_RETRY_S = 2.0  # a robot out of reach (its link down): the step is tried again this often
 
 
 class RobotLost(Unavailable):
@@ -79,6 +81,7 @@ class RunState:
     waiting_route: bool = False  # planning found no clear route yet: it waits where it stands
     held: str | None = None  # why the mission is held (ESTOP_HOLD, LOCALISATION_HOLD; holds.py), None if not
     stopped: bool = False  # its task ended by an e-stop: nothing runs on the robot to pause or resume
+    unreachable_since: float | None = None  # monotonic time its robot's link was first found down, while it is
     # task ids are unique per run, so a task re-sent after a restart never shares an id with the old one
     token: str = field(default_factory=lambda: secrets.token_hex(3))
 
@@ -160,10 +163,12 @@ class MissionRunner:
             result = await self._step(state, record, route, attempt)
         except RobotLost:
             raise
-        except Unavailable:
+        except Unavailable as exc:
             if self.registry.mode(state.robot_id) is not RobotMode.ESTOP:
-                raise
+                await self._out_of_reach(state, record, exc)
+                return None  # tried again, not counted as an attempt
             result = TaskResult(TaskOutcome.FAILED, TASK_ESTOPPED)  # refused while e-stopped
+        state.unreachable_since = None
         if result.outcome is TaskOutcome.SUCCEEDED or not result.reason.startswith(TASK_ESTOPPED):
             return result
         await to_thread_retrying(self.service.add_event, state.mission_id,
@@ -171,6 +176,22 @@ class MissionRunner:
                                  f"again, from where the robot stands, once the e-stop is released")
         await self._until_released(state)
         return None
+
+    async def _out_of_reach(self, state: RunState, record: dict[str, Any], exc: Unavailable) -> None:
+        """The robot cannot be reached now (a VDA 5050 vehicle's broker is down, a link is lost): the step is tried
+        again every UNREACHABLE_RETRY_S, as when the robot stops reporting; after the robot timeout it is lost
+        (RobotLost: the mission is requeued or failed by the offline policy), not failed at the first try."""
+        now = time.monotonic()
+        if state.unreachable_since is None:
+            state.unreachable_since = now
+            await to_thread_retrying(self.service.add_event, state.mission_id,
+                                     f"step {record['index']}: {exc.message}; tried again until the robot is back "
+                                     f"(at most {self.registry.timeout_s:g} s)")
+        elif now - state.unreachable_since > self.registry.timeout_s:
+            state.unreachable_since = None
+            raise RobotLost(f"{exc.message} for {self.registry.timeout_s:g} s")
+        self.check_online(state.robot_id)
+        await asyncio.sleep(UNREACHABLE_RETRY_S)
 
     async def _until_released(self, state: RunState) -> None:
         """Wait while the robot is e-stopped, or the mission paused (the hold, holds.py, pauses it and resumes it

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from fleet_manager.core.errors import Conflict
+from fleet_manager.core.errors import Conflict, Unavailable
 from fleet_manager.core.missions import MissionStatus
 from fleet_manager.core.robots import Command, RobotMode, RobotReport, TaskOutcome, TaskRequest, TaskResult
 from fleet_manager.core.templates import TemplateLibrary
 from fleet_manager.db.engine import make_engine, upgrade
 from fleet_manager.db.tables import Mission, utcnow
 from fleet_manager.missions.holds import Holds
-from fleet_manager.missions.runner import MissionRunner, RunState, StepFailed
+from fleet_manager.missions.runner import MissionRunner, RobotLost, RunState, StepFailed
 from fleet_manager.missions.service import MissionService
 from fleet_manager.robots.service import RobotRegistry
 from fleet_manager.sites.service import Site
@@ -140,3 +140,54 @@ def test_resuming_a_mission_held_by_an_estop_is_refused_with_the_way_out():
         "status": MissionStatus.PAUSED, "robot_id": "courier_1"})()})()
     with pytest.raises(Conflict, match="courier_1 is e-stopped; release its e-stop"):
         asyncio.run(dispatcher.resume(5))
+
+
+class Unreachable(Robot):
+    """Refuses the first `refusals` tasks as out of reach (a VDA 5050 vehicle whose broker is down), then answers."""
+
+    def __init__(self, registry: RobotRegistry, outcomes: list[tuple[TaskOutcome, str]], refusals: int) -> None:
+        super().__init__(registry, outcomes)
+        self.refusals = refusals
+
+    async def execute(self, robot_id, task, accepted, feedback) -> TaskResult:
+        self.registry.update(IDLE)  # it keeps reporting (through another way than the broken link)
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise Unavailable("the MQTT broker 127.0.0.1:1 of the VDA 5050 vehicles is out of reach")
+        return await super().execute(robot_id, task, accepted, feedback)
+
+
+async def run_unreachable(missions: MissionService, refusals: int, timeout_s: float) -> tuple[Robot, Exception | None]:
+    registry = RobotRegistry(timeout_s)
+    robot = Unreachable(registry, [(TaskOutcome.SUCCEEDED, "")], refusals)
+
+    async def started(_mission_id: int) -> None:
+        return None
+
+    runner = MissionRunner(missions, registry, robot, started, None, None)  # type: ignore[arg-type]
+    run = asyncio.create_task(runner.run(RunState(5, "courier_1")))
+    await asyncio.wait({run}, timeout=60)
+    return robot, run.exception()
+
+
+def test_a_robot_out_of_reach_is_tried_again_not_failed(missions, monkeypatch):
+    """Issue 15 (a broker outage, seen in CI): the step is tried again while the robot's link is down, not
+    counted as an attempt, and carried out once the robot is reachable."""
+    monkeypatch.setattr("fleet_manager.missions.runner.UNREACHABLE_RETRY_S", 0.1)
+    add_mission(missions, retries=0)
+    robot, error = asyncio.run(run_unreachable(missions, refusals=3, timeout_s=30.0))
+    assert error is None, error
+    mission = missions.get(5)
+    assert len(robot.tasks) == 1 and mission.steps[0]["status"] == "done" and mission.steps[0]["attempt"] == 1
+    texts = [e.message for e in mission.events]
+    assert sum("is out of reach; tried again until the robot is back" in t for t in texts) == 1, texts
+
+
+def test_a_robot_out_of_reach_for_the_robot_timeout_is_lost(missions, monkeypatch):
+    """...and one that stays out of reach past the robot timeout is lost (the offline policy requeues or fails the
+    mission), with the reason."""
+    monkeypatch.setattr("fleet_manager.missions.runner.UNREACHABLE_RETRY_S", 0.1)
+    add_mission(missions, retries=3)
+    robot, error = asyncio.run(run_unreachable(missions, refusals=10_000, timeout_s=0.5))
+    assert isinstance(error, RobotLost) and "out of reach for 0.5 s" in error.message, error
+    assert robot.tasks == []
