@@ -417,7 +417,7 @@ def replay(
     try:
         r = client.replay(mission_id, overrides, min(timeout, 600.0))
         deadline = time.monotonic() + timeout
-        while r["status"] == "running" and time.monotonic() < deadline:
+        while r["status"] in ("queued", "running") and time.monotonic() < deadline:
             time.sleep(1.0)
             r = client.get_replay(r["id"])
     except ApiError as exc:

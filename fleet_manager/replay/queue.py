@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,16 @@ class ReplayQueue:
                                         status="queued", requested_by=username)
         assert row.id is not None
         self._start_next()
-        worker = self._running.get(row.id)
-        if wait_s > 0 and worker is not None:
-            worker.join(wait_s)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:  # its turn may come meanwhile
+            worker = self._running.get(row.id)
+            if worker is not None:
+                worker.join(max(0.0, deadline - time.monotonic()))
+                break
+            with Session(self.engine) as session:
+                if service.get_replay(session, row.id).status not in WAITING:
+                    break
+            time.sleep(0.2)
         with Session(self.engine, expire_on_commit=False) as session:
             return service.get_replay(session, row.id)
 

@@ -34,7 +34,8 @@ interface ReplayResult {
   contacts: { t: number; robot_id: string; other: string }[];
 }
 export interface Replay {
-  id: number; mission_id: number; status: "running" | "done" | "error"; overrides: Record<string, unknown>;
+  id: number; mission_id: number; status: "queued" | "running" | "done" | "error"; overrides: Record<string, unknown>;
+  position?: number | null;  // queued: its place in the site's queue (1 starts next)
   seed: number | null; created_at: string; finished_at: string | null; sim_s: number | null; wall_s: number | null;
   speedup: number | null; error: string | null; result: ReplayResult | null; comparison: Comparison | null;
 }
@@ -271,11 +272,12 @@ export class ReplayPanel {
     try {
       let r = await post<Replay>(`/missions/${missionId}/replay`, { overrides });
       const began = performance.now();
-      while (r.status === "running") {
+      while (r.status === "running" || r.status === "queued") {
         if (run !== this.run) return;
         this.panel.dataset.replayId = String(r.id);
-        this.status.textContent = t("recording.resimulating", { id: r.id,
-          seconds: ((performance.now() - began) / 1000).toFixed(0) });
+        this.status.textContent = r.status === "queued"  // re-simulations take turns (one at a time per site)
+          ? t("recording.replay_queued", { id: r.id, position: r.position ?? 1 })
+          : t("recording.resimulating", { id: r.id, seconds: ((performance.now() - began) / 1000).toFixed(0) });
         await sleep(POLL_MS);
         r = await api<Replay>(`/replays/${r.id}`);
       }
