@@ -26,7 +26,7 @@ from fleet_manager.replay.reader import read_metadata, read_recording, recorded_
 from fleet_manager.replay.resim import parse_overrides, resimulate
 from fleet_manager.replay.schemas import ReplayPublic
 from fleet_manager.replay.tables import Replay
-from fleet_manager.sites.service import list_sites
+from fleet_manager.sites.service import require_site
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,8 @@ def create_replay(session: Session, recordings: Path, mission_id: int,
     if session.get(Mission, mission_id) is None:
         raise NotFound(f"no mission {mission_id}", field="mission_id")
     parsed = parse_overrides(overrides)
-    if sites_dir is not None and "world" in parsed and parsed["world"] not in list_sites(sites_dir):
-        raise InvalidInput(f"unknown site {parsed['world']!r} (known: {', '.join(list_sites(sites_dir))})",
-                           field="overrides.world")
+    if sites_dir is not None and "world" in parsed:
+        require_site(sites_dir, str(parsed["world"]), "overrides.world")
     bag = recording_path(recordings, mission_id)
     if not bag.is_dir():
         raise NotFound(f"mission {mission_id} has no recording", field="mission_id")

@@ -92,6 +92,13 @@ class Site:
         }
 
 
+def require_site(sites_dir: Path, site: str, field: str = "site") -> None:
+    """InvalidInput naming `field` when `site` is not a site folder of `sites_dir`."""
+    known = list_sites(sites_dir)
+    if site not in known:
+        raise InvalidInput(f"unknown site {site!r} (known: {', '.join(known)})", field=field)
+
+
 def list_sites(sites_dir: Path) -> list[str]:
     return sorted(p.name for p in sites_dir.iterdir() if (p / "navgraph.yaml").exists())
 
@@ -108,9 +115,7 @@ class SiteCatalog:
 
     def require(self, site: str, field: str = "site") -> None:
         """InvalidInput naming `field` when `site` is not a site folder."""
-        known = self.names()
-        if site not in known:
-            raise InvalidInput(f"unknown site {site!r} (known: {', '.join(known)})", field=field)
+        require_site(self.sites_dir, site, field)
 
     def require_served(self, site: str, field: str = "site") -> None:
         """InvalidInput naming `field` unless `site` is the one this lab serves: a lab writes records of its own
