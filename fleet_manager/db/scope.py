@@ -7,8 +7,8 @@ streamed, and a lookup by id finds nothing (the routes answer 404, which does no
 Rows a lab writes carry its own site (the services set it).
 
 Tables either own a `site` column, belong to a site through their parent (a mission's events, a pilot's
-interventions and incidents, a mission's replays), or are shared by every site (`UNSCOPED`: users and the
-the accounts). `tests/api/test_site_isolation.py` fails when a table is in neither list, and walks every
+interventions and incidents, a mission's replays), or are shared by every site (`UNSCOPED`: the accounts and
+their logins). `tests/api/test_site_isolation.py` fails when a table is in neither list, and walks every
 route with users of two labs on one PostgreSQL database."""
 
 from __future__ import annotations
