@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 
 from labfleet_robot import command_auth
@@ -68,6 +69,7 @@ class Lab:
     audit: AuditWriter | None = None  # the audit log's writer (requests and robot commands)
     replays: ReplayQueue | None = None  # re-simulations, in turn (replay/queue.py)
     reported_commands: ReportedCommands | None = None  # commands robots report that we did not send, audited
+    streams: Counter[str] = field(default_factory=Counter)  # open live streams per user (telemetry/endpoints.py)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _offline: set[str] = field(default_factory=set)
     _save_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
@@ -44,7 +43,7 @@ async def telemetry(websocket: WebSocket, lab: LabWsDep, token: str | None = Non
     principal = await websocket_principal(websocket, lab, token)
     if principal is None:
         return
-    streams = _streams_of(websocket)
+    streams = lab.streams
     limit = lab.settings.max_websockets_per_user
     if streams[principal.username] >= limit:  # (each stream costs the fan-out; one user cannot take them all)
         await websocket.close(code=4429, reason=f"{limit} live streams of user {principal.username} are open "
@@ -55,15 +54,6 @@ async def telemetry(websocket: WebSocket, lab: LabWsDep, token: str | None = Non
         await _stream(websocket, lab, token)
     finally:
         streams[principal.username] -= 1
-
-
-def _streams_of(websocket: WebSocket) -> Counter[str]:
-    """The open live streams per user, of this app."""
-    state = websocket.app.state
-    if not hasattr(state, "streams_per_user"):
-        state.streams_per_user = Counter()
-    streams: Counter[str] = state.streams_per_user
-    return streams
 
 
 async def _stream(websocket: WebSocket, lab: Lab, token: str | None) -> None:
