@@ -23,7 +23,6 @@ import multiprocessing as mp
 import os
 import secrets
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +34,9 @@ from typing import Any
 import httpx
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from manager import serve_fleet_manager
+
 API = "/api/v1"
 PER_ADDRESS = 200  # the fleet manager's default LABFLEET_MAX_CONNECTIONS_PER_ADDRESS: one source address each
 PER_USER = 50  # its default LABFLEET_MAX_WEBSOCKETS_PER_USER: the websocket clients are viewers, this many each
@@ -55,28 +56,9 @@ def fleet_manager(tmp: Path) -> Iterator[tuple[str, Path]]:
     env |= {"LABFLEET_DATA_DIR": str(tmp), "LABFLEET_DATABASE_URL": f"sqlite:///{tmp / 'lab.db'}",
             "LABFLEET_ROS_ENABLED": "false", "LABFLEET_JWT_SECRET": secrets.token_urlsafe(32),
             "LABFLEET_ADMIN_PASSWORD": ADMIN_PASSWORD, "LABFLEET_VDA5050_ENABLED": "false"}
-    port = free_port()
     log = tmp / "fleet_manager.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "fleet_manager", "--port", str(port)], env=env, cwd=REPO,
-                                stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with suppress(httpx.TransportError):
-                if httpx.get(f"{url}{API}/health", timeout=1).status_code == 200:
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the fleet manager did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+    with serve_fleet_manager(free_port(), env, log) as (url, _proc):
         yield url, log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def sources(first: int, count: int) -> list[str]:

@@ -29,7 +29,6 @@ import multiprocessing as mp
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +45,7 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from manager import serve_fleet_manager
 from ros_load import publish_states
 
 REPO = Path(__file__).resolve().parent.parent
@@ -95,29 +95,8 @@ def fleet_manager(port: int, domain: int, tmp: Path, robots: int, database_url: 
                LABFLEET_SITES_DIR=str(make_site(tmp, robots)), LABFLEET_SITE=SITE, LABFLEET_DATA_DIR=str(tmp),
                LABFLEET_DATABASE_URL=database_url, LABFLEET_JWT_SECRET=secrets.token_urlsafe(32),
                LABFLEET_ADMIN_PASSWORD=ADMIN_PASSWORD, LABFLEET_ACCESS_TOKEN_MINUTES=str(token_minutes))
-    log = tmp / "fleet_manager.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "fleet_manager", "--port", str(port), "--log-level",
-                                 "warning"], env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}{API}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the fleet manager did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+    with serve_fleet_manager(port, env, tmp / "fleet_manager.log", ("--log-level", "warning")) as (url, proc):
         yield url, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def cpu_seconds(pid: int) -> float:
