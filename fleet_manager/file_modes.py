@@ -10,6 +10,7 @@ import os
 import stat
 from pathlib import Path
 
+from fleet_manager.db.engine import sqlite_path
 from fleet_manager.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -23,12 +24,8 @@ def private_umask() -> None:
 
 def sqlite_files(database_url: str) -> list[Path]:
     """The files of a SQLite database (the database, its WAL, shared memory and journal); none for a server."""
-    if not database_url.startswith("sqlite:///"):
-        return []
-    path = database_url.removeprefix("sqlite:///").split("?", 1)[0]
-    if not path or path == ":memory:":
-        return []
-    return [Path(path + suffix) for suffix in SQLITE_SUFFIXES]
+    path = sqlite_path(database_url)
+    return [] if path is None else [Path(f"{path}{suffix}") for suffix in SQLITE_SUFFIXES]
 
 
 def restrict(settings: Settings) -> None:
