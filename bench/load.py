@@ -215,9 +215,11 @@ def ws_clients(url: str, clients: int, start: float, seconds: float, out: Any) -
                     if received < start:
                         continue
                     frame = json.loads(text)
-                    if frame.get("type") == "robot_state" and frame.get("wall_time"):
-                        frames[0] += 1
-                        latency.append(received - frame["wall_time"])
+                    if frame.get("type") == "robot_states":
+                        for state in frame["states"]:
+                            if state.get("wall_time"):
+                                frames[0] += 1
+                                latency.append(received - state["wall_time"])
         except (OSError, websockets.exceptions.WebSocketException) as exc:
             errors[f"websocket: {type(exc).__name__} {exc}"[:160]] += 1
 

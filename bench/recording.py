@@ -67,7 +67,7 @@ def start_recording(lab: Any, conns: list[Any], robots: list[str], rec: MissionR
     service = RecordingService(settings, lab.hub, None, lab.registry, None,  # type: ignore[arg-type]
                                lambda: sim[0])
     service.track(Active(1, 0, frozenset(robots), rec))
-    conns.append(lab.hub.connect())  # the service's tap on mission events costs what a websocket client costs
+    conns.append(lab.hub.connect(states=False))  # the service's tap on mission events
     lab.recordings = service
 
 
@@ -106,6 +106,7 @@ async def window(mode: str, robots: int, seconds: float, clients: int, folder: P
     while time.perf_counter() < end:
         sim[0] += 0.1  # 10 Hz of sim time per round
         Lab.on_states(lab, batch)  # with recording on: lab.recordings.on_states(batch)
+        lab.hub.tick()  # the states out to the clients, as the hub's ticker does
         for conn in conns:  # what each websocket task does when woken
             conn.take()
         pushed += len(batch)

@@ -14,8 +14,10 @@ def _ros_env(domain: int) -> None:
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 
 
-def publish_states(domain: int, robots: int, rate_hz: float, seconds: float, out: Queue[Any]) -> None:
-    """Publish RobotState for `robots` robots at `rate_hz` each, for `seconds`; report the count sent."""
+def publish_states(domain: int, robots: int, rate_hz: float, seconds: float, out: Queue[Any],
+                   spread: bool = False) -> None:
+    """Publish RobotState for `robots` robots at `rate_hz` each, for `seconds`; report the count sent. All robots at
+    once each period, or with `spread` one after the other across it (robots whose clocks are not in step)."""
     _ros_env(domain)
     import rclpy
     from labfleet_interfaces.msg import RobotState
@@ -37,8 +39,13 @@ def publish_states(domain: int, robots: int, rate_hz: float, seconds: float, out
     period = 1.0 / rate_hz
     start = time.monotonic()
     tick = start
+    slot = period / len(msgs) if spread and msgs else 0.0
     while time.monotonic() - start < seconds:
-        for m in msgs:
+        for i, m in enumerate(msgs):
+            if slot:
+                wait = tick + i * slot - time.monotonic()
+                if wait > 0.0005:
+                    time.sleep(wait)
             m.wall_time = time.time()
             pub.publish(m)
             sent += 1
@@ -51,9 +58,11 @@ def publish_states(domain: int, robots: int, rate_hz: float, seconds: float, out
     rclpy.shutdown()
 
 
-def count_states(domain: int, warmup: float, seconds: float, out: Queue[Any]) -> None:
-    """A plain rclpy subscriber: messages per second received after `warmup`, over `seconds`."""
+def watch_states(domain: int, warmup: float, seconds: float, out: Queue[Any]) -> None:
+    """A plain rclpy subscriber, the baseline of what a client could see: after `warmup`, for `seconds`, the states
+    received per robot and each state's age on arrival (now - the wall time the publisher stamped it with)."""
     _ros_env(domain)
+    import numpy as np
     import rclpy
     from labfleet_interfaces.msg import RobotState
     from rclpy.executors import SingleThreadedExecutor
@@ -61,10 +70,14 @@ def count_states(domain: int, warmup: float, seconds: float, out: Queue[Any]) ->
 
     rclpy.init()
     node = rclpy.create_node("bench_subscriber", start_parameter_services=False, enable_rosout=False)
-    count = [0]
+    counts: dict[str, int] = {}
+    ages: list[float] = []
+    window = [False]
 
-    def on_msg(_: RobotState) -> None:
-        count[0] += 1
+    def on_msg(msg: RobotState) -> None:
+        if window[0]:
+            ages.append(time.time() - msg.wall_time)
+            counts[msg.id] = counts.get(msg.id, 0) + 1
 
     node.create_subscription(RobotState, "/fleet/robot_states", on_msg,
                              QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE))
@@ -73,10 +86,11 @@ def count_states(domain: int, warmup: float, seconds: float, out: Queue[Any]) ->
     end_warmup = time.monotonic() + warmup
     while time.monotonic() < end_warmup:
         executor.spin_once(timeout_sec=0.05)
-    first = count[0]
+    window[0] = True
     t0 = time.monotonic()
     while time.monotonic() - t0 < seconds:
         executor.spin_once(timeout_sec=0.05)
-    out.put(("raw", (count[0] - first) / (time.monotonic() - t0)))
+    window[0] = False
+    out.put(("raw", counts, np.array(ages), time.monotonic() - t0))
     node.destroy_node()
     rclpy.shutdown()

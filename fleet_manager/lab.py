@@ -86,7 +86,7 @@ class Lab:
         roster = Roster(engine, site)
         await asyncio.to_thread(roster.load)  # the site's fleet is the registered robots from here on
         templates = TemplateLibrary.load(settings.missions_dir)
-        hub = TelemetryHub(loop)
+        hub = TelemetryHub(loop, settings.telemetry_hz)
         registry = RobotRegistry(settings.robot_timeout_s)
         pilots = PilotMonitor.for_site(engine, SiteCatalog(settings.sites_dir, site.name), site,
                                        registry.assignments.get)
@@ -179,6 +179,7 @@ class Lab:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self.hub.close()
         await self.dispatcher.stop()
         await self.robots.close()
         if self.recordings is not None:
@@ -198,7 +199,7 @@ class Lab:
         for report in batch:
             new_robot |= self.registry.update(report)
             self._offline.discard(report.id)
-            self.hub.publish_state(report.id, {"type": "robot_state", **self.registry.view(report.id)})
+            self.hub.publish_state(report.id, self.registry.view(report.id))
         if self.recordings is not None:
             self.recordings.on_states(batch)
         if new_robot:
@@ -265,7 +266,7 @@ class Lab:
                 if self.registry.mode(rid) is RobotMode.OFFLINE and rid not in self._offline:
                     self._offline.add(rid)
                     log.warning("robot %s is offline (no state for %.1f s)", rid, self.registry.timeout_s)
-                    self.hub.publish_state(rid, {"type": "robot_state", **self.registry.view(rid)})
+                    self.hub.publish_state(rid, self.registry.view(rid))
             try:
                 await self.dispatcher.watch_holds()
             except Exception:

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     recording_max_age_days: float = Field(default=90.0, ge=0,
                                           description="recordings deleted after this many days (0: kept)")
     recording_scan_hz: float = Field(default=2.0, gt=0, le=100, description="scans kept per robot per second")
+    telemetry_hz: float = Field(default=30.0, ge=1, le=100,
+                                description="robot states go out to the live streams at most this often (one frame "
+                                            "each): a state waits at most one period")
     max_websockets_per_user: int = Field(default=50, ge=1, le=100_000,
                                          description="live streams one user may have open (then closed, 4429)")
     replay_workers: int = Field(default=1, ge=1, le=64, description="re-simulations run at once per site")

@@ -7,6 +7,7 @@ the address starts with: integration tests call a lab's API as `http.get(f"{lab.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -25,6 +26,14 @@ REPO = Path(__file__).resolve().parent.parent
 JWT_SECRET = "labfleet-integration-test-secret-3f9c2a7d"
 ADMIN_PASSWORD = "integration-admin-7c41e0"
 _labs: dict[str, LabProcess] = {}  # base URL (scheme://host:port) -> the lab, for `http`
+
+
+def telemetry_frames(text: str) -> list[dict[str, Any]]:
+    """A telemetry frame as the tests read them: a robot_states frame as one robot_state frame per robot."""
+    frame = json.loads(text)
+    if frame.get("type") == "robot_states":
+        return [{"type": "robot_state", **state} for state in frame["states"]]
+    return [frame]
 
 
 class LabHttp:
@@ -61,6 +70,29 @@ class LabHttp:
 
 
 http = LabHttp()
+
+
+TERMINAL = {"completed", "failed", "canceled"}
+
+
+def run_deliveries(api: str, deliveries: tuple[tuple[str, str], ...] | list[tuple[str, str]], timeout: float,
+                   hand_over: str = "unload", poll_s: float = 2.0) -> list[dict[str, Any]]:
+    """Submit a delivery (go to the pickup, load, go to the dropoff, `hand_over`) for each (pickup, dropoff) on the
+    lab's API at `api` (.../api/v1) and follow them until all have ended or `timeout` seconds have passed: the
+    missions as last seen, in order."""
+    ids = []
+    for pickup, dropoff in deliveries:
+        spec = {"steps": [{"go_to": pickup}, {"action": "load"}, {"go_to": dropoff}, {"action": hand_over}]}
+        r = http.post(f"{api}/missions", json={"spec": spec}, timeout=10)
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    deadline, missions = time.monotonic() + timeout, []
+    while time.monotonic() < deadline:
+        missions = [http.get(f"{api}/missions/{i}", timeout=10).json() for i in ids]
+        if all(m["status"] in TERMINAL for m in missions):
+            break
+        time.sleep(poll_s)
+    return missions
 
 
 _JWT = re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}")

@@ -86,7 +86,6 @@ class RecordingService:
         self._client: Client | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[None]] = set()
-        self._dropped_seen = 0
         # the recordings' blocking work (closing a recorder waits seconds for its writer process) runs on threads
         # of its own: on asyncio's shared pool, a few missions ending together held every thread, and the API's
         # database reads (GET /missions) waited behind them for seconds
@@ -105,7 +104,7 @@ class RecordingService:
         except OSError as exc:
             log.error("cannot read the recordings in %s: %s", self.store.directory, exc)
         await self._blocking(self._prune, [])
-        self._client = self._hub.connect()
+        self._client = self._hub.connect(states=False)  # the mission events only
         self.looked_up = asyncio.Event()  # set once the missions already underway at start-up are recorded
         self._task = asyncio.create_task(self._run(), name="recordings")
 
@@ -211,12 +210,7 @@ class RecordingService:
         assert client is not None
         while True:
             await asyncio.sleep(POLL_S)
-            client.states.clear()  # only the events matter here
             client.wake.clear()
-            if client.dropped_events != self._dropped_seen:
-                log.warning("recordings missed %d mission events (the hub's queue overflowed)",
-                            client.dropped_events - self._dropped_seen)
-                self._dropped_seen = client.dropped_events
             await self._drain(client)
 
     async def _drain(self, client: Client) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from fleet_manager.core.robots import RobotReport
 from fleet_manager.db.tables import Robot
@@ -14,9 +14,11 @@ from fleet_manager.db.tables import Robot
 def save_seen(engine: Engine, site: str, seen: list[tuple[RobotReport, float]]) -> None:
     """Upsert each robot with the wall time it was last heard from."""
     with Session(engine) as session:
-        for report, last_seen in seen:
+        ids = [report.id for report, _ in seen]
+        known = {row.id: row for row in session.exec(select(Robot).where(col(Robot.id).in_(ids)))} if ids else {}
+        for report, last_seen in seen:  # (one query for the rows, not one per robot: a city fleet has hundreds)
             when = datetime.fromtimestamp(last_seen, UTC)
-            row = session.get(Robot, report.id)
+            row = known.get(report.id)
             if row is None:
                 row = Robot(id=report.id, site=site, kind=report.kind, model=report.model, first_seen=when,
                             last_seen=when)

@@ -25,11 +25,12 @@ from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.serialization import deserialize_message
 
 from fleet_manager.core.errors import Unavailable
 from fleet_manager.core.robots import CommandReport, RobotReport
 from fleet_manager.pilots.watch import ContactReport
-from fleet_manager.ros import conversions, discovery
+from fleet_manager.ros import conversions, discovery, state_cdr
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -74,6 +75,7 @@ class RosBridge:
         self._thread: threading.Thread | None = None
         self._pending: dict[str, RobotReport] = {}  # newest unprocessed state per robot
         self._pending_lock = threading.Lock()
+        self._cdr_fallback = False  # robot states read through rclpy (state_cdr refused one): said once
         self.received = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -90,7 +92,7 @@ class RosBridge:
             parameter_overrides=[Parameter("use_sim_time", value=self._use_sim_time)],
         )
         qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
-        node.create_subscription(RobotState, STATES_TOPIC, self._on_state_msg, qos)
+        node.create_subscription(RobotState, STATES_TOPIC, self._on_state_bytes, qos, raw=True)  # (state_cdr.py)
         if self._on_contact is not None:
             node.create_subscription(Contact, CONTACTS_TOPIC, self._on_contact_msg, qos)
         if self._on_pedestrians is not None:
@@ -152,8 +154,17 @@ class RosBridge:
         return ns * 1e-9 if ns > 0 else None
 
     # -- incoming robot states ------------------------------------------------------------------
-    def _on_state_msg(self, msg: RobotState) -> None:
-        report = conversions.robot_report(msg)
+    def _on_state_bytes(self, data: bytes) -> None:
+        try:
+            report = state_cdr.robot_report(data)
+        except state_cdr.CdrError as exc:  # another layout than ours: rclpy reads it (slower), and we say so once
+            if not self._cdr_fallback:
+                self._cdr_fallback = True
+                log.warning("robot states read through rclpy: %s (is labfleet_interfaces newer than the bridge?)", exc)
+            report = conversions.robot_report(deserialize_message(data, RobotState))
+        self._take_report(report)
+
+    def _take_report(self, report: RobotReport) -> None:
         with self._pending_lock:
             first = not self._pending
             self._pending[report.id] = report

@@ -8,6 +8,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fleet_manager.auth.deps import VIEWER, WebsocketRefused, websocket_check, websocket_principal
 from fleet_manager.deps import LabDep, LabWsDep
 from fleet_manager.lab import Lab
+from fleet_manager.telemetry.hub import stream
 from fleet_manager.telemetry.schemas import TelemetryStats
 
 router = APIRouter(tags=["telemetry"])
@@ -72,8 +73,11 @@ async def _stream(websocket: WebSocket, lab: Lab, token: str | None) -> None:
         except WebsocketRefused as refused:
             await websocket.close(code=refused.code, reason=refused.reason)
 
+    async def close(code: int, reason: str) -> None:
+        await websocket.close(code=code, reason=reason)
+
     reader = asyncio.create_task(drain_incoming())
-    sender = asyncio.create_task(client.pump(websocket.send_text))  # a slow reader holds up only itself
+    sender = asyncio.create_task(stream(client, websocket.send_text, close))  # a slow reader: only itself
     guard = asyncio.create_task(recheck())
     try:
         await asyncio.wait({sender, reader, guard}, return_when=asyncio.FIRST_COMPLETED)

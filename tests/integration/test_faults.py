@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import itertools
-import json
 import os
 import signal
 import socket
@@ -38,7 +37,7 @@ import websockets.sync.client
 
 from fleet_manager.auth.service import USER_CACHE_S
 from tests.conftest import PG_ADMIN_URL, VENV_BIN, fresh_postgres, next_domain_id
-from tests.lab_process import LabProcess, child_pid, http
+from tests.lab_process import LabProcess, child_pid, http, telemetry_frames
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.ros, pytest.mark.postgres]
@@ -104,7 +103,8 @@ class Telemetry:
                 self._ws = ws
                 self._opened.set()
                 for text in ws:
-                    self.frames.append((time.time(), json.loads(text)))
+                    now = time.time()
+                    self.frames.extend((now, f) for f in telemetry_frames(text))
         except websockets.ConnectionClosed:
             pass
         except Exception as exc:

@@ -4,7 +4,6 @@ domain of its own: a delivery submitted with the CLI completes, and the websocke
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import os
 import subprocess
@@ -16,7 +15,7 @@ import pytest
 import websockets
 
 from tests.conftest import VENV_BIN
-from tests.lab_process import http
+from tests.lab_process import http, telemetry_frames
 
 pytestmark = pytest.mark.ros
 
@@ -37,7 +36,8 @@ class Listener:
                     text = await asyncio.wait_for(ws.recv(), timeout=0.2)
                 except TimeoutError:
                     continue
-                self.frames.append((time.monotonic(), json.loads(text)))
+                now = time.monotonic()
+                self.frames.extend((now, f) for f in telemetry_frames(text))
 
     def close(self) -> None:
         self._stop.set()

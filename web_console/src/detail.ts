@@ -110,7 +110,7 @@ export class DetailView {
   }
 
   onFrame(frame: Frame): void {
-    if (frame.type === "robot_state" || frame.mission_id !== this.missionId) return;
+    if (frame.mission_id !== this.missionId) return;
     const event = frameEvent(frame);
     if (event && this.addEvent(event)) this.render();
   }

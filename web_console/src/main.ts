@@ -42,12 +42,13 @@ function connect(map: MapView, form: DispatchForm, detail: DetailView, dispatch:
   };
   ws.onmessage = (event) => {
     const frame = JSON.parse(event.data) as TelemetryFrame;
-    if (frame.type === "robot_state") {
-      const { type: _type, ...robot } = frame;
-      const known = robots.robots.get(robot.id);
-      if (!known || known.kind !== robot.kind || known.registration !== robot.registration) form.setRobots([robot]);
-      robots.update(robot);
-      map.update(robot);
+    if (frame.type === "robot_states") {
+      for (const robot of frame.states) {
+        const known = robots.robots.get(robot.id);
+        if (!known || known.kind !== robot.kind || known.registration !== robot.registration) form.setRobots([robot]);
+        robots.update(robot);
+        map.update(robot);
+      }
       return;
     }
     if (frame.type === "alert") {

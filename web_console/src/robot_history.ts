@@ -1,4 +1,4 @@
-// What the console has seen of each robot since the page opened (its robot_state frames): the battery over time,
+// What the console has seen of each robot since the page opened (its robot_states frames): the battery over time,
 // for the card's sparkline, and where it was in the last seconds, for the speed it actually kept (waits included).
 import type { Robot } from "./types";
 

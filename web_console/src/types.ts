@@ -1,6 +1,6 @@
 export interface Pose { x: number; y: number; yaw: number }
 export type Adapter = "labfleet" | "nav2" | "vda5050";
-/** A robot as GET /robots and the robot_state frames give it (fleet_manager/robots/schemas.py RobotPublic): a
+/** A robot as GET /robots and the robot_states frames give it (fleet_manager/robots/schemas.py RobotPublic): a
  * registered robot that never reported is offline without pose, velocity, battery or last_seen; a robot that
  * announced itself without being registered is `unregistered` and never dispatched. */
 export interface Robot {
@@ -64,9 +64,12 @@ export interface Alert {
 }
 /** An alert raised, cleared or acknowledged. */
 export interface AlertFrame { type: "alert"; alert: Alert }
-export type Frame = ({ type: "robot_state" } & Robot) | MissionEventFrame | MissionStepFrame | MissionInfoFrame;
-/** Every frame of the telemetry socket the console knows: the robot and mission frames, and the alerts. */
-export type TelemetryFrame = Frame | AlertFrame;
+export type Frame = MissionEventFrame | MissionStepFrame | MissionInfoFrame;
+/** The newest state of every robot that changed since the previous frame (wire version 2; a new stream's first
+ * frame holds every robot). */
+export interface RobotStatesFrame { type: "robot_states"; v: number; states: Robot[] }
+/** Every frame of the telemetry socket the console knows: the robot states, the mission frames, the alerts. */
+export type TelemetryFrame = RobotStatesFrame | Frame | AlertFrame;
 export interface DispatchState { paused: boolean }
 
 // -- pilots (fleet_manager/pilots/schemas.py, report.py) ------------------------------------------
