@@ -20,6 +20,7 @@ from fleet_manager.cli.client import ApiError, Client, api_url
 from fleet_manager.cli.common import LANG_HELP, ApiOpt, LangError, api_problem, cli_lang, pad
 from fleet_manager.cli.common import fail as _fail
 from fleet_manager.cli.pilots import PilotNotFound, find_pilot, pilot_app
+from fleet_manager.cli.sites import site_app
 from fleet_manager.cli.steps import step_line
 from fleet_manager.i18n import Lang, t
 from fleet_manager.settings import Settings
@@ -30,6 +31,7 @@ mission_app = typer.Typer(help="Submit and follow missions.", no_args_is_help=Tr
 app.add_typer(mission_app, name="mission")
 app.add_typer(user_app, name="user")
 app.add_typer(pilot_app, name="pilot")
+app.add_typer(site_app, name="site")
 app.command()(login)
 app.command()(logout)
 

@@ -7,15 +7,12 @@ lab, the lab to the nurse station) and hands over. Every delivery completes, no 
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from tests.lab_process import LabProcess, http
+from tests.lab_process import LabProcess, http, run_deliveries
 
 pytestmark = pytest.mark.ros
 
-TERMINAL = {"completed", "failed", "canceled"}
 # (pick up at, deliver to): medicine to a room, samples from a room to the lab, results to the nurse station
 DELIVERIES = (("pharmacy", "room_2"), ("room_5", "lab"), ("lab", "nurse_station"))
 
@@ -26,18 +23,7 @@ def test_the_clinic_delivers_among_reactive_people(tmp_path, ros_env):
     try:
         lab.wait_ready(robots=3)
         api = f"{lab.url}/api/v1"
-        ids = []
-        for pickup, dropoff in DELIVERIES:
-            spec = {"steps": [{"go_to": pickup}, {"action": "load"}, {"go_to": dropoff}, {"action": "handover"}]}
-            r = http.post(f"{api}/missions", json={"spec": spec}, timeout=10)
-            assert r.status_code == 201, r.text
-            ids.append(r.json()["id"])
-        deadline, missions = time.monotonic() + 420, []
-        while time.monotonic() < deadline:
-            missions = [http.get(f"{api}/missions/{i}", timeout=10).json() for i in ids]
-            if all(m["status"] in TERMINAL for m in missions):
-                break
-            time.sleep(2.0)
+        missions = run_deliveries(api, DELIVERIES, 420, hand_over="handover")
         incidents = http.get(f"{api}/incidents", params={"limit": 1000}, timeout=10).json()
     finally:
         lab.stop()
