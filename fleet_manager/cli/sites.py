@@ -33,8 +33,8 @@ def site_import(
 ) -> None:
     """Write a site folder from an occupancy grid: world.sdf (merged boxes of occupied cells), navgraph.yaml (a
     lattice of lanes: single lanes in narrow aisles, two-way lanes with sides on open floor; pickups and dropoffs
-    by the shelves, parking spots, chargers), fleet.yaml, zones.yaml and site.yaml; `labfleet up --site NAME`
-    runs it."""
+    by the shelves, parking spots, chargers), fleet.yaml, zones.yaml, site.yaml and map.png (the grid, drawn under
+    the console's map); `labfleet up --site NAME` runs it."""
     from fleet_manager.sites.importer import SiteImportError, import_site, parse_fleet_spec
 
     lang = cli_lang()

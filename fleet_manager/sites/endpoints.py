@@ -3,10 +3,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter
+from fastapi.responses import FileResponse
 
 from fleet_manager.auth.deps import OPERATOR
 from fleet_manager.core.errors import NotFound
 from fleet_manager.deps import LabDep
+from fleet_manager.exception_handlers import error_response
 from fleet_manager.sites.service import list_sites
 
 router = APIRouter(tags=["sites"])
@@ -31,6 +33,15 @@ async def get_map(site: str, lab: LabDep) -> dict[str, Any]:
     for lane in data["lanes"]:
         lane["closed"] = lane["id"] in closed
     return data
+
+
+@router.get("/sites/{site}/map/grid", response_class=FileResponse, responses={
+    200: {"content": {"image/png": {}}, "description": "the occupancy grid the site was imported from, a greyscale "
+          "PNG placed by the map's `grid` (resolution, origin)"},
+    404: error_response("not the active site, or a site without a grid (not imported from a map)")})
+async def get_map_grid(site: str, lab: LabDep) -> FileResponse:
+    _active(site, lab)
+    return FileResponse(lab.site.grid_image(), media_type="image/png")
 
 
 @router.get("/sites/{site}/traffic")

@@ -9,6 +9,7 @@ energy and CO₂ figures use (docs/site_files.md, docs/kpis.md).
       reference_vehicle: "new van"      # optional: what the robots stand in for, and its emissions
       reference_g_co2_per_km: 183.8
       reference_source: "..."
+    map_image: {image: map.png, resolution: 0.05, origin: [0.0, 0.0, 0.0]}   # an imported site's grid (map_image.py)
 
 Bad input is refused with the file, the field and the reason."""
 
@@ -23,8 +24,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from fleet_manager.sites.map_image import MapImage, MapImageError, parse_map_image
+
 PROFILE_FILE = "site.yaml"
-_TOP = {"timezone", "carbon"}
+_TOP = {"timezone", "carbon", "map_image"}
 _CARBON = {"grid_kg_co2e_per_kwh", "grid_source", "grid_year", "reference_vehicle", "reference_g_co2_per_km",
            "reference_source"}
 
@@ -47,6 +50,7 @@ class Carbon:
 class SiteProfile:
     timezone: str = "UTC"
     carbon: Carbon | None = None
+    map_image: MapImage | None = None  # the occupancy grid an imported site was made from, for the console
 
 
 def _number(where: str, value: Any, low: float, high: float) -> float:
@@ -109,7 +113,11 @@ def parse_site_profile(path: Path, data: Any) -> SiteProfile:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise SiteProfileError(f"{path}: timezone: unknown time zone {timezone!r} (e.g. Asia/Seoul)") from None
-    return SiteProfile(timezone, _carbon(path, data["carbon"]) if data.get("carbon") is not None else None)
+    try:
+        grid = parse_map_image(path, data["map_image"]) if data.get("map_image") is not None else None
+    except MapImageError as exc:
+        raise SiteProfileError(str(exc)) from None
+    return SiteProfile(timezone, _carbon(path, data["carbon"]) if data.get("carbon") is not None else None, grid)
 
 
 def load_site_profile(directory: Path) -> SiteProfile:

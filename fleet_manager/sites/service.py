@@ -89,7 +89,14 @@ class Site:
                 for lane in self.navgraph.lanes
             ],
             "zones": self.zones,
+            "grid": self.profile.map_image.public() if self.profile.map_image else None,
         }
+
+    def grid_image(self) -> Path:
+        """The PNG of the occupancy grid the site was imported from (site.yaml's map_image)."""
+        if self.profile.map_image is None:
+            raise NotFound(f"site {self.name!r} has no occupancy grid (only imported sites keep one)", field="site")
+        return self.profile.map_image.path
 
 
 def require_site(sites_dir: Path, site: str, field: str = "site") -> None:

@@ -36,8 +36,8 @@ def floor(tmp_path_factory: pytest.TempPathFactory) -> Site:
 
 
 def test_the_site_loads_with_the_fleet_managers_loaders(floor: Site):
-    assert sorted(p.name for p in floor.directory.iterdir()) == ["fleet.yaml", "navgraph.yaml", "site.yaml",
-                                                                 "world.sdf", "zones.yaml"]
+    assert sorted(p.name for p in floor.directory.iterdir()) == ["fleet.yaml", "map.png", "navgraph.yaml",
+                                                                 "site.yaml", "world.sdf", "zones.yaml"]
     assert [r.id for r in floor.fleet.robots] == ["wardbot_1", "wardbot_2", "wardbot_3"]
     parking = {p.name: p for p in floor.navgraph.places.values() if p.kind == "parking"}
     assert len(parking) == 3 and {r.home for r in floor.fleet.robots} == set(parking)

@@ -77,7 +77,9 @@ async function checkTags(page, when) {
 
 async function checkZones(page) {
   const site = (await apiJson(page, base, "sites")).find((s) => s.active).site;
-  const zones = (await apiJson(page, base, `sites/${site}/map`)).zones;
+  const { zones, grid } = await apiJson(page, base, `sites/${site}/map`);
+  // (a site without an occupancy grid, as every hand-written one: no grid layer, the map as it always was)
+  if (!grid && await page.$(`${MAP} [data-testid=map-grid]`)) fail("a site without a grid has a grid layer");
   const drawn = await page.$$eval(`${MAP} [data-testid=map-zone]`, (els) => els.map((e) => ({ name: e.dataset.zone,
     kind: e.dataset.kind, label: e.querySelector("text")?.textContent ?? "" })));
   for (const z of zones) {

@@ -1,9 +1,11 @@
 // The live map: zones, walls, lanes, places and robots drawn in SVG, in the site's map frame (+y up). Each robot has
 // a colour of its own (from its id) for its outline, its tag and its route; its mode fills it (MODE_COLORS, the
 // legend). Tags live in a layer of their own (map_labels.ts), upright and placed clear of each other and the robots.
+// An imported site's occupancy grid lies faintly under it all.
+import { file } from "./api";
 import { t, term } from "./i18n";
 import { LabelLayer, textWidth, type Box, type Tagged } from "./map_labels";
-import type { Robot, SiteMap } from "./types";
+import type { MapGrid, Robot, SiteMap } from "./types";
 
 const NS = "http://www.w3.org/2000/svg";
 const ROBOT_RADIUS = 0.35; // m, drawn size of a robot
@@ -71,6 +73,27 @@ export function zoneText(z: Zone): string {
 
 interface Marker { g: SVGGElement; pose: SVGGElement; deg: number; robot: Robot }
 
+/** The grids' PNGs by site, fetched with the token (an <image> cannot send it) once a page: object URLs. */
+const gridImages = new Map<string, Promise<string>>();
+
+function gridImage(site: string): Promise<string> {
+  let url = gridImages.get(site);
+  if (!url) {
+    url = file(`/sites/${encodeURIComponent(site)}/map/grid`).then(({ blob }) => URL.createObjectURL(blob));
+    url.catch(() => gridImages.delete(site)); // asked again by the next map
+    gridImages.set(site, url);
+  }
+  return url;
+}
+
+/** The SVG transform that puts a grid's image (drawn top row first at 0,0) into the map frame: its lower-left
+ * corner at the origin, turned by the origin's yaw, its top row the far side (+y). */
+export function gridTransform(grid: MapGrid): string {
+  const [x, y, yaw] = grid.origin;
+  const deg = (yaw * 180) / Math.PI;
+  return `translate(${x} ${y}) rotate(${deg}) translate(0 ${grid.height * grid.resolution}) scale(1 -1)`;
+}
+
 export class MapView {
   /** The whole site, with a margin: the view that Fit shows. */
   readonly home: Box;
@@ -122,6 +145,7 @@ export class MapView {
     }
     this.robotLayer = el("g", { class: "robots" });
     this.routeLayer = el("g", { class: "routes" });
+    if (map.grid) world.appendChild(this.grid(map.site, map.grid));
     world.append(this.zones(siteZones(map)), lanes, walls, placeLayer, this.routeLayer, this.robotLayer);
     this.labels = new LabelLayer(svg); // over everything, in the SVG's own frame: never mirrored or turned
     svg.addEventListener("click", (e) => {
@@ -129,6 +153,17 @@ export class MapView {
       const id = hit?.closest(".robots, .robot-tags") ? hit.dataset.robotId : undefined;
       if (id) this.selectListeners.forEach((f) => f(id));
     });
+  }
+
+  /** The occupancy grid the site was imported from, under everything (faint: style.css), a pixel a cell. */
+  private grid(site: string, grid: MapGrid): SVGGElement {
+    const layer = el("g", { class: "occupancy-grid", "data-testid": "map-grid", transform: gridTransform(grid) });
+    const image = el("image", { width: grid.width * grid.resolution, height: grid.height * grid.resolution,
+      preserveAspectRatio: "none" });
+    layer.appendChild(image);
+    gridImage(site).then((url) => image.setAttribute("href", url),
+      () => layer.remove()); // the background only: without it the map is drawn as for any other site
+    return layer;
   }
 
   /** The zones of the site, under the lanes: a style per kind and a small label at the top-left corner. */

@@ -19,7 +19,10 @@ export interface SiteMap {
   walls: { name: string; polygon: [number, number][] }[];
   places: Place[]; lanes: Lane[]; zones: unknown[];
   timezone?: string; // the site's IANA time zone (its site.yaml): times show in it
+  grid?: MapGrid | null; // an imported site's occupancy grid (GET /sites/{site}/map/grid), drawn under the map
 }
+/** Where the grid's PNG lies: `resolution` metres a pixel, its lower-left corner at `origin` [x, y, yaw]. */
+export interface MapGrid { width: number; height: number; resolution: number; origin: [number, number, number] }
 export interface ParamSpec { name: string; type: string; default: unknown; required: boolean; description: string }
 export interface Template { name: string; description: string; robot_kind: string | null; capabilities: string[]; params: ParamSpec[] }
 

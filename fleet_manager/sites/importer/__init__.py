@@ -18,7 +18,15 @@ from fleet_manager.sites.importer.grid import Grid, SiteImportError, merged_rect
 from fleet_manager.sites.importer.movingai import load_movingai
 from fleet_manager.sites.importer.occupancy import load_occupancy
 from fleet_manager.sites.importer.roadmap import Roadmap, build_roadmap, two_way_width
-from fleet_manager.sites.importer.writer import fleet_yaml, navgraph_yaml, site_yaml, world_sdf, zones_yaml
+from fleet_manager.sites.importer.writer import (
+    MAP_IMAGE,
+    fleet_yaml,
+    map_png,
+    navgraph_yaml,
+    site_yaml,
+    world_sdf,
+    zones_yaml,
+)
 from fleet_manager.sites.service import Site
 
 __all__ = ["ImportedSite", "SiteImportError", "import_site", "load_grid", "parse_fleet_spec"]
@@ -110,12 +118,13 @@ def import_site(map_path: Path, kind: MapKind, name: str, sites_dir: Path, *, re
               "edit the lanes by hand.")
     files = {"world.sdf": world_sdf(name, grid, header), "navgraph.yaml": navgraph_yaml(name, roadmap, header),
              "fleet.yaml": fleet_yaml(name, {m: catalogue[m][0] for _, m in fleet}, robots, roadmap, header),
-             "zones.yaml": zones_yaml(header), "site.yaml": site_yaml(header, timezone)}
+             "zones.yaml": zones_yaml(header), "site.yaml": site_yaml(header, timezone, grid)}
     sites_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=sites_dir))
     try:
         for file_name, text in files.items():
             (staging / file_name).write_text(text, encoding="utf-8")
+        (staging / MAP_IMAGE).write_bytes(map_png(grid))
         _check_loads(staging)
         if target.exists():
             shutil.rmtree(target)
@@ -123,8 +132,8 @@ def import_site(map_path: Path, kind: MapKind, name: str, sites_dir: Path, *, re
     finally:
         if staging.exists():
             shutil.rmtree(staging)
-    return ImportedSite(target, [target / f for f in files], grid, roadmap, len(merged_rectangles(grid.occupied)),
-                        len(robots))
+    return ImportedSite(target, [target / f for f in [*files, MAP_IMAGE]], grid, roadmap,
+                        len(merged_rectangles(grid.occupied)), len(robots))
 
 
 def _check_loads(directory: Path) -> None:

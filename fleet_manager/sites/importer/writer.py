@@ -1,15 +1,21 @@
 """The files of an imported site (docs/site_files.md): world.sdf with one static box per merged rectangle of
-occupied cells, navgraph.yaml from the roadmap, fleet.yaml, zones.yaml (no zones yet) and site.yaml."""
+occupied cells, navgraph.yaml from the roadmap, fleet.yaml, zones.yaml (no zones yet), site.yaml, and the grid
+itself as map.png for the console to draw under the map."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from typing import Any
 
+import numpy as np
 import yaml
 
-from fleet_manager.sites.importer.grid import Grid, merged_rectangles
+from fleet_manager.sites.importer.grid import FREE, OCCUPIED, UNKNOWN, Grid, merged_rectangles
 from fleet_manager.sites.importer.roadmap import Roadmap
+from fleet_manager.sites.map_image import encode_png
+
+MAP_IMAGE = "map.png"
+SHADES = {FREE: 254, OCCUPIED: 0, UNKNOWN: 205}  # as map_saver writes them
 
 OBSTACLE_HEIGHT_M = 1.5
 GZ_SYSTEMS = (("gz-sim-physics-system", "gz::sim::systems::Physics"),
@@ -123,6 +129,17 @@ def zones_yaml(header: str) -> str:
                   "zones here."], {"zones": []})
 
 
-def site_yaml(header: str, timezone: str) -> str:
-    return _yaml([header, "The site's time zone (docs/site_files.md, site.yaml); add `carbon` for CO2 figures."],
-                 {"timezone": timezone})
+def map_png(grid: Grid) -> bytes:
+    """The grid as the console draws it: a greyscale PNG in map_saver's shades, its top row the grid's last row."""
+    shades = np.zeros(grid.cells.shape, dtype=np.uint8)
+    for cell, shade in SHADES.items():
+        shades[grid.cells == cell] = shade
+    return encode_png(shades[::-1])
+
+
+def site_yaml(header: str, timezone: str, grid: Grid) -> str:
+    """The time zone, and the grid's image (MAP_IMAGE) with its resolution and origin."""
+    image = {"image": MAP_IMAGE, "resolution": grid.resolution, "origin": [float(v) for v in grid.origin]}
+    return _yaml([header, "The site's time zone (docs/site_files.md, site.yaml); add `carbon` for CO2 figures.",
+                  "map_image: the grid the site was imported from, drawn faintly under the web console's map."],
+                 {"timezone": timezone, "map_image": image})
