@@ -11,7 +11,7 @@ setup(
         ("share/" + package_name, ["package.xml"]),
     ],
     # vda5050 (the VDA 5050 vehicle) ships with LabFleet itself (the top-level labfleet-fleet-manager distribution)
-    install_requires=["setuptools", "numpy", "shapely", "pydantic", "PyYAML", "paho-mqtt"],
+    install_requires=["setuptools", "numpy", "scipy", "shapely", "pydantic", "PyYAML", "paho-mqtt"],
     zip_safe=True,
     maintainer="LabFleet developers",
     maintainer_email="dev@labfleet.org",

@@ -6,6 +6,7 @@ the true pose in the site's `map`, and /tf carries `<map_frame> → <id>/odom` a
 
 from __future__ import annotations
 
+import array
 import math
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
@@ -132,7 +133,7 @@ def laser_scan(body: Body, angles: np.ndarray, ranges: np.ndarray, now: float, p
     msg.time_increment = 0.0
     msg.range_min = LIDAR_RANGE_MIN
     msg.range_max = float(lidar.range_max)
-    msg.ranges = ranges.astype(np.float32).tolist()
+    msg.ranges = array.array("f", ranges.astype(np.float32).tobytes())  # as it is (a list is checked item by item)
     return msg
 
 

@@ -16,6 +16,7 @@ the physics' rng and every seeded result made before this module existed stay as
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from labfleet_robot.frames import Transform
@@ -102,3 +103,31 @@ class RobotFrames:
     def site_pose(self) -> tuple[float, float, float]:
         """The believed pose taken to the site map with the robot's map_transform."""
         return self.robot.map_transform.to_site(*self.map_pose())
+
+
+class FleetOdometry:
+    """RobotFrames.moved for a fleet at once (the robots' scale errors and drifts are drawn once: kept in arrays)."""
+
+    def __init__(self, frames: Sequence[RobotFrames]) -> None:
+        self.frames = list(frames)
+        self.scale = np.array([f.scale for f in self.frames], dtype=float)
+        self.drift = np.array([f.drift for f in self.frames], dtype=float)
+
+    def moved(self, distance: np.ndarray, turned: np.ndarray) -> None:
+        """frames[i] drove distance[i] (m, signed, along the mid-step heading) and turned by turned[i] (rad)."""
+        which = np.flatnonzero((distance != 0.0) | (turned != 0.0))
+        if not len(which):
+            return
+        some = [self.frames[i] for i in which.tolist()]
+        x = np.array([f.x for f in some])
+        y = np.array([f.y for f in some])
+        yaw = np.array([f.yaw for f in some])
+        d = distance[which]
+        ds = d * self.scale[which]
+        dyaw = turned[which] + self.drift[which] * np.abs(d)
+        mid = yaw + dyaw / 2
+        x += ds * np.cos(mid)
+        y += ds * np.sin(mid)
+        turned_to = (yaw + dyaw).tolist()
+        for f, fx, fy, fyaw in zip(some, x.tolist(), y.tolist(), turned_to, strict=True):
+            f.x, f.y, f.yaw = fx, fy, _wrap(fyaw)

@@ -1,6 +1,12 @@
 """The built-in simulator's physics: planar differential-drive robots among static walls and pedestrians
 (pure Python).
 
+Robot state lives in arrays (bodies.py) and a step moves the whole fleet at once: walls are looked up in a grid
+of the floor, other robots through a KD-tree of the robots close enough to touch in this step, and only the few
+robots that might touch something are then resolved one by one, in fleet order, as the step always did (a robot
+meets the robots before it where they moved to). `scans()` casts every lidar in one vectorised pass (raycast.py).
+labfleet_sim.reference keeps the robot-at-a-time step and scan that this replaced, for the tests that compare them.
+
 Fixed step, seeded, deterministic: the same commands give the same trajectories (scripted pedestrians walk
 as a function of sim time alone, see pedestrians.py; reactive ones, social.py, are stepped here with seeded
 randomness). The ROS node (sim_node.py) wraps it; benchmarks and
@@ -13,23 +19,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 
-from labfleet_sim.fleet_config import FleetConfig, RobotConfig
-from labfleet_sim.odometry import RobotFrames, robot_rng
+from labfleet_sim.bodies import Body, BodyArrays, BodyState
+from labfleet_sim.fleet_config import FleetConfig
+from labfleet_sim.odometry import FleetOdometry, RobotFrames, robot_rng
 from labfleet_sim.pedestrians import PEDESTRIAN_RADIUS, Crowd, PedestrianPose
 from labfleet_sim.people import PeopleSpec
+from labfleet_sim.raycast import LIDAR_RANGE_MIN, Discs, LidarCaster, Lidars, RayTable
 from labfleet_sim.social import ReactiveCrowd, Walkways
+from labfleet_sim.walls import WallGrid
 from labfleet_sim.world import World
+
+__all__ = ["CHARGER_RADIUS_M", "COMMAND_TIMEOUT_S", "CONTACT_MARGIN", "LIDAR_RANGE_MIN", "Body", "BodyState",
+           "Contact", "Every", "Simulator"]
 
 COMMAND_TIMEOUT_S = 0.5
 CONTACT_MARGIN = 0.05  # m a robot must back off before a new contact counts as new
 CHARGER_RADIUS_M = 0.25  # a robot this close to a charger's contact point, standing still, charges
-
-
-LIDAR_RANGE_MIN = 0.05  # m: the least range a lidar reports (LaserScan.range_min)
+LIDAR_CACHE = 8  # lidar layouts kept (one per set of robots scanned together)
 
 
 class Every:
@@ -60,51 +71,21 @@ class Contact:
     other_kind: str = "obstacle"  # robot | person | obstacle: what `other` is
 
 
-@dataclass(frozen=True)
-class BodyState:
-    """A snapshot of one robot: map pose, velocity, battery (percent, 0..100) and odometry totals."""
 
-    robot_id: str
-    x: float
-    y: float
-    yaw: float
-    v: float
-    w: float
-    battery_percentage: float
-    distance_m: float
-    energy_wh: float
-    charging: bool = False
+def _clip(value: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Each value within ±limit."""
+    return np.maximum(-limit, np.minimum(limit, value))
 
 
-@dataclass
-class Body:
-    """One robot's mutable state inside the simulator (read it; change it through Simulator methods)."""
-
-    config: RobotConfig
-    x: float
-    y: float
-    yaw: float
-    battery_wh: float
-    v: float = 0.0
-    w: float = 0.0
-    cmd_v: float = 0.0
-    cmd_w: float = 0.0
-    cmd_time: float = -math.inf
-    distance_m: float = 0.0
-    energy_wh: float = 0.0
-    speed_factor: float = 1.0
-    contacts: set[str] = field(default_factory=set)
-    touched_by: set[str] = field(default_factory=set)  # pedestrians overlapping it that walked into it
-    charging: bool = False
-    charging_allowed: bool = True  # False: it does not charge even on a charger (a VDA 5050 stopCharging)
-
-    @property
-    def battery_percentage(self) -> float:
-        return 100.0 * max(self.battery_wh, 0.0) / self.config.model.battery_capacity_wh
+def _atan2(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """math.atan2 of each pair: numpy's arctan2 rounds some last bits otherwise, and a robot's steering feeds on
+    them (the results stay those of the robot-at-a-time step to the bit)."""
+    return np.array(list(map(math.atan2, y.tolist(), x.tolist())), dtype=float)
 
 
-def _clamp(value: float, limit: float) -> float:
-    return max(-limit, min(limit, value))
+def _hypot(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """math.hypot of each pair (see _atan2)."""
+    return np.array(list(map(math.hypot, x.tolist(), y.tolist())), dtype=float)
 
 
 class Simulator:
@@ -118,23 +99,27 @@ class Simulator:
     ) -> None:
         self.world = world
         self.chargers = [(float(x), float(y)) for x, y in chargers]
+        self._chargers = np.array(self.chargers, dtype=float).reshape(-1, 2)
         self.dt = dt
         self.time = 0.0
         self.rng = np.random.default_rng(seed)
+        self.arrays = BodyArrays(fleet.robots)
         self.bodies: dict[str, Body] = {}
         self.frames: dict[str, RobotFrames] = {}
         for index, robot in enumerate(fleet.robots):
-            cap = robot.model.battery_capacity_wh
-            self.bodies[robot.id] = Body(robot, robot.spawn.x, robot.spawn.y, robot.spawn.yaw,
-                                         cap * robot.battery / 100.0)
+            self.bodies[robot.id] = Body(robot, self.arrays, index)
             self.frames[robot.id] = RobotFrames(robot, robot_rng(seed, index), robot.spawn.x, robot.spawn.y,
                                                 robot.spawn.yaw)
-        segs = np.array(world.segments(), dtype=float).reshape(-1, 4)
-        self._seg_a = segs[:, 0:2]
-        self._seg_d = segs[:, 2:4] - segs[:, 0:2]
-        self._seg_len2 = np.maximum((self._seg_d**2).sum(axis=1), 1e-12)
+        self._ids = list(self.bodies)
+        self._body_list = list(self.bodies.values())
+        self._odometry = FleetOdometry(list(self.frames.values()))
+        self._index = {rid: i for i, rid in enumerate(self._ids)}
         self._seg_model = [o.model for o in world.obstacles for _ in o.polygon]
-        self._rays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        radius = max((r.model.radius for r in fleet.robots), default=0.0)
+        self._walls = WallGrid(np.array(world.segments(), dtype=float), reach=radius + CONTACT_MARGIN + 0.1)
+        self._caster = LidarCaster(world)
+        self._tables: dict[str, RayTable] = {}
+        self._lidars: dict[tuple[str, ...], Lidars] = {}
         self.crowd: Crowd | ReactiveCrowd = Crowd(world.actors)
         if people is not None and not people.scripted_only:
             self.crowd = ReactiveCrowd(world, people, walkways, seed, self._robot_discs())
@@ -174,219 +159,210 @@ class Simulator:
         """Every pedestrian (world actor) where it is now: name, x, y, yaw in the map frame."""
         return self.crowd.poses(self.time)
 
-    # -- geometry -------------------------------------------------------------------------------
-    def _wall_clearance(self, x: float, y: float) -> tuple[float, int]:
-        """Distance from a point to the nearest wall edge, and that edge's index."""
-        if len(self._seg_a) == 0:
-            return math.inf, -1
-        p = np.array([x, y])
-        t = np.clip(((p - self._seg_a) * self._seg_d).sum(axis=1) / self._seg_len2, 0.0, 1.0)
-        nearest = self._seg_a + t[:, None] * self._seg_d
-        dist = np.hypot(*(nearest - p).T)
-        i = int(np.argmin(dist))
-        return float(dist[i]), i
-
-    def _blocked_by(self, body: Body, x: float, y: float) -> list[str]:
-        """What the body would overlap at (x, y) while getting closer to it."""
-        hits = []
-        radius = body.config.model.radius
-        clearance, seg = self._wall_clearance(x, y)
-        if clearance < radius and clearance < self._wall_clearance(body.x, body.y)[0]:
-            hits.append(self._seg_model[seg])
-        for other in self.bodies.values():
-            if other is body:
-                continue
-            limit = radius + other.config.model.radius
-            new = math.hypot(x - other.x, y - other.y)
-            if new < limit and new < math.hypot(body.x - other.x, body.y - other.y):
-                hits.append(other.config.id)
-        if len(self.crowd):  # where they are at the end of this step; a hit only if the robot's own move closes in
-            centres = self.crowd.centres(self.time + self.dt)
-            new_d = np.hypot(centres[:, 0] - x, centres[:, 1] - y)
-            old_d = np.hypot(centres[:, 0] - body.x, centres[:, 1] - body.y)
-            near = (new_d < radius + PEDESTRIAN_RADIUS) & (new_d < old_d)
-            hits += [self.crowd.names[i] for i in np.flatnonzero(near)]
-        return hits
-
-    def _forget_contacts(self, body: Body) -> None:
-        """A contact ends once the robot is clear of it again (with a margin, so touching is one contact)."""
-        clear = body.config.model.radius + CONTACT_MARGIN
-        still = set()
-        for other in body.contacts:
-            if other in self.bodies:
-                o = self.bodies[other]
-                if math.hypot(body.x - o.x, body.y - o.y) < clear + o.config.model.radius:
-                    still.add(other)
-            elif other in self.crowd:
-                if self.crowd.distance(other, body.x, body.y, self.time + self.dt) < clear + PEDESTRIAN_RADIUS:
-                    still.add(other)
-            elif self._wall_clearance(body.x, body.y)[0] < clear:
-                still.add(other)
-        body.contacts = still
-
     def _robot_discs(self) -> np.ndarray:
         """K x 6: every robot's x, y, velocity (vx, vy), radius and heading, for the people around them."""
-        return np.array([(b.x, b.y, b.v * math.cos(b.yaw), b.v * math.sin(b.yaw), b.config.model.radius, b.yaw)
-                         for b in self.bodies.values()], dtype=float).reshape(-1, 6)
+        a = self.arrays
+        return np.column_stack([a.x, a.y, a.v * np.cos(a.yaw), a.v * np.sin(a.yaw), a.radius, a.yaw])
 
     # -- stepping -------------------------------------------------------------------------------
     def step(self) -> list[Contact]:
         """Advance every robot (and every reactive pedestrian) by dt; returns the contacts that began in this step."""
-        dt = self.dt
-        contacts: list[Contact] = []
+        dt, a = self.dt, self.arrays
         if len(self.crowd):
             self.crowd.advance(self.time, dt, self._robot_discs())
-        for rid, body in self.bodies.items():
-            model = body.config.model
-            fresh = self.time - body.cmd_time <= COMMAND_TIMEOUT_S
-            target_v = _clamp(body.cmd_v if fresh else 0.0, model.max_speed * body.speed_factor)
-            target_w = _clamp(body.cmd_w if fresh else 0.0, model.max_yaw_rate * body.speed_factor)
-            if body.battery_wh <= 0:
-                target_v = target_w = 0.0
-            braking = abs(target_v) < abs(body.v) and target_v * body.v >= 0
-            body.v += _clamp(target_v - body.v, (model.max_decel if braking else model.max_accel) * dt)
-            body.w += _clamp(target_w - body.w, model.max_yaw_accel * dt)
-            mid = body.yaw + body.w * dt / 2
-            nx, ny = body.x + body.v * math.cos(mid) * dt, body.y + body.v * math.sin(mid) * dt
-            hits = self._blocked_by(body, nx, ny) if body.v != 0.0 else []
-            driven = body.v * dt  # signed, along the mid-step heading
-            if hits:
-                speed = abs(body.v)
-                body.v = driven = 0.0
-                for other in hits:
-                    if other not in body.contacts:
-                        contacts.append(Contact(self.time, rid, other, body.x, body.y, body.yaw, "robot", speed,
-                                                self._closing(body, other, nx, ny, speed), self._kind_of(other)))
-                body.contacts = set(hits)
-            else:
-                body.distance_m += math.hypot(nx - body.x, ny - body.y)
-                body.x, body.y = nx, ny
-                if body.contacts:
-                    self._forget_contacts(body)
-            body.yaw = math.atan2(math.sin(body.yaw + body.w * dt), math.cos(body.yaw + body.w * dt))
-            frames = self.frames[rid]
-            frames.moved(driven, body.w * dt)
-            frames.update(self.time + dt, body.x, body.y, body.yaw)
-            power = model.idle_power_w + model.drive_power_w * abs(body.v) / model.max_speed
-            used = power * dt / 3600.0
-            body.battery_wh -= used
-            body.energy_wh += used
-            body.charging = self._on_charger(body)
-            if body.charging:
-                body.battery_wh = min(model.battery_capacity_wh, body.battery_wh + model.charge_power_w * dt / 3600.0)
+        fresh = self.time - a.cmd_time <= COMMAND_TIMEOUT_S
+        target_v = _clip(np.where(fresh, a.cmd_v, 0.0), a.max_speed * a.speed_factor)
+        target_w = _clip(np.where(fresh, a.cmd_w, 0.0), a.max_yaw_rate * a.speed_factor)
+        flat = a.battery_wh <= 0
+        target_v[flat] = target_w[flat] = 0.0
+        braking = (np.abs(target_v) < np.abs(a.v)) & (target_v * a.v >= 0)
+        a.v += _clip(target_v - a.v, np.where(braking, a.max_decel, a.max_accel) * dt)
+        a.w += _clip(target_w - a.w, a.max_yaw_accel * dt)
+        mid = a.yaw + a.w * dt / 2
+        nx, ny = a.x + a.v * np.cos(mid) * dt, a.y + a.v * np.sin(mid) * dt
+        contacts, moved = self._resolve(nx, ny)
+        a.v[~moved] = 0.0
+        a.distance_m += np.where(moved, _hypot(nx - a.x, ny - a.y), 0.0)
+        a.x[moved], a.y[moved] = nx[moved], ny[moved]
+        turned = a.w * dt
+        a.yaw[:] = _atan2(np.sin(a.yaw + turned), np.cos(a.yaw + turned))
+        self._odometry.moved(a.v * dt, turned)  # signed, along the mid-step heading
+        later = self.time + dt
+        for f, x, y, yaw in zip(self._odometry.frames, a.x.tolist(), a.y.tolist(), a.yaw.tolist(), strict=True):
+            f.update(later, x, y, yaw)
+        used = (a.idle_power_w + a.drive_power_w * np.abs(a.v) / a.max_speed) * dt / 3600.0
+        a.battery_wh -= used
+        a.energy_wh += used
+        a.charging[:] = self._on_charger()
+        a.battery_wh[:] = np.where(a.charging, np.minimum(a.capacity_wh, a.battery_wh + a.charge_power_w * dt / 3600.0),
+                                   a.battery_wh)
         if len(self.crowd):
             contacts += self._walked_into()
         self.time += dt
         return contacts
 
+    def _resolve(self, nx: np.ndarray, ny: np.ndarray) -> tuple[list[Contact], np.ndarray]:
+        """The contacts that began and which robots make their move to (nx, ny): a move that closes in on a wall, a
+        robot or a person it would overlap is stopped; a robot clear again forgets its contacts. Only the robots
+        near something are taken one by one, in fleet order: one meets the robots before it where they moved to."""
+        a, n = self.arrays, len(self._ids)
+        moving = a.v != 0.0
+        clear, seg = self._walls.nearest(np.column_stack([np.concatenate([nx, a.x]), np.concatenate([ny, a.y])]))
+        new_clear, new_seg, old_clear = clear[:n], seg[:n], clear[n:]
+        wall = moving & (new_clear < a.radius) & (new_clear < old_clear)
+        people = np.zeros((n, 0), dtype=bool)
+        if len(self.crowd):  # where they are at the end of this step; a hit only if the robot's own move closes in
+            later = self.crowd.centres(self.time + self.dt)
+            new_d = np.hypot(later[None, :, 0] - nx[:, None], later[None, :, 1] - ny[:, None])
+            old_d = np.hypot(later[None, :, 0] - a.x[:, None], later[None, :, 1] - a.y[:, None])
+            people = moving[:, None] & (new_d < a.radius[:, None] + PEDESTRIAN_RADIUS) & (new_d < old_d)
+        partners: dict[int, list[int]] = {}
+        if n > 1 and moving.any():
+            reach = 2 * float(a.radius.max()) + 2 * float(np.abs(a.v).max()) * self.dt + 1e-6
+            pairs = cKDTree(np.column_stack([a.x, a.y])).query_pairs(reach, output_type="ndarray")
+            for i, j in pairs.tolist():
+                if moving[i]:
+                    partners.setdefault(i, []).append(j)
+                if moving[j]:
+                    partners.setdefault(j, []).append(i)
+        busy = set(np.flatnonzero(wall | people.any(axis=1)).tolist()) | set(partners)
+        busy |= {i for i, body in enumerate(self._body_list) if body.contacts}
+        moved = np.ones(n, dtype=bool)
+        contacts: list[Contact] = []
+        for i in sorted(busy):
+            body = self.bodies[self._ids[i]]
+            hits = []
+            if moving[i]:
+                if wall[i]:
+                    hits.append(self._seg_model[new_seg[i]])
+                hits += self._robots_hit(i, sorted(partners.get(i, ())), nx, ny, moved)
+                hits += [self.crowd.names[p] for p in np.flatnonzero(people[i])]
+            if hits:
+                speed = abs(body.v)
+                for other in hits:
+                    if other not in body.contacts:
+                        contacts.append(Contact(self.time, body.config.id, other, body.x, body.y, body.yaw, "robot",
+                                                speed, self._closing(body.x, body.y, other, nx[i], ny[i], speed),
+                                                self._kind_of(other)))
+                body.contacts = set(hits)
+                moved[i] = False
+            elif body.contacts:
+                self._forget_contacts(i, nx, ny, moved)
+        return contacts, moved
+
+    def _where(self, j: int, i: int, nx: np.ndarray, ny: np.ndarray, moved: np.ndarray) -> tuple[float, float]:
+        """Where robot j is while robot i's move is resolved: moved already if it comes before i and was free to."""
+        if j < i and moved[j]:
+            return float(nx[j]), float(ny[j])
+        return float(self.arrays.x[j]), float(self.arrays.y[j])
+
+    def _robots_hit(self, i: int, others: list[int], nx: np.ndarray, ny: np.ndarray, moved: np.ndarray) -> list[str]:
+        a = self.arrays
+        x, y, px, py = float(a.x[i]), float(a.y[i]), float(nx[i]), float(ny[i])
+        hits = []
+        for j in others:
+            ox, oy = self._where(j, i, nx, ny, moved)
+            new = math.hypot(px - ox, py - oy)
+            if new < a.radius[i] + a.radius[j] and new < math.hypot(x - ox, y - oy):
+                hits.append(self._ids[j])
+        return hits
+
+    def _forget_contacts(self, i: int, nx: np.ndarray, ny: np.ndarray, moved: np.ndarray) -> None:
+        """A contact ends once the robot (moved to (nx, ny)) is clear of it again (with a margin, so touching is one
+        contact)."""
+        body = self.bodies[self._ids[i]]
+        x, y = float(nx[i]), float(ny[i])
+        clear = body.config.model.radius + CONTACT_MARGIN
+        still = set()
+        for other in body.contacts:
+            if other in self._index:
+                j = self._index[other]
+                ox, oy = self._where(j, i, nx, ny, moved)
+                if math.hypot(x - ox, y - oy) < clear + self.arrays.radius[j]:
+                    still.add(other)
+            elif other in self.crowd:
+                if self.crowd.distance(other, x, y, self.time + self.dt) < clear + PEDESTRIAN_RADIUS:
+                    still.add(other)
+            elif self._walls.nearest(np.array([[x, y]]))[0][0] < clear:
+                still.add(other)
+        body.contacts = still
+
     def _kind_of(self, other: str) -> str:
         return "robot" if other in self.bodies else "person" if other in self.crowd else "obstacle"
 
-    def _closing(self, body: Body, other: str, nx: float, ny: float, speed: float) -> float:
-        """How fast the robot's move toward (nx, ny) closes in on `other` (a pedestrian's own motion included)."""
+    def _closing(self, x: float, y: float, other: str, nx: float, ny: float, speed: float) -> float:
+        """How fast the robot's move from (x, y) toward (nx, ny) closes in on `other` (a pedestrian's own motion
+        included)."""
         if other not in self.crowd:
             return speed
-        before = self.crowd.distance(other, body.x, body.y, self.time)
-        after = self.crowd.distance(other, nx, ny, self.time + self.dt)
+        before = self.crowd.distance(other, x, y, self.time)
+        after = self.crowd.distance(other, float(nx), float(ny), self.time + self.dt)
         return max(0.0, (before - after) / self.dt)
 
     def _walked_into(self) -> list[Contact]:
         """Pedestrians that came to overlap a robot by their own motion in this step (the robot's own moves into
         them are stopped and reported by step())."""
-        out = []
+        a, out = self.arrays, []
         now, later = self.crowd.centres(self.time), self.crowd.centres(self.time + self.dt)
-        for rid, body in self.bodies.items():
-            limit = body.config.model.radius + PEDESTRIAN_RADIUS
-            d_now = np.hypot(now[:, 0] - body.x, now[:, 1] - body.y)
-            d_later = np.hypot(later[:, 0] - body.x, later[:, 1] - body.y)
-            touching = {self.crowd.names[i] for i in np.flatnonzero(d_later < limit)}
-            for i in np.flatnonzero((d_later < limit) & (d_later < d_now)):
-                name = self.crowd.names[i]
+        d_now = np.hypot(now[None, :, 0] - a.x[:, None], now[None, :, 1] - a.y[:, None])
+        d_later = np.hypot(later[None, :, 0] - a.x[:, None], later[None, :, 1] - a.y[:, None])
+        touching = d_later < (a.radius + PEDESTRIAN_RADIUS)[:, None]
+        closing = touching & (d_later < d_now)
+        for i, rid in enumerate(self._ids):
+            body = self.bodies[rid]
+            if not body.touched_by and not touching[i].any():
+                continue
+            for p in np.flatnonzero(closing[i]):
+                name = self.crowd.names[p]
                 if name not in body.touched_by and name not in body.contacts:
                     out.append(Contact(self.time, rid, name, body.x, body.y, body.yaw, "person", abs(body.v),
-                                       float((d_now[i] - d_later[i]) / self.dt), "person"))
+                                       float((d_now[i, p] - d_later[i, p]) / self.dt), "person"))
             clear = body.config.model.radius + CONTACT_MARGIN + PEDESTRIAN_RADIUS
-            body.touched_by = {n for n in body.touched_by | touching
-                               if self.crowd.distance(n, body.x, body.y, self.time + self.dt) < clear}
+            names = body.touched_by | {self.crowd.names[p] for p in np.flatnonzero(touching[i])}
+            body.touched_by = {n for n in names if self.crowd.distance(n, body.x, body.y, self.time + self.dt) < clear}
         return out
 
-    def _on_charger(self, body: Body) -> bool:
-        """Docked: standing still within CHARGER_RADIUS_M of a charger's contact point."""
-        if not body.charging_allowed or abs(body.v) > 0.02:
-            return False
-        if body.battery_wh >= body.config.model.battery_capacity_wh and not body.charging:
-            return False
-        return any(math.hypot(body.x - cx, body.y - cy) <= CHARGER_RADIUS_M for cx, cy in self.chargers)
+    def _on_charger(self) -> np.ndarray:
+        """Docked: standing still within CHARGER_RADIUS_M of a charger's contact point (not when charging is not
+        allowed, nor when full unless it was charging)."""
+        a = self.arrays
+        if not len(self._chargers):
+            return np.zeros(len(a.x), dtype=bool)
+        near = (np.hypot(a.x[:, None] - self._chargers[None, :, 0], a.y[:, None] - self._chargers[None, :, 1])
+                <= CHARGER_RADIUS_M).any(axis=1)
+        full = (a.battery_wh >= a.capacity_wh) & ~a.charging
+        return near & a.charging_allowed & (np.abs(a.v) <= 0.02) & ~full
 
     # -- sensing --------------------------------------------------------------------------------
+    def _table(self, robot_id: str) -> RayTable:
+        table = self._tables.get(robot_id)
+        if table is None:
+            table = self._tables[robot_id] = RayTable.of(self.bodies[robot_id].config.model.lidar)
+        return table
+
     def scan_angles(self, robot_id: str) -> np.ndarray:
-        lidar = self.bodies[robot_id].config.model.lidar
-        fov = math.radians(lidar.fov_deg)
-        if lidar.fov_deg >= 360:
-            return np.linspace(-math.pi, math.pi, lidar.samples, endpoint=False)
-        return np.linspace(-fov / 2, fov / 2, lidar.samples)
+        return self._table(robot_id).angles.copy()
 
     def scan(self, robot_id: str) -> np.ndarray:
-        """Ranges of the robot's 2D lidar (robot frame angles from scan_angles); inf where nothing is hit.
+        """Ranges of the robot's 2D lidar (robot frame angles from scan_angles); inf where nothing is hit."""
+        return self.scans([robot_id])[robot_id]
 
-        Vectorised over rays x wall edges and rays x discs (other robots, pedestrians); edges and discs out
-        of range are culled first.
-        """
-        body = self.bodies[robot_id]
-        lidar = body.config.model.lidar
-        cos_a, sin_a = self._ray_table(robot_id)
-        cy, sy = math.cos(body.yaw), math.sin(body.yaw)
-        dx = cos_a * cy - sin_a * sy  # ray directions in the map frame, R
-        dy = sin_a * cy + cos_a * sy
-        ranges = np.full(len(dx), np.inf)
-        reach = lidar.range_max
-        if len(self._seg_a):
-            q = self._seg_a - (body.x, body.y)  # S x 2, segment starts relative to the robot
-            t_near = np.clip(-(q * self._seg_d).sum(axis=1) / self._seg_len2, 0.0, 1.0)
-            near = q + t_near[:, None] * self._seg_d
-            keep = (near * near).sum(axis=1) <= reach * reach
-            q, e = q[keep], self._seg_d[keep]
-            if len(q):
-                qx, qy, ex, ey = q[:, 0], q[:, 1], e[:, 0], e[:, 1]
-                denom = np.outer(dx, ey) - np.outer(dy, ex)  # R x S
-                t_num = qx * ey - qy * ex  # S: distance along the ray times denom
-                u_num = np.outer(dy, qx) - np.outer(dx, qy)  # R x S: position along the edge times denom
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    inv = 1.0 / denom
-                    t = t_num * inv
-                    u = u_num * inv
-                valid = (t > 0) & (u >= 0) & (u <= 1)
-                ranges = np.where(valid, t, np.inf).min(axis=1)
-        c, r = self._discs_around(body)
-        if len(c):
-            near_discs = np.hypot(c[:, 0], c[:, 1]) - r <= reach
-            person = (np.arange(len(c)) >= len(c) - len(self.crowd))[near_discs]
-            c, r = c[near_discs], r[near_discs]
-            if len(c):
-                proj = np.outer(dx, c[:, 0]) + np.outer(dy, c[:, 1])  # R x N
-                gap2 = (r * r)[None, :] - ((c * c).sum(axis=1)[None, :] - proj * proj)
-                with np.errstate(invalid="ignore"):
-                    hit = proj - np.sqrt(gap2)
-                hit = np.where((gap2 >= 0) & (hit > 0), hit, np.inf).min(axis=1)
-                if (person & ((c * c).sum(axis=1) < r * r)).any():  # a person over the lidar (walking into the
-                    hit = np.full(len(dx), LIDAR_RANGE_MIN)  # robot) blinds it: every ray returns its least range
-                ranges = np.minimum(ranges, hit)
-        return np.where(ranges <= reach, ranges, np.inf)
-
-    def _discs_around(self, body: Body) -> tuple[np.ndarray, np.ndarray]:
-        """Centres relative to the body (N x 2) and radii of the other robots and of the pedestrians."""
-        others = [o for o in self.bodies.values() if o is not body]
-        c = np.array([(o.x - body.x, o.y - body.y) for o in others], dtype=float).reshape(-1, 2)
-        r = np.array([o.config.model.radius for o in others], dtype=float)
+    def scans(self, robot_ids: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """The lidar ranges of these robots (default: all), cast together: wall edges, the other robots and the
+        pedestrians; inf where nothing is hit."""
+        ids = tuple(self._ids if robot_ids is None else robot_ids)
+        lidars = self._lidars.get(ids)
+        if lidars is None:
+            if len(self._lidars) >= LIDAR_CACHE:
+                del self._lidars[next(iter(self._lidars))]
+            lidars = self._lidars[ids] = Lidars([self._table(rid) for rid in ids])
+        a = self.arrays
+        which = np.array([self._index[rid] for rid in ids], dtype=np.int64)
+        centres, radii = np.column_stack([a.x, a.y]), a.radius
+        person = np.zeros(len(radii), dtype=bool)
         if len(self.crowd):
-            c = np.vstack([c, self.crowd.centres(self.time) - (body.x, body.y)])
-            r = np.concatenate([r, np.full(len(self.crowd), PEDESTRIAN_RADIUS)])
-        return c, r
-
-    def _ray_table(self, robot_id: str) -> tuple[np.ndarray, np.ndarray]:
-        """cos and sin of the lidar's ray angles in the robot frame (cached per robot)."""
-        table = self._rays.get(robot_id)
-        if table is None:
-            angles = self.scan_angles(robot_id)
-            table = self._rays[robot_id] = (np.cos(angles), np.sin(angles))
-        return table
+            centres = np.vstack([centres, self.crowd.centres(self.time)])
+            radii = np.concatenate([radii, np.full(len(self.crowd), PEDESTRIAN_RADIUS)])
+            person = np.concatenate([person, np.ones(len(self.crowd), dtype=bool)])
+        ranges = self._caster.cast(a.x[which], a.y[which], a.yaw[which], lidars, Discs(centres, radii, person, which))
+        return dict(zip(ids, ranges, strict=True))

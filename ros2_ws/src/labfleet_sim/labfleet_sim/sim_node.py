@@ -122,6 +122,7 @@ class SimNode(Node):
         self._own_tf_pubs = {rid: self.create_publisher(TFMessage, f"/{rid}/tf", TF_QOS) for rid in self.sim.frames}
         self.create_service(SimFault, "/sim/fault", self._on_fault)
         self._pubs: dict[str, RobotPublishers] = {}
+        self._angles = {rid: self.sim.scan_angles(rid) for rid in self.sim.bodies}
         for rid in self.sim.bodies:
             if self.vda is None or rid not in self.vda.vehicles:  # a VDA 5050 vehicle takes no cmd_vel
                 self.create_subscription(Twist, f"/{rid}/cmd_vel", partial(self._on_cmd, rid), 10)
@@ -188,6 +189,7 @@ class SimNode(Node):
         if self._clock_due.due(now):
             self._clock_pub.publish(conversions.clock(now))
         odom, scan, battery = self._odom.due(now), self._scan.due(now), self._battery.due(now)
+        ranges = self.sim.scans() if scan else {}  # every lidar cast together, only when the scans are due
         when = conversions.stamp(now)
         if odom:
             dropped = self.faults.dropped_robots
@@ -206,8 +208,7 @@ class SimNode(Node):
                 if pubs.ground_truth.get_subscription_count() > 0:  # a test's or a tool's
                     pubs.ground_truth.publish(conversions.ground_truth(body, when, pubs.ground_truth_msg))
             if scan:
-                pubs.scan.publish(conversions.laser_scan(body, self.sim.scan_angles(rid), self.sim.scan(rid), now,
-                                                         self._scan.period))
+                pubs.scan.publish(conversions.laser_scan(body, self._angles[rid], ranges[rid], now, self._scan.period))
             if battery:
                 pubs.battery.publish(conversions.battery(body, now))
 

@@ -205,13 +205,14 @@ class VdaFleet:
             if not self.bus.wait_connected(0.0):
                 log.warning("VDA 5050: not every vehicle is connected to the broker; retrying (meanwhile they drive "
                             "on and stop at the end of their base)")
+        ranges = self.sim.scans(list(self.vehicles))  # cast together (commands do not move anything until the step)
         for rid, vehicle in self.vehicles.items():
             body = self.sim.bodies[rid]
             localised = self.faults is None or not self.faults.dropped(rid)
             vehicle.set_localised(localised)
             if localised or rid not in self._held:
                 self._held[rid] = self.sim.frames[rid].map_pose()
-            scan = (self.sim.scan(rid), self.sim.scan_angles(rid))
+            scan = (ranges[rid], self.sim.scan_angles(rid))
             v, w = self.bus.step(vehicle.description.serial_number, self.sim.time, self._held[rid],
                                  (body.v, body.w), body.battery_percentage, body.charging, scan, wall_s=now)
             self.sim.set_charging_allowed(rid, vehicle.charging_requested is not False)
