@@ -1,23 +1,24 @@
-"""Load (issue 8): 100 simulated robots publishing RobotState at 10 Hz, 20 websocket clients and 50
-concurrent API clients against a fleet manager on 127.0.0.1, for a bounded time.
+"""Load, open-loop (issues 8 and 16): API requests at fixed arrival rates while 100 simulated robots stream
+RobotState at 10 Hz and 20 websocket clients watch, against a fleet manager on 127.0.0.1, each step bounded.
 
 Everything is real: the fleet manager is `python -m fleet_manager` (as `labfleet up` starts it) on a copy of
-the living lab whose fleet.yaml lists the simulated robots; the robots are an rclpy publisher in a child
-process (bench/ros_load.py) on the real topic, /fleet/robot_states, on a ROS domain of its own (190-199,
-discovery on localhost); the clients log in as admin and send its token. Each API client loops over the
-request mix of an operator console: robots, one robot, missions, one mission, dispatch, traffic, health,
-submit a mission, cancel it, report an incident. Dispatch is paused, so submitted missions stay queued
-(there is no simulator to drive them).
+the living lab whose fleet.yaml lists the simulated robots; the robots are an rclpy publisher in a child process
+(bench/ros_load.py) on /fleet/robot_states, on the ROS domain of `ROS_DOMAIN_ID` (discovery on localhost); the
+websocket clients and the request generators run in processes of their own (the generators each from a loopback
+address of its own). A generator sends each request at its scheduled time whether or not earlier ones were
+answered (open loop: a slow server is not offered less), and a request's latency runs from its scheduled time
+to its answer, so time spent waiting for a connection counts. The mix is an operator console's: robots, one
+robot, missions, one mission, dispatch, traffic, health, submit a mission, cancel it, report an incident.
+Dispatch is paused, so submitted missions stay queued (no simulator drives them).
 
-The baseline is measured first, in the same run: the same request mix from 1 API client, with no telemetry
-(the robots announced once, then silent; no websocket client). Then the load: every request's latency,
-each telemetry frame's latency (the robot's wall_time stamp when it published the state to its receipt by
-a websocket client), and errors: any answer but 2xx, any failed connection, any websocket closed early,
-any robot shown offline while it publishes, any state the fleet manager did not take in. Prints p50/p99
-of each, load/baseline ratios, and exits non-zero on any error.
+The baseline is measured first, in the same run: the same mix at `--baseline-rate` with no telemetry (the robots
+announced once, then silent; no websocket client). Then, with the robots streaming and the websocket clients
+connected, one step per rate in `--rates`: requests/s answered, p50/p99 latency, errors (any answer but 2xx, a
+failed connection, a timeout). Prints the knee: the first rate whose p99 crosses 100 ms. Errors anywhere (a
+websocket closed early, states the fleet manager did not take in, ERROR lines in its log) make it exit 1.
 
-    .venv/bin/python bench/load.py [--seconds 60] [--baseline-seconds 15] [--robots 100] [--rate 10]
-                                   [--ws-clients 20] [--api-clients 50] [--database sqlite|postgres]
+    .venv/bin/python bench/load.py [--rates 50 100 200 400] [--seconds 20] [--robots 100] [--ws-clients 20]
+                                   [--generators 2] [--database sqlite|postgres]
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import uuid
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -111,22 +112,14 @@ def logged_errors(log: Path) -> list[str]:
             if line.startswith(("ERROR", "CRITICAL"))]
 
 
-# -- API clients ---------------------------------------------------------------------------------------
-@dataclass
-class Requests:
-    latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    errors: Counter[str] = field(default_factory=Counter)
-    offline: int = 0  # GET /robots answers showing a publishing robot offline
-
-    def all(self) -> np.ndarray:
-        return np.concatenate([np.array(v) for v in self.latency.values()]) if self.latency else np.array([])
+# -- API requests (generator processes) ------------------------------------------------------------------
+KNEE_MS = 100.0
 
 
 @dataclass
 class Context:
     robots: list[str]
     place: str
-    check_online: bool
 
 
 def request_for(kind: str, ctx: Context, own: deque[int], i: int) -> tuple[str, str, Any] | None:
@@ -138,11 +131,11 @@ def request_for(kind: str, ctx: Context, own: deque[int], i: int) -> tuple[str, 
     if kind == "missions":
         return "GET", "/missions?limit=50", None
     if kind == "mission":
-        return ("GET", f"/missions/{own[-1]}", None) if own else None
+        return ("GET", f"/missions/{own[-1]}", None) if own else ("GET", "/health", None)
     if kind == "submit":
         return "POST", "/missions", {"template": "delivery", "params": {"destination": ctx.place}}
     if kind == "cancel":
-        return ("POST", f"/missions/{own.popleft()}/cancel", None) if own else None
+        return ("POST", f"/missions/{own.popleft()}/cancel", None) if own else ("GET", "/dispatch", None)
     if kind == "dispatch":
         return "GET", "/dispatch", None
     if kind == "traffic":
@@ -155,43 +148,67 @@ def request_for(kind: str, ctx: Context, own: deque[int], i: int) -> tuple[str, 
     raise ValueError(kind)
 
 
-async def api_client(http: httpx.AsyncClient, n: int, ctx: Context, until: float, out: Requests) -> None:
-    own: deque[int] = deque()  # missions this client submitted and has not canceled yet
-    i = n
-    while time.monotonic() < until:
-        kind = MIX[i % len(MIX)]
-        i += 1
-        request = request_for(kind, ctx, own, i)
-        if request is None:
-            continue
-        method, path, body = request
-        label = f"{method} {path.split('?')[0]}" if kind not in ("robot", "mission", "cancel") else kind
-        t0 = time.perf_counter()
-        try:
-            r = await http.request(method, API + path, json=body)
-        except httpx.HTTPError as exc:
-            out.errors[f"{label}: {type(exc).__name__}"] += 1
-            continue
-        dt = time.perf_counter() - t0
-        if not 200 <= r.status_code < 300:
-            out.errors[f"{label}: {r.status_code} {r.text[:120]}"] += 1
-            continue
-        out.latency[kind].append(dt)
-        if kind == "submit":
-            own.append(r.json()["id"])
-        elif kind == "robots" and ctx.check_online:
-            out.offline += any(robot["mode"] == "offline" for robot in r.json())
+def generate(url: str, token: str, ctx: Context, rate: float, start: float, seconds: float, phase: int,
+             address: str, out: Any) -> None:
+    """Requests at `rate` per second from `start` for `seconds`, open loop, from `address`; reports
+    ("api", latencies by kind, errors)."""
+
+    async def main() -> tuple[dict[str, list[float]], Counter[str]]:
+        latency: dict[str, list[float]] = defaultdict(list)
+        errors: Counter[str] = Counter()
+        own: deque[int] = deque()  # missions this generator submitted and has not canceled yet
+        transport = httpx.AsyncHTTPTransport(local_address=address, limits=httpx.Limits(
+            max_connections=150, max_keepalive_connections=150))
+        async with httpx.AsyncClient(base_url=url + API, headers={"Authorization": f"Bearer {token}"},
+                                     transport=transport, timeout=10) as http:
+
+            async def one(i: int, due: float) -> None:
+                kind = MIX[i % len(MIX)]
+                method, path, body = request_for(kind, ctx, own, i) or ("GET", "/health", None)
+                try:
+                    r = await http.request(method, path, json=body)
+                except httpx.HTTPError as exc:
+                    errors[f"{kind}: {type(exc).__name__}"] += 1
+                    return
+                if not 200 <= r.status_code < 300:
+                    errors[f"{kind}: {r.status_code} {r.text[:100]}"] += 1
+                    return
+                latency[kind].append(time.time() - due)
+                if kind == "submit":
+                    own.append(r.json()["id"])
+
+            tasks = []
+            for i in range(int(rate * seconds)):
+                due = start + i / rate
+                await asyncio.sleep(max(0.0, due - time.time()))
+                tasks.append(asyncio.create_task(one(i + phase, due)))
+            await asyncio.gather(*tasks)
+        return latency, errors
+
+    latency, errors = asyncio.run(main())
+    out.put(("api", dict(latency), errors))
 
 
-async def run_clients(url: str, token: str, clients: int, ctx: Context, start: float, seconds: float) -> Requests:
-    out = Requests()
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, limits=limits,
-                                 timeout=30) as http:
-        await asyncio.sleep(max(0.0, start - time.time()))
-        until = time.monotonic() + seconds
-        await asyncio.gather(*(api_client(http, n, ctx, until, out) for n in range(clients)))
-    return out
+def step(ctx_mp: Any, url: str, token: str, ctx: Context, rate: float, seconds: float,
+         generators: int) -> tuple[np.ndarray, dict[str, list[float]], Counter[str]]:
+    """One rate, split over `generators` processes: every latency (s), by kind, and the errors."""
+    q = ctx_mp.Queue()  # the generators' own (the publisher and the websocket clients report on the run's)
+    start = time.time() + 2.0  # the generators' start-up
+    procs = [ctx_mp.Process(target=generate, args=(url, token, ctx, rate / generators, start + g / rate, seconds,
+                                                   g * 5, f"127.0.0.{10 + g}", q)) for g in range(generators)]
+    for proc in procs:
+        proc.start()
+    by_kind: dict[str, list[float]] = defaultdict(list)
+    errors: Counter[str] = Counter()
+    for _ in procs:
+        _, latency, errs = q.get(timeout=seconds + 120)
+        for kind, values in latency.items():
+            by_kind[kind].extend(values)
+        errors.update(errs)
+    for proc in procs:
+        proc.join(timeout=30)
+    values = np.concatenate([np.array(v) for v in by_kind.values()]) if by_kind else np.array([])
+    return values, by_kind, errors
 
 
 # -- websocket clients (child processes) ------------------------------------------------------------------
@@ -263,21 +280,24 @@ def percentiles(values: np.ndarray) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=60.0, help="the load phase, measured after a warm-up")
+    parser.add_argument("--rates", type=float, nargs="+", default=[50, 100, 200, 400], help="requests/s, one step each")
+    parser.add_argument("--seconds", type=float, default=20.0, help="each step")
+    parser.add_argument("--baseline-rate", type=float, default=5.0)
     parser.add_argument("--baseline-seconds", type=float, default=15.0)
     parser.add_argument("--robots", type=int, default=100)
     parser.add_argument("--rate", type=float, default=10.0, help="states per robot per second")
     parser.add_argument("--ws-clients", type=int, default=20)
-    parser.add_argument("--api-clients", type=int, default=50)
+    parser.add_argument("--generators", type=int, default=2, help="request generator processes")
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--port", type=int, default=8790)
     args = parser.parse_args()
-    domain = 190 + os.getpid() % 10
-    token_minutes = 15 + (args.seconds + args.baseline_seconds) / 60
+    domain = int(os.environ.get("ROS_DOMAIN_ID", "0"))
+    streaming_s = WARMUP_S + len(args.rates) * (args.seconds + 4.0)
+    token_minutes = 15 + (streaming_s + args.baseline_seconds) / 60
     errors: Counter[str] = Counter()
-    cpu: dict[str, float] = {}  # the fleet manager's CPU, in cores, per phase
-    ctx = mp.get_context("spawn")
-    q: Any = ctx.Queue()
+    ctx_mp = mp.get_context("spawn")
+    q: Any = ctx_mp.Queue()
+    rows: list[tuple[str, float, int, float, float, Counter[str], float]] = []
     with tempfile.TemporaryDirectory(prefix="labfleet-load-") as tmp_name:
         tmp = Path(tmp_name)
         with (postgres_database() if args.database == "postgres" else _sqlite(tmp)) as database_url, \
@@ -288,62 +308,64 @@ def main() -> None:
             site_map = httpx.get(f"{url}{API}/sites/{SITE}/map", headers=headers, timeout=10).json()
             place = next(p["name"] for p in site_map["places"] if p.get("kind") != "charger" and
                          not p["name"].startswith("c_"))
-            robots = [f"bench_{i:04d}" for i in range(args.robots)]
-            print(f"LabFleet load: {args.robots} robots x {args.rate:g} Hz, {args.ws_clients} websocket clients, "
-                  f"{args.api_clients} API clients, {args.seconds:g} s; baseline: 1 API client, no telemetry, "
-                  f"{args.baseline_seconds:g} s; {args.database}, ROS_DOMAIN_ID={domain}; host: {os.cpu_count()} "
-                  f"CPUs, load average {os.getloadavg()[0]:.1f} at the start", flush=True)
+            ctx = Context([f"bench_{i:04d}" for i in range(args.robots)], place)
+            print(f"LabFleet load, open loop: {args.robots} robots x {args.rate:g} Hz, {args.ws_clients} websocket "
+                  f"clients; requests at {', '.join(f'{r:g}' for r in args.rates)}/s from {args.generators} "
+                  f"processes, {args.seconds:g} s each; baseline {args.baseline_rate:g}/s without telemetry; "
+                  f"{args.database}, ROS_DOMAIN_ID={domain}; {os.cpu_count()} CPUs, load average "
+                  f"{os.getloadavg()[0]:.1f} at the start", flush=True)
 
             # the robots announce themselves for a few seconds, then fall silent: GET /robots lists them in
             # the baseline too (offline)
-            announce = ctx.Process(target=publish_states, args=(domain, args.robots, args.rate, 5.0, q))
+            announce = ctx_mp.Process(target=publish_states, args=(domain, args.robots, args.rate, 5.0, q))
             announce.start()
             wait_for_robots(url, token, args.robots)
             q.get(timeout=60)
             announce.join()
             cpu0 = cpu_seconds(pid)
-            baseline = asyncio.run(run_clients(url, token, 1, Context(robots, place, False), time.time(),
-                                               args.baseline_seconds))
-            cpu["baseline"] = (cpu_seconds(pid) - cpu0) / args.baseline_seconds
+            values, _, errs = step(ctx_mp, url, token, ctx, args.baseline_rate, args.baseline_seconds, 1)
+            rows.append(("baseline", args.baseline_rate, len(values), *percentiles(values), errs,
+                         (cpu_seconds(pid) - cpu0) / args.baseline_seconds))
 
             start = time.time() + WARMUP_S
-            publisher = ctx.Process(target=publish_states,
-                                    args=(domain, args.robots, args.rate, WARMUP_S + args.seconds + 1.0, q))
+            publisher = ctx_mp.Process(target=publish_states,
+                                       args=(domain, args.robots, args.rate, streaming_s + 1.0, q, True))
             ws_url = f"ws{url.removeprefix('http')}{API}/ws/telemetry?token={token}"
             shares = [args.ws_clients // WS_PROCESSES + (i < args.ws_clients % WS_PROCESSES)
                       for i in range(WS_PROCESSES)]
-            watchers = [ctx.Process(target=ws_clients, args=(ws_url, n, start, args.seconds, q))
+            watchers = [ctx_mp.Process(target=ws_clients, args=(ws_url, n, start, streaming_s - WARMUP_S, q))
                         for n in shares if n]
             for proc in (publisher, *watchers):
                 proc.start()
             time.sleep(max(0.0, start - time.time()))
-            before, t0, cpu0 = received(url, token), time.monotonic(), cpu_seconds(pid)
-            load = asyncio.run(run_clients(url, token, args.api_clients, Context(robots, place, True), start,
-                                           args.seconds))
-            cpu["load"] = (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+            before, t0 = received(url, token), time.monotonic()
+            for rate in args.rates:
+                print(f"  {rate:g} requests/s ...", file=sys.stderr, flush=True)
+                cpu0, c0 = cpu_seconds(pid), time.monotonic()
+                values, kinds, errs = step(ctx_mp, url, token, ctx, rate, args.seconds, args.generators)
+                rows.append(("load", rate, len(values), *percentiles(values), errs,
+                             (cpu_seconds(pid) - cpu0) / (time.monotonic() - c0)))
+                print("    " + ", ".join(f"{k} {percentiles(np.array(v))[1]:.0f}" for k, v in sorted(kinds.items()))
+                      + " (p99 ms by request)", file=sys.stderr, flush=True)
+                errors.update({f"{rate:g}/s {k}": v for k, v in errs.items()})
             ingested = (received(url, token) - before) / (time.monotonic() - t0)
-            results = [q.get(timeout=args.seconds + 120) for _ in range(1 + len(watchers))]
+            results = [q.get(timeout=streaming_s + 120) for _ in range(1 + len(watchers))]
             for proc in (publisher, *watchers):
                 proc.join(timeout=30)
         for line in logged_errors(tmp / "fleet_manager.log"):
             errors[f"fleet manager log: {line[:150]}"] += 1
 
-    published = next(r for r in results if r[0] == "published")
     ws = [r for r in results if r[0] == "ws"]
-    frames = sum(r[1] for r in ws)
     telemetry = np.concatenate([r[2] for r in ws]) if ws else np.array([])
     for r in ws:
         errors.update(r[3])
-    errors.update({f"baseline {k}": v for k, v in baseline.errors.items()})
-    errors.update(load.errors)
-    if load.offline:
-        errors[f"GET /robots showed a publishing robot offline ({load.offline} answers)"] += load.offline
+    errors.update({f"baseline {k}": v for k, v in rows[0][5].items()})
     offered = args.robots * args.rate
     if ingested < 0.95 * offered:
         errors[f"the fleet manager took in {ingested:.0f} states/s of the {offered:.0f}/s published"] += 1
-    if ws and frames == 0:
-        errors["no telemetry frame reached a websocket client"] += 1
-    report(args, baseline, load, published, ingested, frames, telemetry, cpu, errors)
+    if ws and not len(telemetry):
+        errors["no robot state reached a websocket client"] += 1
+    report(args, rows, ingested, telemetry, errors)
     if errors:
         raise SystemExit(1)
 
@@ -353,35 +375,24 @@ def _sqlite(tmp: Path) -> Iterator[str]:
     yield f"sqlite:///{tmp / 'load.db'}"
 
 
-def report(args: argparse.Namespace, baseline: Requests, load: Requests, published: tuple[Any, ...],
-           ingested: float, frames: int, telemetry: np.ndarray, cpu: dict[str, float],
-           errors: Counter[str]) -> None:
-    b50, b99 = percentiles(baseline.all())
-    l50, l99 = percentiles(load.all())
-    print(f"\n{'requests':<24} {'count':>7} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8}")
-    print(f"{'baseline (1 client)':<24} {len(baseline.all()):>7} {len(baseline.all()) / args.baseline_seconds:>7.1f} "
-          f"{b50:>8.1f} {b99:>8.1f}")
-    print(f"{f'load ({args.api_clients} clients)':<24} {len(load.all()):>7} {len(load.all()) / args.seconds:>7.1f} "
-          f"{l50:>8.1f} {l99:>8.1f}")
-    print(f"{'load / baseline':<24} {'':>7} {'':>7} {l50 / b50:>7.2f}x {l99 / b99:>7.2f}x")
-    print(f"\n{'per request (ms)':<24} {'base p50':>8} {'base p99':>8} {'load p50':>8} {'load p99':>8} "
-          f"{'p50 x':>6} {'p99 x':>6}")
-    for kind in dict.fromkeys(MIX):
-        bp50, bp99 = percentiles(np.array(baseline.latency.get(kind, [])))
-        lp50, lp99 = percentiles(np.array(load.latency.get(kind, [])))
-        name = {"robot": "GET /robots/{id}", "mission": "GET /missions/{id}", "cancel": "POST .../cancel",
-                "submit": "POST /missions", "incident": "POST /incidents", "robots": "GET /robots",
-                "missions": "GET /missions", "dispatch": "GET /dispatch", "traffic": "GET .../traffic",
-                "health": "GET /health"}[kind]
-        print(f"{name:<24} {bp50:>8.1f} {bp99:>8.1f} {lp50:>8.1f} {lp99:>8.1f} {lp50 / bp50:>6.2f} "
-              f"{lp99 / bp99:>6.2f}")
+def report(args: argparse.Namespace, rows: list[tuple[str, float, int, float, float, Counter[str], float]],
+           ingested: float, telemetry: np.ndarray, errors: Counter[str]) -> None:
+    base_p99 = rows[0][4]
+    print(f"\n{'step':<9} {'offered/s':>9} {'answered/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'p99 x base':>10} "
+          f"{'errors':>6} {'CPU':>5}")
+    knee = None
+    for phase, rate, count, p50, p99, errs, cpu in rows:
+        seconds = args.baseline_seconds if phase == "baseline" else args.seconds
+        print(f"{phase:<9} {rate:>9g} {count / seconds:>10.1f} {p50:>8.1f} {p99:>8.1f} {p99 / base_p99:>10.2f} "
+              f"{sum(errs.values()):>6} {cpu:>5.2f}")
+        if phase == "load" and knee is None and (p99 > KNEE_MS or errs):
+            knee = rate
+    print(f"knee: {'none up to ' + format(rows[-1][1], 'g') + '/s' if knee is None else format(knee, 'g') + '/s'}"
+          f" (the first rate whose p99 crosses {KNEE_MS:g} ms or that has errors)")
     t50, t99 = percentiles(telemetry)
-    sent, sent_s = published[1], published[2]
-    print(f"\ntelemetry: published {sent / sent_s:.0f} states/s, the fleet manager took in {ingested:.0f}/s; "
-          f"websocket frames {frames / args.seconds:.0f}/s ({frames / args.seconds / max(args.ws_clients, 1):.0f} "
-          f"per client); latency publish -> websocket p50 {t50:.1f} ms, p99 {t99:.1f} ms")
-    print(f"fleet manager CPU: {cpu['baseline']:.2f} cores in the baseline, {cpu['load']:.2f} under load "
-          f"(the host has {os.cpu_count()}, shared with the robots' publisher and the clients)")
+    print(f"telemetry throughout: the fleet manager took in {ingested:.0f} states/s of "
+          f"{args.robots * args.rate:.0f}/s published; age of each state at a websocket client on arrival "
+          f"p50 {t50:.1f} ms, p99 {t99:.1f} ms ({len(telemetry)} states)")
     total = sum(errors.values())
     print(f"\nerrors: {total}" + "".join(f"\n  {n:>6}  {what}" for what, n in errors.most_common()))
 
