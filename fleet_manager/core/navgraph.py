@@ -95,10 +95,6 @@ class NavGraph:
     def distances_from(self, start: str) -> dict[str, float]:
         return dict(nx.single_source_dijkstra_path_length(self._graph, start, weight="length"))
 
-    def distances_to(self, goal: str) -> dict[str, float]:
-        """Shortest travel distance from every place that reaches `goal` to it (one Dijkstra, lanes reversed)."""
-        return dict(nx.single_source_dijkstra_path_length(self._graph.reverse(copy=False), goal, weight="length"))
-
     def junctions(self) -> set[str]:
         """Places where three or more lanes meet (a door or a side lane on a corridor, a crossing): robots pass
         them at their caution level."""
