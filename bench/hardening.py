@@ -35,7 +35,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from manager import serve_fleet_manager
+from manager import login, serve_fleet_manager
 
 API = "/api/v1"
 PER_ADDRESS = 200  # the fleet manager's default LABFLEET_MAX_CONNECTIONS_PER_ADDRESS: one source address each
@@ -123,12 +123,6 @@ def attacker(kind: str, url: str, tokens: list[str], addresses: list[str], secon
         return {"kind": kind, "closed_after": closed, **counts}
 
     out.put(asyncio.run(run()))
-
-
-def login(url: str, username: str, password: str) -> str:
-    answer = httpx.post(f"{url}{API}/auth/token", data={"username": username, "password": password}, timeout=10)
-    answer.raise_for_status()
-    return str(answer.json()["access_token"])
 
 
 def viewers(url: str, count: int) -> list[str]:

@@ -46,7 +46,7 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from manager import serve_fleet_manager
+from manager import login, serve_fleet_manager
 from ros_load import publish_states
 
 REPO = Path(__file__).resolve().parent.parent
@@ -248,14 +248,6 @@ def ws_clients(url: str, clients: int, start: float, seconds: float, out: Any) -
 
 
 # -- the run -----------------------------------------------------------------------------------------------
-def login(url: str) -> str:
-    answer = httpx.post(f"{url}{API}/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD},
-                        timeout=10)
-    if answer.status_code != 200:
-        raise SystemExit(f"login as admin: {answer.status_code} {answer.text}")
-    return str(answer.json()["access_token"])
-
-
 def received(url: str, token: str) -> int:
     health = httpx.get(f"{url}{API}/health", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     return int(health.json()["ros_messages_received"])
@@ -302,7 +294,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         with (postgres_database() if args.database == "postgres" else _sqlite(tmp)) as database_url, \
                 fleet_manager(args.port, domain, tmp, args.robots, database_url, token_minutes) as (url, pid):
-            token = login(url)
+            token = login(url, "admin", ADMIN_PASSWORD)
             headers = {"Authorization": f"Bearer {token}"}
             httpx.post(f"{url}{API}/dispatch/pause", headers=headers, timeout=10).raise_for_status()
             site_map = httpx.get(f"{url}{API}/sites/{SITE}/map", headers=headers, timeout=10).json()

@@ -1,5 +1,5 @@
 """`python -m fleet_manager` as the benchmarks run it: started with an environment of their own, waited for until
-/health answers, stopped (terminated, then killed) when they are done."""
+/health answers, stopped (terminated, then killed) when they are done; and a user's token from it."""
 
 from __future__ import annotations
 
@@ -40,3 +40,11 @@ def serve_fleet_manager(port: int, env: Mapping[str, str], log: Path,
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def login(url: str, username: str, password: str) -> str:
+    """An access token of `username` (POST /auth/token); SystemExit naming the user if the server refuses."""
+    answer = httpx.post(f"{url}/api/v1/auth/token", data={"username": username, "password": password}, timeout=10)
+    if answer.status_code != 200:
+        raise SystemExit(f"login as {username}: {answer.status_code} {answer.text}")
+    return str(answer.json()["access_token"])

@@ -29,7 +29,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from manager import serve_fleet_manager
+from manager import login, serve_fleet_manager
 from ros_load import publish_states, watch_states
 
 WARMUP_S = 4.0
@@ -77,18 +77,13 @@ def ws_clients(url: str, token: str, clients: int, warmup: float, seconds: float
 
 def sign_in(url: str) -> str:
     """A viewer's access token (the admin creates the viewer): what a control-room screen holds."""
-    admin = httpx.post(f"{url}/api/v1/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD}, timeout=10)
-    admin.raise_for_status()
-    headers = {"Authorization": f"Bearer {admin.json()['access_token']}"}
+    headers = {"Authorization": f"Bearer {login(url, 'admin', ADMIN_PASSWORD)}"}
     made = httpx.post(f"{url}/api/v1/users", headers=headers, timeout=10,
                       json={"username": "wall", "password": VIEWER_PASSWORD, "role": "viewer",
                             "sites": ["living_lab"]})
     if made.status_code not in (201, 409):
         raise SystemExit(f"creating the viewer: {made.status_code} {made.text}")
-    viewer = httpx.post(f"{url}/api/v1/auth/token", data={"username": "wall", "password": VIEWER_PASSWORD},
-                        timeout=10)
-    viewer.raise_for_status()
-    return str(viewer.json()["access_token"])
+    return login(url, "wall", VIEWER_PASSWORD)
 
 
 def summary(counts: list[dict[str, int]], ages: np.ndarray, robots: int, seconds: float) -> dict[str, float]:

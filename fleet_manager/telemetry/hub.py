@@ -56,7 +56,6 @@ class Client:
         self._shared_ids: set[str] = set()  # the robots of `shared`
         self.missed: set[str] = set()  # robots whose newest state this client has not been sent (beyond `shared`)
         self.too_slow = False
-        self.dropped_events = 0  # (kept for the stats: events are never dropped, a client too slow is closed)
         self.replaced_states = 0  # states a newer one of the same robot replaced before they were sent
         self.sent = 0
         self.sending = ""  # the frame being sent (empty when none)
@@ -124,7 +123,8 @@ class Client:
         return {"peer": self.peer, "queued_states": len(self.missed) + len(self._shared_ids if self.shared else ()),
                 "queued_events": len(self.events), "sending": bool(self.sending),
                 "queued_bytes": sum(len(f) for f in waiting), "sent": self.sent,
-                "replaced_states": self.replaced_states, "dropped_events": self.dropped_events}
+                "replaced_states": self.replaced_states,
+                "dropped_events": 0}  # (none: a client too far behind is closed instead, TOO_SLOW)
 
 
 class TelemetryHub:
