@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
+import sys
 
 import uvicorn
 
@@ -21,6 +23,8 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--log-level", default="info")
+    parser.add_argument("--reuse-port", action="store_true",
+                        help="share the port with other processes (SO_REUSEPORT): `labfleet up --replicas N`")
     args = parser.parse_args()
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     redact_root_handlers()  # no token in any log line (fleet_manager/log_redaction.py)
@@ -32,12 +36,27 @@ def main() -> None:
         parser.exit(2, f"error: {exc}\n")
     restrict(settings)  # umask 0o077, the data directory 0700, the database 0600 (fleet_manager/file_modes.py)
     http = guarded_h11(settings.header_timeout_s, settings.max_connections_per_address, settings.proxy_list())
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                loop="uvloop",  # (the telemetry fan-out and every request: libuv's loop, not asyncio's own)
-                ws_max_size=1_000_000, ws_per_message_deflate=False, timeout_graceful_shutdown=5,
-                proxy_headers=False,  # (uvicorn would believe X-Forwarded-For from loopback; LABFLEET_TRUSTED_PROXIES)
-                access_log=False, log_config=limit_uvicorn_repeats(uvicorn_log_config()),
-                http=http)  # slow and idle clients closed, connections per address limited (http_guard.py)
+    config = uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
+                            loop="uvloop",  # (the telemetry fan-out and every request: libuv's loop, not asyncio's own)
+                            ws_max_size=1_000_000, ws_per_message_deflate=False, timeout_graceful_shutdown=5,
+                            # (uvicorn would believe X-Forwarded-For from loopback; LABFLEET_TRUSTED_PROXIES)
+                            proxy_headers=False,
+                            access_log=False, log_config=limit_uvicorn_repeats(uvicorn_log_config()),
+                            http=http)  # slow and idle clients closed, connections per address limited (http_guard.py)
+    server = uvicorn.Server(config)
+    if not args.reuse_port:
+        server.run()
+        sys.exit(0 if server.started else 3)  # (as uvicorn.run: 3 when the app did not start)
+    # the leader candidates and the replicas of `labfleet up --replicas N` share one port: the kernel spreads the
+    # connections among them
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((args.host, args.port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    server.run(sockets=[sock])
+    sys.exit(0 if server.started else 3)
 
 
 if __name__ == "__main__":

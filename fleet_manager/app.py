@@ -18,6 +18,8 @@ from fleet_manager.audit.endpoints import router as audit_router
 from fleet_manager.auth.deps import VIEWER
 from fleet_manager.auth.endpoints import router as auth_router
 from fleet_manager.auth.endpoints import users_router
+from fleet_manager.cluster.forward import ForwardToLeader
+from fleet_manager.cluster.node import ClusterNode
 from fleet_manager.deps import LabDep
 from fleet_manager.http_headers import DOCS_POLICY, SecurityHeaders
 from fleet_manager.lab import Lab
@@ -45,6 +47,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.clustered:  # an elected leader or a replica (cluster/node.py)
+            node = ClusterNode(settings, app, lambda lab: setattr(app.state, "lab", lab))
+            app.state.cluster = node
+            app.state.lab = await node.start()
+            try:
+                yield
+            finally:
+                await node.stop()
+            return
         lab = await Lab.start(settings)
         app.state.lab = lab
         try:
@@ -60,6 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_request_bytes,
                        max_ws_message_bytes=settings.max_ws_message_bytes)
     audit.install(app)  # after the other middleware: what they refuse (413) is recorded too
+    if settings.clustered:  # a replica's (and a standby's) writes go to the leader, with the client's address
+        app.add_middleware(ForwardToLeader, max_body_bytes=settings.max_request_bytes,
+                           forwarder=lambda: cluster.forward_target() if (cluster := app.state.cluster) else None)
+        app.state.cluster = None
     if settings.proxy_list():  # outermost: every part of the app sees the client the trusted proxy names
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxy_list())
     # around all of them: every response, refusals included, carries the security headers (the CSP names the
@@ -74,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {
             "status": "ok",
             "site": lab.site.name,
+            "role": lab.role,  # single | leader | standby | replica
             "sim_time": lab.bridge.now() if lab.bridge else None,
             "robots": len(lab.registry.ids()),
             "ros": lab.bridge is not None,

@@ -23,6 +23,7 @@ from fleet_manager.audit.reported import ReportedCommands
 from fleet_manager.audit.writer import AuditWriter
 from fleet_manager.auth.service import AuthService
 from fleet_manager.auth.startup import bootstrap_admin, jwt_secret
+from fleet_manager.cluster.mirror import MirroredRegistry
 from fleet_manager.core.robots import Command, CommandReport, CommandResult, RobotMode, RobotReport
 from fleet_manager.core.templates import TemplateLibrary
 from fleet_manager.db.engine import bind_site, make_engine, upgrade
@@ -69,13 +70,16 @@ class Lab:
     audit: AuditWriter | None = None  # the audit log's writer (requests and robot commands)
     replays: ReplayQueue | None = None  # re-simulations, in turn (replay/queue.py)
     reported_commands: ReportedCommands | None = None  # commands robots report that we did not send, audited
+    role: str = "single"  # single | leader | standby | replica (cluster/node.py)
     streams: Counter[str] = field(default_factory=Counter)  # open live streams per user (telemetry/endpoints.py)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _offline: set[str] = field(default_factory=set)
     _save_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    async def start(cls, settings: Settings) -> Lab:
+    async def start(cls, settings: Settings, hub: TelemetryHub | None = None) -> Lab:
+        """Everything: the lab of one process, or the site's elected leader (a standby's `hub` kept: its websocket
+        clients stream on)."""
         loop = asyncio.get_running_loop()
         secret = jwt_secret(settings)  # refuses the default secret outside demo mode, before anything starts
         engine = make_engine(settings.database_url)
@@ -86,7 +90,7 @@ class Lab:
         roster = Roster(engine, site)
         await asyncio.to_thread(roster.load)  # the site's fleet is the registered robots from here on
         templates = TemplateLibrary.load(settings.missions_dir)
-        hub = TelemetryHub(loop, settings.telemetry_hz)
+        hub = hub or TelemetryHub(loop, settings.telemetry_hz)
         registry = RobotRegistry(settings.robot_timeout_s)
         pilots = PilotMonitor.for_site(engine, SiteCatalog(settings.sites_dir, site.name), site,
                                        registry.assignments.get)
@@ -112,10 +116,7 @@ class Lab:
         holder.append(lab)
         lab.auth = AuthService.from_settings(engine, secret, settings)
         lab.audit = dispatcher.audit = AuditWriter(engine)
-        lab.replays = ReplayQueue(engine, settings.database_url, settings.sites_dir,
-                                  recordings_dir(settings.data_dir, settings.recordings_dir),
-                                  workers=settings.replay_workers, per_user=settings.replay_queue_per_user,
-                                  per_site=settings.replay_queue_per_site)
+        lab.replays = replay_queue(engine, settings)
         await asyncio.to_thread(lab.replays.recover)
         lab.audit.start()
         if bridge is not None:
@@ -148,6 +149,42 @@ class Lab:
                  len(site.navgraph.places), len(templates.all()), len(roster.active()))
         return lab
 
+    @classmethod
+    async def start_replica(cls, settings: Settings) -> Lab:
+        """A replica (or a standby): the database's records and the hub, fed by the leader (cluster/bus.py). No
+        ROS bridge, adapter, dispatcher, recorder or watch runs; writes go to the leader (cluster/forward.py)."""
+        loop = asyncio.get_running_loop()
+        secret = jwt_secret(settings)
+        engine = make_engine(settings.database_url)
+        bind_site(engine, settings.site)
+        await asyncio.to_thread(upgrade, engine)  # (a no-op once the leader has migrated it)
+        site = Site.load(settings.site_dir, settings.fleet_file)
+        roster = Roster(engine, site)
+        await asyncio.to_thread(roster.load)
+        templates = TemplateLibrary.load(settings.missions_dir)
+        hub = TelemetryHub(loop, settings.telemetry_hz)
+        registry = MirroredRegistry(hub, settings.robot_timeout_s)
+        pilots = PilotMonitor.for_site(engine, SiteCatalog(settings.sites_dir, site.name), site,
+                                       registry.assignments.get)
+        robots = RobotLink(lambda: None, lambda batch: None, on_task_state=pilots.on_task_state,
+                           adapter_of=registry.adapter_of)
+        missions = MissionService(engine, site, templates, hub, robots.now)
+        dispatcher = Dispatcher(missions, registry, None, settings)  # (never run: its reads are the leader's)
+        lab = cls(settings, engine, site, templates, hub, registry, missions, dispatcher, None,
+                  ScheduleService(missions), pilots, roster, robots, AlertService(engine, site.name, hub),
+                  role="replica")
+        lab.auth = AuthService.from_settings(engine, secret, settings)
+        lab.audit = AuditWriter(engine)  # (logins and refreshes, served here)
+        lab.replays = replay_queue(engine, settings)
+        lab.audit.start()
+        log.info("lab %s started as a replica: %d registered robots", site.name, len(roster.active()))
+        return lab
+
+    @property
+    def leads(self) -> bool:
+        """This process runs the robots (alone, or as the elected leader)."""
+        return self.role in ("single", "leader")
+
     def _apply_roster(self, active: list[Registration]) -> None:
         """On the event loop, after every roster change: adapters, dispatch, traffic and the watch follow."""
         self.robots.set_robots(active)
@@ -173,13 +210,15 @@ class Lab:
             log.exception("could not reconcile the missions in flight at start-up")
         await self.dispatcher.run()
 
-    async def stop(self) -> None:
+    async def stop(self, close_hub: bool = True) -> None:
+        """Everything stopped; the hub left open with `close_hub` False (a standby's, the new leader's now)."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self.hub.close()
+        if close_hub:
+            self.hub.close()
         await self.dispatcher.stop()
         await self.robots.close()
         if self.recordings is not None:
@@ -187,8 +226,9 @@ class Lab:
         if self.bridge is not None:
             await asyncio.to_thread(self.bridge.stop)
         await asyncio.to_thread(self.pilots.close)
-        with contextlib.suppress(Exception):
-            await asyncio.to_thread(self._save_robots)
+        if self.leads:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self._save_robots)
         if self.audit is not None:
             await asyncio.to_thread(self.audit.stop)
         self.engine.dispose()
@@ -281,6 +321,13 @@ class Lab:
                     else:  # the next period saves them again: one line, not a traceback every period
                         log.warning("could not save robot states: the database is out of reach (%s)",
                                     type(exc).__name__)
+
+
+def replay_queue(engine: Engine, settings: Settings) -> ReplayQueue:
+    return ReplayQueue(engine, settings.database_url, settings.sites_dir,
+                       recordings_dir(settings.data_dir, settings.recordings_dir),
+                       workers=settings.replay_workers, per_user=settings.replay_queue_per_user,
+                       per_site=settings.replay_queue_per_site)
 
 
 def command_key(settings: Settings) -> bytes | None:

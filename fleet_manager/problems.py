@@ -28,6 +28,8 @@ TITLES: dict[str, str] = {
     "internal_error": "Internal error",
     "unavailable": "Unavailable",
     "database_unavailable": "Database unavailable",
+    "leader_unavailable": "No site leader",
+    "leader_timeout": "The site leader did not answer",
 }
 
 # the code of an answer by its HTTP status, where the raiser gives none (HTTPException, a domain error's class)

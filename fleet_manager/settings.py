@@ -93,6 +93,16 @@ class Settings(BaseSettings):
                                     "complete this long after it opened (or after its last response) is closed")
     max_connections_per_address: int = Field(default=200, ge=1, description="open connections one client address "
                                              "may hold; a connection over it is closed at once")
+    role: Literal["single", "leader", "replica"] = Field(
+        default="single", description="single: the whole fleet manager in this process (no election); leader: a "
+        "candidate for the site's leader (PostgreSQL advisory lock), a standby serving as a replica until it wins; "
+        "replica: HTTP and websocket only, writes forwarded to the leader over NATS (docs/architecture.md)")
+    nats_url: str = Field(default="nats://127.0.0.1:4222", pattern=r"^(nats|tls)://[^\s/]+/?$",
+                          description="the NATS server between the site leader and its replicas")
+    nats_prefix: str = Field(default="labfleet", pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+                             description="the first tokens of every NATS subject of this lab")
+    forward_timeout_s: float = Field(default=15.0, gt=0, le=300,
+                                     description="a replica waits this long for the leader's answer to a write")
     trusted_proxies: str = Field(default="", description="comma-separated addresses or CIDRs of reverse proxies whose "
                                  "X-Forwarded-For / X-Forwarded-Proto are believed (none: the socket's address)")
 
@@ -115,9 +125,17 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.data_dir / 'labfleet.db'}"
         if self.recordings_dir is None:
             self.recordings_dir = self.data_dir / "recordings"
+        if self.role == "replica" and self.database_url.startswith("sqlite"):
+            raise ValueError("LABFLEET_ROLE=replica needs a shared PostgreSQL database: set LABFLEET_DATABASE_URL "
+                             "(SQLite is for one process)")
         if self.environment == "production" and self.database_url.startswith("sqlite"):
             raise ValueError("LABFLEET_DATABASE_URL must name a PostgreSQL database in production")
         return self
+
+    @property
+    def clustered(self) -> bool:
+        """An elected leader or a replica (PostgreSQL and NATS); False: one process does everything."""
+        return self.role != "single" and not self.database_url.startswith("sqlite")
 
     @property
     def site_dir(self) -> Path:

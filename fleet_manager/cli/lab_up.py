@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit
 
 import httpx
 import yaml
@@ -22,12 +24,25 @@ from fleet_manager.ros import discovery
 from fleet_manager.settings import Settings
 
 READY_TIMEOUT_S = 60.0
+SERVING = "Application startup complete"  # uvicorn's line once the app serves
+
+
+def cluster_problem(settings: Settings) -> str | None:
+    """Why `--replicas` cannot run with these settings: "database" (SQLite) or "nats" (out of reach); None: it can."""
+    if settings.database_url.startswith("sqlite"):
+        return "database"
+    url = urlsplit(settings.nats_url)
+    try:
+        with socket.create_connection((url.hostname or "127.0.0.1", url.port or 4222), timeout=2):
+            return None
+    except OSError:
+        return "nats"
 
 
 class LabUp:
     def __init__(
         self, settings: Settings, *, robots: int | None, backend: str, port: int, seed: int, domain_id: int,
-        speed: float = 1.0,
+        speed: float = 1.0, replicas: int | None = None,
     ) -> None:
         self.settings = settings
         self.robots = robots
@@ -36,6 +51,8 @@ class LabUp:
         self.port = port
         self.seed = seed
         self.domain_id = domain_id
+        self.replicas = replicas  # None: one fleet manager; N: two leader candidates and N replicas on one port
+        self._manager_env: dict[str, str] = {}
         self.run_dir = settings.data_dir / "run" / f"{settings.site}-{port}"
         self.supervisor = Supervisor()
         self._stop = False
@@ -126,8 +143,38 @@ class LabUp:
             manager_env["LABFLEET_DEMO"] = "true"
         # the fleet manager keeps no state outside the database: when it dies it is started again, and it
         # reconciles the missions in flight with what the robots report
-        sup.start("manager", [sys.executable, "-m", "fleet_manager", "--port", str(self.port)], manager_env,
-                  critical=True, restart=True)
+        if self.replicas is None:
+            sup.start("manager", [sys.executable, "-m", "fleet_manager", "--port", str(self.port)], manager_env,
+                      critical=True, restart=True)
+            return
+        # a cluster on one port (SO_REUSEPORT): the first leader candidate alone (it migrates the database and
+        # creates the admin), then, once it serves, the standby and the replicas (start_cluster)
+        self._manager_env = manager_env | {"LABFLEET_ROLE": "leader"}
+        sup.say(f"{self.replicas} replicas and a standby leader behind port {self.port} (PostgreSQL, NATS at "
+                f"{self.settings.nats_url}, subjects {self.settings.nats_prefix}.{self.settings.site}.*)")
+        sup.start("leader-1", self._manager_argv(), self._manager_env, critical=True, restart=True)
+
+    def _manager_argv(self) -> list[str]:
+        return [sys.executable, "-m", "fleet_manager", "--port", str(self.port), "--reuse-port"]
+
+    def start_cluster(self) -> bool:
+        """The standby leader candidate and the replicas, after the first candidate serves; True once every one
+        serves."""
+        if self.replicas is None:
+            return True
+        started = [self.supervisor.start("leader-2", self._manager_argv(), self._manager_env, critical=True,
+                                         restart=True, ready_line=SERVING)]
+        for i in range(1, self.replicas + 1):
+            env = self._manager_env | {"LABFLEET_ROLE": "replica"}
+            started.append(self.supervisor.start(f"replica-{i}", self._manager_argv(), env, restart=True,
+                                                 on_death="the other processes serve its share of the port",
+                                                 ready_line=SERVING))
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not all(child.ready for child in started):
+            if time.monotonic() > deadline or self._stop or self.supervisor.poll() is not None:
+                return False
+            time.sleep(0.2)
+        return True
 
     def _start_robot(self, robot: RobotConfig, index: int, caps: SpeedCaps, env: dict[str, str]) -> None:
         """A simulated robot's own software: our agent, or a Nav2 stand-in (what a Nav2 robot shows a fleet
@@ -180,7 +227,7 @@ class LabUp:
         code = 0
         try:
             self.start_children()
-            if self._wait_ready():
+            if self._wait_ready() and self.start_cluster():
                 self.supervisor.say(f"LabFleet console: http://127.0.0.1:{self.port}/  (Ctrl-C stops the lab)")
                 if self.settings.demo:
                     self.supervisor.say("sign in as the demo admin (its password is printed above on the first "

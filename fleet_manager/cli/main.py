@@ -61,10 +61,12 @@ def up(
                                                    "mixed)")] = None,
     discovery: Annotated[str | None, typer.Option(
         help="ROS discovery: localhost | subnet | server:HOST:PORT (default: LABFLEET_ROS_DISCOVERY)")] = None,
+    replicas: Annotated[int | None, typer.Option(min=0, max=64, help="N API/websocket replicas and a standby "
+                                                 "leader behind the one port (needs PostgreSQL and NATS)")] = None,
 ) -> None:
     """Start the lab: simulator, one agent per robot and the fleet manager, supervised (--sim none: only the
     fleet manager, for real robots)."""
-    from fleet_manager.cli.lab_up import LabUp  # imports ROS helpers only when needed
+    from fleet_manager.cli.lab_up import LabUp, cluster_problem  # imports ROS helpers only when needed
 
     lang = cli_lang()
     if sim not in ("lite", "gazebo", "none"):
@@ -94,7 +96,9 @@ def up(
         check_secret(settings)  # the fleet manager would refuse to start: say so before starting anything
     except StartupError as exc:
         _fail(str(exc), 2)
-    lab = LabUp(settings, robots=robots, backend=sim, port=port, seed=seed, speed=speed,
+    if replicas is not None and (problem := cluster_problem(settings)) is not None:
+        _fail(t(lang, f"cli.replicas_need_{problem}", url=settings.nats_url), 2)
+    lab = LabUp(settings, robots=robots, backend=sim, port=port, seed=seed, speed=speed, replicas=replicas,
                 domain_id=int(os.environ.get("ROS_DOMAIN_ID", DEFAULT_DOMAIN_ID)))
     raise typer.Exit(lab.run())
 

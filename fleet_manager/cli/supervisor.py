@@ -32,6 +32,8 @@ class Child:
     restarts: int = 0
     on_death: str = ""  # what its death means, said with the report
     reported: bool = False
+    ready_line: str = ""  # a line of its output that says it serves (`ready` once seen, since its last start)
+    ready: bool = False
     pump: threading.Thread | None = field(default=None, repr=False)
 
 
@@ -52,9 +54,9 @@ class Supervisor:
             self._out.flush()
 
     def start(self, name: str, argv: Sequence[str], env: dict[str, str], *, critical: bool = False,
-              restart: bool = False, on_death: str = "") -> Child:
+              restart: bool = False, on_death: str = "", ready_line: str = "") -> Child:
         child = Child(name, list(argv), critical, self._spawn(name, argv, env), dict(env), restart,
-                      on_death=on_death)
+                      on_death=on_death, ready_line=ready_line)
         self._pump_output(child)
         self.children.append(child)
         return child
@@ -67,12 +69,16 @@ class Supervisor:
 
     def _pump_output(self, child: Child) -> None:
         assert child.process.stdout is not None
-        child.pump = threading.Thread(target=self._pump, args=(child.name, child.process.stdout), daemon=True)
+        child.ready = False
+        child.pump = threading.Thread(target=self._pump, args=(child, child.process.stdout), daemon=True)
         child.pump.start()
 
-    def _pump(self, name: str, stream: IO[bytes]) -> None:
+    def _pump(self, child: Child, stream: IO[bytes]) -> None:
         for raw in iter(stream.readline, b""):
-            self._line(name, raw.decode(errors="replace").rstrip())
+            line = raw.decode(errors="replace").rstrip()
+            if child.ready_line and child.ready_line in line:
+                child.ready = True
+            self._line(child.name, line)
 
     def poll(self) -> Child | None:
         """Report children that died since the last poll; returns a dead critical child, if any."""

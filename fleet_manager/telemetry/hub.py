@@ -185,6 +185,10 @@ class TelemetryHub:
         else:
             self._loop.call_soon_threadsafe(self._push_event, text)
 
+    def publish_encoded_event(self, text: str) -> None:
+        """On the event loop thread: an event frame already encoded (a replica relays the leader's as they come)."""
+        self._push_event(text)
+
     def _push_event(self, text: str) -> None:
         for client in self._clients:
             client.push_event(text)

@@ -108,3 +108,20 @@ def test_hadolint_rejects_a_sloppy_dockerfile(tmp_path):
     result = _hadolint(sloppy)
     assert result.returncode != 0
     assert "DL3007" in result.stdout and "DL3008" in result.stdout
+
+
+def test_compose_runs_a_leader_a_standby_and_replicas_on_nats_behind_a_tls_proxy():
+    services = _config("compose.yaml")["services"]
+    roles = {name: services[name]["environment"].get("LABFLEET_ROLE")
+             for name in ("fleet-manager", "fleet-manager-standby", "api-replica")}
+    assert roles == {"fleet-manager": "leader", "fleet-manager-standby": "leader", "api-replica": "replica"}
+    for name in roles:
+        assert "--reuse-port" in services[name]["command"], name  # one port for all of them
+        assert services[name]["environment"]["LABFLEET_NATS_URL"] == "nats://127.0.0.1:4223"
+    for name in ("fleet-manager-standby", "api-replica", "proxy"):  # after the first candidate has migrated
+        assert services[name]["depends_on"]["fleet-manager"]["condition"] == "service_healthy", name
+    assert services["fleet-manager"]["depends_on"]["nats"]["condition"] == "service_healthy"
+    assert "--jetstream" in services["nats"]["command"]
+    assert f"{DOCKER_DIR / 'Caddyfile'}:/etc/caddy/Caddyfile:ro" in services["proxy"]["volumes"]
+    caddyfile = (REPO / "docker" / "Caddyfile").read_text()
+    assert "encode zstd gzip" in caddyfile and "tls " in caddyfile and "reverse_proxy 127.0.0.1:" in caddyfile

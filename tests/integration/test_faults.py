@@ -116,6 +116,17 @@ class Telemetry:
         return [(t, f) for t, f in list(self.frames)
                 if f.get("type") == "robot_state" and f["id"] == robot_id and since <= t <= until]
 
+    @property
+    def local_port(self) -> int:
+        """The client side's port (which process serves it, when several share the port: test_failover.py)."""
+        assert self._ws is not None
+        return int(self._ws.socket.getsockname()[1])
+
+    @property
+    def open(self) -> bool:
+        """Still reading: the server has not closed it."""
+        return self._thread.is_alive()
+
     def close(self) -> None:
         if self._ws is not None:
             self._ws.close()

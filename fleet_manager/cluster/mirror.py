@@ -1,0 +1,30 @@
+"""A replica's robots: the newest state of each as the leader last streamed it (its hub's latest frames)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fleet_manager.core.errors import NotFound
+from fleet_manager.robots.service import RobotRegistry
+from fleet_manager.telemetry.hub import TelemetryHub
+
+
+class MirroredRegistry(RobotRegistry):
+    """GET /robots on a replica: what the leader streamed last (a robot as GET /robots gives it on the leader).
+    Nothing is dispatched from it: a replica runs no dispatcher."""
+
+    def __init__(self, hub: TelemetryHub, timeout_s: float) -> None:
+        super().__init__(timeout_s)
+        self._hub = hub
+
+    def ids(self) -> list[str]:
+        return sorted(self._hub.latest)
+
+    def view(self, robot_id: str) -> dict[str, Any]:
+        try:
+            return self._hub.latest[robot_id]
+        except KeyError:
+            raise NotFound(f"unknown robot {robot_id!r}", field="robot_id") from None
+
+    def views(self) -> list[dict[str, Any]]:
+        return [self._hub.latest[rid] for rid in sorted(self._hub.latest)]
