@@ -31,14 +31,13 @@ from sitegen import (
     Walk,
     actor,
     box_model,
-    lane_entry,
-    model_lines,
-    place_entry,
+    corridor_zone_text,
+    fleet_text,
+    navgraph_text,
     site_yaml,
     walk_waypoints,
     world_head,
     write_files,
-    ynum,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -187,34 +186,18 @@ def world_sdf() -> str:
 
 def navgraph_yaml() -> str:
     places, lanes = places_and_lanes()
-    width = max(len(n) for n in places) + 1
-    out = [f"# {HEADER}",
-           "# Where robots may drive on the clinic floor: named places joined by lanes (map frame, metres).",
-           f"site: {SITE}", "places:"]
-    out += [f"  {name + ':':<{width}} {place_entry(p)}" for name, p in places.items()]
-    out += ["lanes:", "  # the corridor: two-way, a carriageway 0.6 m either side of the centre line"]
-    out += [lane_entry(lane) for lane in lanes if lane.width is not None]
-    out.append("  # doors, the service corridor and the depot: single lanes")
-    out += [lane_entry(lane) for lane in lanes if lane.width is None]
-    return "\n".join(out) + "\n"
+    return navgraph_text(HEADER, SITE, "Where robots may drive on the clinic floor: named places joined by lanes "
+                         "(map frame, metres).", places, lanes, "doors, the service corridor and the depot")
 
 
 def fleet_yaml() -> str:
-    places, _ = places_and_lanes()
-    out = [f"# {HEADER}", "# The clinic's fleet: three ward delivery robots on their parking spots in the depot "
-           "(docs/site_files.md).", f"site: {SITE}", "models:", *model_lines(ROBOT_MODEL, ROBOT_SPEC), "robots:"]
-    for rid, home, battery in ROBOTS:
-        p = places[home]
-        spawn = f"{{x: {ynum(p.x)}, y: {ynum(p.y)}, yaw: {ynum(p.yaw or 0.0)}}}"
-        out.append(f"  - {{id: {rid}, model: {ROBOT_MODEL}, spawn: {spawn}, battery: {battery}, home: {home}}}")
-    return "\n".join(out) + "\n"
+    return fleet_text(HEADER, SITE, "The clinic's fleet: three ward delivery robots on their parking spots in the "
+                      "depot (docs/site_files.md).", (ROBOT_MODEL, ROBOT_SPEC), ROBOTS, places_and_lanes()[0])
 
 
 def zones_yaml() -> str:
-    return (f"# {HEADER}\n# Operating zones of the clinic, polygons in the map frame (metres): the corridor at walking "
-            "pace.\nzones:\n  - name: ward_corridor\n    kind: speed_limit\n    limit_mps: 0.8\n"
-            f"    polygon: [[{ynum(X0)}, {ynum(CY0)}], [{ynum(X1)}, {ynum(CY0)}], [{ynum(X1)}, {ynum(CY1)}], "
-            f"[{ynum(X0)}, {ynum(CY1)}]]\n")
+    return corridor_zone_text(HEADER, "Operating zones of the clinic, polygons in the map frame (metres): the "
+                              "corridor at walking pace.", X0, CY0, X1, CY1)
 
 
 def site_files() -> dict[str, str]:

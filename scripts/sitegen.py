@@ -307,3 +307,38 @@ def write_files(out: Path, files: dict[str, str]) -> list[Path]:
         path.write_text(text)
         written.append(path)
     return written
+
+
+# -- the files of a corridor floor (gen_clinic.py, gen_pharmacy_wing.py) --------------------------------------
+
+def navgraph_text(header: str, site: str, about: str, places: dict[str, Place], lanes: list[Lane],
+                  single: str) -> str:
+    """navgraph.yaml: the places, the two-way corridor lanes (with a width), then the single lanes (`single`
+    says what they are)."""
+    width = max(len(n) for n in places) + 1
+    out = [f"# {header}", f"# {about}", f"site: {site}", "places:"]
+    out += [f"  {name + ':':<{width}} {place_entry(p)}" for name, p in places.items()]
+    out += ["lanes:", "  # the corridor: two-way, a carriageway 0.6 m either side of the centre line"]
+    out += [lane_entry(lane) for lane in lanes if lane.width is not None]
+    out.append(f"  # {single}: single lanes")
+    out += [lane_entry(lane) for lane in lanes if lane.width is None]
+    return "\n".join(out) + "\n"
+
+
+def fleet_text(header: str, site: str, about: str, model: tuple[str, dict[str, Any]],
+               robots: tuple[tuple[str, str, int], ...], places: dict[str, Place]) -> str:
+    """fleet.yaml: one model, each robot (id, home place, battery %) spawned on its home place."""
+    name, spec = model
+    out = [f"# {header}", f"# {about}", f"site: {site}", "models:", *model_lines(name, spec), "robots:"]
+    for rid, home, battery in robots:
+        p = places[home]
+        spawn = f"{{x: {ynum(p.x)}, y: {ynum(p.y)}, yaw: {ynum(p.yaw or 0.0)}}}"
+        out.append(f"  - {{id: {rid}, model: {name}, spawn: {spawn}, battery: {battery}, home: {home}}}")
+    return "\n".join(out) + "\n"
+
+
+def corridor_zone_text(header: str, about: str, x0: float, y0: float, x1: float, y1: float) -> str:
+    """zones.yaml with one zone: the corridor (a rectangle) at walking pace."""
+    return (f"# {header}\n# {about}\nzones:\n  - name: ward_corridor\n    kind: speed_limit\n    limit_mps: 0.8\n"
+            f"    polygon: [[{ynum(x0)}, {ynum(y0)}], [{ynum(x1)}, {ynum(y0)}], [{ynum(x1)}, {ynum(y1)}], "
+            f"[{ynum(x0)}, {ynum(y1)}]]\n")

@@ -126,7 +126,8 @@ LONGEST_FIRST = ("tests/integration/test_lab.py", "tests/integration/test_up.py"
                  "tests/integration/test_soak.py", "tests/integration/test_city_pilot.py",
                  "tests/browser/test_console.py", "tests/integration/test_faults.py",
                  "tests/integration/test_single_lane_swap.py", "tests/browser/", "tests/integration/test_clinic_lab.py",
-                 "tests/integration/test_imported_site_lab.py",
+                 "tests/integration/test_imported_site_lab.py", "tests/integration/test_failover.py",
+                 "tests/traffic/test_lockstep_pharmacy_wing.py",
                  "tests/api/test_api.py", "tests/api/test_schemathesis.py", "tests/gazebo/test_sdf.py",
                  "tests/api/test_auth.py", "tests/labfleet_robot/test_city_contacts.py", "tests/api/")
 

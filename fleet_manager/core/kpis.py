@@ -22,7 +22,9 @@ NEAR_MISS_KIND = "near_miss"
 
 @dataclass(frozen=True)
 class MissionRun:
-    """One mission as run by one robot. `distance_m` is all it drove, under intervention or not."""
+    """One mission as run by one robot. `distance_m` is all it drove, under intervention or not. A `move_aside`
+    run (the dispatcher sent the robot out of another's way) is no mission of the KPIs: it counts in the robots'
+    distance, operating time and energy only."""
 
     id: str
     robot_id: str
@@ -31,6 +33,7 @@ class MissionRun:
     finished_at: float | None = None  # None: still running
     distance_m: float = 0.0
     energy_wh: float = 0.0
+    move_aside: bool = False
 
     def __post_init__(self) -> None:
         if self.started_at is not None and self.finished_at is not None and self.finished_at < self.started_at:
@@ -172,11 +175,12 @@ def compute_kpis(
     """
     if public_interactions < 0:
         raise ValueError("public_interactions must not be negative")
-    by_status = {s: sum(1 for r in runs if r.status == s) for s in MissionStatus}
+    missions = [r for r in runs if not r.move_aside]  # move-asides: distance, time and energy only
+    by_status = {s: sum(1 for r in missions if r.status == s) for s in MissionStatus}
     completed = by_status[MissionStatus.COMPLETED]
     failed = by_status[MissionStatus.FAILED]
     canceled = by_status[MissionStatus.CANCELED]
-    durations = [r.duration_s(now) for r in runs
+    durations = [r.duration_s(now) for r in missions
                  if r.status == MissionStatus.COMPLETED and r.started_at is not None and r.finished_at is not None]
 
     distance_m = sum(r.distance_m for r in runs)
@@ -199,7 +203,7 @@ def compute_kpis(
     reference = None if factors is None or factors.reference_g_per_km is None \
         else distance_km * factors.reference_g_per_km / 1000
     return KpiReport(
-        missions_total=len(runs),
+        missions_total=len(missions),
         missions_completed=completed,
         missions_failed=failed,
         missions_canceled=canceled,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,8 +93,16 @@ class NavGraph:
         except (nx.NetworkXNoPath, nx.NodeNotFound):
             return math.inf
 
-    def distances_from(self, start: str) -> dict[str, float]:
-        return dict(nx.single_source_dijkstra_path_length(self._graph, start, weight="length"))
+    def distances_from(self, start: str, avoid: Collection[str] = ()) -> dict[str, float]:
+        """Shortest travel distance from `start` to every place it reaches; with `avoid`, on ways that pass none
+        of those places (`start` itself excepted)."""
+        graph = self._graph if not avoid else nx.subgraph_view(
+            self._graph, filter_node=lambda name: name == start or name not in avoid)
+        return dict(nx.single_source_dijkstra_path_length(graph, start, weight="length"))
+
+    def distances_to(self, goal: str) -> dict[str, float]:
+        """Shortest travel distance from every place that reaches `goal` to it (one Dijkstra, lanes reversed)."""
+        return dict(nx.single_source_dijkstra_path_length(self._graph.reverse(copy=False), goal, weight="length"))
 
     def junctions(self) -> set[str]:
         """Places where three or more lanes meet (a door or a side lane on a corridor, a crossing): robots pass

@@ -45,6 +45,7 @@ class Mission(SQLModel, table=True):
     ended_at: datetime | None = _ts(nullable=True)
     sim_started_at: float | None = None
     sim_ended_at: float | None = None
+    move_aside: bool = False  # sent by the dispatcher to make way for another robot: not a mission of the KPIs
 
 
 class MissionEvent(SQLModel, table=True):

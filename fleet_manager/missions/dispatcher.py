@@ -20,6 +20,7 @@ from fleet_manager.core.robots import Command, CommandResult
 from fleet_manager.db.retry import to_thread_retrying, unreachable
 from fleet_manager.missions.charging import ChargerBook, needs_charge
 from fleet_manager.missions.holds import Holds
+from fleet_manager.missions.making_way import WayMaking
 from fleet_manager.missions.runner import (
     ESTOP_HOLD,
     MissionRunner,
@@ -30,7 +31,7 @@ from fleet_manager.missions.runner import (
 )
 from fleet_manager.missions.schemas import MissionCreate, MissionPublic, as_utc
 from fleet_manager.missions.service import MissionService
-from fleet_manager.missions.traffic import TrafficManager, nearest_free
+from fleet_manager.missions.traffic import TrafficManager
 from fleet_manager.robots.service import RobotRegistry
 from fleet_manager.settings import Settings
 
@@ -61,11 +62,11 @@ class Dispatcher:
         self.traffic = TrafficManager(self.site.navgraph, zones=self.site.operating_zones,
                                       robot_caps={r.id: self.site.max_speed(r.id) for r in self.site.fleet.robots})
         self.traffic.locate = self._last_seen_at
-        self._making_way: set[str] = set()
+        self.way = WayMaking(service, registry, self.traffic, self._runs, self._start)
         self._durations: dict[str | None, dict[str, float]] = {}
         self.holds = Holds(service, registry,
                                        lambda robot_id, command: self._command(robot_id, command, audit_refusal=False))
-        self.runner = (MissionRunner(service, registry, robots, self._mark_started, self.traffic, self.make_way)
+        self.runner = (MissionRunner(service, registry, robots, self._mark_started, self.traffic, self.way.make_way)
                        if robots else None)
 
     def wake(self) -> None:
@@ -117,13 +118,13 @@ class Dispatcher:
         ready = [m for m in queued if m.not_before is None or as_utc(m.not_before) <= now]
         ready.sort(key=lambda m: (PRIORITY_RANK[m.priority], m.id))
         await self._preempt_for_emergencies(ready)
-        robots = [r for r in self.registry.available() if r.id not in self._making_way]
+        robots = [r for r in self.registry.available() if r.id not in self.way.busy]
         if self.settings.auto_charge:
             robots = await self._send_low_robots_to_charge(robots)
         if not robots or not ready:
             return {}
         candidates = [self._candidate(r) for r in robots]
-        requests = [self._request(m) for m in ready]
+        requests = self.way.not_held_back([self._request(m) for m in ready])
         chosen = assign(requests, candidates, self.site.navgraph, self.chargers.chargers)
         for mission_id, robot_id in chosen.items():
             await self._start(mission_id, robot_id, f"assigned to {robot_id}")
@@ -135,34 +136,6 @@ class Dispatcher:
         for rid in self.registry.ids():
             report = self.registry.entry(rid).report
             self.traffic.ensure_parked(rid, report.x, report.y, now)
-
-    async def make_way(self, robot_id: str, goal: str) -> None:
-        """Idle robots parked on `robot_id`'s way to `goal` move to the nearest free parking spot."""
-        graph = self.site.navgraph
-        report = self.registry.entry(robot_id).report
-        others, path = self.traffic.parked_on_the_way(robot_id, report.x, report.y, goal)
-        for other in others:
-            if other in self._making_way or not self.registry.online(other) or other not in self.registry.registered:
-                continue  # an unregistered robot is never commanded: the route waits for it or goes round
-            there = self.registry.entry(other).report
-            place = graph.nearest_place(there.x, there.y)[0].name
-            spot = nearest_free(graph, self.traffic, there.x, there.y, ("parking", "charger"), avoid=set(path))
-            if spot is None:
-                continue
-            busy = self.registry.assignments.get(other)
-            if busy is not None:  # on a mission: only a robot itself waiting for a route can step aside
-                run = self._runs.get(busy)
-                if run is not None and run.waiting_route and other not in self.traffic.asked:
-                    self.traffic.asked[other] = spot
-                continue
-            self._making_way.add(other)
-            try:
-                body = MissionCreate(spec={"steps": [{"go_to": spot}]}, robot_id=other, priority=Priority.HIGH)
-                mission = await to_thread_retrying(self.service.submit, body)
-                await self._start(mission.id, other, f"assigned to {other}: making way for {robot_id} at {place}",
-                                  making_way=True)
-            finally:
-                self._making_way.discard(other)
 
     # -- allocation inputs ----------------------------------------------------------------------
     def _candidate(self, report: Any) -> RobotCandidate:
@@ -212,7 +185,7 @@ class Dispatcher:
     async def _start(self, mission_id: int, robot_id: str, message: str, start_index: int = 0,
                      transition: bool = True, making_way: bool = False) -> bool:
         assert self.runner is not None
-        if transition and not making_way and (robot_id in self.registry.assignments or robot_id in self._making_way):
+        if transition and not making_way and (robot_id in self.registry.assignments or robot_id in self.way.busy):
             return False  # taken meanwhile (a robot asked to make way): the mission stays queued
         self.registry.assignments[robot_id] = mission_id
         if transition:
@@ -233,7 +206,7 @@ class Dispatcher:
 
     async def _preempt_for_emergencies(self, ready: list[MissionPublic]) -> None:
         """An emergency mission no idle robot can take takes a suitable robot from a lower-priority one."""
-        idle = [self._candidate(r) for r in self.registry.available() if r.id not in self._making_way]
+        idle = [self._candidate(r) for r in self.registry.available() if r.id not in self.way.busy]
         for mission in ready:
             if mission.priority is not Priority.EMERGENCY:
                 break

@@ -79,6 +79,8 @@ class RunState:
     yields: int = 0
     sends: int = 0
     waiting_route: bool = False  # planning found no clear route yet: it waits where it stands
+    goal: str | None = None  # the place its drive under way goes to (where it steps aside toward)
+    ahead: tuple[str, ...] = ()  # the places its steps still to come drive to (core/dead_ends.py)
     held: str | None = None  # why the mission is held (ESTOP_HOLD, LOCALISATION_HOLD; holds.py), None if not
     stopped: bool = False  # its task ended by an e-stop: nothing runs on the robot to pause or resume
     unreachable_since: float | None = None  # monotonic time its robot's link was first found down, while it is
@@ -133,6 +135,7 @@ class MissionRunner:
         for record in mission.steps[start_index:]:
             await self._while_paused(state)
             index = record["index"]
+            state.ahead = tuple(str(r["target"]) for r in mission.steps[index:] if r.get("target"))
             retries = int(record.get("retries", 0))
             attempt, again = 0, False
             while True:
@@ -262,6 +265,7 @@ class MissionRunner:
         model = self.site.fleet.robot(robot_id).model
         mover = self.traffic.mover(robot_id, model.radius, self.site.max_speed(robot_id))
         waited, noted = 0.0, False
+        state.goal = goal
         try:
             while True:
                 report = self.registry.entry(robot_id).report

@@ -106,6 +106,7 @@ class MissionPublic(BaseModel):
     sim_started_at: float | None
     sim_ended_at: float | None
     duration_s: float | None
+    move_aside: bool = False  # sent by the dispatcher to make way for another robot (not counted in the KPIs)
     events: list[EventPublic] | None = None
 
     @field_serializer("created_at", "assigned_at", "started_at", "ended_at", "not_before")

@@ -110,7 +110,8 @@ class MissionService:
         _, _, kind, caps = self._steps(body)
         self._check_robots(body, kind, caps)
 
-    def submit(self, body: MissionCreate) -> MissionPublic:
+    def submit(self, body: MissionCreate, move_aside: bool = False) -> MissionPublic:
+        """Queue a mission; `move_aside` marks one the dispatcher sends to make way (never a client's)."""
         params, steps, kind, caps = self._steps(body)
         self._check_robots(body, kind, caps)
         records = [{"index": i, **s.to_dict(), "status": "pending"} for i, s in enumerate(expand(steps))]
@@ -127,6 +128,7 @@ class MissionService:
             pilot_id=body.pilot_id,
             not_before=body.not_before,
             created_at=utcnow(),
+            move_aside=move_aside,
         )
         with Session(self.engine, expire_on_commit=False) as session:
             session.add(row)

@@ -499,20 +499,4 @@ class DriveWatch:
         return "", 0
 
 
-def nearest_free(graph: NavGraph, manager: TrafficManager, x: float, y: float, kinds: tuple[str, ...],
-                 avoid: set[str] | None = None) -> str | None:
-    """The nearest place of the given kinds that nobody holds for ever (a spot to wait out of the way)."""
-    best: tuple[float, str] | None = None
-    for place in graph.places.values():
-        if place.kind not in kinds or place.name in (avoid or set()):
-            continue
-        if any(h.end == INF for v in manager.lanes.vertices_of(place.name)
-               for h in manager.planner.table.holds.get(place_key(v), ())):
-            continue
-        d = math.hypot(place.x - x, place.y - y)
-        if best is None or d < best[0]:
-            best = (d, place.name)
-    return best[1] if best else None
-
-
-__all__ = ["DriveWatch", "NoRoute", "Route", "TrafficManager", "nearest_free", "released_count"]
+__all__ = ["DriveWatch", "NoRoute", "Route", "TrafficManager", "released_count"]

@@ -166,7 +166,9 @@ def _outcome(status: str) -> str:
 
 
 def missions_per_day(missions: Sequence[Mission], lang: str = "en", tz: ZoneInfo = UTC) -> go.Figure:
-    """Missions by the day (in the site's time zone) they were created, stacked by outcome (open: not ended)."""
+    """Missions by the day (in the site's time zone) they were created, stacked by outcome (open: not ended);
+    move-asides (the dispatcher moving a robot out of another's way) are no missions here."""
+    missions = [m for m in missions if not m.move_aside]
     if not missions:
         return _empty(t(lang, "report.no_missions"))
     counts = Counter((as_utc(m.created_at).astimezone(tz).date().isoformat(), _outcome(m.status)) for m in missions)

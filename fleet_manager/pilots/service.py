@@ -357,7 +357,8 @@ def mission_run(m: Mission, sim: bool) -> kpis.MissionRun:
     if m.status not in _STARTED:
         start = end = None
     return kpis.MissionRun(id=str(m.id), robot_id=m.robot_id or "", status=m.status, started_at=start,
-                           finished_at=end, distance_m=m.distance_m or 0.0, energy_wh=m.energy_wh or 0.0)
+                           finished_at=end, distance_m=m.distance_m or 0.0, energy_wh=m.energy_wh or 0.0,
+                           move_aside=m.move_aside)
 
 
 def _public_interactions(missions: Sequence[Mission]) -> int:

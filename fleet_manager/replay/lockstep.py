@@ -33,6 +33,7 @@ from labfleet_sim.world import World, load_world
 from fleet_manager.core.coverage import SWEEP_SPEED, CoverageZone, sweep_legs
 from fleet_manager.core.navgraph import NavGraph, load_navgraph
 from fleet_manager.core.robots import TASK_ESTOPPED
+from fleet_manager.missions.aside import aside_spot
 from fleet_manager.missions.traffic import (
     REROUTE,
     ROUTE_WAIT_S,
@@ -41,7 +42,6 @@ from fleet_manager.missions.traffic import (
     NoRoute,
     Route,
     TrafficManager,
-    nearest_free,
     released_count,
 )
 
@@ -73,6 +73,7 @@ class Job:
     reason: str = ""
     started: float | None = None
     finished: float | None = None
+    move_aside: bool = False  # sent to make way for another robot (not a mission of the KPIs)
 
     def targets(self) -> set[str]:
         return {str(arg) for kind, arg in self.steps[self.index:] if kind in ("go_to", "dock")}
@@ -331,21 +332,32 @@ class LockstepSite:
 
     def _make_way(self, robot: str, x: float, y: float, goal: str) -> None:
         """As the dispatcher does: idle robots and robots waiting for a route that stand on this one's way
-        step aside to the nearest free parking spot or charger."""
+        step aside to a free parking spot (a charger when none is left) they can reach, the one on the way to their
+        own next goal (aside.py)."""
         others, path = self.traffic.parked_on_the_way(robot, x, y, goal)
         for other in others:
             driver = self.drivers[other]
             if driver.aside is not None or driver.phase not in ("plan", "idle"):
                 continue
             ox, oy, _ = self.pose(other)
-            spot = nearest_free(self.graph, self.traffic, ox, oy, ("parking", "charger"), avoid=set(path))
+            spot = aside_spot(self.graph, self.traffic, ox, oy, self._goal(driver), avoid=set(path))
             if spot is None:
                 continue
             self.stats.asides += 1
-            if driver.phase == "idle":  # no mission: it simply drives there
-                self.assign(Job(0, other, [("go_to", spot)], self.now, self.graph.nearest_place(ox, oy)[0].name))
+            if driver.phase == "idle":  # no mission: it simply drives there (a move-aside, not counted as a mission)
+                self.assign(Job(0, other, [("go_to", spot)], self.now, self.graph.nearest_place(ox, oy)[0].name,
+                                move_aside=True))
             else:
                 driver.aside, driver.retry_at = spot, self.now
+
+    def _goal(self, driver: Driver) -> str | None:
+        """The place the robot's step under way drives to (a cover step: its zone's entry), None without one."""
+        job = driver.job
+        if job is None or job.index >= len(job.steps) or job.steps[job.index][0] not in DRIVES:
+            return None
+        kind, arg = job.steps[job.index]
+        zone = self.zones.get(str(arg)) if kind == "cover" else None
+        return zone.entry if zone is not None else str(arg)
 
     def _stop_drive(self, driver: Driver, reason: str) -> None:
         driver.agent.cancel_task(reason)
@@ -403,12 +415,15 @@ class LockstepSite:
     def step(self) -> None:
         now = self.now
         scan = self.steps % SCAN_EVERY == 0
+        # the driving robots' lidars cast together (nothing moves until the physics step)
+        ranges = self.sim.scans([rid for rid, d in self.drivers.items() if d.phase == "drive"]) if scan else {}
         for rid, driver in self.drivers.items():
             agent = driver.agent
             if driver.phase != "drive":
                 driver.scan = None
             elif scan or driver.scan is None:
-                driver.scan = (self.sim.scan(rid), self._angles(rid))
+                found = ranges.get(rid)  # (a robot that set off earlier in this loop was not cast with the others)
+                driver.scan = (self.sim.scan(rid) if found is None else found, self._angles(rid))
             if driver.scan is not None:
                 v, w = agent.step(now, self.pose(rid), *driver.scan)  # type: ignore[arg-type]
             else:

@@ -353,6 +353,23 @@ def test_pilot_kpis_over_rows_in_the_database(client):
     assert d["kpis"]["interventions"] == 0 and d["kpis"]["success_rate"] == 1.0
 
 
+def test_move_aside_missions_are_shown_as_such_and_left_out_of_the_mission_kpis(client):
+    pilot = make_pilot(client, name="move-asides")
+    pid = pilot["id"]
+    with Session(client.app.state.lab.engine) as session:
+        delivery = _mission("living_lab", pid, "completed", 0, 300, 500)
+        aside = _mission("living_lab", pid, "failed", 400, 460, 20)
+        aside.move_aside = True
+        session.add_all([delivery, aside])
+        session.commit()
+        ids = (delivery.id, aside.id)
+    k = client.get(f"{API}/pilots/{pid}/kpis").json()["kpis"]
+    assert (k["missions_total"], k["missions_failed"], k["success_rate"]) == (1, 0, 1.0)
+    assert k["distance_km"] == pytest.approx(0.52)  # the robot drove it all the same
+    shown = {m["id"]: m["move_aside"] for m in client.get(f"{API}/missions", params={"limit": 100}).json()}
+    assert (shown[ids[0]], shown[ids[1]]) == (False, True)
+
+
 def test_pilot_kpis_fall_back_to_wall_time_when_records_lack_sim_time(client):
     pid = make_pilot(client)["id"]
     done_at = datetime.now(UTC) - timedelta(hours=2)

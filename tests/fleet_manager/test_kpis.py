@@ -200,3 +200,18 @@ def test_protective_stops_and_near_misses_per_km():
     assert empty.protective_stops == 3 and empty.protective_stops_per_km is None  # no distance: no rate
     (check,) = kpis_against_targets(report, {"protective_stops_per_km": 1.0})
     assert check.direction is Direction.LOWER and check.met is False
+
+
+def test_move_asides_are_not_missions_but_their_distance_time_and_energy_count():
+    """A robot the dispatcher sent out of another's way (issue 17) drove, but did no mission: the mission counts,
+    success rate and durations leave it out; distance, operating time and energy keep it."""
+    runs = [MissionRun("m1", "r1", "completed", 0, 600, distance_m=400, energy_wh=40),
+            MissionRun("a1", "r2", "completed", 100, 160, distance_m=30, energy_wh=3, move_aside=True),
+            MissionRun("a2", "r2", "failed", 200, 290, distance_m=10, energy_wh=1, move_aside=True)]
+    k = compute_kpis(runs, now=1000)
+    assert (k.missions_total, k.missions_completed, k.missions_failed) == (1, 1, 0)
+    assert k.success_rate == 1.0
+    assert k.mean_duration_s == pytest.approx(600)  # the 60 s move-aside is no mission duration
+    assert k.distance_km == pytest.approx(0.44)  # 400 + 30 + 10 m
+    assert k.operating_h == pytest.approx((600 + 60 + 90) / 3600)
+    assert k.energy_kwh == pytest.approx(0.044)

@@ -105,7 +105,7 @@ export class QueueView {
     tr.addEventListener("keydown", (e) => { if (e.key === "Enter") this.onSelect(m.id); });
 
     const done = m.steps.filter((s) => s.status === "done").length;
-    const template = cell(text("div", m.template ?? t("operations.inline_spec")),
+    const template = cell(text("div", m.template ?? t(m.move_aside ? "operations.move_aside" : "operations.inline_spec")),
       text("div", t("operations.steps_done", { done, total: m.steps.length }), "sub"));
     const status = cell(badge(m.status));
     const waiting = awaitingStep(m);

@@ -42,7 +42,7 @@ export interface Mission {
   params: Record<string, unknown>; priority: string; steps: Step[]; route: string[];
   created_at: string; assigned_at?: string | null; started_at?: string | null; ended_at: string | null;
   not_before?: string | null; failure_reason: string | null; status_reason?: string | null; duration_s?: number | null; distance_m?: number | null;
-  events?: MissionEvent[] | null;
+  events?: MissionEvent[] | null; move_aside?: boolean;
 }
 export interface MissionEventFrame {
   type: "mission_event"; mission_id: number; status: string; robot_id: string | null; message: string;
