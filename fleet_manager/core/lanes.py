@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from scipy.spatial import cKDTree
+
 from fleet_manager.core.navgraph import Lane, NavGraph, Place
 
 SIDE_SEP = "@"
@@ -66,8 +68,9 @@ def build_lane_graph(nav: NavGraph) -> LaneGraph:
             sides[place].append(vertex)
         return vertex
 
+    on_wide = {end for lane in nav.lanes if is_wide(lane) for end in (lane.start, lane.end)}
     for p in nav.places.values():
-        if not any(is_wide(lane) and p.name in (lane.start, lane.end) for lane in nav.lanes):
+        if p.name not in on_wide:
             places[p.name] = p
     for lane in nav.lanes:
         if not is_wide(lane):
@@ -108,15 +111,18 @@ def build_lane_graph(nav: NavGraph) -> LaneGraph:
 
 def near_vertices(places: dict[str, Place]) -> dict[str, list[str]]:
     """Vertices closer than NEAR_M to each other (e.g. the carriageway ends at a corner): a robot on one
-    stands in the way of a robot on the other, so the planner never puts robots on both at once."""
+    stands in the way of a robot on the other, so the planner never puts robots on both at once. (Pairs found
+    with a KD-tree: a site imported from a grid has thousands of places.)"""
     names = sorted(places)
     out: dict[str, list[str]] = {}
-    for i, a in enumerate(names):
-        pa = places[a]
-        for b in names[i + 1:]:
-            pb = places[b]
-            limit = SAME_PLACE_NEAR_M if base_name(a) == base_name(b) else NEAR_M
-            if abs(pa.x - pb.x) < limit and math.hypot(pa.x - pb.x, pa.y - pb.y) < limit:
-                out.setdefault(a, []).append(b)
-                out.setdefault(b, []).append(a)
+    if len(names) < 2:
+        return out
+    tree = cKDTree([(places[n].x, places[n].y) for n in names])
+    for i, j in sorted(tree.query_pairs(max(NEAR_M, SAME_PLACE_NEAR_M), output_type="ndarray").tolist()):
+        a, b = names[i], names[j]
+        pa, pb = places[a], places[b]
+        limit = SAME_PLACE_NEAR_M if base_name(a) == base_name(b) else NEAR_M
+        if math.hypot(pa.x - pb.x, pa.y - pb.y) < limit:
+            out.setdefault(a, []).append(b)
+            out.setdefault(b, []).append(a)
     return out
