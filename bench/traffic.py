@@ -16,12 +16,18 @@ same kind of query with no other robot on the site (the baseline, same run).
 
 The second run injects delays: each robot is slowed to 50% for random periods.
 
-    .venv/bin/python bench/traffic.py [--hours 2] [--robots 20] [--seed 1] [--runs plain,delays]
+Any site with pickup places and line stations (or, without stations, dropoff places: an imported warehouse,
+`labfleet site import`) and enough robots in its fleet.yaml will do. `--sweep 20,40,60,100` runs the plain run
+once per fleet size (the first N robots of the fleet) and prints one row per size.
+
+    .venv/bin/python bench/traffic.py [--site DIR] [--hours 2] [--robots 20] [--seed 1] [--runs plain,delays]
+    .venv/bin/python bench/traffic.py --site sim_worlds/warehouse --hours 1 --sweep 20,40,60,100
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import statistics
@@ -48,6 +54,7 @@ SLOW_FACTOR = 0.5
 SLOW_MEAN_GAP_S = 600.0  # mean time between a robot's slow periods
 SLOW_LENGTH_S = (30.0, 180.0)
 OCCUPIED_M = 1.0  # a robot this close to a bay or station occupies it
+VERBOSE = bool(os.environ.get("TRAFFIC_VERBOSE"))  # failure reasons whole (who was waited for, how long)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -59,11 +66,16 @@ class Bench:
     def __init__(self, site_dir: Path, robots: int, seed: int) -> None:
         self.world, self.fleet, self.graph = load_site(site_dir)
         self.robot_ids = [r.id for r in self.fleet.robots][:robots]
+        self.wall_s = 0.0  # of the last run
         if len(self.robot_ids) < robots:
             raise SystemExit(f"{site_dir.name} has {len(self.robot_ids)} robots, not {robots}")
         self.seed = seed
         self.bays = sorted(p.name for p in self.graph.places.values() if p.kind == "pickup")
-        self.stations = sorted(p.name for p in self.graph.places.values() if p.kind == "station")
+        self.stations = sorted(p.name for p in self.graph.places.values() if p.kind == "station") \
+            or sorted(p.name for p in self.graph.places.values() if p.kind == "dropoff")
+        if not self.bays or not self.stations:
+            raise SystemExit(f"{site_dir}: no pickup places, or neither stations nor dropoff places: "
+                             f"nothing to carry between")
         self.template = TemplateLibrary.load(ROOT / "missions").get("material_transport")
         self.free_flow_cache: dict[tuple[str, str], float] = {}
         spawn = {r.id: (r.spawn.x, r.spawn.y) for r in self.fleet.robots}
@@ -104,6 +116,8 @@ class Bench:
                 return
             taken = occupied()
             for driver in idle:
+                if driver.job is not None:  # sent out of the way meanwhile, to let one just assigned pass
+                    continue
                 x, y, _ = site.pose(driver.robot)
                 here, dist = self.graph.nearest_place(x, y)
                 mine = {here.name} if dist <= OCCUPIED_M else set()
@@ -121,6 +135,7 @@ class Bench:
                 site.assign(job)
 
         t0, next_report = time.perf_counter(), 600.0
+        self.wall_s = 0.0
         while site.now < horizon + drain_s:
             site.run_until(min(next_report, horizon + drain_s), before_step=feed)
             done = Counter(j.status for j in jobs)
@@ -131,6 +146,7 @@ class Bench:
             next_report += 600.0
             if site.now >= horizon and done["underway"] == 0:
                 break
+        self.wall_s = time.perf_counter() - t0
         return self.summarise(site, jobs, hours, horizon)
 
     def summarise(self, site: LockstepSite, jobs: list[Job], hours: float, horizon: float
@@ -148,7 +164,8 @@ class Bench:
         per_hour = len(in_window) / hours
         at_once = min(len(self.robot_ids), len(self.bays), len(self.stations))
         bound = at_once * 3600.0 / statistics.fmean(free) if free else float("nan")
-        reasons = Counter(re.split(r" \(| for ", j.reason)[0] for j in jobs if j.status == "failed")
+        reasons = Counter(j.reason if VERBOSE else re.split(r" \(| for ", j.reason)[0]
+                          for j in jobs if j.status == "failed")
         return {
             "robot_contacts": sum(1 for c in site.stats.contacts if c.other in site.drivers and c.by == "robot"),
             "wall_contacts": sum(1 for c in site.stats.contacts if c.other not in site.drivers and c.by == "robot"),
@@ -165,6 +182,7 @@ class Bench:
             "plan_p99_ms": 1000 * percentile(site.stats.plan_seconds, 0.99),
             "plan_max_ms": 1000 * max(site.stats.plan_seconds, default=float("nan")),
             "fail_reasons": "; ".join(f"{n} x {r}" for r, n in reasons.most_common()) or "none",
+            "sim_speed": site.now / self.wall_s if self.wall_s > 0 else float("nan"),
         }
 
     def empty_site_plans(self, count: int) -> list[float]:
@@ -193,7 +211,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--drain-minutes", type=float, default=20.0)
     parser.add_argument("--runs", default="plain,delays", help="comma-separated: plain, delays")
+    parser.add_argument("--sweep", default="", help="fleet sizes, comma-separated: one plain run per size")
     args = parser.parse_args()
+    if args.sweep:
+        return sweep(args.site, [int(n) for n in args.sweep.split(",")], args.hours, args.seed,
+                     args.drain_minutes * 60.0)
     bench = Bench(args.site, args.robots, args.seed)
     print(f"site {args.site.name}: {args.robots} robots, {len(bench.bays)} cart bays, {len(bench.stations)} "
           f"line stations; {args.hours:g} h of simulated time per run, seed {args.seed}")
@@ -221,6 +243,23 @@ def main() -> int:
               f"{p99_ratio:.2f}; standstills given way {r['yields']}, robots stepped aside {r['asides']}")
         ok = ok and r["robot_contacts"] == 0 and r["unfinished"] == 0
     return 0 if ok else 1
+
+
+def sweep(site: Path, sizes: list[int], hours: float, seed: int, drain_s: float) -> int:
+    """One plain run per fleet size; a row each (after every run's own progress lines)."""
+    rows = []
+    for size in sizes:
+        bench = Bench(site, size, seed)
+        print(f"site {site.name}: {size} robots, {len(bench.bays)} pickups, {len(bench.stations)} drop places, "
+              f"{hours:g} h, seed {seed}", flush=True)
+        rows.append((size, bench.run(hours, drain_s, delays=False)))
+    print(f"{'robots':>6} {'contacts':>8} {'completed':>9} {'failed':>6} {'unfinished':>10} {'ratio':>6} "
+          f"{'plan p50/p99/max ms':>20} {'sim speed':>9}  failed by reason")
+    for size, r in rows:
+        plan = f"{r['plan_median_ms']:.0f}/{r['plan_p99_ms']:.0f}/{r['plan_max_ms']:.0f}"
+        print(f"{size:>6} {r['robot_contacts']:>8} {r['completed']:>9} {r['failed']:>6} {r['unfinished']:>10} "
+              f"{r['ratio']:>6.2f} {plan:>20} {r['sim_speed']:>8.1f}x  {r['fail_reasons']}")
+    return 0 if all(r["robot_contacts"] == 0 and r["unfinished"] == 0 for _, r in rows) else 1
 
 
 if __name__ == "__main__":
