@@ -81,6 +81,7 @@ class RunState:
     waiting_route: bool = False  # planning found no clear route yet: it waits where it stands
     goal: str | None = None  # the place its drive under way goes to (where it steps aside toward)
     ahead: tuple[str, ...] = ()  # the places its steps still to come drive to (core/dead_ends.py)
+    aside: list[str] = field(default_factory=list)  # places it stepped aside through, for the mission's route
     held: str | None = None  # why the mission is held (ESTOP_HOLD, LOCALISATION_HOLD; holds.py), None if not
     stopped: bool = False  # its task ended by an e-stop: nothing runs on the robot to pause or resume
     unreachable_since: float | None = None  # monotonic time its robot's link was first found down, while it is
@@ -242,7 +243,8 @@ class MissionRunner:
         if zone is not None:
             waypoints += self.sweep(robot_id, record["zone"], record.get("spacing"))
             names = [*names, f"{zone.name} (coverage)", zone.entry]
-        route.extend(names)
+        route.extend([*state.aside, *names])  # (where it stepped aside to while it waited, then its way on)
+        state.aside.clear()
         await to_thread_retrying(self.service.set_fields, state.mission_id, route=list(route))
         task = TaskRequest(task_id, state.mission_id, tuple(waypoints),
                            released=released_count(planned, len(waypoints)),
@@ -303,6 +305,7 @@ class MissionRunner:
                            released=released_count(aside, len(aside.waypoints)))
         result = await self._run_task(state, task, aside)
         state.distance_m += result.distance_m
+        state.aside.extend(w.name for w in aside.waypoints[1:])
 
     def _now(self) -> float:
         return self.robots.now() or 0.0

@@ -166,14 +166,19 @@ def test_the_standby_takes_over_a_killed_leader_and_nothing_is_lost(cluster):
     print(f"the mission in flight reconciled {reconciled - killed:.2f} s after the kill")
     print(f"both missions completed {time.time() - serving:.1f} s after the takeover; "
           f"{len(events(stream))} events and {states_after(stream, 0)} robot states streamed on the replica")
-    time.sleep(1.0)  # (the last events on their way to the replica)
+    stored = {(m, stamp(t)) for m, t in cluster.rows(
+        "SELECT mission_id, time FROM mission_event WHERE mission_id = ANY(%s)", sent)}
+    deadline = time.time() + 15.0  # the last events may still be on their way to the replica (a loaded machine)
+    while time.time() < deadline:
+        received = {(e["mission_id"], stamp(e["time"])) for e in events(stream)}
+        if {(m, t) for m, t in stored if t >= serving} <= received:
+            break
+        time.sleep(0.2)
 
     # the replica's client: never closed, robot states after the takeover, and every event the new leader wrote
     assert stream.open
     assert states_after(stream, serving) > 0
     received = {(e["mission_id"], stamp(e["time"])) for e in events(stream)}
-    stored = {(m, stamp(t)) for m, t in cluster.rows(
-        "SELECT mission_id, time FROM mission_event WHERE mission_id = ANY(%s)", sent)}
     assert received <= stored, received - stored  # nothing streamed that is not stored
     after = {(m, t) for m, t in stored if t >= serving}
     assert after and after <= received, after - received
