@@ -7,9 +7,10 @@ person is distracted, from robots, the robot's next second of motion included (p
 robot coming at them, round it on the side with room). A person held up in front of a robot that stands
 waiting for them steps out of its way after HELD_S (sideways, or back along its way where a wall leaves no
 room beside it), as people do for a robot that waits. Distracted people do neither, until they bump into a
-robot: then they mind robots for NOTICED_S. Walls and robots are also hard limits: a person never passes
-through a wall, and a person who walks into a robot stops touching it (the simulator records that contact
-as the person's).
+robot: then they mind robots for NOTICED_S. People who give way also walk a lane's right-hand side and step
+aside early for a robot they are about to meet (labfleet_sim.making_way); the distracted never do. Walls and
+robots are also hard limits: a person never passes through a wall, and a person who walks into a robot stops
+touching it (the simulator records that contact as the person's).
 
 Who walks: the world's actors (reactive, toward their script's waypoints at the script's pace, or scripted,
 exactly as labfleet_sim.pedestrians plays them) and the crowds of people.yaml, walking the navgraph's lanes
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
+from labfleet_sim.making_way import keep_right, make_way
 from labfleet_sim.pedestrians import PEDESTRIAN_RADIUS, PedestrianPose, Track
 from labfleet_sim.people import CrowdSpec, PeopleSpec
 from labfleet_sim.walls import WallGrid
@@ -308,6 +310,8 @@ class ReactiveCrowd:
         if t - w.progress_at > STALLED_S:
             self._gave_up(i, t)
             return np.zeros(2)
+        if w.yields and robots.shape[1] > 5:  # (the distracted do not, even once they have noticed robots)
+            return make_way(self.pos[i], gap / distance * target.speed, robots, self._walls)
         return gap / distance * target.speed
 
     def _out_of_the_way(self, p: np.ndarray, robots: np.ndarray) -> np.ndarray | None:
@@ -384,6 +388,8 @@ class ReactiveCrowd:
         for _ in range(4):
             there = choices[int(self.rng.integers(len(choices)))]
             path = self.walkways.route(here, there)
+            if path and w.yields:
+                path = keep_right(path, self._walls)
             if path:
                 jitter = self.rng.uniform(-JITTER_M, JITTER_M, size=(len(path), 2))
                 jitter[-1] = 0.0
