@@ -11,14 +11,19 @@ from sqlmodel import Session
 from fleet_manager.lab import Lab
 
 
-def get_lab(request: Request) -> Lab:
-    lab: Lab = request.app.state.lab
+def lab_of(connection: Request | WebSocket) -> Lab:
+    lab: Lab = connection.app.state.lab
     return lab
 
 
-def get_lab_ws(websocket: WebSocket) -> Lab:
-    lab: Lab = websocket.app.state.lab
-    return lab
+# The dependencies are coroutines: FastAPI runs a plain function dependency in the thread pool, a round trip
+# through a worker thread per request for an attribute lookup.
+async def get_lab(request: Request) -> Lab:
+    return lab_of(request)
+
+
+async def get_lab_ws(websocket: WebSocket) -> Lab:
+    return lab_of(websocket)
 
 
 LabDep = Annotated[Lab, Depends(get_lab)]

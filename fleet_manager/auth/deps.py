@@ -13,7 +13,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from fleet_manager.auth.roles import Principal, Role
 from fleet_manager.auth.service import AuthService, NotAuthenticated
-from fleet_manager.deps import get_lab
+from fleet_manager.deps import lab_of
 from fleet_manager.lab import Lab
 
 TOKEN_URL = "/api/v1/auth/token"
@@ -61,7 +61,7 @@ def require(role: Role, *, site_scope: bool = True) -> Callable[..., Awaitable[P
 @cache
 def _require(role: Role, site_scope: bool) -> Callable[..., Awaitable[Principal]]:
     async def dependency(request: Request, token: Annotated[str | None, Depends(bearer)]) -> Principal:
-        lab = get_lab(request)
+        lab = lab_of(request)
         try:
             principal = await authenticate(auth_of(lab), token)
         except NotAuthenticated as exc:

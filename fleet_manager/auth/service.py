@@ -34,6 +34,7 @@ SESSION_ENDED = "refresh token revoked: its session has ended (logged out, or a 
 ACCESS_REVOKED = "access token revoked: its session has ended; log in again"
 BEFORE_ROTATION = "refresh token issued before token rotation; log in again"
 FAMILY_CACHE_MAX = 4096  # token families whose state is remembered (the oldest forgotten first)
+VERIFIED_CACHE_MAX = 4096  # access tokens whose signature was verified (the oldest forgotten first)
 PRUNE_EVERY_S = 600.0  # expired token families are deleted at a login at most this often
 
 
@@ -78,6 +79,7 @@ class AuthService:
         self._clock = clock
         self._cache: dict[str, tuple[float, Account | None]] = {}
         self._families: dict[str, tuple[float, bool]] = {}  # family -> (when looked up, live)
+        self._verified: dict[str, Claims] = {}  # access token -> its claims, once its signature checked out
         self._pruned_at: float | None = None
         self.logins = asyncio.Semaphore(CONCURRENT_LOGINS)  # taken by the login endpoint around `login`
 
@@ -176,8 +178,20 @@ class AuthService:
             log.warning("expired token families not deleted (%s); tried again later", type(exc).__name__)
 
     def access_claims(self, token: str) -> Claims:
-        """The claims of a valid access token (signature and expiry; no database)."""
-        return self._decode(token, "access")
+        """The claims of a valid access token (signature and expiry; no database). A token whose signature checked
+        out before is not checked again (the same bytes, the same claims): only its expiry is, each time, as PyJWT
+        does. Revocation is not decided here: the caller holds the claims to the user's row and the token family's
+        state, as for a token seen for the first time."""
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._decode(token, "access")
+            self._verified[token] = claims
+            while len(self._verified) > VERIFIED_CACHE_MAX:
+                del self._verified[next(iter(self._verified))]
+        elif claims.expires_at <= time.time():
+            self._verified.pop(token, None)
+            raise NotAuthenticated("access token expired")
+        return claims
 
     def cached(self, username: str) -> tuple[bool, Account | None]:
         """(True, the account or None when there is no such user) if looked up in the last few seconds."""

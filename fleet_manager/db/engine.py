@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import weakref
 from pathlib import Path
+from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event
@@ -34,12 +37,23 @@ def sqlite_path(url: str) -> Path | None:
     return Path(path) if path and path != ":memory:" else None
 
 
+def json_loads(text: str | bytes) -> Any:
+    """A JSON column's value: orjson's parser (several times faster than the standard library's, which every
+    list of missions spends much of its time in), and the standard library's for what orjson refuses and it
+    takes (NaN, Infinity, integers over 64 bits), so that every value stored so far reads back as before."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               json_deserializer=json_loads)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -52,7 +66,7 @@ def make_engine(url: str) -> Engine:
         return engine
     # a server out of reach fails a request in seconds (the API answers 503) instead of hanging it
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=10,
-                         connect_args={"connect_timeout": 5})
+                         connect_args={"connect_timeout": 5}, json_deserializer=json_loads)
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -14,10 +14,12 @@ route with users of two labs on one PostgreSQL database."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Engine, event, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.orm.util import LoaderCriteriaOption
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
@@ -64,6 +66,14 @@ UNSCOPED = frozenset({"users", "token_family", "refresh_token"})  # shared by ev
 # the sites it may use, and its logins (token families, auth/sessions.py) are the account's
 
 
+@cache
+def _options(site: str, involved: frozenset[type]) -> tuple[LoaderCriteriaOption, ...]:
+    """The criteria options of a statement on these tables, built once per site and set of tables (they hold no
+    state of a statement: SQLAlchemy caches statements that carry the same ones)."""
+    return tuple(with_loader_criteria(table, criteria(site), include_aliases=True)
+                 for table, criteria in SITE_CRITERIA.items() if table in involved)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_site(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete) or state.is_column_load \
@@ -73,7 +83,7 @@ def _scope_to_site(state: ORMExecuteState) -> None:
     site = site_of(bind) if isinstance(bind, Engine) else None
     if site is None:
         return
-    involved = {mapper.class_ for mapper in state.all_mappers}  # what it selects, updates or deletes
-    state.statement = state.statement.options(*(
-        with_loader_criteria(table, criteria(site), include_aliases=True)
-        for table, criteria in SITE_CRITERIA.items() if table in involved))
+    involved = frozenset(mapper.class_ for mapper in state.all_mappers)  # what it selects, updates or deletes
+    options = _options(site, involved)
+    if options:
+        state.statement = state.statement.options(*options)
