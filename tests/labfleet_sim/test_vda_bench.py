@@ -89,7 +89,9 @@ def test_a_master_drives_a_vehicle_through_an_order(fleet_file: Path, interface:
                         and master.of(SERIAL, Topic.STATE), 15, "both vehicles online with a state")
         factsheet = master.wait_for(lambda: master.of(SERIAL, Topic.FACTSHEET), 5, "the factsheet")[-1]
         assert factsheet["serialNumber"] == SERIAL and factsheet["physicalParameters"]["speedMax"] == 1.0
-        here = master.of(SERIAL, Topic.STATE)[-1]["agvPosition"]
+        # (agvPosition is optional in a state: the first may go out before the vehicle has its pose)
+        here = master.wait_for(lambda: [m for m in master.of(SERIAL, Topic.STATE) if "agvPosition" in m], 5,
+                               "a state with the vehicle's position")[-1]["agvPosition"]
         assert (here["x"], here["y"], here["mapId"]) == pytest.approx((24.9, 2.0, "living_lab"), abs=1e-6)
         assert here["positionInitialized"]
 
