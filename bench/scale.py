@@ -32,12 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load import ADMIN_PASSWORD, SITE, Context, make_site, percentiles, postgres_database, step
 from manager import login
 from ros_load import publish_states
+
+from fleet_manager.cluster.election import holder_pid, libpq_url
 
 REPO = Path(__file__).resolve().parent.parent
 API = "/api/v1"
@@ -78,15 +79,11 @@ class Cluster:
 
 
 def leader_pid(database_url: str) -> int:
-    """The process holding the site's leader lock (its lock connection's application_name names it)."""
-    conninfo = database_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(conninfo) as conn:
-        row = conn.execute("SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                           "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE %s",
-                           (f"labfleet-leader:{SITE}:%",)).fetchone()
-    if row is None:
+    """The process holding the site's leader lock."""
+    pid = holder_pid(libpq_url(database_url), SITE)
+    if pid is None:
         raise SystemExit("no process holds the leader lock")
-    return int(row[0].rsplit(":", 1)[1])
+    return pid
 
 
 @contextmanager

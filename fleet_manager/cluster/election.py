@@ -30,6 +30,16 @@ def lock_key(site: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def holder_pid(conninfo: str, site: str) -> int | None:
+    """The OS process holding the site's leader lock (its lock connection's application_name names it), or None;
+    `conninfo` a libpq URL of the site's database. For benchmarks and tests that kill the leader."""
+    with psycopg.connect(conninfo, connect_timeout=5) as conn:
+        row = conn.execute("SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                           "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE %s",
+                           (f"labfleet-leader:{site}:%",)).fetchone()
+    return int(row[0].rsplit(":", 1)[1]) if row else None
+
+
 def libpq_url(database_url: str) -> str:
     """A SQLAlchemy URL (postgresql+psycopg://...) as libpq's conninfo URL."""
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from fleet_manager.cluster.election import holder_pid
 from tests.conftest import PG_ADMIN_URL, VENV_BIN, fresh_postgres, next_domain_id
 from tests.integration.test_faults import Faults, Telemetry, until
 from tests.lab_process import LabProcess, http, processes_with_env
@@ -39,10 +40,7 @@ class Cluster(Faults):
 
     def leader_pid(self) -> int | None:
         """The OS process holding the site's leader lock (its lock connection's application_name names it)."""
-        found = self.rows("SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                          "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE %s",
-                          f"labfleet-leader:{SITE}:%")
-        return int(found[0][0].rsplit(":", 1)[1]) if found else None
+        return holder_pid(self.database, SITE)
 
     def managers(self, role: str) -> list[int]:
         """The lab's fleet-manager processes started with LABFLEET_ROLE=role."""
