@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import weakref
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,12 @@ from alembic.config import Config
 from sqlalchemy import Engine, event
 from sqlmodel import create_engine
 
+from fleet_manager.db.sqlite_writer import writer_connection
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _SITE_OF: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+_WRITE_LOCKS: dict[str, threading.Lock] = {}  # one per SQLite database file in this process (sqlite_writer.py)
+_WRITE_LOCKS_GUARD = threading.Lock()
 
 
 def bind_site(engine: Engine, site: str) -> None:
@@ -50,10 +55,13 @@ def json_loads(text: str | bytes) -> Any:
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = sqlite_path(url)
+        connect_args: dict[str, Any] = {"check_same_thread": False, "timeout": 30}
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                               json_deserializer=json_loads)
+            with _WRITE_LOCKS_GUARD:
+                lock = _WRITE_LOCKS.setdefault(str(path.resolve()), threading.Lock())
+            connect_args["factory"] = writer_connection(lock)  # writers queue in the process, not in SQLite's sleeps
+        engine = create_engine(url, connect_args=connect_args, json_deserializer=json_loads)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
