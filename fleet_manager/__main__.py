@@ -9,6 +9,7 @@ import sys
 
 import uvicorn
 
+from fleet_manager import gc_policy
 from fleet_manager.app import create_app
 from fleet_manager.auth.startup import StartupError, check_secret
 from fleet_manager.file_modes import restrict
@@ -34,6 +35,7 @@ def main() -> None:
         check_secret(settings)
     except StartupError as exc:
         parser.exit(2, f"error: {exc}\n")
+    gc_policy.install()  # start-up objects out of the collector's sight once the lab runs (gc_policy.py)
     restrict(settings)  # umask 0o077, the data directory 0700, the database 0600 (fleet_manager/file_modes.py)
     http = guarded_h11(settings.header_timeout_s, settings.max_connections_per_address, settings.proxy_list())
     config = uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,

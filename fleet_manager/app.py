@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from fleet_manager import audit, exception_handlers
+from fleet_manager import audit, exception_handlers, gc_policy
 from fleet_manager.alerts.endpoints import router as alerts_router
 from fleet_manager.audit.endpoints import router as audit_router
 from fleet_manager.auth.deps import VIEWER
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             node = ClusterNode(settings, app, lambda lab: setattr(app.state, "lab", lab))
             app.state.cluster = node
             app.state.lab = await node.start()
+            gc_policy.after_startup()
             try:
                 yield
             finally:
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return
         lab = await Lab.start(settings)
         app.state.lab = lab
+        gc_policy.after_startup()
         try:
             yield
         finally:
