@@ -110,7 +110,7 @@ class Lab:
         missions = MissionService(engine, site, templates, hub, robots.now)
         dispatcher = Dispatcher(missions, registry, robots if bridge else None, settings)
         schedules = ScheduleService(missions)
-        dispatcher.before_round = lambda: asyncio.to_thread(schedules.run_due)
+        dispatcher.before_round = schedules.due_check()
         lab = cls(settings, engine, site, templates, hub, registry, missions, dispatcher, bridge, schedules, pilots,
                   roster, robots, AlertService(engine, site.name, hub))
         holder.append(lab)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -18,6 +21,7 @@ from fleet_manager.missions.schemas import MissionCreate, Params, as_utc
 from fleet_manager.missions.service import MissionService
 
 log = logging.getLogger(__name__)
+DUE_CHECK_S = 1.0  # the dispatcher's rounds look for due schedules at most this often (a schedule counts minutes)
 Clock = Annotated[str, Field(max_length=20)]  # "HH:MM", parsed by core/schedules.parse_clock
 
 
@@ -122,3 +126,16 @@ class ScheduleService:
                 session.add(row)
             session.commit()
         return submitted
+
+    def due_check(self, period_s: float = DUE_CHECK_S) -> Callable[[], Awaitable[list[int]]]:
+        """`run_due` in a worker thread, at most once per `period_s`: for the dispatcher's rounds, which come
+        many times a second while missions are submitted and canceled (each a database query otherwise)."""
+        last = [float("-inf")]
+
+        async def check() -> list[int]:
+            if time.monotonic() - last[0] < period_s:
+                return []
+            last[0] = time.monotonic()
+            return await asyncio.to_thread(self.run_due)
+
+        return check
