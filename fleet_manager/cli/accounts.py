@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from fleet_manager.auth import accounts
 from fleet_manager.cli import credentials
@@ -56,7 +57,8 @@ def _database() -> Iterator[tuple[Settings, Engine]]:
             upgrade(engine)
         except Exception as exc:
             lang = cli_lang()
-            _fail(t(lang, "cli.database_unopenable", url=settings.database_url, error=exc))
+            url = make_url(settings.database_url).render_as_string(hide_password=True)
+            _fail(t(lang, "cli.database_unopenable", url=url, error=exc))
         yield settings, engine
     except DomainError as exc:
         _fail(_problem(exc), 2 if isinstance(exc, InvalidInput) else 1)

@@ -112,6 +112,15 @@ def served(env: dict[str, Any], tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+def test_a_database_that_cannot_be_opened_is_named_without_its_password(
+        env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LABFLEET_DATABASE_URL", "postgresql+psycopg://fleet:s3cret-pw@127.0.0.1:1/labfleet")
+    r = labfleet("user", "list")
+    assert r.exit_code == 1, r.output
+    assert "cannot open the database postgresql+psycopg://fleet:***@127.0.0.1:1/labfleet" in r.output, r.output
+    assert "s3cret-pw" not in r.output
+
+
 def test_login_keeps_the_tokens_in_a_private_file_and_the_commands_send_them(served: str, tmp_path: Path,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     spec = tmp_path / "spec.yaml"

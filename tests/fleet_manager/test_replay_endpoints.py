@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
 from fleet_manager import exception_handlers
 from fleet_manager.auth.deps import require
@@ -22,6 +23,7 @@ from fleet_manager.cli.main import format_replay
 from fleet_manager.replay.endpoints import router
 from fleet_manager.replay.queue import ReplayQueue
 from fleet_manager.replay.service import replay_mission
+from fleet_manager.replay.tables import Replay
 from fleet_manager.settings import Settings
 from tests.fleet_manager.test_replay import MISSION, SITES, record_lab
 
@@ -103,6 +105,41 @@ def test_replays_wait_their_turn_within_the_limits(client: tuple[TestClient, dic
     assert seen[-1] == ["done", "done"], seen[-1]
     assert ["running", "running"] not in seen  # never two at once with one worker
     assert ["done", "queued"] in seen or ["done", "running"] in seen  # the second started after the first
+
+
+def test_a_site_has_at_most_its_limit_of_replays_whoever_asks(client: tuple[TestClient, dict[str, Any]],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The site's bound (3 here) holds across users: the first user's two wait, a second user's first waits
+    (position 3), and that user's second is refused (409) naming the site's limit, though the user has one of at
+    most two. (No worker is started: the replays only wait, and are withdrawn at the end.)"""
+    http, made = client
+    queue = http.app.state.lab.replays  # type: ignore[attr-defined]
+    monkeypatch.setattr(queue, "_start_next", lambda: None)
+    researcher = require(Role.researcher)
+    posted: list[dict[str, Any]] = []
+    try:
+        for _ in range(2):
+            r = http.post(f"/api/v1/missions/{MISSION}/replay")
+            assert r.status_code == 202, r.text
+            posted.append(r.json())
+        overrides = http.app.dependency_overrides  # type: ignore[attr-defined]
+        monkeypatch.setitem(overrides, researcher, lambda: Principal("rita", Role.researcher, ("*",)))
+        r = http.post(f"/api/v1/missions/{MISSION}/replay")
+        assert r.status_code == 202, r.text
+        posted.append(r.json())
+        assert [(p["status"], p["position"]) for p in posted] == [("queued", 1), ("queued", 2), ("queued", 3)]
+        beyond = http.post(f"/api/v1/missions/{MISSION}/replay")
+        assert beyond.status_code == 409, beyond.text
+        assert "3 replays of this site are waiting or running (at most 3)" in beyond.json()["detail"], beyond.text
+    finally:
+        with Session(made["engine"]) as session:  # withdrawn: the module's other tests see an empty queue
+            for p in posted:
+                row = session.get(Replay, p["id"])
+                assert row is not None
+                row.status, row.error = "error", "withdrawn by the test"
+                session.add(row)
+            session.commit()
+    assert [http.get(f"/api/v1/replays/{p['id']}").json()["status"] for p in posted] == ["error"] * 3
 
 
 def _cmdline(pid: str) -> bytes:
