@@ -178,7 +178,9 @@ def to_robot_task(t: MapTransform, task: TaskRequest) -> TaskRequest:
     route = []
     for w in task.route:
         x, y, yaw = t.to_map(w.x, w.y, w.yaw or 0.0)
-        route.append(replace(w, x=x, y=y, yaw=yaw if w.yaw is not None else None, max_speed=w.max_speed / t.scale))
+        width = w.lane_width / t.scale if w.lane_width is not None else None
+        route.append(replace(w, x=x, y=y, yaw=yaw if w.yaw is not None else None, max_speed=w.max_speed / t.scale,
+                             lane_width=width))
     return replace(task, route=tuple(route))
 
 

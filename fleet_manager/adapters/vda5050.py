@@ -319,7 +319,8 @@ class Vda5050Adapter:
             v.job.abandon(f"preempted by task {task.task_id}")
         await self._settle(v)
         try:
-            plan = conv.OrderPlan.of(task, v.map_id, v.pose[:2] if v.localised else None)
+            plan = conv.OrderPlan.of(task, v.map_id, v.pose[:2] if v.localised else None,
+                                     robot.config.model.radius / robot.map_transform.scale)
         except ValueError as exc:
             return TaskResult(TaskOutcome.FAILED, str(exc))
         job = Job(plan, task.released, lambda build: self._send_order(v, build), on_feedback,

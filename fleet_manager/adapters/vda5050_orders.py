@@ -46,7 +46,8 @@ from vda5050.models import (
 )
 
 VERSION = "2.0.0"  # the protocol version we write in every header
-LANE_DEVIATION_M = 0.5  # allowedDeviationXY on the way: the lane's tolerance
+LANE_DEVIATION_M = 0.5  # allowedDeviationXY on the way where the lane's width is unknown
+MIN_DEVIATION_M = 0.1  # allowedDeviationXY on the narrowest lane
 LAST_DEVIATION_M = 0.2  # at the route's end, where the robot must stand on the place
 FIRST_NODE_MARGIN_M = 0.25  # the first node counts as reached from where the vehicle stands (6.6.3.1)
 # errors with which a vehicle refuses an order (6.6.4, figure 8): they fail the task when they name our order
@@ -93,6 +94,15 @@ def node_action(action: TaskAction, action_id: str) -> Action:
                   action_parameters=params or None)
 
 
+def lane_deviation(width: float | None, radius: float) -> float:
+    """allowedDeviationXY on a lane `width` wide (the vehicle's map units) for a vehicle of `radius`: half the
+    width less the radius (what keeps its body on the lane), at least MIN_DEVIATION_M; LANE_DEVIATION_M when the
+    width is unknown."""
+    if width is None or width <= 0:
+        return LANE_DEVIATION_M
+    return round(max(MIN_DEVIATION_M, width / 2 - radius), 3)
+
+
 def _angle(yaw: float) -> float:
     wrapped = math.atan2(math.sin(yaw), math.cos(yaw))
     return max(-PI_BOUND, min(PI_BOUND, wrapped))
@@ -101,6 +111,15 @@ def _angle(yaw: float) -> float:
 def released_count(released: int, n: int) -> int:
     """Waypoints released, 1..n (0 in a task: all of them; waypoint 0 is where the robot stands, always)."""
     return n if released <= 0 else max(1, min(released, n))
+
+
+def _node_deviation(points: tuple[Waypoint, ...], i: int, radius: float) -> float:
+    """Node i's allowedDeviationXY: LAST_DEVIATION_M at the route's end (not the first node), else from the
+    narrower of the known lanes into it (waypoint i's, none into node 0) and out of it (waypoint i + 1's)."""
+    if 0 < i == len(points) - 1:
+        return LAST_DEVIATION_M
+    widths = [w.lane_width for w in points[max(i, 1): i + 2] if w.lane_width is not None]
+    return lane_deviation(min(widths) if widths else None, radius)
 
 
 @dataclass(frozen=True)
@@ -112,13 +131,15 @@ class OrderPlan:
     points: tuple[Waypoint, ...]  # one node each: the task's route, or where the vehicle stands
     node_ids: tuple[str, ...]
     actions: tuple[Action, ...]  # at the last node, sent once that node is released
-    first_deviation: float
+    deviations: tuple[float, ...]  # each node's allowedDeviationXY
     lead: int = 0  # 1: a node where the vehicle stands comes before the task's one waypoint (task index + lead)
 
     @classmethod
-    def of(cls, task: TaskRequest, map_id: str, here: tuple[float, float] | None) -> OrderPlan:
-        """The plan of a task for a vehicle standing at `here` (its map; None when unknown). A task without a
-        route (an action step) is one node where the vehicle stands; ValueError when that is unknown."""
+    def of(cls, task: TaskRequest, map_id: str, here: tuple[float, float] | None, radius: float = 0.0) -> OrderPlan:
+        """The plan of a task for a vehicle of `radius` standing at `here` (its map; None when unknown). A task
+        without a route (an action step) is one node where the vehicle stands; ValueError when that is unknown.
+        A node's allowedDeviationXY comes from the narrower of the lanes into and out of it (lane_deviation), at
+        the route's end it is LAST_DEVIATION_M."""
         points = task.route
         if not points:
             if here is None:
@@ -131,11 +152,17 @@ class OrderPlan:
             # where it stands (6.6.3.1), so it starts where it stands and drives onto the place
             points, lead = (Waypoint("", here[0], here[1], None, points[0].max_speed), *points), 1
         ids = tuple(node_id(w.name, task.task_id, i) for i, w in enumerate(points))
-        first = LANE_DEVIATION_M
+        deviations = [_node_deviation(points, i, radius) for i in range(len(points))]
+        first = deviations[0]
         if here is not None:  # far from the route's start: counted as on it, it drives from where it is
             first = max(first, math.dist(here, (points[0].x, points[0].y)) + FIRST_NODE_MARGIN_M)
         actions = tuple(node_action(a, f"{task.task_id}.a{j}") for j, a in enumerate(task.actions))
-        return cls(task.task_id, map_id, points, ids, actions, round(first, 3), lead)
+        deviations[0] = round(first, 3)
+        return cls(task.task_id, map_id, points, ids, actions, tuple(deviations), lead)
+
+    @property
+    def first_deviation(self) -> float:
+        return self.deviations[0]
 
     @property
     def n(self) -> int:
@@ -154,16 +181,11 @@ class OrderPlan:
         pts = self.points[: index + 1]
         return sum(math.dist((a.x, a.y), (b.x, b.y)) for a, b in itertools.pairwise(pts))
 
-    def _deviation(self, i: int) -> float:
-        if i == 0:
-            return self.first_deviation
-        return LAST_DEVIATION_M if i == self.n - 1 else LANE_DEVIATION_M
-
     def node(self, i: int, released: bool) -> Node:
         w = self.points[i]
         last = i == self.n - 1
         theta = _angle(w.yaw) if last and w.yaw is not None else None
-        position = NodePosition(x=w.x, y=w.y, theta=theta, allowed_deviation_xy=self._deviation(i),
+        position = NodePosition(x=w.x, y=w.y, theta=theta, allowed_deviation_xy=self.deviations[i],
                                 map_id=self.map_id)
         description = w.name if w.name and w.name != self.node_ids[i] else None
         return Node(node_id=self.node_ids[i], sequence_id=2 * i, node_description=description, released=released,

@@ -101,6 +101,7 @@ class Waypoint:
     max_speed: float = 0.0
     caution: bool = False  # the lane into it is driven at the robot's caution level
     junction: bool = False  # lanes meet here: the caution level holds near it
+    lane_width: float | None = None  # metres of floor the robot has across the lane into it (None: unknown)
 
 
 @dataclass(frozen=True)

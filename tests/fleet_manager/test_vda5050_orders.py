@@ -9,10 +9,13 @@ import math
 from typing import Any
 
 import pytest
-from labfleet_sim.fleet_config import Pose, RobotConfig, RobotModel, Vda5050Identity
+from labfleet_sim.fleet_config import MapTransform, Pose, RobotConfig, RobotModel, Vda5050Identity
 
 from fleet_manager.adapters import vda5050_orders as conv
+from fleet_manager.adapters.base import to_robot_task
+from fleet_manager.core.navgraph import Lane
 from fleet_manager.core.robots import LOCALISATION_LOST, RobotMode, TaskAction, TaskRequest, Waypoint
+from fleet_manager.missions.traffic import floor_across
 from fleet_manager.robots.roster import Registration
 from vda5050.codec import parse, to_json
 from vda5050.enums import ActionStatus, ErrorLevel, EStop, OperatingMode
@@ -123,6 +126,26 @@ def test_a_route_of_one_place_away_from_the_vehicle_starts_where_it_stands() -> 
     assert data["edges"][0]["maxSpeed"] == 0.5
     on_it = conv.OrderPlan.of(task, "lab", here=(4.0, 1.9))  # on the place: nothing to drive
     assert (on_it.n, on_it.lead) == (1, 0)
+
+
+def test_the_allowed_deviation_follows_the_lane_width() -> None:
+    """Half the lane's width less the vehicle's radius (at least 0.1 m), the narrower of the lanes meeting at a node;
+    0.5 m where no width is known, 0.2 m at the route's end. The width reaches the order from the lane graph (a
+    wide lane's carriageway is half of it) through the robot's map transform."""
+    route = (Waypoint("dock", 0.0, 0.0), Waypoint("a", 2.0, 0.0, lane_width=2.0),
+             Waypoint("b", 4.0, 0.0, lane_width=1.0), Waypoint("c", 6.0, 0.0), Waypoint("d", 8.0, 0.0),
+             Waypoint("e", 10.0, 0.0, lane_width=3.0), Waypoint("ward", 12.0, 0.0, lane_width=3.0))
+    task = TaskRequest("9.3.x.1.1", 9, route, released=0)
+    plan = conv.OrderPlan.of(task, "lab", here=(0.0, 0.0), radius=0.3)
+    data = sent(plan.message(head(), 0, 0, plan.n))
+    assert [n["nodePosition"]["allowedDeviationXY"] for n in data["nodes"]] == [0.7, 0.2, 0.2, 0.5, 1.2, 1.2, 0.2]
+    assert conv.OrderPlan.of(task, "lab", here=(3.0, 0.0), radius=0.3).first_deviation == pytest.approx(3.25)
+    assert conv.lane_deviation(0.5, 0.3) == conv.MIN_DEVIATION_M and conv.lane_deviation(None, 0.3) == 0.5
+    corridor = Lane("corridor_1@+", "a@s", "b@s", True, None, 3.0)
+    assert (floor_across(corridor), floor_across(Lane("door", "a", "b", width=1.2)),
+            floor_across(Lane("aisle", "a", "b"))) == (1.5, 1.2, None)
+    scaled = to_robot_task(MapTransform(scale=2.0), task)
+    assert [w.lane_width for w in scaled.route] == [None, 1.0, 0.5, None, None, 1.5, 1.5]
 
 
 def a_state(**fields: Any) -> State:

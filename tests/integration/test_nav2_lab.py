@@ -5,7 +5,8 @@ broker, delivery_1 and delivery_2 localise on maps of their own (shifted and tur
 visitor_1 shows up unregistered.
 
 - every template that fits the Nav2 robots completes through the nav2 adapter, with recordings, and a delivery by
-  the VDA 5050 vehicle; the Nav2 robots
+  the VDA 5050 vehicle, every message of which on the broker validates against the VDA 5050 2.0.0 schemas (order
+  updates stitched, no node reached before its release); the Nav2 robots
   serve no ExecuteTask and the fleet manager holds no ExecuteTask client for them; no goal pose ever lay beyond
   the robot's release (each goal the stand-ins received, against the traffic manager's routes polled meanwhile);
 - with drift and a map transform, deliveries stop within 0.3 m of the place in site coordinates (ground truth),
@@ -36,7 +37,7 @@ from rclpy.action import get_action_client_names_and_types_by_node
 from tests import ros_helpers
 from tests.conftest import VENV_BIN, next_domain_id
 from tests.lab_process import LabProcess, http
-from tests.mqtt_helpers import clear_retained
+from tests.mqtt_helpers import Capture, check_messages, clear_retained
 
 pytestmark = pytest.mark.ros
 
@@ -45,8 +46,18 @@ SPEED = "3"
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabProcess]:
-    interface = f"uagv_field{uuid.uuid4().hex[:8]}"
+def vda_capture() -> Iterator[Capture]:
+    """Every message on the lab's VDA 5050 topics (an interface name of this test's own), from before it starts."""
+    capture = Capture(f"uagv_field{uuid.uuid4().hex[:8]}")
+    try:
+        yield capture
+    finally:
+        capture.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, vda_capture: Capture) -> Iterator[LabProcess]:
+    interface = vda_capture.interface
     env = dict(os.environ, ROS_DOMAIN_ID=str(next_domain_id()), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
                PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}", LABFLEET_ROBOT_TIMEOUT_S="10",
                LABFLEET_VDA5050_INTERFACE=interface)  # its vehicles, no other test's
@@ -217,8 +228,8 @@ def run_missions(lab: LabProcess, probe: ros_helpers.TestNode, ids: list[int], t
     return done, gaps
 
 
-def test_nav2_robots_get_only_released_navigate_through_poses_goals(lab: LabProcess,
-                                                                    probe: ros_helpers.TestNode) -> None:
+def test_nav2_robots_get_only_released_navigate_through_poses_goals(lab: LabProcess, probe: ros_helpers.TestNode,
+                                                                    vda_capture: Capture) -> None:
     def topics() -> set[str]:
         return {name for name, _ in probe.node.get_topic_names_and_types()}
 
@@ -251,6 +262,8 @@ def test_nav2_robots_get_only_released_navigate_through_poses_goals(lab: LabProc
         (m["id"], m["robot_id"], m["status"], m["failure_reason"]) for m in done.values()]
     # drifting odometry on a map of its own, both adapters: the recipient finds the robot at the place
     assert set(gaps) == {"delivery_1", "delivery_2", "delivery_3"} and all(g <= 0.3 for g in gaps.values()), gaps
+    # the VDA 5050 vehicle's delivery over the broker: its go_to and its two actions at least, each an order
+    check_messages(vda_capture, min_orders=3, min_states=10, updated=False)
 
     clients = get_action_client_names_and_types_by_node(probe.node, "fleet_manager", "/")
     names = {name for name, _ in clients}

@@ -14,24 +14,19 @@ vehicle ever reached a node of an order before it was released to it.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from tests.conftest import VENV_BIN, next_domain_id
 from tests.lab_process import LabProcess, http
-from tests.mqtt_helpers import BROKER, clear_retained
+from tests.mqtt_helpers import BROKER, Capture, check_messages, clear_retained
 from tests.tcp_proxy import TcpProxy
-from vda5050.schemas import validate_2_0
-from vda5050.topics import parse_topic_name
 
 pytestmark = pytest.mark.ros
 
@@ -44,26 +39,6 @@ STATIONS = [f"line{line}_{side}{i}" for line in (1, 2) for side in "sn" for i in
 # hitch/unhitch (99 % success each); never the robot's protocol
 EXPECTED_FAILURES = ("clear of the other robots", "did not clear", "action hitch failed", "action unhitch failed",
                      "blocked by an obstacle")
-
-
-@dataclass
-class Capture:
-    """Every message on the lab's VDA 5050 topics, in arrival order: (wall time, topic, payload)."""
-
-    interface: str
-    messages: list[tuple[float, str, bytes]] = field(default_factory=list)
-    client: mqtt.Client = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"capture-{uuid.uuid4().hex[:8]}")
-        self.client.on_message = lambda _c, _u, m: self.messages.append((time.time(), m.topic, m.payload))
-        self.client.on_connect = lambda c, _u, _f, _r, _p: c.subscribe(f"{self.interface}/v2/#", qos=1)
-        self.client.connect(*BROKER)
-        self.client.loop_start()
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
 
 
 @pytest.fixture(scope="module")
@@ -192,38 +167,4 @@ def run_mixed_fleet(lab: LabProcess, proxy: TcpProxy, capture: Capture, sim_minu
         # or failed for a traffic standstill like any transport)
         after = events[m["id"]][max(i for i, e in enumerate(events[m["id"]]) if "requeued" in e):]
         assert any(e.startswith("assigned to") for e in after), (m["id"], events[m["id"]])
-    check_messages(capture)
-
-
-def check_messages(capture: Capture) -> None:
-    """Schemas, order updates, and no node reached before its release, from what went over the broker."""
-    released: dict[tuple[str, str], int] = {}  # (serial, orderId) → highest released sequenceId sent so far
-    last: dict[tuple[str, str], dict[str, Any]] = {}  # the latest order message of each order
-    counted = {"order": 0, "state": 0, "instantActions": 0}
-    for _, topic, payload in capture.messages:
-        if not payload:
-            continue
-        parts = parse_topic_name(topic)
-        data = json.loads(payload)
-        validate_2_0(parts.topic, data)
-        key = (parts.serial_number, data.get("orderId", ""))
-        if str(parts.topic) == "order":
-            counted["order"] += 1
-            before = last.get(key)
-            if before is not None and data["orderUpdateId"] != before["orderUpdateId"]:
-                assert data["orderUpdateId"] > before["orderUpdateId"], (before, data)
-                stitch = [n for n in before["nodes"] if n["released"]][-1]
-                first = data["nodes"][0]
-                assert (first["nodeId"], first["sequenceId"]) == (stitch["nodeId"], stitch["sequenceId"]), (
-                    before["nodes"], data["nodes"])
-            last[key] = data
-            base = [n["sequenceId"] for n in data["nodes"] if n["released"]]
-            released[key] = max(released.get(key, -1), max(base, default=-1))
-        elif str(parts.topic) == "state":
-            counted["state"] += 1
-            if data.get("orderId") and key in released and data.get("lastNodeSequenceId") is not None:
-                assert data["lastNodeSequenceId"] <= released[key], (data["orderId"], data["lastNodeId"])
-        elif str(parts.topic) == "instantActions":
-            counted["instantActions"] += 1
-    assert counted["order"] >= 8 and counted["state"] >= 100, counted
-    assert any(u["orderUpdateId"] > 0 for u in last.values()), "no order was ever updated"
+    check_messages(capture, min_orders=8, min_states=100, updated=True)
