@@ -428,7 +428,7 @@ def pilot_records(session: Session, pilot_id: str, sim_now: float | None = None,
     missions = repository.missions_of(session, pilot)
     interventions = repository.interventions(session, pilot_id=pilot.id)
     incidents = repository.incidents(session, pilot_id=pilot.id)
-    notes = ["availability: no robot availability is recorded yet; it is None"]
+    notes = ["availability: not shown, no robot availability is recorded yet"]
     unmeasured = sum(1 for m in missions if m.status in _STARTED and m.energy_wh is None)
     if unmeasured:
         notes.insert(0, f"energy_wh: {unmeasured} of the missions that ran store no energy (run before energy "

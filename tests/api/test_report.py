@@ -121,6 +121,8 @@ def test_html_report_shows_the_kpis_of_the_kpis_endpoint(client, pilot):
     assert p["name"] in page and "living_lab" in page and "delivery_1, guide_1" in page
     assert "incident SEV0" in page and "incident SEV3" in page and '"interventions"' in page
     assert "1 intervention(s) without a recorded position" in page
+    visible = re.sub(r"<script.*?</script>|<[^>]+>", " ", page, flags=re.S)  # what a reader sees
+    assert not re.search(r"\bNone\b", visible), "a Python None shown to readers"
 
     rows = {robot: cells for robot, cells in re.findall(r'<tr data-robot="([^"]+)">(.*?)</tr>', page)}
     numbers = {robot: re.findall(r'class="num">([^<]*)<', cells) for robot, cells in rows.items()}
