@@ -22,8 +22,18 @@ NEAR_M = 1.15  # m: vertices closer than this are too close for two robots at on
 SAME_PLACE_NEAR_M = 0.95  # m: ... for two carriageway ends of one place (opposite ones, farther, pass)
 
 
+CARRIAGEWAYS = ("+", "-")  # a wide lane's two lane-graph lanes: `<lane id>@+` (start to end) and `<lane id>@-`
+
+
 def is_wide(lane: Lane) -> bool:
     return lane.width is not None and lane.width >= KEEP_RIGHT_WIDTH and not lane.oneway
+
+
+def floor_across(lane: Lane) -> float | None:
+    """The floor a robot has across a lane-graph lane: its width, half of it on a wide lane's carriageway."""
+    if lane.width is None:
+        return None
+    return lane.width / 2 if lane.id.endswith(tuple(SIDE_SEP + side for side in CARRIAGEWAYS)) else lane.width
 
 
 def base_name(vertex: str) -> str:
@@ -81,7 +91,7 @@ def build_lane_graph(nav: NavGraph) -> LaneGraph:
         offset = (lane.width or 0.0) / 4
         fwd = (side_vertex(a.name, dx, dy, offset), side_vertex(b.name, dx, dy, offset))
         back = (side_vertex(b.name, -dx, -dy, offset), side_vertex(a.name, -dx, -dy, offset))
-        for suffix, (u, v) in (("+", fwd), ("-", back)):
+        for suffix, (u, v) in zip(CARRIAGEWAYS, (fwd, back), strict=True):
             lane_id = f"{lane.id}{SIDE_SEP}{suffix}"
             lanes.append(Lane(lane_id, u, v, True, lane.speed_limit, lane.width, lane.caution))
             derived[lane.id].append(lane_id)

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fleet_manager.core.errors import DomainError
-from fleet_manager.core.lanes import SIDE_SEP, LaneGraph, base_name, build_lane_graph
-from fleet_manager.core.navgraph import Lane, NavGraph
+from fleet_manager.core.lanes import LaneGraph, base_name, build_lane_graph, floor_across
+from fleet_manager.core.navgraph import NavGraph
 from fleet_manager.core.robots import Waypoint
 from fleet_manager.core.traffic import (
     INF,
@@ -426,13 +426,6 @@ class TrafficManager:
         self._zone_lanes = self._zone_shut[key][0]
         self.planner.closed = self.operator_closed | self._zone_lanes
         return self._zone_shut[key]
-
-
-def floor_across(lane: Lane) -> float | None:
-    """The floor a robot has across a lane-graph lane: its width, half of it on a wide lane's carriageway."""
-    if lane.width is None:
-        return None
-    return lane.width / 2 if lane.id.endswith((f"{SIDE_SEP}+", f"{SIDE_SEP}-")) else lane.width
 
 
 def _lowest(*limits: float | None) -> float:

@@ -13,9 +13,9 @@ from labfleet_sim.fleet_config import MapTransform, Pose, RobotConfig, RobotMode
 
 from fleet_manager.adapters import vda5050_orders as conv
 from fleet_manager.adapters.base import to_robot_task
+from fleet_manager.core.lanes import floor_across
 from fleet_manager.core.navgraph import Lane
 from fleet_manager.core.robots import LOCALISATION_LOST, RobotMode, TaskAction, TaskRequest, Waypoint
-from fleet_manager.missions.traffic import floor_across
 from fleet_manager.robots.roster import Registration
 from vda5050.codec import parse, to_json
 from vda5050.enums import ActionStatus, ErrorLevel, EStop, OperatingMode
