@@ -43,14 +43,13 @@ def writer_connection(lock: threading.Lock, timeout: float = 30.0) -> type[sqlit
             return self._run(super().executemany, sql, parameters)
 
         def _run(self, call: Callable[[str, Any], Any], sql: str, parameters: Any) -> WriterCursor:
-            owner = self.connection
-            took = _writes(sql) and owner.take_writer()
+            if _writes(sql):
+                self.connection.take_writer()
             try:
                 call(sql, parameters)
                 return self
             finally:
-                if took or owner.holds_writer:
-                    owner.settle()
+                self.connection.settle()
 
     class WriterConnection(sqlite3.Connection):
         holds_writer = False
@@ -64,16 +63,18 @@ def writer_connection(lock: threading.Lock, timeout: float = 30.0) -> type[sqlit
         def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
             return self.cursor().executemany(sql, parameters)
 
-        def take_writer(self) -> bool:
-            """Take the process's write lock unless this connection holds it; True if it was taken now."""
-            if self.holds_writer:
-                return False
-            self.holds_writer = lock.acquire(timeout=timeout)
-            return self.holds_writer
+        def take_writer(self) -> None:
+            """Take the process's write lock unless this connection holds it."""
+            if not self.holds_writer:
+                self.holds_writer = lock.acquire(timeout=timeout)
 
         def settle(self) -> None:
             """Give the lock back once no transaction is open (a statement outside one, or the end of one)."""
             if self.holds_writer and not self.in_transaction:
+                self._release()
+
+        def _release(self) -> None:
+            if self.holds_writer:
                 self.holds_writer = False
                 lock.release()
 
@@ -93,8 +94,6 @@ def writer_connection(lock: threading.Lock, timeout: float = 30.0) -> type[sqlit
             try:
                 super().close()
             finally:
-                if self.holds_writer:
-                    self.holds_writer = False
-                    lock.release()
+                self._release()
 
     return WriterConnection
