@@ -96,7 +96,10 @@ def fleet_manager(port: int, domain: int, tmp: Path, robots: int, database_url: 
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
                LABFLEET_SITES_DIR=str(make_site(tmp, robots)), LABFLEET_SITE=SITE, LABFLEET_DATA_DIR=str(tmp),
                LABFLEET_DATABASE_URL=database_url, LABFLEET_JWT_SECRET=secrets.token_urlsafe(32),
-               LABFLEET_ADMIN_PASSWORD=ADMIN_PASSWORD, LABFLEET_ACCESS_TOKEN_MINUTES=str(token_minutes))
+               LABFLEET_ADMIN_PASSWORD=ADMIN_PASSWORD, LABFLEET_ACCESS_TOKEN_MINUTES=str(token_minutes),
+               # the 50 API clients stand for 50 people but share one admin token: the per-user limit (32 in
+               # progress) would count them as one user and refuse what a stall piles up
+               LABFLEET_MAX_REQUESTS_PER_USER="1000")
     with serve_fleet_manager(port, env, tmp / "fleet_manager.log", ("--log-level", "warning")) as (url, proc):
         yield url, proc.pid
 

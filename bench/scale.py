@@ -93,7 +93,8 @@ def cluster(replicas: int, port: int, domain: int, tmp: Path, robots: int, datab
                LABFLEET_SITES_DIR=str(make_site(tmp, robots)), LABFLEET_SITE=SITE, LABFLEET_DATA_DIR=str(tmp),
                LABFLEET_DATABASE_URL=database_url, LABFLEET_JWT_SECRET=secrets.token_urlsafe(32),
                LABFLEET_ADMIN_PASSWORD=ADMIN_PASSWORD, LABFLEET_ACCESS_TOKEN_MINUTES="60",
-               LABFLEET_NATS_PREFIX=prefix, LABFLEET_VDA5050_ENABLED="false")
+               LABFLEET_NATS_PREFIX=prefix, LABFLEET_VDA5050_ENABLED="false",
+               LABFLEET_MAX_REQUESTS_PER_USER="1000")  # its clients share one admin token (see load.py)
     c = Cluster(port, env, tmp)
     try:
         c.start("leader-1", "leader")

@@ -37,6 +37,7 @@ from fleet_manager.schedules.endpoints import router as schedules_router
 from fleet_manager.settings import Settings
 from fleet_manager.sites.endpoints import router as sites_router
 from fleet_manager.telemetry.endpoints import router as telemetry_router
+from fleet_manager.user_limits import UserConcurrency
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_request_bytes,
                        max_ws_message_bytes=settings.max_ws_message_bytes)
+    app.add_middleware(UserConcurrency, max_per_user=settings.max_requests_per_user)  # one user cannot take them all
     audit.install(app)  # after the other middleware: what they refuse (413) is recorded too
     if settings.clustered:  # a replica's (and a standby's) writes go to the leader, with the client's address
         app.add_middleware(ForwardToLeader, max_body_bytes=settings.max_request_bytes,

@@ -25,6 +25,7 @@ TITLES: dict[str, str] = {
     "invalid_body": "The body cannot be read",
     "unstorable_value": "A value cannot be stored",
     "too_many_requests": "Too many requests",
+    "too_many_concurrent_requests": "Too many requests at once",
     "internal_error": "Internal error",
     "unavailable": "Unavailable",
     "database_unavailable": "Database unavailable",

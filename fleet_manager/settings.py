@@ -93,6 +93,8 @@ class Settings(BaseSettings):
                                     "complete this long after it opened (or after its last response) is closed")
     max_connections_per_address: int = Field(default=200, ge=1, description="open connections one client address "
                                              "may hold; a connection over it is closed at once")
+    max_requests_per_user: int = Field(default=32, ge=1, le=100_000, description="HTTP requests one signed-in "
+                                       "user may have in progress at once in this process (then 429)")
     role: Literal["single", "leader", "replica"] = Field(
         default="single", description="single: the whole fleet manager in this process (no election); leader: a "
         "candidate for the site's leader (PostgreSQL advisory lock), a standby serving as a replica until it wins; "

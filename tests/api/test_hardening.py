@@ -1,23 +1,30 @@
 """Hardening (issue 19, items 4 and 5): the security headers of every response (the API, the console, the pilot
 report); `python -m fleet_manager` (what `labfleet up` runs) on real sockets closing slow and idle clients and
-connections over the per-address limit while /health keeps answering, its log not flooded; its files private."""
+connections over the per-address limit while /health keeps answering, its log not flooded; its files private; a
+user over its limit of requests in progress refused (429) while others are served; /health answering while a
+thousand idle connections and 500 websocket clients are open."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
+import resource
 import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from fleet_manager.http_headers import script_hash
 from tests.api.test_pilots import API, make_pilot
@@ -212,30 +219,232 @@ def test_files_are_private_after_start_up(quick_server):
         assert mode == (0o700 if (data.parent / name).is_dir() else 0o600), (name, oct(mode))
 
 
-def test_connections_over_the_per_address_limit_are_closed_while_health_answers(tmp_path):
-    with fleet_manager(tmp_path, header_timeout_s="120", max_connections_per_address="20") as server:
-        flood = [_connect(server, FLOOD_FROM) for _ in range(300)]
-        try:
+# -- one server for many connections and users: the per-address and per-user limits, a crowd ----------------------
+ADMIN_PASSWORD = "hardening-admin-password-4f1e"
+PER_USER = 2  # LABFLEET_MAX_REQUESTS_PER_USER of `crowded`
+IDLE, WEBSOCKETS, STREAMS_PER_VIEWER = 1000, 500, 250  # (two viewers: each login and user costs an argon2 hash)
+PER_ADDRESS = 20  # LABFLEET_MAX_CONNECTIONS_PER_ADDRESS of `crowded`: the crowd comes from 50 + 25 loopback addresses
+HELD_BODY = 1000  # bytes announced by a held request, of which it sends one until it is released
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory) -> Iterator[Server]:
+    """A server whose idle connections stay open (request heads may take 120 s), 20 connections per address, 250
+    live streams and 2 requests in progress per user; the descriptors for a crowd (this process's soft limit
+    raised towards its hard one: the server inherits it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = 4 * (IDLE + WEBSOCKETS)  # (this process holds one end of each connection, the server the other)
+    if hard != resource.RLIM_INFINITY and hard < need:
+        pytest.skip(f"the crowd needs {need} open files; the hard limit (ulimit -Hn) is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, need) if hard == resource.RLIM_INFINITY
+                                                else max(soft, min(need, hard)), hard))
+    try:
+        with fleet_manager(tmp_path_factory.mktemp("crowded"), header_timeout_s="120",
+                           max_connections_per_address=str(PER_ADDRESS), max_requests_per_user=str(PER_USER),
+                           max_websockets_per_user=str(STREAMS_PER_VIEWER),
+                           admin_password=ADMIN_PASSWORD) as server:
+            yield server
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_connections_over_the_per_address_limit_are_closed_while_health_answers(crowded):
+    log_before = crowded.log.stat().st_size
+    flood = [_connect(crowded, FLOOD_FROM) for _ in range(300)]
+    try:
+        deadline = time.monotonic() + CLOSED_WITHIN_S
+        open_ = list(flood)
+        while len(open_) > PER_ADDRESS and time.monotonic() < deadline:
+            open_ = [sock for sock in open_ if not _closed(sock)]
+        assert len(open_) == PER_ADDRESS, f"{len(open_)} of 300 idle connections still open"
+        assert crowded.health() == 200  # from another address
+        with _connect(crowded, FLOOD_FROM) as another:  # one more from the flooding address: closed at once
             deadline = time.monotonic() + CLOSED_WITHIN_S
-            open_ = list(flood)
-            while len(open_) > 20 and time.monotonic() < deadline:
-                open_ = [sock for sock in open_ if not _closed(sock)]
-            assert len(open_) == 20, f"{len(open_)} of 300 idle connections still open"
-            assert server.health() == 200  # from another address
-            with _connect(server, FLOOD_FROM) as another:  # one more from the flooding address: closed at once
-                deadline = time.monotonic() + CLOSED_WITHIN_S
-                while not _closed(another):
-                    assert time.monotonic() < deadline, "a connection over the limit stayed open"
-        finally:
-            for sock in flood:
-                sock.close()
-        deadline = time.monotonic() + CLOSED_WITHIN_S  # the 20 closed: that address is served again
-        while True:
-            with _connect(server, FLOOD_FROM) as sock:
-                sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                sock.settimeout(10)
-                if sock.recv(4096).startswith(b"HTTP/1.1 200"):
-                    break
-            assert time.monotonic() < deadline, "the address is not served again after its connections closed"
+            while not _closed(another):
+                assert time.monotonic() < deadline, "a connection over the limit stayed open"
+    finally:
+        for sock in flood:
+            sock.close()
+    deadline = time.monotonic() + CLOSED_WITHIN_S  # the 20 closed: that address is served again
+    while True:
+        with _connect(crowded, FLOOD_FROM) as sock:
+            sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            sock.settimeout(10)
+            if sock.recv(4096).startswith(b"HTTP/1.1 200"):
+                break
+        assert time.monotonic() < deadline, "the address is not served again after its connections closed"
+        time.sleep(0.2)
+    assert crowded.log.stat().st_size - log_before < 1_000_000
+
+
+def _login(server: Server, username: str, password: str) -> dict[str, str]:
+    answer = httpx.post(f"{server.url}{API}/auth/token", data={"username": username, "password": password},
+                        timeout=10)
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def _viewer(server: Server, admin: dict[str, str], name: str) -> dict[str, str]:
+    password = f"{name}-password-0"
+    made = httpx.post(f"{server.url}{API}/users", headers=admin, timeout=10,
+                      json={"username": name, "password": password, "role": "viewer", "sites": ["*"]})
+    assert made.status_code == 201, made.text
+    return _login(server, name, password)
+
+
+def _held_request(server: Server, headers: dict[str, str]) -> socket.socket:
+    """A POST whose body arrives slowly: its head and one byte of its JSON sent; the endpoint is reading the rest."""
+    sock = _connect(server)
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    sock.sendall(f"POST {API}/pilots HTTP/1.1\r\nHost: x\r\n{head}Content-Type: application/json\r\n"
+                 f"Content-Length: {HELD_BODY}\r\n\r\n{{".encode())
+    return sock
+
+
+def _release(sock: socket.socket) -> bytes:
+    """The rest of a held request's body (an empty JSON object, padded): the first line of its answer."""
+    sock.sendall(b" " * (HELD_BODY - 2) + b"}")
+    sock.settimeout(10)
+    answer = b""
+    while b"\r\n" not in answer and (chunk := sock.recv(4096)):
+        answer += chunk
+    return answer.split(b"\r\n", 1)[0]
+
+
+def test_a_user_over_the_limit_of_requests_in_progress_is_429_while_others_are_served(crowded):
+    admin = _login(crowded, "admin", ADMIN_PASSWORD)
+    viewer = _viewer(crowded, admin, "ada")
+    held = [_held_request(crowded, admin) for _ in range(PER_USER)]
+    try:
+        deadline = time.monotonic() + 10  # (until the server has read both heads: at most 3 of the admin's at once)
+        while (over := httpx.get(f"{crowded.url}{API}/auth/me", headers=admin, timeout=10)).status_code != 429:
+            assert over.status_code == 200, over.text
+            assert time.monotonic() < deadline, "a third request of the admin was served while two were in progress"
+            time.sleep(0.05)
+        problem = over.json()
+        assert (problem["code"], problem["status"]) == ("too_many_concurrent_requests", 429), problem
+        assert f"{PER_USER} requests in progress" in problem["detail"] and over.headers["retry-after"] == "1"
+        assert over.headers["content-type"] == "application/problem+json"
+        me = httpx.get(f"{crowded.url}{API}/auth/me", headers=viewer, timeout=10)  # another user: served
+        assert me.status_code == 200 and me.json()["username"] == "ada", me.text
+        assert httpx.get(f"{crowded.url}{API}/health", timeout=10).status_code == 200  # no token: not counted
+        # the held requests were being served all along: each gets the answer to its (empty) pilot
+        assert [_release(sock) for sock in held] == [b"HTTP/1.1 422 Unprocessable Entity"] * PER_USER
+    finally:
+        for sock in held:
+            sock.close()
+    again = httpx.get(f"{crowded.url}{API}/auth/me", headers=admin, timeout=10)  # their slots are free again
+    assert again.status_code == 200, again.text
+
+
+class Crowd:
+    """IDLE TCP connections that send nothing and WEBSOCKETS signed-in telemetry clients, from loopback addresses
+    other than the test's own (PER_ADDRESS each: 127.0.0.10-59 and 127.0.1.0-24), held by an event loop in a
+    thread of their own; each client's frames counted."""
+
+    def __init__(self, server: Server, tokens: list[str]) -> None:
+        self.server, self.tokens = server, tokens
+        self.frames = [0] * WEBSOCKETS
+        self.ended: list[str] = []  # the websockets that stopped, and why
+        self.idle: list[asyncio.StreamReader] = []
+        self.error: BaseException | None = None
+        self._ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._run(),), name="crowd")
+
+    def __enter__(self) -> Crowd:
+        self._thread.start()
+        ready = self._ready.wait(60)
+        if not ready or self.error is not None:
+            self.__exit__()
+            raise AssertionError(f"the crowd did not connect: {self.error!r}" if ready else "the crowd did not "
+                                 "connect in 60 s")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+        assert not self._thread.is_alive(), "the crowd did not stop"
+        self._loop.close()
+
+    def idle_closed(self) -> int:
+        return sum(reader.at_eof() for reader in self.idle)
+
+    async def _run(self) -> None:
+        self._stop = asyncio.Event()
+        writers: list[asyncio.StreamWriter] = []
+        sockets: list[Any] = []
+        readers: list[asyncio.Task[None]] = []
+        try:
+            for i in range(IDLE):
+                reader, writer = await asyncio.open_connection(
+                    "127.0.0.1", self.server.port, local_addr=(f"127.0.0.{10 + i // PER_ADDRESS}", 0))
+                self.idle.append(reader)
+                writers.append(writer)
+            url = f"ws://127.0.0.1:{self.server.port}{API}/ws/telemetry"
+            opened = await asyncio.gather(*(websockets.connect(
+                url, local_addr=(f"127.0.1.{i // PER_ADDRESS}", 0), open_timeout=30, compression=None,
+                subprotocols=["labfleet.bearer", self.tokens[i // STREAMS_PER_VIEWER]])
+                for i in range(WEBSOCKETS)), return_exceptions=True)
+            sockets = [ws for ws in opened if not isinstance(ws, BaseException)]
+            failed = [ws for ws in opened if isinstance(ws, BaseException)]
+            if failed:
+                raise failed[0]
+            readers = [asyncio.create_task(self._read(i, ws)) for i, ws in enumerate(sockets)]
+        except Exception as exc:  # (__enter__ reports it)
+            self.error = exc
+        self._ready.set()
+        if self.error is None:
+            await self._stop.wait()
+        for task in readers:
+            task.cancel()
+        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+        for writer in writers:
+            writer.close()
+
+    async def _read(self, i: int, ws: Any) -> None:
+        try:
+            async for _ in ws:
+                self.frames[i] += 1
+            self.ended.append(f"{i}: closed {ws.close_code} {ws.close_reason}")
+        except websockets.ConnectionClosed as closed:
+            self.ended.append(f"{i}: {closed!r}")
+
+
+def test_health_answers_while_a_thousand_idle_connections_and_500_websockets_are_open(crowded):
+    """Issue 19, acceptance 4 (the behaviour; bench/hardening.py measures the latency): every /health probe is
+    answered 200, every idle connection and websocket stays open and every websocket goes on receiving, the log
+    grows by less than 1 MB."""
+    admin = _login(crowded, "admin", ADMIN_PASSWORD)
+    tokens = [_viewer(crowded, admin, f"watcher{i}")["Authorization"].removeprefix("Bearer ")
+              for i in range(WEBSOCKETS // STREAMS_PER_VIEWER)]
+    places = [p["name"] for p in httpx.get(f"{crowded.url}{API}/sites/living_lab/map", headers=admin,
+                                           timeout=10).json()["places"]]
+    log_before = crowded.log.stat().st_size
+    with Crowd(crowded, tokens) as crowd:
+        deadline = time.monotonic() + 10  # (each stream is counted once its token is checked, after the handshake)
+        while (streams := httpx.get(f"{crowded.url}{API}/health", timeout=10).json()["websocket_clients"]) \
+                < WEBSOCKETS:
+            assert time.monotonic() < deadline, f"{streams} of {WEBSOCKETS} websocket clients streaming"
             time.sleep(0.2)
-        assert server.log.stat().st_size < 1_000_000
+        start = list(crowd.frames)
+        answers, events = [], 0
+        for probe in range(40):
+            answers.append(httpx.get(f"{crowded.url}{API}/health", timeout=10).status_code)
+            if probe % 10 == 0:  # a mission submitted and canceled: two events every websocket client is sent
+                mission = httpx.post(f"{crowded.url}{API}/missions", headers=admin, timeout=10,
+                                     json={"spec": {"steps": [{"go_to": places[1]}]}})
+                assert mission.status_code == 201, mission.text
+                canceled = httpx.post(f"{crowded.url}{API}/missions/{mission.json()['id']}/cancel", headers=admin,
+                                      timeout=10)
+                assert canceled.status_code == 200, canceled.text
+                events += 2
+            time.sleep(0.05)
+        deadline = time.monotonic() + 10  # (the last events on their way)
+        while (behind := sum(now - then < events for now, then in zip(crowd.frames, start, strict=True))) > 0:
+            assert time.monotonic() < deadline, f"{behind} websocket clients did not receive every event"
+            time.sleep(0.2)
+        assert answers == [200] * 40, answers
+        assert crowd.ended == [], crowd.ended[:5]
+        assert crowd.idle_closed() == 0
+    assert crowded.log.stat().st_size - log_before < 1_000_000
