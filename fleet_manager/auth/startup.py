@@ -1,5 +1,7 @@
 """Start-up of accounts: the token secret (refused when it is the default outside demo mode; kept in a file
-in demo mode) and the first admin (from LABFLEET_ADMIN_PASSWORD, or generated and shown once in demo mode)."""
+in demo mode) and the first admin (from LABFLEET_ADMIN_PASSWORD, or in demo mode generated and written to the 0600
+file <data_dir>/admin-password, as Jenkins' initialAdminPassword: the log says where it is, never what it is, so
+no console scroll-back, supervisor log or CI artefact of a demo holds a working password)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 
 ADMIN = "admin"
 DEMO_SECRET_FILE = "jwt_secret"
+DEMO_PASSWORD_FILE = "admin-password"
 
 
 class StartupError(RuntimeError):
@@ -66,11 +69,12 @@ def demo_secret(path: Path) -> str:
 
 def bootstrap_admin(engine: Engine, settings: Settings) -> str | None:
     """With no users yet: user admin from LABFLEET_ADMIN_PASSWORD, or in demo mode with a generated password,
-    which is logged once and returned. None when nothing was generated."""
+    which is written to <data_dir>/admin-password (mode 0600) and returned. None when nothing was generated."""
     if accounts.count_users(engine) > 0:
         if settings.demo:
-            log.info("demo: the users exist already (the admin's password was shown when it was made; "
-                     "`labfleet user add NAME --role admin` adds another admin)")
+            log.info("demo: the users exist already (the admin's password was written to %s when it was made; "
+                     "`labfleet user add NAME --role admin` adds another admin)",
+                     settings.data_dir / DEMO_PASSWORD_FILE)
         return None
     generated = None
     if settings.admin_password is not None:
@@ -88,7 +92,19 @@ def bootstrap_admin(engine: Engine, settings: Settings) -> str | None:
     except Conflict:  # another fleet manager on this database made it first
         return None
     if generated is not None:
-        log.warning("LabFleet demo admin: user %s, password %s (shown once)", ADMIN, generated)
+        path = write_private(settings.data_dir / DEMO_PASSWORD_FILE, generated)
+        log.warning("LabFleet demo admin: user %s, its password is in %s (readable by you only)", ADMIN, path)
     else:
         log.info("created user %s (role admin, all sites) from LABFLEET_ADMIN_PASSWORD", ADMIN)
     return generated
+
+
+def write_private(path: Path, text: str) -> Path:
+    """`text` (and a newline) in `path`, mode 0600 from its creation on (never readable by others, not even for a
+    moment); a file of an earlier demo there is replaced."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # (O_CREAT's mode does not apply to a file that existed)
+    with os.fdopen(fd, "w") as out:
+        out.write(text + "\n")
+    return path

@@ -17,6 +17,7 @@ from labfleet_robot import command_auth
 from labfleet_robot.params import NAV2_NODE, agent_params, nav2_params, write_params_file
 from labfleet_sim.fleet_config import RobotConfig, load_fleet
 
+from fleet_manager.auth.startup import DEMO_PASSWORD_FILE
 from fleet_manager.cli.supervisor import Supervisor
 from fleet_manager.core.errors import InvalidInput
 from fleet_manager.core.zones import SpeedCaps, load_zones_file, parse_speed_caps
@@ -139,7 +140,7 @@ class LabUp:
         }
         if self.backend == "lite":  # the built-in simulator's seed, stored in every mission's recording
             manager_env["LABFLEET_SEED"] = str(self.seed)
-        if self.settings.demo:  # a generated token secret, and an admin whose password the manager prints once
+        if self.settings.demo:  # a generated token secret, and an admin whose password goes to a 0600 file
             manager_env["LABFLEET_DEMO"] = "true"
         # the fleet manager keeps no state outside the database: when it dies it is started again, and it
         # reconciles the missions in flight with what the robots report
@@ -230,8 +231,9 @@ class LabUp:
             if self._wait_ready() and self.start_cluster():
                 self.supervisor.say(f"LabFleet console: http://127.0.0.1:{self.port}/  (Ctrl-C stops the lab)")
                 if self.settings.demo:
-                    self.supervisor.say("sign in as the demo admin (its password is printed above on the first "
-                                        "start only; `labfleet user add` makes more users)")
+                    self.supervisor.say(f"sign in as user admin with the password in "
+                                        f"{self.settings.data_dir / DEMO_PASSWORD_FILE} (written on the first start; "
+                                        f"`labfleet user add` makes more users)")
             elif not self._stop:
                 self.supervisor.say("the fleet manager did not become ready; stopping")
                 return 1

@@ -56,7 +56,8 @@ def up(
     seed: Annotated[int, typer.Option(help="simulator seed")] = 0,
     speed: Annotated[float, typer.Option(min=0.1, max=20.0, help="built-in simulator: sim seconds per second")] = 1.0,
     demo: Annotated[bool, typer.Option("--demo", help="demo mode: a generated token secret (kept in the data "
-                                                      "directory), an admin whose password is printed once")] = False,
+                                                      "directory), an admin whose password is written to "
+                                                      "DATA_DIR/admin-password (mode 0600)")] = False,
     fleet: Annotated[str | None, typer.Option(help="a fleet variant of the site: fleet.NAME.yaml (e.g. nav2, "
                                                    "mixed)")] = None,
     discovery: Annotated[str | None, typer.Option(

@@ -219,7 +219,8 @@ def test_up_refuses_the_default_secret_outside_demo_mode(env: dict[str, Any]) ->
 
 
 def _run_demo(tmp_path: Path, port: int) -> tuple[list[str], subprocess.Popen[str]]:
-    """`labfleet up --demo` (no simulator, no ROS) until its console line; its output so far, and the process."""
+    """`labfleet up --demo` (no simulator, no ROS) until its console line and the sign-in hint after it; its output
+    so far, and the process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LABFLEET_")}
     env |= {"LABFLEET_DATA_DIR": str(tmp_path), "LABFLEET_ROS_ENABLED": "false", "PYTHONUNBUFFERED": "1",
             "PATH": f"{VENV_BIN}:{env.get('PATH', '')}"}
@@ -230,18 +231,23 @@ def _run_demo(tmp_path: Path, port: int) -> tuple[list[str], subprocess.Popen[st
     lines: list[str] = []
     for line in process.stdout:
         lines.append(line.rstrip())
-        if "LabFleet console:" in line or "stopping" in line:
+        if "sign in as user admin" in line or "stopping" in line:
             return lines, process
     return lines, process
 
 
-def test_make_demo_prints_a_generated_admin_password_once(tmp_path: Path) -> None:
+def test_make_demo_writes_a_generated_admin_password_to_a_private_file(tmp_path: Path) -> None:
+    """Issue 19, acceptance 3: the output says where the password is (a 0600 file), never the password itself."""
     port = free_port()
     lines, process = _run_demo(tmp_path, port)
     try:
-        shown = [line for line in lines if "LabFleet demo admin: user admin, password " in line]
+        kept_at = tmp_path / "admin-password"
+        shown = [line for line in lines if f"LabFleet demo admin: user admin, its password is in {kept_at}" in line]
         assert len(shown) == 1 and shown[0].startswith("[manager"), "\n".join(lines)
-        password = shown[0].split("password ")[1].split(" (shown once)")[0]
+        assert any(str(kept_at) in line for line in lines if "sign in as user admin" in line), "\n".join(lines)
+        assert stat.S_IMODE(kept_at.stat().st_mode) == 0o600
+        password = kept_at.read_text().strip()
+        assert len(password) >= 12 and not [line for line in lines if password in line], "\n".join(lines)
         answer = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token",
                             data={"username": "admin", "password": password})
         assert answer.status_code == 200 and answer.json()["role"] == "admin", answer.text
@@ -254,7 +260,8 @@ def test_make_demo_prints_a_generated_admin_password_once(tmp_path: Path) -> Non
 
     lines, process = _run_demo(tmp_path, port)  # again: the same secret (tokens still good), no new password
     try:
-        assert not [line for line in lines if "LabFleet demo admin" in line], "\n".join(lines)
+        assert not [line for line in lines if "LabFleet demo admin" in line or password in line], "\n".join(lines)
+        assert kept_at.read_text().strip() == password
         me = httpx.get(f"http://127.0.0.1:{port}/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
         assert me.status_code == 200 and me.json()["username"] == "admin"
     finally:
