@@ -6,13 +6,19 @@ charging (SEV3), a mission step awaiting a recipient's confirmation (SEV3). Even
 failed (SEV2), an incident opened (its own severity; a `blocked` incident is a robot blocked for longer than
 the pilot watch's BLOCKED_AFTER_S, a `zone_violation` one a robot in a closed or no-go zone). An e-stop incident
 raises nothing more: the e-stop condition already says it. SEV0, SEV1 and e-stops are shown in a banner.
+
+Each alert's English message is one of TEXTS with its parameters; the console shows its catalogue's
+`alerts.text.<id>` (web_console/src/locales/<lang>/alerts.json) with the parameters `text_of` reads back from the
+message (so that every alert stored, before or after, has them).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class AlertKind(StrEnum):
@@ -25,6 +31,62 @@ class AlertKind(StrEnum):
     AWAITING_CONFIRMATION = "awaiting_confirmation"
     ZONE_VIOLATION = "zone_violation"
     INCIDENT = "incident"
+
+
+# the English message of each text id, its {parameters} those of the console's alerts.text.<id>. A message is one
+# of these exactly, so that its parameters can be read back (`text_of`); a variant ending in free text (a reason, a
+# prompt, a description) comes before the one without it.
+TEXTS: dict[str, str] = {
+    "offline": "robot {robot} is offline: no state from it for the robot timeout",
+    "estop": "robot {robot} is e-stopped: its mission is held until the e-stop is released",
+    "localisation_lost": "robot {robot} lost its localisation: it is not dispatched, its mission is held",
+    "battery_low": "robot {robot}'s battery is at {battery} % (alert under {threshold} %)",
+    "awaiting_confirmation_prompt": "mission {mission} on {robot} awaits confirmation of step {step}: “{prompt}”",
+    "awaiting_confirmation": "mission {mission} on {robot} awaits confirmation of step {step}",
+    "mission_failed_reason": "mission {mission} failed: {reason}",
+    "mission_failed": "mission {mission} failed",
+    "incident_description": "{severity} {incident} incident, robot {robot}: {description}",
+    "incident": "{severity} {incident} incident, robot {robot}",
+}
+_FREE = {"reason", "prompt", "description"}  # free text: anything, to the end
+_WORDS = {"incident"}  # an identifier written with spaces for underscores (near_miss: "near miss")
+_TEXTS_OF_KIND: dict[str, tuple[str, ...]] = {
+    "offline": ("offline",), "estop": ("estop",), "localisation_lost": ("localisation_lost",),
+    "battery_low": ("battery_low",), "awaiting_confirmation": ("awaiting_confirmation_prompt", "awaiting_confirmation"),
+    "mission_failed": ("mission_failed_reason", "mission_failed"),
+    **{kind: ("incident_description", "incident") for kind in ("robot_blocked", "zone_violation", "incident")},
+}
+_SLOT = re.compile(r"\{(\w+)\}")
+
+
+def _pattern(english: str) -> re.Pattern[str]:
+    parts = _SLOT.split(english)  # literal, name, literal, name, ..., literal
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            out.append(re.escape(part))
+        else:
+            out.append(f"(?P<{part}>.+)" if part in _FREE else f"(?P<{part}>.+?)" if part in _WORDS
+                       else f"(?P<{part}>\\S+?)")
+    return re.compile("".join(out), re.S)
+
+
+_PATTERNS = {text_id: _pattern(english) for text_id, english in TEXTS.items()}
+
+
+def message(text_id: str, **params: Any) -> str:
+    """The English message of `text_id` with its parameters (an identifier of _WORDS with spaces)."""
+    return TEXTS[text_id].format(**{k: str(v).replace("_", " ") if k in _WORDS else v for k, v in params.items()})
+
+
+def text_of(kind: str, message: str) -> tuple[str, dict[str, str]] | None:
+    """(text id, parameters) of an alert's message, for the console to say it in its language; None for a message
+    that is none of its kind's texts."""
+    for text_id in _TEXTS_OF_KIND.get(kind, ()):
+        found = _PATTERNS[text_id].fullmatch(message)
+        if found:
+            return text_id, {k: v.replace(" ", "_") if k in _WORDS else v for k, v in found.groupdict().items()}
+    return None
 
 
 CONDITIONS = frozenset({AlertKind.ESTOP, AlertKind.BATTERY_LOW, AlertKind.OFFLINE, AlertKind.LOCALISATION_LOST,
@@ -64,32 +126,32 @@ def robot_conditions(robots: Iterable[RobotFacts], battery_alert_pct: float) -> 
     out: list[Raise] = []
     for r in robots:
         if r.mode == "offline":
-            out.append(Raise(f"offline:{r.id}", AlertKind.OFFLINE, "SEV2",
-                             f"robot {r.id} is offline: no state from it for the robot timeout", r.id))
+            out.append(Raise(f"offline:{r.id}", AlertKind.OFFLINE, "SEV2", message("offline", robot=r.id), r.id))
             continue  # what it last said no longer holds
         if r.mode == "estop":
-            out.append(Raise(f"estop:{r.id}", AlertKind.ESTOP, "SEV1",
-                             f"robot {r.id} is e-stopped: its mission is held until the e-stop is released", r.id))
+            out.append(Raise(f"estop:{r.id}", AlertKind.ESTOP, "SEV1", message("estop", robot=r.id), r.id))
         if not r.localised:
             out.append(Raise(f"localisation:{r.id}", AlertKind.LOCALISATION_LOST, "SEV2",
-                             f"robot {r.id} lost its localisation: it is not dispatched, its mission is held", r.id))
+                             message("localisation_lost", robot=r.id), r.id))
         if not r.charging and r.battery < battery_alert_pct:
             out.append(Raise(f"battery:{r.id}", AlertKind.BATTERY_LOW, "SEV3",
-                             f"robot {r.id}'s battery is at {r.battery:.0f} % (alert under {battery_alert_pct:g} %)",
-                             r.id))
+                             message("battery_low", robot=r.id, battery=f"{r.battery:.0f}",
+                                     threshold=f"{battery_alert_pct:g}"), r.id))
     return out
 
 
 def awaiting_confirmation(mission_id: int, robot_id: str, step_index: int, prompt: str) -> Raise:
-    said = f": “{prompt}”" if prompt else ""
-    return Raise(f"confirm:{mission_id}:{step_index}", AlertKind.AWAITING_CONFIRMATION, "SEV3",
-                 f"mission {mission_id} on {robot_id} awaits confirmation of step {step_index}{said}", robot_id,
+    text = (message("awaiting_confirmation_prompt", mission=mission_id, robot=robot_id, step=step_index,
+                    prompt=prompt) if prompt
+            else message("awaiting_confirmation", mission=mission_id, robot=robot_id, step=step_index))
+    return Raise(f"confirm:{mission_id}:{step_index}", AlertKind.AWAITING_CONFIRMATION, "SEV3", text, robot_id,
                  mission_id)
 
 
 def mission_failed(mission_id: int, robot_id: str | None, reason: str | None) -> Raise:
-    return Raise(f"mission_failed:{mission_id}", AlertKind.MISSION_FAILED, "SEV2",
-                 f"mission {mission_id} failed" + (f": {reason}" if reason else ""), robot_id, mission_id)
+    text = (message("mission_failed_reason", mission=mission_id, reason=reason) if reason
+            else message("mission_failed", mission=mission_id))
+    return Raise(f"mission_failed:{mission_id}", AlertKind.MISSION_FAILED, "SEV2", text, robot_id, mission_id)
 
 
 def incident_opened(incident_id: str, kind: str, severity: str, robot_id: str, mission_id: int | None,
@@ -97,6 +159,7 @@ def incident_opened(incident_id: str, kind: str, severity: str, robot_id: str, m
     if kind == "estop":
         return None  # the e-stop condition of the robot already says it
     alert = _INCIDENT_KINDS.get(kind, AlertKind.INCIDENT)
-    text = f"{severity} {kind.replace('_', ' ')} incident, robot {robot_id}" + (f": {description}" if description
-                                                                              else "")
+    text = (message("incident_description", severity=severity, incident=kind, robot=robot_id,
+                    description=description) if description
+            else message("incident", severity=severity, incident=kind, robot=robot_id))
     return Raise(f"incident:{incident_id}", alert, severity, text, robot_id, mission_id, incident_id)

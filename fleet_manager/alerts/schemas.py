@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from fleet_manager.alerts.rules import AlertKind, banner
+from fleet_manager.alerts.rules import AlertKind, banner, text_of
 from fleet_manager.db.tables import Alert
 from fleet_manager.pilots.schemas import Severity, UtcDatetime
+
+
+class AlertText(BaseModel):
+    """The message as a catalogue entry, for a client to say in its language."""
+
+    key: str = Field(description="its message key in the console's catalogues: alerts.text.<id>")
+    params: dict[str, str] = Field(description="the values of its {placeholders} (robot, mission, battery...); "
+                                               "reason, prompt and description are the server's English text")
 
 
 class AlertPublic(BaseModel):
@@ -19,7 +27,9 @@ class AlertPublic(BaseModel):
     robot_id: str | None
     mission_id: int | None
     incident_id: str | None
-    message: str
+    message: str = Field(description="what happened, in English")
+    text: AlertText | None = Field(default=None, description="the message as a catalogue key and its parameters "
+                                                             "(null: the message is the only text)")
     raised_at: UtcDatetime
     cleared_at: UtcDatetime | None = Field(description="when its cause ended (an event is cleared when raised)")
     acknowledged_at: UtcDatetime | None
@@ -31,4 +41,6 @@ class AlertPublic(BaseModel):
         data = row.model_dump()
         data["banner"] = banner(row.kind, row.severity)
         data["active"] = row.cleared_at is None
+        found = text_of(row.kind, row.message)
+        data["text"] = {"key": f"alerts.text.{found[0]}", "params": found[1]} if found else None
         return cls.model_validate(data)

@@ -15,7 +15,7 @@ from fleet_manager.core.coverage import CoverageZone
 from fleet_manager.core.errors import InvalidInput
 from fleet_manager.core.missions import Step, parse_steps, validate_steps
 from fleet_manager.core.navgraph import NavGraph
-from fleet_manager.core.templates import PARAM_TYPES, TemplateError, parse_template
+from fleet_manager.core.templates import LANG_PATTERN, PARAM_TYPES, TemplateError, parse_template
 from fleet_manager.core.zone_access import check_zone_access
 from fleet_manager.core.zones import OperatingZones
 
@@ -143,6 +143,19 @@ def _step_schemas() -> list[dict[str, Any]]:
     ]
 
 
+def _labels_schema() -> dict[str, Any]:
+    text = {"type": "string", "minLength": 1}
+    param = {"oneOf": [{**text, "description": "the parameter's description"},
+                       {"type": "object", "minProperties": 1, "additionalProperties": False,
+                        "properties": {"name": text, "description": text}}]}
+    labels = {"type": "object", "additionalProperties": False, "properties": {
+        "name": {**text, "description": "the template's name as people read it"}, "description": text,
+        "params": {"type": "object", "additionalProperties": param}}}
+    return {"type": "object", "propertyNames": {"pattern": LANG_PATTERN}, "additionalProperties": labels,
+            "description": "the template's texts in other languages than English, by language (ko: {...}); what "
+                           "a language leaves out is shown in English"}
+
+
 def mission_schema() -> dict[str, Any]:
     """JSON Schema (2020-12) of a mission file: a template (name, robot, params, steps) or a spec (steps)."""
     steps = {"type": "array", "minItems": 1, "items": {"oneOf": _step_schemas()}}
@@ -153,7 +166,7 @@ def mission_schema() -> dict[str, Any]:
         "name": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}, "description": {"type": "string"},
         "robot": {"type": "object", "additionalProperties": False, "properties": {
             "kind": {"type": "string"}, "capabilities": {"type": "array", "items": {"type": "string"}}}},
-        "params": {"type": "object", "additionalProperties": param}, "steps": steps}}
+        "params": {"type": "object", "additionalProperties": param}, "steps": steps, "labels": _labels_schema()}}
     spec = {"type": "object", "required": ["steps"], "additionalProperties": False, "properties": {"steps": steps}}
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "https://labfleet.org/schemas/mission.json",
             "title": "LabFleet mission file", "description": "Step values may hold {param} slots in templates.",

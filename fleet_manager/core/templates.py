@@ -1,4 +1,5 @@
-"""Mission templates (missions/*.yaml): typed parameters with defaults, steps with {param} slots."""
+"""Mission templates (missions/*.yaml): typed parameters with defaults, steps with {param} slots, and the texts
+people read in other languages than English (`labels`, docs/site_files.md)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from fleet_manager.core.missions import Step, parse_steps
 
 PARAM_TYPES = ("place", "zone", "string", "integer", "number", "boolean")
 _SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+LANG_PATTERN = r"^[a-z]{2}(-[A-Z]{2})?$"  # a language of `labels`: ko, en, pt-BR
+_LANG = re.compile(LANG_PATTERN)
 
 
 class TemplateError(ValueError):
@@ -30,6 +33,26 @@ class ParamSpec:
 
 
 @dataclass(frozen=True)
+class ParamLabel:
+    name: str = ""  # what the parameter is called in the language (its field's label); "": its name
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Labels:
+    """A template's texts in one language; what is left out is shown in English (name, description)."""
+
+    name: str = ""
+    description: str = ""
+    params: dict[str, ParamLabel] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        return {"name": self.name or None, "description": self.description or None,
+                "params": {p: {"name": label.name or None, "description": label.description or None}
+                           for p, label in self.params.items()}}
+
+
+@dataclass(frozen=True)
 class Template:
     name: str
     description: str
@@ -37,6 +60,7 @@ class Template:
     capabilities: tuple[str, ...]
     params: tuple[ParamSpec, ...]
     steps: list[Any] = field(default_factory=list)  # raw steps with {param} slots
+    labels: dict[str, Labels] = field(default_factory=dict)  # language ("ko") → its texts
 
     def instantiate(
         self, values: dict[str, Any], places: set[str], where: str | None = None, zones: set[str] | None = None
@@ -123,7 +147,49 @@ def parse_template(data: Any, source: str) -> Template:
     if not isinstance(steps, list) or not steps:
         raise TemplateError(f"{source}: 'steps' must be a non-empty list")
     caps = robot.get("capabilities") or []
-    return Template(name, str(data.get("description", "")), robot.get("kind"), tuple(caps), tuple(params), steps)
+    labels = parse_labels(data.get("labels"), {p.name for p in params}, source)
+    return Template(name, str(data.get("description", "")), robot.get("kind"), tuple(caps), tuple(params), steps,
+                    labels)
+
+
+def _text(value: Any, where: str, source: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise TemplateError(f"{source}: {where} must be a non-empty text")
+    return value.strip()
+
+
+def parse_labels(raw: Any, params: set[str], source: str) -> dict[str, Labels]:
+    """`labels: {ko: {name, description, params: {pickup: {name, description}}}}`: each language's texts, of the
+    template's own parameters only (a parameter's entry may be just its description, as a text)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise TemplateError(f"{source}: labels must be a mapping of languages (ko: {{name, description, params}})")
+    out: dict[str, Labels] = {}
+    for lang, entry in raw.items():
+        where = f"labels.{lang}"
+        if not isinstance(lang, str) or not _LANG.match(lang):
+            raise TemplateError(f"{source}: {where}: a language is a code such as ko or pt-BR")
+        if not isinstance(entry, dict) or set(entry) - {"name", "description", "params"}:
+            raise TemplateError(f"{source}: {where} must be a mapping of name, description and params")
+        param_labels: dict[str, ParamLabel] = {}
+        for pname, label in (entry.get("params") or {}).items():
+            if pname not in params:
+                raise TemplateError(f"{source}: {where}.params.{pname}: the template has no such parameter "
+                                    f"(it has {sorted(params)})")
+            if isinstance(label, str):
+                label = {"description": label}
+            if not isinstance(label, dict) or not label or set(label) - {"name", "description"}:
+                raise TemplateError(f"{source}: {where}.params.{pname} must be a text or a mapping of name and "
+                                    "description")
+            param_labels[str(pname)] = ParamLabel(_text(label.get("name"), f"{where}.params.{pname}.name", source),
+                                                  _text(label.get("description"),
+                                                        f"{where}.params.{pname}.description", source))
+        out[lang] = Labels(_text(entry.get("name"), f"{where}.name", source),
+                           _text(entry.get("description"), f"{where}.description", source), param_labels)
+    return out
 
 
 class TemplateLibrary:

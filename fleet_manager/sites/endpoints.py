@@ -76,6 +76,8 @@ async def close_or_open_lane(site: str, lane_id: str, action: LaneAction, lab: L
 
 @router.get("/mission-templates")
 async def get_templates(lab: LabDep) -> list[dict[str, Any]]:
+    """The templates, their texts in English; `labels` holds them in other languages (`ko`: name, description,
+    each parameter's name and description; null where the language leaves one out: show the English)."""
     return [
         {
             "name": t.name,
@@ -87,6 +89,7 @@ async def get_templates(lab: LabDep) -> list[dict[str, Any]]:
                  "description": p.description}
                 for p in t.params
             ],
+            "labels": {lang: labels.public() for lang, labels in t.labels.items()},
         }
         for t in lab.templates.all()
     ]

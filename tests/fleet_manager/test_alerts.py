@@ -127,3 +127,50 @@ def test_the_watch_raises_from_robots_runs_missions_and_incidents(engine) -> Non
     asyncio.run(again.tick())
     changed = {(f["alert"]["key"], f["alert"]["active"]) for f in hub.frames}
     assert changed == {("estop:amr_1", False), ("confirm:9:2", False), ("localisation:amr_1", True)}
+
+
+@pytest.mark.parametrize("raised", [
+    rules.robot_conditions([RobotFacts("amr_1", "estop", 7.4, False, False)], 15.0),
+    rules.robot_conditions([RobotFacts("amr_2", "offline", 80.0, False, True)], 15.0),
+    [rules.awaiting_confirmation(9, "amr_1", 2, "Recipient at ward_1: confirm receipt of a box: fragile"),
+     rules.awaiting_confirmation(9, "amr_1", 3, "")],
+    [rules.mission_failed(3, "amr_1", "step 1 failed: no route\nto ward_2"), rules.mission_failed(4, None, None)],
+    [rules.incident_opened("i1", "near_miss", "SEV2", "amr_1", 4, "a person within 0.4 m: at lobby"),
+     rules.incident_opened("i2", "zone_violation", "SEV1", "amr_1", None, ""),
+     rules.incident_opened("i3", "blocked", "SEV3", "amr_1", None, "waiting for 65 s")],
+], ids=["robot", "offline", "confirmation", "failed", "incidents"])
+def test_every_message_is_its_text_with_its_parameters(raised) -> None:
+    """The console says an alert in its language from the text id and parameters read back from the message."""
+    for alert in raised:
+        assert alert is not None
+        found = rules.text_of(alert.kind, alert.message)
+        assert found is not None, alert.message
+        text_id, params = found
+        assert rules.message(text_id, **params) == alert.message
+        assert params.get("robot", alert.robot_id) == alert.robot_id
+        if "mission" in params:
+            assert params["mission"] == str(alert.mission_id)
+    by_key = {a.key: rules.text_of(a.kind, a.message) for a in raised if a is not None}
+    if "battery:amr_1" in by_key:
+        assert by_key["battery:amr_1"] == ("battery_low", {"robot": "amr_1", "battery": "7", "threshold": "15"})
+        assert by_key["estop:amr_1"] == ("estop", {"robot": "amr_1"})
+    if "incident:i1" in by_key:
+        assert by_key["incident:i1"] == ("incident_description", {
+            "severity": "SEV2", "incident": "near_miss", "robot": "amr_1",
+            "description": "a person within 0.4 m: at lobby"})
+    if "confirm:9:2" in by_key:
+        assert by_key["confirm:9:2"][1]["prompt"] == "Recipient at ward_1: confirm receipt of a box: fragile"
+
+
+def test_a_message_of_no_text_has_none_and_the_api_says_so() -> None:
+    from fleet_manager.alerts.schemas import AlertPublic
+    from fleet_manager.db.tables import Alert
+
+    assert rules.text_of("estop", "something else entirely") is None
+    assert rules.text_of("offline", rules.message("estop", robot="a")) is None  # the texts of its own kind only
+    row = Alert(id=1, site="s", key="estop:a", kind="estop", severity="SEV1", robot_id="a",
+                message=rules.message("estop", robot="a"), raised_at=utcnow(), cleared_at=None, acknowledged_at=None,
+                acknowledged_by=None)
+    assert AlertPublic.of(row).text is not None
+    assert AlertPublic.of(row).text.model_dump() == {"key": "alerts.text.estop", "params": {"robot": "a"}}
+    assert AlertPublic.of(row.model_copy(update={"message": "an old text"})).text is None

@@ -66,3 +66,49 @@ def test_library_loads_the_repository_templates():
     assert {"delivery", "security_patrol", "floor_cleaning", "pick_and_place"} <= names
     with pytest.raises(NotFound, match="unknown mission template 'teleport'"):
         library.get("teleport")
+
+
+def test_labels_carry_a_templates_texts_in_other_languages():
+    raw = {**RAW, "labels": {"ko": {"name": "택배", "description": "물건을 옮깁니다",
+                                    "params": {"pickup": {"name": "싣는 곳", "description": "싣는 장소"},
+                                               "note": "메모"}}}}
+    labels = parse_template(raw, "courier.yaml").labels["ko"]
+    assert (labels.name, labels.description) == ("택배", "물건을 옮깁니다")
+    assert labels.public()["params"] == {"pickup": {"name": "싣는 곳", "description": "싣는 장소"},
+                                         "note": {"name": None, "description": "메모"}}  # (a text: its description)
+    assert parse_template(RAW, "courier.yaml").labels == {}  # optional: English only
+
+
+@pytest.mark.parametrize(
+    ("labels", "needle"),
+    [
+        (["ko"], r"labels must be a mapping of languages"),
+        ({"korean": {"name": "x"}}, r"labels\.korean: a language is a code"),
+        ({"ko": {"title": "x"}}, r"labels\.ko must be a mapping of name, description and params"),
+        ({"ko": {"params": {"colour": "색"}}}, r"labels\.ko\.params\.colour: the template has no such parameter"),
+        ({"ko": {"params": {"pickup": {"hint": "x"}}}}, r"labels\.ko\.params\.pickup must be a text or a mapping"),
+        ({"ko": {"name": ""}}, r"labels\.ko\.name must be a non-empty text"),
+    ],
+)
+def test_malformed_labels_name_the_field(labels, needle):
+    with pytest.raises(TemplateError, match=rf"bad\.yaml: {needle}"):
+        parse_template({**RAW, "labels": labels}, "bad.yaml")
+
+
+def test_every_repository_template_is_in_korean():
+    """Issue 18: the dispatch form in Korean shows each template's name, description and parameters in Korean."""
+    import re
+
+    from fleet_manager.settings import REPO_ROOT
+
+    hangul = re.compile(r"[\uac00-\ud7a3]")
+    for t in TemplateLibrary.load(REPO_ROOT / "missions").all():
+        ko = t.labels.get("ko")
+        assert ko is not None, t.name
+        texts = {"name": ko.name, "description": ko.description}
+        for p in t.params:
+            label = ko.params.get(p.name)
+            texts[f"params.{p.name}.name"] = label.name if label else ""
+            texts[f"params.{p.name}.description"] = label.description if label else ""
+        missing = [where for where, text in texts.items() if not hangul.search(text)]
+        assert not missing, f"{t.name}: no Korean for {missing}"

@@ -1,7 +1,9 @@
 // The alerts (issue 18): the open ones (not yet acknowledged, or still holding) in a panel of the operations view,
 // the newest unacknowledged banner ones (SEV0, SEV1, e-stops) in a banner under the top bar on every view. Loaded
 // at start (and after the live feed was down), then kept by the feed's `alert` frames. An optional beep (off unless
-// the operator turns it on, remembered) when a new banner alert arrives. The message is the server's, as sent.
+// the operator turns it on, remembered) when a new banner alert arrives. The message is the catalogue's entry the
+// server names (`text`: alerts.text.<id> with its parameters), in the console's language; the server's English
+// `message` when it names none.
 import { api, post } from "./api";
 import { $, badge, button, clock, coalesce, text } from "./dom";
 import { t, term } from "./i18n";
@@ -16,6 +18,16 @@ const SOUND_KEY = "labfleet.alert_sound";
 /** Still in the open list: not yet acknowledged, or its cause still holds. */
 const isOpen = (a: Alert) => a.acknowledged_at === null || a.active;
 const newestFirst = (a: Alert, b: Alert) => b.raised_at.localeCompare(a.raised_at) || b.id - a.id;
+
+/** What the alert says, in the console's language: its text's catalogue entry (an incident's kind as the dashboard
+ * says it), else the server's message. */
+export function alertMessage(a: Alert): string {
+  if (!a.text) return a.message;
+  const params: Record<string, string> = { ...a.text.params };
+  if (params.incident) params.incident = term("dashboard.incident-kind", params.incident);
+  const said = t(a.text.key, params);
+  return said === a.text.key ? a.message : said;
+}
 
 /** Puts `wanted` in `parent` in order, moving only what is out of place. */
 function place(parent: Element, wanted: Element[]): void {
@@ -126,7 +138,7 @@ export class AlertsView {
     li.className = `alert-row alert-${a.severity}`;
     Object.assign(li.dataset, { testid: "alert-row", alertId: String(a.id), kind: a.kind, severity: a.severity,
       robotId: a.robot_id ?? "", active: String(a.active), acknowledged: String(a.acknowledged_at !== null) });
-    const message = text("div", a.message, "alert-message");
+    const message = text("div", alertMessage(a), "alert-message");
     message.dataset.testid = "alert-message";
     const foot = text("div", "", "alert-foot");
     const state = a.active ? text("span", t("alerts.active"), "alert-state active")
@@ -152,7 +164,7 @@ export class AlertsView {
     const when = text("span", a.active ? clock(a.raised_at) : t("alerts.cleared_at", { time: clock(a.cleared_at) }),
       "alert-time mono");
     item.append(badge(a.severity, "severity"), text("strong", term("alerts.kind", a.kind), "alert-kind"),
-      text("span", a.message, "alert-message"), when, this.ackButton(a));
+      text("span", alertMessage(a), "alert-message"), when, this.ackButton(a));
     return item;
   }
 

@@ -1,7 +1,7 @@
 // The dispatch form, generated from each template's typed parameters.
 import { ApiError, post, reason } from "./api";
 import { $, text } from "./dom";
-import { siteWallTime, t, term } from "./i18n";
+import { lang, siteWallTime, t, term } from "./i18n";
 import { gate } from "./session";
 import type { MissionStore } from "./store";
 import type { Mission, ParamSpec, Robot, Template } from "./types";
@@ -28,6 +28,20 @@ function paramInput(p: ParamSpec, places: string[], zones: string[]): Field {
   input.value = p.default === null || p.default === undefined ? "" : String(p.default);
   if (p.required) input.required = true;
   return input;
+}
+
+/** A template's texts in the console's language (its `labels`), each left out one in English; a parameter's
+ * name is its identifier in English. */
+export function templateText(tpl: Template): {
+  name: string; description: string; param: (p: ParamSpec) => { name: string; description: string };
+} {
+  const labels = tpl.labels?.[lang()];
+  return {
+    name: labels?.name ?? tpl.name,
+    description: labels?.description ?? tpl.description,
+    param: (p) => ({ name: labels?.params[p.name]?.name ?? p.name,
+      description: labels?.params[p.name]?.description ?? p.description }),
+  };
 }
 
 /** The form's parameters as the API wants them: typed, and empty optional fields left out. */
@@ -67,7 +81,7 @@ export class DispatchForm {
     private store: MissionStore,
     private zones: string[] = [],
   ) {
-    this.templateSelect.replaceChildren(...templates.map((tpl) => new Option(tpl.name, tpl.name)));
+    this.templateSelect.replaceChildren(...templates.map((tpl) => new Option(templateText(tpl).name, tpl.name)));
     this.templateSelect.addEventListener("change", () => this.renderParams());
     this.form.addEventListener("submit", (e) => void this.submit(e));
     this.priority.addEventListener("change", () => { this.emergencyArmed = false; });
@@ -123,20 +137,24 @@ export class DispatchForm {
 
   private renderParams(): void {
     const template = this.template;
+    const words = template ? templateText(template) : null;
     const needs = [template?.robot_kind ? t("operations.kind_robot", { kind: template.robot_kind }) : "",
       ...(template?.capabilities ?? [])].filter(Boolean).join(", ");
-    $("#template-help").textContent = !template ? ""
-      : needs ? t("operations.template_needs", { description: template.description, needs }) : template.description;
+    $("#template-help").textContent = !words ? ""
+      : needs ? t("operations.template_needs", { description: words.description, needs }) : words.description;
     $("#params").replaceChildren(...(template?.params ?? []).map((p) => {
+      const said = words?.param(p) ?? { name: p.name, description: p.description };
       const label = text("label", "");
-      label.append(text("span", `${p.name}${p.required ? " *" : ""}`, "param-name"));
-      label.title = p.description;
+      const name = text("span", `${said.name}${p.required ? " *" : ""}`, "param-name");
+      if (said.name !== p.name) name.title = p.name; // (the API's name of the parameter)
+      label.append(name);
+      label.title = said.description;
       const input = paramInput(p, this.places, this.zones);
       input.name = p.name;
       input.dataset.type = p.type;
       if (p.type === "boolean") label.classList.add("check");
       label.append(input);
-      if (p.description) label.append(text("span", p.description, "sub wrap"));
+      if (said.description) label.append(text("span", said.description, "sub wrap"));
       return label;
     }));
     this.renderRobots();
