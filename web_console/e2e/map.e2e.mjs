@@ -1,11 +1,13 @@
 // Browser test of the live map (issue 18), tests/browser/test_console.py: the site's zones are drawn with their kind;
-// the robots' tags are upright, inside the map and clear of each other and of the robots; MISSION (a drive to a place
+// the robots' tags are upright, inside the map and clear of each other and of the robots; the places' names shown are
+// inside the map and clear of each other and of the tags (at the whole site, zoomed in and panned); MISSION (a drive to a place
 // then a confirmation, dispatched by the Python test) draws its robot's route in the robot's colour; a click on the
 // robot opens its card (id, adapter, battery with its sparkline, mission, step, destination, E-stop), Escape closes
 // it; the wheel (around the pointer), the + button and a pinch zoom in (a smaller viewBox, a larger data-zoom), a drag
 // pans, Fit shows the whole site again; once the mission waits for its confirmation the robot's marker says so and the
-// card's Confirm ends it; "Stop all" asks in the page and is canceled (the shared lab's fleet is not stopped).
-// Screenshots map-zoomed.png, robot-card.png.
+// card's Confirm ends it; "Stop all" asks in the page and is canceled (the shared lab's fleet is not stopped). While
+// MISSION drives, its queue row shows the server's ETA; once it ended, its detail shows its energy and CO₂ as the API.
+// Screenshots map-zoomed.png, robot-card.png, queue-eta.png, mission-energy.png.
 // Usage: node e2e/map.e2e.mjs BASE_URL SCREENSHOT_DIR MISSION_ID
 import { join } from "node:path";
 import { apiJson, args, fail, noErrors, waitLive, withConsole } from "./browser.mjs";
@@ -47,7 +49,15 @@ const tagProblems = (page) => page.$eval(MAP, (svg) => {
     return { id: b.closest("[data-robot-id]").dataset.robotId, r: { left: m.e - r, right: m.e + r, top: m.f - r, bottom: m.f + r } };
   });
   const hit = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
+  const names = [...svg.querySelectorAll("[data-testid=place-label]:not([hidden])")].map((n) => ({ id: n.dataset.place,
+    r: n.getBoundingClientRect() }));
   const problems = [];
+  for (const [i, n] of names.entries()) {
+    if (n.r.left < area.left - 0.5 || n.r.right > area.right + 0.5 || n.r.top < area.top - 0.5 || n.r.bottom > area.bottom + 0.5)
+      problems.push(`the name of ${n.id} is outside the map`);
+    for (const o of names.slice(i + 1)) if (hit(n.r, o.r)) problems.push(`the names of ${n.id} and ${o.id} overlap`);
+    for (const t of tags) if (hit(n.r, t.r)) problems.push(`the name of ${n.id} is under ${t.id}'s tag`);
+  }
   for (const [i, t] of tags.entries()) {
     if (!t.upright) problems.push(`${t.id}'s tag is turned or mirrored`);
     if (t.r.left < area.left - 0.5 || t.r.right > area.right + 0.5 || t.r.top < area.top - 0.5 || t.r.bottom > area.bottom + 0.5)
@@ -56,23 +66,27 @@ const tagProblems = (page) => page.$eval(MAP, (svg) => {
     for (const b of bodies) if (hit(t.r, b.r)) problems.push(`${t.id}'s tag is over robot ${b.id}`);
   }
   const rect = (r) => [r.left, r.top, r.right, r.bottom].map(Math.round).join(",");
-  return { count: tags.length, problems, layout: [...tags.map((t) => `tag ${t.id} ${rect(t.r)}`),
+  const hidden = svg.querySelectorAll("[data-testid=place-label][hidden]").length;
+  return { count: tags.length, names: names.length, hidden, problems, layout: [...tags.map((t) => `tag ${t.id} ${rect(t.r)}`),
+    ...names.map((n) => `name ${n.id} ${rect(n.r)}`),
     ...bodies.map((b) => `robot ${b.id} ${rect(b.r)}`), `map ${rect(area)}`].join("; ") };
 });
 
-async function checkTags(page, when) {
+async function checkTags(page, when, needTags = true) {
   let last = null;
   for (let i = 0; i < 20; i++) { // robots side by side may be passing each other: a clean layout within a few seconds
     last = await tagProblems(page);
-    if (last.count && !last.problems.length) break;
+    if ((last.count || !needTags) && !last.problems.length) break;
     await page.waitForTimeout(250);
   }
-  if (!last.count) fail(`${when}: no robot tag on the map`);
+  if (!last.count && needTags) fail(`${when}: no robot tag on the map`);
+  if (!last.names) fail(`${when}: no place's name on the map`);
   if (last.problems.length) {
     await page.locator(".map-panel").screenshot({ path: join(shots, "map-tags-failed.png") });
     fail(`${when}: ${last.problems.join("; ")} (map-tags-failed.png; ${last.layout})`);
   }
-  console.log(`${when}: ${last.count} tags upright, inside the map, clear of each other and of the robots`);
+  console.log(`${when}: ${last.count} tags upright, inside the map, clear of each other and of the robots; ` +
+    `${last.names} places' names inside the map, clear of each other and of the tags (${last.hidden} hidden: out of view or no room)`);
 }
 
 async function checkZones(page) {
@@ -201,6 +215,7 @@ async function zoomAndPan(page) {
   if (Math.abs(panned.x - buttoned.x - 150 * unit) > 10 * unit || Math.abs(panned.y - buttoned.y - 80 * unit) > 10 * unit
     || Math.abs(panned.width - buttoned.width) > 1e-6) fail(`drag: ${JSON.stringify(buttoned)} → ${JSON.stringify(panned)}`);
   if (await page.isVisible(CARD)) fail("the end of a drag opened a robot's card");
+  await checkTags(page, "zoomed in and panned", false); // (perhaps no robot in view)
   // two fingers spreading: a pinch zooms in (touch pointer events)
   await page.$eval(MAP, async (svg, [cx, cy]) => {
     const fire = (type, id, dx) => {
@@ -279,6 +294,34 @@ async function awaitingAndConfirm(page, robotId) {
   console.log(`confirmed from the card: mission ${missionId} completed`);
 }
 
+/** The running mission's row shows the server's ETA: a clock time and how long from now. */
+async function checkEta(page) {
+  const cell = `[data-testid=mission-row][data-mission-id="${missionId}"] [data-testid=mission-eta]`;
+  await page.waitForSelector(`${cell}[data-eta]`, { timeout: 20_000 })
+    .catch(async () => fail(`no ETA in the queue for mission ${missionId}: ${await page.textContent(cell).catch(() => "no row")}`));
+  const m = await apiJson(page, base, `missions/${missionId}`);
+  const shown = (await page.textContent(cell)).trim();
+  if (m.remaining_s == null || !/\d\d:\d\d/.test(shown)) fail(`ETA ${shown}; the API: ${m.remaining_s} s, ${m.eta}`);
+  console.log(`queue ETA of mission ${missionId}: ${shown} (the API: ${m.remaining_s} s left)`);
+  await page.locator(".queue-panel").screenshot({ path: join(shots, "queue-eta.png") });
+}
+
+/** The ended mission's detail shows its energy, and its CO₂ as the API computed it. */
+async function checkEnergy(page) {
+  await page.click(`[data-testid=mission-row][data-mission-id="${missionId}"]`);
+  await page.waitForSelector("[data-testid=mission-energy] [data-testid=mission-energy-wh]", { timeout: 10_000 })
+    .catch(() => fail(`mission ${missionId}'s detail shows no energy`));
+  const m = await apiJson(page, base, `missions/${missionId}`);
+  const shown = await page.$$eval("[data-testid=mission-energy] dd", (dds) => dds.map((d) => `${d.dataset.testid}=${d.textContent}`));
+  if (m.co2_g != null) {
+    const co2 = shown.find((x) => x.startsWith("mission-co2="));
+    if (!co2 || !co2.includes(m.co2_g.toFixed(1))) fail(`the detail shows ${shown.join(", ")}; the API's co2_g is ${m.co2_g}`);
+  }
+  console.log(`energy of mission ${missionId}: ${shown.join(", ")} (the API: ${m.energy_wh} Wh, ${m.co2_g} g CO2)`);
+  await page.locator("[data-testid=mission-detail]").screenshot({ path: join(shots, "mission-energy.png") });
+  await page.click("[data-testid=detail-close]");
+}
+
 /** "Stop all" asks first, in the page; Cancel and Escape leave the fleet as it is. */
 async function fleetStopCanceled(page) {
   const posted = [];
@@ -310,10 +353,12 @@ await withConsole(base, async (page) => {
   await checkTags(page, "the whole site");
   const robotId = await missionRobot(page);
   await checkRoute(page, robotId);
+  await checkEta(page);
   await checkCard(page, robotId);
   await zoomAndPan(page);
   await zoomOnRobots(page);
   await awaitingAndConfirm(page, robotId);
+  await checkEnergy(page);
   await fleetStopCanceled(page);
   await noErrors(page);
 });

@@ -1,14 +1,17 @@
 // The live map: zones, walls, lanes, places and robots drawn in SVG, in the site's map frame (+y up). Each robot has
 // a colour of its own (from its id) for its outline, its tag and its route; its mode fills it (MODE_COLORS, the
-// legend). Tags live in a layer of their own (map_labels.ts), upright and placed clear of each other and the robots.
+// legend). Tags and the places' names live in layers of their own (map_labels.ts), upright, inside the view and clear
+// of each other and the robots, placed again at every move, zoom and pan.
 // An imported site's occupancy grid lies faintly under it all.
 import { file } from "./api";
 import { t, term } from "./i18n";
-import { LabelLayer, textWidth, type Box, type Tagged } from "./map_labels";
+import { LabelLayer, PlaceLabelLayer, type Box, type PlaceName, type Tagged } from "./map_labels";
 import type { MapGrid, Robot, SiteMap } from "./types";
 
 const NS = "http://www.w3.org/2000/svg";
 const ROBOT_RADIUS = 0.35; // m, drawn size of a robot
+/** Which places' names give way first when they compete for room: the places work is sent to, then the rest. */
+const NAME_RANK: Record<string, number> = { station: 0, pickup: 0, dropoff: 0, parking: 2 };
 export const MODE_COLORS: Record<string, string> = {
   idle: "#2e7d32", moving: "#1565c0", waiting: "#f9a825", acting: "#6a1b9a", paused: "#ef6c00",
   estop: "#c62828", error: "#c62828", charging: "#00838f", docking: "#00838f", manual: "#5d4037",
@@ -102,12 +105,12 @@ export class MapView {
   private routeLayer: SVGGElement;
   private laneLines = new Map<string, SVGLineElement>();
   private labels: LabelLayer;
+  private placeLabels: PlaceLabelLayer;
   private routes: Record<string, Route> = {};
   private robotListeners: ((robot: Robot) => void)[] = [];
   private trafficListeners: (() => void)[] = [];
   private selectListeners: ((robotId: string) => void)[] = [];
   private layoutPending = false;
-  private names: { x: number; y: number; text: string }[] = []; // the places' names: where their text starts
 
   constructor(private svg: SVGSVGElement, map: SiteMap) {
     const { min_x, min_y, max_x, max_y } = map.bounds;
@@ -132,14 +135,13 @@ export class MapView {
       lanes.appendChild(line);
     }
     const placeLayer = el("g", { class: "places" });
+    const names: PlaceName[] = [];
     for (const p of map.places) {
       const g = el("g", { class: `place place-${p.kind}`, "data-place": p.name });
-      g.appendChild(el("circle", { cx: p.x, cy: p.y, r: p.kind === "waypoint" ? 0.09 : 0.16 }));
+      const r = p.kind === "waypoint" ? 0.09 : 0.16;
+      g.appendChild(el("circle", { cx: p.x, cy: p.y, r }));
       if (p.kind !== "waypoint" && p.kind !== "charger") {  // chargers: teal dots, see the legend
-        const label = el("text", { x: p.x + 0.22, y: -p.y + 0.1, transform: "scale(1,-1)" });
-        label.textContent = p.name;
-        this.names.push({ x: p.x + 0.22, y: -p.y + 0.1, text: p.name });
-        g.appendChild(label);
+        names.push({ name: p.name, x: p.x, y: -p.y, r, rank: NAME_RANK[p.kind] ?? 1 });
       }
       placeLayer.appendChild(g);
     }
@@ -147,12 +149,15 @@ export class MapView {
     this.routeLayer = el("g", { class: "routes" });
     if (map.grid) world.appendChild(this.grid(map.site, map.grid));
     world.append(this.zones(siteZones(map)), lanes, walls, placeLayer, this.routeLayer, this.robotLayer);
-    this.labels = new LabelLayer(svg); // over everything, in the SVG's own frame: never mirrored or turned
+    // over everything, in the SVG's own frame: never mirrored or turned; the robots' tags over the places' names
+    this.placeLabels = new PlaceLabelLayer(svg, names);
+    this.labels = new LabelLayer(svg);
     svg.addEventListener("click", (e) => {
       const hit = (e.target as Element).closest<SVGGElement>("[data-robot-id]");
       const id = hit?.closest(".robots, .robot-tags") ? hit.dataset.robotId : undefined;
       if (id) this.selectListeners.forEach((f) => f(id));
     });
+    this.relabel(); // the places' names, before any robot reports
   }
 
   /** The occupancy grid the site was imported from, under everything (faint: style.css), a pixel a cell. */
@@ -310,8 +315,9 @@ export class MapView {
       id: robot.id, x: robot.pose?.x ?? 0, y: -(robot.pose?.y ?? 0), r: ROBOT_RADIUS * 1.5, text: robot.id, // (its heading's tip)
       colour: robotColour(robot.id),
     }));
-    this.svg.style.setProperty("--map-px", unit.toFixed(5)); // the places' and zones' names keep their size on screen
-    const names = this.names.map((n) => ({ x: n.x, y: n.y - 9 * unit, w: textWidth(n.text, false) * unit, h: 11 * unit }));
-    this.labels.layout(tagged, view, unit, names);
+    this.svg.style.setProperty("--map-px", unit.toFixed(5)); // the zones' names keep their size on screen
+    const tags = this.labels.layout(tagged, view, unit, this.placeLabels.preferred(unit));
+    const bodies = tagged.map((r) => ({ x: r.x - r.r, y: r.y - r.r, w: 2 * r.r, h: 2 * r.r }));
+    this.placeLabels.layout(view, unit, tags, bodies);
   }
 }

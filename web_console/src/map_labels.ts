@@ -1,7 +1,10 @@
-// The robots' name tags on the map (issue 18): one layer above the robots, in the SVG's own frame (+y down), so a
-// tag is never mirrored or turned with its robot. Tags keep the same size on screen at every zoom; each is placed
-// by a greedy pass among a few spots around its robot, the one that overlaps the tags already placed, the robots
-// and the edge of the view the least, and it is kept inside the view.
+// The robots' name tags and the places' names on the map (issue 18): layers above the robots, in the SVG's own frame
+// (+y down), so a label is never mirrored or turned with its robot. Labels keep the same size on screen at every
+// zoom. A robot's tag is placed by a greedy pass among a few spots around its robot, the one that overlaps the tags
+// already placed, the robots and the edge of the view the least, and it is kept inside the view. The places' names
+// come after the tags: each takes the first of its spots (right of its dot, flipped left near the right edge, then
+// above, below, the corners) that lies inside the view and clear of the tags and the names already placed; a name
+// with no such spot is hidden, the least important first (PlaceLabelLayer).
 
 const NS = "http://www.w3.org/2000/svg";
 const FONT_PX = 11; // tag text, in screen pixels
@@ -87,8 +90,8 @@ export class LabelLayer {
   }
 
   /** Places every tag: `view` is the part of the map on screen, `unit` the length of one screen pixel in it;
-   * `names`: the places' names, covered only when nothing else is free. */
-  layout(robots: Tagged[], view: Box, unit: number, names: Box[] = []): void {
+   * `names`: the places' names, covered only when nothing else is free. Returns the boxes of the tags shown. */
+  layout(robots: Tagged[], view: Box, unit: number, names: Box[] = []): Box[] {
     const placed: Box[] = [];
     const bodies: Box[] = robots.map((t) => ({ x: t.x - t.r, y: t.y - t.r, w: 2 * t.r, h: 2 * t.r }));
     const inner = { x: view.x + 2 * unit, y: view.y + 2 * unit, w: view.w - 4 * unit, h: view.h - 4 * unit };
@@ -122,6 +125,7 @@ export class LabelLayer {
       placed.push(box);
       this.draw(tag, t, box, unit);
     }
+    return placed;
   }
 
   private draw(tag: { g: SVGGElement; rect: SVGRectElement; text: SVGTextElement; shown: string }, t: Tagged, box: Box,
@@ -137,5 +141,153 @@ export class LabelLayer {
     };
     set(tag.rect, { x: 0, y: 0, width: box.w, height: box.h, rx: 3 * unit, "stroke-width": 1.5 * unit });
     set(tag.text, { x: box.w / 2, y: box.h / 2, "font-size": FONT_PX * unit });
+  }
+}
+
+/** A place's name to show: its dot's centre in the SVG's frame, the dot's radius, and its rank (lower: more
+ * important, shown first when names compete for room). */
+export interface PlaceName { name: string; x: number; y: number; r: number; rank: number }
+
+const NAME_FONT_PX = 11; // a place's name, in screen pixels (normal weight: textWidth(name, false))
+const NAME_PAD_PX = 1; // left and right of a name
+const NAME_LEAD_PX = 2; // above and below it (a line of text is taller than its font size)
+const NAME_CELL_PX = 96; // the side of a cell of the index of the boxes placed, in screen pixels
+
+/** The boxes placed so far, by the cells of a grid they touch: a new box is checked against its neighbours only,
+ * so a few hundred names are placed in well under a frame. */
+class BoxIndex {
+  private cells = new Map<string, Box[]>();
+
+  constructor(private cell: number) {}
+
+  private keys(b: Box): string[] {
+    const out: string[] = [];
+    for (let i = Math.floor(b.x / this.cell); i <= Math.floor((b.x + b.w) / this.cell); i++) {
+      for (let j = Math.floor(b.y / this.cell); j <= Math.floor((b.y + b.h) / this.cell); j++) out.push(`${i},${j}`);
+    }
+    return out;
+  }
+
+  add(b: Box): void {
+    for (const k of this.keys(b)) {
+      const list = this.cells.get(k);
+      if (list) list.push(b);
+      else this.cells.set(k, [b]);
+    }
+  }
+
+  hits(b: Box): boolean {
+    for (const k of this.keys(b)) for (const o of this.cells.get(k) ?? []) if (overlap(b, o) > 0) return true;
+    return false;
+  }
+
+  /** The area of `b` that the boxes of the index cover (counted once per box). */
+  covered(b: Box): number {
+    const seen = new Set<Box>();
+    let area = 0;
+    for (const k of this.keys(b)) {
+      for (const o of this.cells.get(k) ?? []) {
+        if (seen.has(o)) continue;
+        seen.add(o);
+        area += overlap(b, o);
+      }
+    }
+    return area;
+  }
+}
+
+/** The spots of a name, in order of preference: right of its dot, left (the flip near the right edge), above,
+ * below, then the four corners. */
+function nameSpots(p: PlaceName, w: number, h: number, gap: number): Box[] {
+  const d = p.r + gap;
+  const spots: [number, number][] = [
+    [p.x + d, p.y - h / 2], [p.x - d - w, p.y - h / 2], [p.x - w / 2, p.y - d - h], [p.x - w / 2, p.y + d],
+    [p.x + d * 0.7, p.y - d * 0.7 - h], [p.x - d * 0.7 - w, p.y - d * 0.7 - h],
+    [p.x + d * 0.7, p.y + d * 0.7], [p.x - d * 0.7 - w, p.y + d * 0.7],
+  ];
+  return spots.map(([x, y]) => ({ x, y, w, h }));
+}
+
+function inside(b: Box, view: Box): boolean {
+  return b.x >= view.x && b.y >= view.y && b.x + b.w <= view.x + view.w && b.y + b.h <= view.y + view.h;
+}
+
+export class PlaceLabelLayer {
+  readonly layer: SVGGElement;
+  private names: { place: PlaceName; text: SVGTextElement; shown: boolean }[];
+
+  /** `places` in the order of their rank. */
+  constructor(parent: Element, places: PlaceName[]) {
+    this.layer = document.createElementNS(NS, "g");
+    this.layer.setAttribute("class", "place-labels");
+    parent.appendChild(this.layer);
+    this.names = [...places].sort((a, b) => a.rank - b.rank || a.name.localeCompare(b.name)).map((place) => {
+      const text = document.createElementNS(NS, "text");
+      text.setAttribute("data-testid", "place-label");
+      text.setAttribute("data-place", place.name);
+      text.textContent = place.name;
+      text.setAttribute("hidden", "");
+      this.layer.appendChild(text);
+      return { place, text, shown: false };
+    });
+  }
+
+  /** Where a name goes when nothing is in its way (the robots' tags keep clear of it where they can). */
+  preferred(unit: number): Box[] {
+    return this.names.map(({ place }) => nameSpots(place, this.width(place, unit), this.height(unit), 2 * unit)[0]);
+  }
+
+  private width(p: PlaceName, unit: number): number {
+    return (textWidth(p.name, false) + 2 * NAME_PAD_PX) * unit;
+  }
+
+  private height(unit: number): number {
+    return (NAME_FONT_PX + 2 * NAME_LEAD_PX) * unit;
+  }
+
+  /** Places the names in the view (`unit`: a screen pixel), clear of `tags` (the robots' tags) and of each other;
+   * `bodies` (the robots) and the places' dots are avoided where another spot is free. Returns the boxes shown. */
+  layout(view: Box, unit: number, tags: Box[], bodies: Box[]): Box[] {
+    const inner = { x: view.x + 2 * unit, y: view.y + 2 * unit, w: view.w - 4 * unit, h: view.h - 4 * unit };
+    const taken = new BoxIndex(NAME_CELL_PX * unit);
+    for (const t of tags) taken.add(t);
+    const soft = new BoxIndex(NAME_CELL_PX * unit); // the robots and the dots of the places in view
+    for (const b of bodies) soft.add(b);
+    const inView = this.names.filter(({ place: p }) => p.x >= view.x && p.x <= view.x + view.w
+      && p.y >= view.y && p.y <= view.y + view.h);
+    for (const { place: p } of inView) soft.add({ x: p.x - p.r, y: p.y - p.r, w: 2 * p.r, h: 2 * p.r });
+    const h = this.height(unit);
+    const shown: Box[] = [];
+    const visible = new Set(inView);
+    for (const entry of this.names) {
+      let best: Box | null = null;
+      if (visible.has(entry)) {
+        let bestCost = Infinity;
+        const w = this.width(entry.place, unit);
+        for (const [i, spot] of nameSpots(entry.place, w, h, 2 * unit).entries()) {
+          if (!inside(spot, inner) || taken.hits(spot)) continue;
+          const cost = i * 0.05 * w * h + soft.covered(spot);
+          if (cost < bestCost) {
+            bestCost = cost;
+            best = spot;
+          }
+          if (cost === 0) break; // the most preferred spot that is wholly free
+        }
+      }
+      if (best) {
+        taken.add(best);
+        shown.push(best);
+        this.draw(entry.text, best, unit);
+      }
+      if (entry.shown !== !!best) entry.text.toggleAttribute("hidden", !best);
+      entry.shown = !!best;
+    }
+    return shown;
+  }
+
+  private draw(text: SVGTextElement, box: Box, unit: number): void {
+    text.setAttribute("x", (box.x + NAME_PAD_PX * unit).toFixed(4));
+    text.setAttribute("y", (box.y + box.h / 2).toFixed(4));
+    text.setAttribute("font-size", (NAME_FONT_PX * unit).toFixed(4));
   }
 }
