@@ -58,7 +58,9 @@ class MissionEvent(SQLModel, table=True):
     kind: str  # status | step | info
     status: str | None = None
     step_index: int | None = None
-    message: str = ""
+    message: str = ""  # in English (the API, the CLI)
+    code: str | None = None  # its stable code, when it is a known text (missions/texts.py): the console translates it
+    params: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # ... with these
 
 
 class Robot(SQLModel, table=True):

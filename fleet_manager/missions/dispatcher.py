@@ -19,10 +19,9 @@ from fleet_manager.core.missions import PRIORITY_RANK, MissionStatus, Priority
 from fleet_manager.core.robots import Command, CommandResult
 from fleet_manager.db.retry import to_thread_retrying, unreachable
 from fleet_manager.missions.charging import ChargerBook, needs_charge
-from fleet_manager.missions.holds import Holds
+from fleet_manager.missions.holds import Holds, check_resume
 from fleet_manager.missions.making_way import WayMaking
 from fleet_manager.missions.runner import (
-    ESTOP_HOLD,
     MissionRunner,
     RobotLost,
     RunState,
@@ -31,6 +30,8 @@ from fleet_manager.missions.runner import (
 )
 from fleet_manager.missions.schemas import MissionCreate, MissionPublic, as_utc
 from fleet_manager.missions.service import MissionService
+from fleet_manager.missions.texts import Message, say
+from fleet_manager.missions.texts import reason as coded_reason
 from fleet_manager.missions.traffic import TrafficManager
 from fleet_manager.robots.service import RobotRegistry
 from fleet_manager.settings import Settings
@@ -127,7 +128,7 @@ class Dispatcher:
         requests = self.way.not_held_back([self._request(m) for m in ready])
         chosen = assign(requests, candidates, self.site.navgraph, self.chargers.chargers)
         for mission_id, robot_id in chosen.items():
-            await self._start(mission_id, robot_id, f"assigned to {robot_id}")
+            await self._start(mission_id, robot_id, say("assigned", robot=robot_id))
         return chosen
 
     def _park_new_robots(self) -> None:
@@ -182,7 +183,7 @@ class Dispatcher:
         return out
 
     # -- starting, preempting, charging ---------------------------------------------------------
-    async def _start(self, mission_id: int, robot_id: str, message: str, start_index: int = 0,
+    async def _start(self, mission_id: int, robot_id: str, message: Message, start_index: int = 0,
                      transition: bool = True, making_way: bool = False) -> bool:
         assert self.runner is not None
         if transition and not making_way and (robot_id in self.registry.assignments or robot_id in self.way.busy):
@@ -227,8 +228,8 @@ class Dispatcher:
             if not victims:
                 continue
             _, victim_id, robot_id = max(victims)  # the least urgent mission gives way
-            await self._requeue(victim_id, f"preempted by emergency mission {mission.id}")
-            await self._start(mission.id, robot_id, f"assigned to {robot_id} (preempting mission {victim_id})")
+            await self._requeue(victim_id, say("preempted", mission=mission.id))
+            await self._start(mission.id, robot_id, say("assigned_preempting", robot=robot_id, victim=victim_id))
 
     async def _send_low_robots_to_charge(self, robots: list[Any]) -> list[Any]:
         """Robots below the threshold get a charge mission to a free charger (reserved); the rest are returned."""
@@ -248,9 +249,8 @@ class Dispatcher:
             charge = await to_thread_retrying(self.service.submit, body)
             log.info("robot %s at %.0f%% < %.0f%%: sent to %s (mission %s)", robot.id, robot.battery, threshold,
                      charger, charge.id)
-            await self._start(charge.id, robot.id,
-                              f"assigned to {robot.id}: battery {robot.battery:.0f}% below {threshold:g}%, "
-                              f"charger {charger} reserved")
+            await self._start(charge.id, robot.id, say("assigned_charge", robot=robot.id, battery=round(robot.battery),
+                                                       threshold=threshold, charger=charger))
         return keep
 
     def _everyone(self) -> list[Any]:
@@ -277,17 +277,18 @@ class Dispatcher:
         mission_id, robot_id = state.mission_id, state.robot_id
         try:
             await self.runner.run(state, start_index)
-            await self._finish(state, MissionStatus.COMPLETED, "completed")
+            await self._finish(state, MissionStatus.COMPLETED, say("completed"))
         except asyncio.CancelledError:
             raise
         except StepFailed as exc:
-            await self._finish(state, MissionStatus.FAILED, f"step {exc.index} failed: {exc.reason}",
+            await self._finish(state, MissionStatus.FAILED,
+                               say("mission_step_failed", step=exc.index, reason=coded_reason(exc.reason)),
                                failure_reason=exc.reason)
         except RobotLost as exc:
             if self.settings.offline_policy == "requeue":
-                await self._requeue(mission_id, f"requeued: {exc.message}", cancel_task=False)
+                await self._requeue(mission_id, say("requeued", reason=coded_reason(exc.message)), cancel_task=False)
             else:
-                await self._finish(state, MissionStatus.FAILED, exc.message, failure_reason=exc.message)
+                await self._finish(state, MissionStatus.FAILED, coded_reason(exc.message), failure_reason=exc.message)
         except DomainError as exc:
             await self._finish(state, MissionStatus.FAILED, exc.message, failure_reason=exc.message)
         except Exception as exc:
@@ -310,7 +311,7 @@ class Dispatcher:
             self._runs.pop(mission_id, None)
         self._started.discard(mission_id)
 
-    async def _finish(self, state: RunState, status: MissionStatus, message: str, **fields: Any) -> None:
+    async def _finish(self, state: RunState, status: MissionStatus, message: Message, **fields: Any) -> None:
         pose = state.final_pose
         fields.setdefault("distance_m", state.distance_m)
         if pose is not None:
@@ -324,7 +325,7 @@ class Dispatcher:
         except Conflict:
             log.info("mission %s was already final when it ended %s", state.mission_id, status)
 
-    async def _requeue(self, mission_id: int, message: str, cancel_task: bool = True) -> None:
+    async def _requeue(self, mission_id: int, message: Message, cancel_task: bool = True) -> None:
         """Back to the queue, every step pending again, the robot stopped and freed."""
         task = self._tasks.pop(mission_id, None)
         state = self._runs.pop(mission_id, None)
@@ -351,8 +352,7 @@ class Dispatcher:
         in_flight = await to_thread_retrying(self.service.search, ("assigned", "underway", "paused"), None, 10_000)
         for m in in_flight:
             if m.status is MissionStatus.ASSIGNED:
-                await to_thread_retrying(self.service.requeue, m.id,
-                                         "requeued: the fleet manager restarted before the robot started")
+                await to_thread_retrying(self.service.requeue, m.id, say("requeued_before_start"))
         running = [m for m in in_flight if m.status is not MissionStatus.ASSIGNED]
         if not running:
             return
@@ -371,12 +371,12 @@ class Dispatcher:
         for m in pending.values():
             if m.robot_id and self.registry.assignments.get(m.robot_id) == m.id:
                 del self.registry.assignments[m.robot_id]
-            reason = f"robot {m.robot_id} did not report after the fleet manager restarted"
+            reason = say("silent_after_restart", robot=m.robot_id)
             if self.settings.offline_policy == "requeue":
-                await to_thread_retrying(self.service.requeue, m.id, f"requeued: {reason}")
+                await to_thread_retrying(self.service.requeue, m.id, say("requeued", reason=reason))
             else:
                 await to_thread_retrying(self.service.transition, m.id, MissionStatus.FAILED, reason,
-                                         failure_reason=reason)
+                                         failure_reason=str(reason))
 
     async def _resume_after_restart(self, mission: MissionPublic) -> None:
         assert mission.robot_id is not None
@@ -385,10 +385,9 @@ class Dispatcher:
             with contextlib.suppress(DomainError):  # the agent may still hold the pause
                 await self._command(mission.robot_id, Command.RESUME)
             await to_thread_retrying(self.service.transition, mission.id, MissionStatus.UNDERWAY,
-                                     "resumed after the fleet manager restarted")
+                                     say("resumed_after_restart"))
         await to_thread_retrying(self.service.add_event, mission.id,
-                                 f"reconciled after restart: {mission.robot_id} reports again; "
-                                 f"carrying on from step {index}")
+                                 say("reconciled", robot=mission.robot_id, step=index))
         self._started.add(mission.id)
         await self._start(mission.id, mission.robot_id, "", start_index=index, transition=False)
 
@@ -402,7 +401,7 @@ class Dispatcher:
             task.cancel()  # the robot stops first (its goal is canceled at once); the records follow
         try:
             await asyncio.to_thread(self.service.transition, mission_id, MissionStatus.CANCELED,
-                                    "canceled by operator")
+                                    say("canceled_by_operator"))
             canceled = True
         except Conflict:
             canceled = False  # it ended on its own meanwhile; its own outcome stands
@@ -423,21 +422,18 @@ class Dispatcher:
         mission, state = await self._running(mission_id, MissionStatus.UNDERWAY, "pause")
         await self._command(mission.robot_id, Command.PAUSE)
         state.paused = True
-        return await asyncio.to_thread(self.service.transition, mission_id, MissionStatus.PAUSED, "paused by operator")
+        return await asyncio.to_thread(self.service.transition, mission_id, MissionStatus.PAUSED,
+                                       say("paused_by_operator"))
 
     async def resume(self, mission_id: int) -> MissionPublic:
         mission, state = await self._running(mission_id, MissionStatus.PAUSED, "resume")
-        if state.held == ESTOP_HOLD:
-            raise Conflict(f"mission {mission_id} is held: robot {mission.robot_id} is e-stopped; release its e-stop "
-                           f"and the mission carries on", field="status")
-        if state.held:
-            raise Conflict(f"mission {mission_id} is held: robot {mission.robot_id} has lost its localisation; it "
-                           f"carries on by itself when the localisation returns", field="status")
+        check_resume(state, mission_id)  # only a hold by the robot's own pause ends with the resume
         if not state.stopped:  # (an e-stop ended its task: the runner sends the step again once resumed)
             await self._command(mission.robot_id, Command.RESUME)
+        self.holds.lift(state)
         state.paused = False
         return await asyncio.to_thread(self.service.transition, mission_id, MissionStatus.UNDERWAY,
-                                       "resumed by operator")
+                                       say("resumed_by_operator"))
 
     async def confirm(self, mission_id: int, step_index: int | None, by: str | None) -> MissionPublic:
         mission = await asyncio.to_thread(self.service.get, mission_id, False)
@@ -448,14 +444,16 @@ class Dispatcher:
         if step_index is not None and step_index != state.awaiting:
             raise Conflict(f"step {step_index} is not waiting for confirmation; step {state.awaiting} is",
                            field="step_index")
-        await asyncio.to_thread(self.service.add_event, mission_id, f"step {state.awaiting} confirmed"
-                                + (f" by {by}" if by else ""), step_index=state.awaiting)
+        step = state.awaiting
+        said = say("step_confirmed_by", step=step, by=by) if by else say("step_confirmed", step=step)
+        await asyncio.to_thread(self.service.add_event, mission_id, said, step_index=state.awaiting)
         state.confirmed.set()
         return await asyncio.to_thread(self.service.get, mission_id)
 
     # -- holds ----------------------------------------------------------------------------------
     async def watch_holds(self) -> None:
-        """Missions of robots e-stopped or without localisation are held until the cause is gone (holds.py)."""
+        """Missions of robots e-stopped, unlocalised, paused or protective-stopped are held until the cause is gone
+        (holds.py)."""
         await self.holds.watch(self._runs.values())
 
     def runs(self) -> list[RunState]:

@@ -12,11 +12,24 @@ from fleet_manager.core.errors import NotFound
 from fleet_manager.core.missions import MissionStatus
 from fleet_manager.deps import LabDep
 from fleet_manager.exception_handlers import error_response
+from fleet_manager.lab import Lab
 from fleet_manager.missions.schemas import ConfirmIn, DispatchState, MissionCreate, MissionPublic
+from fleet_manager.missions.service import Where
 from fleet_manager.recording.schemas import RecordingPublic
 
 router = APIRouter(prefix="/missions", tags=["missions"])
 MissionId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # the mission table's integer key
+
+
+def _where(lab: Lab) -> Where:
+    """Where a robot stands, as it last reported (None: it never did): for the running missions' ETA."""
+    def at(robot_id: str) -> tuple[float, float] | None:
+        try:
+            report = lab.registry.entry(robot_id).report
+        except NotFound:
+            return None
+        return report.x, report.y
+    return at
 
 
 @router.post("", dependencies=[OPERATOR], status_code=201, response_model=MissionPublic)
@@ -35,12 +48,12 @@ async def list_missions(
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> list[MissionPublic]:
     statuses = [str(s) for s in status or []]
-    return await asyncio.to_thread(lab.missions.search, statuses, robot_id, limit, offset)
+    return await asyncio.to_thread(lab.missions.search, statuses, robot_id, limit, offset, _where(lab))
 
 
 @router.get("/{mission_id}", response_model=MissionPublic)
 async def get_mission(mission_id: MissionId, lab: LabDep) -> MissionPublic:
-    return await asyncio.to_thread(lab.missions.get, mission_id)
+    return await asyncio.to_thread(lab.missions.get, mission_id, True, _where(lab))
 
 
 _NO_RECORDINGS = "recording is off in this fleet manager (LABFLEET_RECORDING_ENABLED)"

@@ -14,6 +14,7 @@ from fleet_manager.missions.aside import aside_spot
 from fleet_manager.missions.runner import RunState
 from fleet_manager.missions.schemas import MissionCreate
 from fleet_manager.missions.service import MissionService
+from fleet_manager.missions.texts import say
 from fleet_manager.missions.traffic import TrafficManager
 from fleet_manager.robots.service import RobotRegistry
 
@@ -58,8 +59,8 @@ class WayMaking:
             try:
                 body = MissionCreate(spec={"steps": [{"go_to": spot}]}, robot_id=other, priority=Priority.HIGH)
                 mission = await to_thread_retrying(self.service.submit, body, move_aside=True)
-                await self.start(mission.id, other, f"assigned to {other}: making way for {robot_id} at {place}",
-                                 making_way=True)
+                said = say("assigned_making_way", robot=other, other=robot_id, place=place)
+                await self.start(mission.id, other, said, making_way=True)
             finally:
                 self.busy.discard(other)
 

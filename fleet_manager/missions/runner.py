@@ -32,6 +32,8 @@ from fleet_manager.core.robots import (
 from fleet_manager.core.traffic import Mover
 from fleet_manager.db.retry import to_thread_retrying
 from fleet_manager.missions.service import MissionService
+from fleet_manager.missions.texts import reason as coded_reason
+from fleet_manager.missions.texts import say
 from fleet_manager.missions.traffic import (
     REROUTE,
     ROUTE_WAIT_S,
@@ -49,6 +51,8 @@ log = logging.getLogger(__name__)
 
 ESTOP_HOLD = TASK_ESTOPPED  # the causes of a hold (holds.py)
 LOCALISATION_HOLD = "localisation"
+ROBOT_PAUSE_HOLD = "robot_paused"  # the robot itself was paused (its card, the robot), not its mission
+PROTECTIVE_HOLD = "protective_stop"  # the robot's safety layer has stopped it for a while
 ESTOP_SEEN_WAIT_S = 3.0  # a task ended "estop": how long the robot's reports may take to show the e-stop
 UNREACHABLE_RETRY_S = 2.0  # a robot out of reach (its link down): the step is tried again this often
 
@@ -82,7 +86,7 @@ class RunState:
     goal: str | None = None  # the place its drive under way goes to (where it steps aside toward)
     ahead: tuple[str, ...] = ()  # the places its steps still to come drive to (core/dead_ends.py)
     aside: list[str] = field(default_factory=list)  # places it stepped aside through, for the mission's route
-    held: str | None = None  # why the mission is held (ESTOP_HOLD, LOCALISATION_HOLD; holds.py), None if not
+    held: str | None = None  # why the mission is held (one of the *_HOLD causes; holds.py), None if not
     stopped: bool = False  # its task ended by an e-stop: nothing runs on the robot to pause or resume
     unreachable_since: float | None = None  # monotonic time its robot's link was first found down, while it is
     # task ids are unique per run, so a task re-sent after a restart never shares an id with the old one
@@ -140,7 +144,7 @@ class MissionRunner:
             retries = int(record.get("retries", 0))
             attempt, again = 0, False
             while True:
-                note = f"attempt {attempt + 1} of {retries + 1}" if attempt and not again else ""
+                note = say("attempt", attempt=attempt + 1, attempts=retries + 1) if attempt and not again else ""
                 await to_thread_retrying(self.service.update_step, state.mission_id, index, "active", note,
                                         attempt=attempt + 1)
                 result = await self._held_step(state, record, route, attempt + 1)
@@ -151,10 +155,12 @@ class MissionRunner:
                     break
                 reason = result.reason or f"task {result.outcome}"
                 if attempt < retries:
-                    await to_thread_retrying(self.service.update_step, state.mission_id, index, "retrying", reason)
+                    await to_thread_retrying(self.service.update_step, state.mission_id, index, "retrying",
+                                             coded_reason(reason))
                     attempt, again = attempt + 1, False
                     continue
-                await to_thread_retrying(self.service.update_step, state.mission_id, index, "failed", reason)
+                await to_thread_retrying(self.service.update_step, state.mission_id, index, "failed",
+                                         coded_reason(reason))
                 raise StepFailed(index, reason)
             await to_thread_retrying(self.service.update_step, state.mission_id, index, "done")
         await self._on_started(state.mission_id)
@@ -176,8 +182,7 @@ class MissionRunner:
         if result.outcome is TaskOutcome.SUCCEEDED or not result.reason.startswith(TASK_ESTOPPED):
             return result
         await to_thread_retrying(self.service.add_event, state.mission_id,
-                                 f"step {record['index']} stopped by an e-stop of {state.robot_id}: it is carried out "
-                                 f"again, from where the robot stands, once the e-stop is released")
+                                 say("step_estopped", step=record["index"], robot=state.robot_id))
         await self._until_released(state)
         return None
 
@@ -189,8 +194,8 @@ class MissionRunner:
         if state.unreachable_since is None:
             state.unreachable_since = now
             await to_thread_retrying(self.service.add_event, state.mission_id,
-                                     f"step {record['index']}: {exc.message}; tried again until the robot is back "
-                                     f"(at most {self.registry.timeout_s:g} s)")
+                                     say("step_unreachable", step=record["index"], error=exc.message,
+                                         timeout=self.registry.timeout_s))
         elif now - state.unreachable_since > self.registry.timeout_s:
             state.unreachable_since = None
             raise RobotLost(f"{exc.message} for {self.registry.timeout_s:g} s")
@@ -253,10 +258,8 @@ class MissionRunner:
         state.distance_m += result.distance_m
         state.final_pose = result.final_pose or state.final_pose
         if result.reason in (REROUTE, YIELD):  # plan again from where the robot is
-            why = ("a lane on the route was closed, or a robot stopped on it" if result.reason == REROUTE
-                   else "standstill: giving way")
-            await to_thread_retrying(self.service.add_event, state.mission_id,
-                                    f"step {record['index']}: {why}; planning the route again")
+            why = "step_replan_closed" if result.reason == REROUTE else "step_replan_yield"
+            await to_thread_retrying(self.service.add_event, state.mission_id, say(why, step=record["index"]))
             return await self._drive(state, record, route, attempt)
         return result
 
@@ -281,7 +284,7 @@ class MissionRunner:
                     if not noted:
                         noted = True
                         await to_thread_retrying(self.service.add_event, state.mission_id,
-                                                f"waiting for a clear route to {goal}: {exc}")
+                                                 say("waiting_route", goal=goal, error=str(exc)))
                 state.waiting_route = True
                 await self._make_way(robot_id, goal)
                 spot = self.traffic.asked.pop(robot_id, None)
@@ -300,7 +303,7 @@ class MissionRunner:
         except NoRoute:
             return
         await to_thread_retrying(self.service.add_event, state.mission_id,
-                                f"{state.robot_id} steps aside to {spot} while it waits for its route")
+                                 say("steps_aside", robot=state.robot_id, spot=spot))
         task = TaskRequest(state.task_id(-1, 1), state.mission_id, tuple(aside.waypoints),
                            released=released_count(aside, len(aside.waypoints)))
         result = await self._run_task(state, task, aside)
@@ -326,7 +329,7 @@ class MissionRunner:
         state.confirmed.clear()
         state.awaiting, state.awaiting_prompt = index, str(record.get("prompt", ""))
         await to_thread_retrying(self.service.update_step, state.mission_id, index, "awaiting_confirmation",
-                                str(record.get("prompt", "")))
+                                 str(record.get("prompt", "")))
         timeout = float(record["timeout"]) if record.get("timeout") is not None else math.inf
         try:
             waited = await self._sleep_sim(state, timeout, until=state.confirmed)
@@ -354,6 +357,7 @@ class MissionRunner:
         watch = (DriveWatch.start(robot_id, route, len(task.route), self._now(), state.yields)
                  if route is not None else None)
         moving_on = False  # stopped to plan again at once
+        paused_at: float | None = None
         try:
             while True:
                 done, _ = await asyncio.wait({run}, timeout=0.2)
@@ -362,6 +366,12 @@ class MissionRunner:
                 self.check_online(robot_id)
                 if watch is None:
                     continue
+                if state.paused and state.held != PROTECTIVE_HOLD:  # paused, or held with the robot still: its
+                    paused_at = self._now() if paused_at is None else paused_at  # waits for the way do not count
+                    continue
+                if paused_at is not None:
+                    watch.moved_at, paused_at = watch.moved_at + self._now() - paused_at, None
+                    watch.blocked_since = None
                 verdict, value = watch.tick(self.traffic, heading[0], self._now(), agent_state[0])
                 if verdict == "release":
                     await self.robots.release(robot_id, task.task_id, int(value))
@@ -414,4 +424,4 @@ async def mark_underway(service: MissionService, mission_id: int) -> None:
     mission = await to_thread_retrying(service.get, mission_id, False)
     if mission.status is MissionStatus.ASSIGNED:
         with contextlib.suppress(Conflict):
-            await to_thread_retrying(service.transition, mission_id, MissionStatus.UNDERWAY, "underway")
+            await to_thread_retrying(service.transition, mission_id, MissionStatus.UNDERWAY, say("underway"))

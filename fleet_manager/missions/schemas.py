@@ -72,7 +72,9 @@ class EventPublic(BaseModel):
     kind: str
     status: str | None
     step_index: int | None
-    message: str
+    message: str  # in English
+    code: str | None = None  # a known text's stable code (missions/texts.py): clients translate it, with params
+    params: dict[str, Any] | None = None
 
     @field_serializer("time")
     def _utc(self, value: datetime) -> str:
@@ -98,6 +100,10 @@ class MissionPublic(BaseModel):
     status_reason: str | None = None  # why it has its status, as its last status event says (e.g. why held)
     distance_m: float | None
     energy_wh: float | None = None
+    # per mission, by the pilot KPIs' formulas (docs/kpis.md) at its site's emission factors (site.yaml)
+    energy_wh_per_km: float | None = None
+    co2_g: float | None = None
+    co2_avoided_g: float | None = None  # the site's reference vehicle over the same distance, less co2_g
     final_pose: dict[str, float] | None
     created_at: datetime
     assigned_at: datetime | None
@@ -107,9 +113,13 @@ class MissionPublic(BaseModel):
     sim_ended_at: float | None
     duration_s: float | None
     move_aside: bool = False  # sent by the dispatcher to make way for another robot (not counted in the KPIs)
+    # while it runs, over HTTP: the time its robot needs for the steps left (the route at the robot's top speed,
+    # the waits and actions; confirmations not foreseen) and when that brings it to its end
+    remaining_s: float | None = None
+    eta: datetime | None = None
     events: list[EventPublic] | None = None
 
-    @field_serializer("created_at", "assigned_at", "started_at", "ended_at", "not_before")
+    @field_serializer("created_at", "assigned_at", "started_at", "ended_at", "not_before", "eta")
     def _utc(self, value: datetime | None) -> str | None:
         return as_utc(value).isoformat() if value is not None else None
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from fleet_manager.core.allocation_energy import MissionRequest, RobotCandidate, completion_time
 from fleet_manager.core.errors import InvalidInput, NotFound
 from fleet_manager.core.missions import (
     MissionStatus,
@@ -21,7 +25,9 @@ from fleet_manager.core.templates import TemplateLibrary
 from fleet_manager.core.zone_access import check_zone_access
 from fleet_manager.db.tables import Mission, MissionEvent, utcnow
 from fleet_manager.missions import repository
-from fleet_manager.missions.schemas import MissionCreate, MissionPublic
+from fleet_manager.missions.schemas import MissionCreate, MissionPublic, as_utc
+from fleet_manager.missions.texts import ENGLISH, Message, coded, say
+from fleet_manager.pilots.service import mission_carbon, site_carbon
 from fleet_manager.sites.service import Site
 from fleet_manager.telemetry.hub import TelemetryHub
 
@@ -40,11 +46,60 @@ _STEP_RUN_KEYS = frozenset({"started_at", "ended_at", "message", "attempt"})
 _OPEN_STEP = frozenset({"active", "awaiting_confirmation", "retrying"})
 
 
+_RUNNING = frozenset({MissionStatus.ASSIGNED, MissionStatus.UNDERWAY, MissionStatus.PAUSED})
+_ENDED_STEP = frozenset({"done", "skipped", "failed", "canceled"})
+Where = Callable[[str], tuple[float, float] | None]  # where a robot stands (x, y), None when unknown
+
+
+def remaining_s(site: Site, steps: Sequence[dict[str, Any]], robot_id: str, x: float, y: float,
+                now: datetime) -> float | None:
+    """Seconds the robot at (x, y) needs for the steps not ended yet, as the allocator reckons a mission
+    (`completion_time`): the places still to drive to at its top speed here, the waits (what is left of one under
+    way), its model's actions and the coverage of cleaning zones. Confirmations count nothing: nobody can say when
+    the recipient comes. None for a robot the site does not know or a place it cannot reach."""
+    try:
+        robot = site.fleet.robot(robot_id)
+        speed = site.max_speed(robot_id)
+    except KeyError:
+        return None
+    places: list[str] = []
+    work = 0.0
+    for step in steps:
+        if step.get("status") in _ENDED_STEP:
+            continue
+        if step.get("target"):
+            places.append(step["target"])
+        elif step.get("zone") in site.cleaning_zones:
+            zone = site.cleaning_zones[step["zone"]]
+            places.append(zone.entry)
+            work += zone.shape.area / max(float(step.get("spacing") or 0.6), 0.1) / 0.5
+        elif step.get("kind") == "wait":
+            started = step.get("started_at") if step.get("status") == "active" else None
+            done = (now - as_utc(datetime.fromisoformat(started))).total_seconds() if started else 0.0
+            work += max(float(step.get("seconds") or 0.0) - done, 0.0)
+        elif step.get("kind") == "action":
+            spec = robot.model.actions.get(str(step.get("action")))
+            work += spec.duration_s if spec is not None else 5.0
+    place, offset = site.navgraph.nearest_place(x, y)
+    request = MissionRequest(0, None, frozenset(), places[0] if places else None, None, tuple(places), work)
+    seconds = completion_time(request, RobotCandidate(robot_id, robot.model.kind, frozenset(), place.name, offset,
+                                                      speed), site.navgraph)
+    return seconds if math.isfinite(seconds) else None
+
+
 def _close_step(step: dict[str, Any], status: MissionStatus) -> dict[str, Any]:
     """A step still running when its mission ends is marked as ended with it (canceled or failed)."""
     if step.get("status") not in _OPEN_STEP:
         return step
     return {**step, "status": str(status), "ended_at": utcnow().isoformat()}
+
+
+def _step_text(index: int, status: str, detail: Message) -> Message:
+    """"step {index} {status}[: {detail}]", coded when its status has a text (missions/texts.py)."""
+    code = f"step_{status}_detail" if detail else f"step_{status}"
+    if code in ENGLISH:
+        return say(code, step=index, **({"detail": detail} if detail else {}))
+    return f"step {index} {status}" + (f": {detail}" if detail else "")
 
 
 class MissionService:
@@ -134,35 +189,60 @@ class MissionService:
             session.add(row)
             session.flush()
             assert row.id is not None
-            event = self._event(row.id, "status", MissionStatus.QUEUED, None, "submitted")
+            event = self._event(row.id, "status", MissionStatus.QUEUED, None, say("submitted"))
             repository.add_event(session, event)
             session.commit()
             session.refresh(row)
-            public = MissionPublic.of(row)
+            public = self._public(row)
         self._stream_status(public, event)
         return public
 
     # -- read -----------------------------------------------------------------------------------
-    def get(self, mission_id: int, with_events: bool = True) -> MissionPublic:
+    def get(self, mission_id: int, with_events: bool = True, where: Where | None = None) -> MissionPublic:
+        """The mission; with `where`, a running one with its estimated time left and end."""
         with Session(self.engine, expire_on_commit=False) as session:
             row = repository.get(session, mission_id)
-            return MissionPublic.of(row, repository.events(session, mission_id) if with_events else None)
+            public = self._public(row, repository.events(session, mission_id) if with_events else None)
+        return self.estimate(public, where) if where is not None else public
 
     def search(
-        self, status: Sequence[str] = (), robot_id: str | None = None, limit: int = 100, offset: int = 0
+        self, status: Sequence[str] = (), robot_id: str | None = None, limit: int = 100, offset: int = 0,
+        where: Where | None = None,
     ) -> list[MissionPublic]:
         with Session(self.engine, expire_on_commit=False) as session:
             rows = repository.search(session, status=status, robot_id=robot_id, limit=limit, offset=offset)
-            return [MissionPublic.of(r) for r in rows]
+            found = [self._public(r) for r in rows]
+        return [self.estimate(m, where) for m in found] if where is not None else found
+
+    def _public(self, row: Mission, events: list[MissionEvent] | None = None) -> MissionPublic:
+        """The mission as the API gives it, with its energy per km and CO2 at its site's factors (site.yaml)."""
+        public = MissionPublic.of(row, events)
+        if public.energy_wh is None:
+            return public
+        carbon = self.site.profile.carbon if row.site == self.site.name \
+            else site_carbon(self.site.directory.parent, row.site)
+        return public.model_copy(update=dataclasses.asdict(mission_carbon(public.energy_wh, public.distance_m, carbon)))
+
+    def estimate(self, mission: MissionPublic, where: Where) -> MissionPublic:
+        """A running mission of this site with the time its robot needs for the steps left (`remaining_s`) and when
+        that ends it (`eta`); any other mission as it is."""
+        if mission.status not in _RUNNING or mission.robot_id is None or mission.site != self.site.name:
+            return mission
+        pose = where(mission.robot_id)
+        now = utcnow()
+        left = None if pose is None else remaining_s(self.site, mission.steps, mission.robot_id, *pose, now)
+        if left is None:
+            return mission
+        return mission.model_copy(update={"remaining_s": round(left, 1), "eta": as_utc(now) + timedelta(seconds=left)})
 
     # -- changes --------------------------------------------------------------------------------
-    def transition(self, mission_id: int, new: MissionStatus, message: str = "", **fields: Any) -> MissionPublic:
+    def transition(self, mission_id: int, new: MissionStatus, message: Message = "", **fields: Any) -> MissionPublic:
         """Apply a status change (checked against the state machine), store its event, stream it."""
         with Session(self.engine, expire_on_commit=False) as session:
             row = repository.get(session, mission_id)
             check_transition(MissionStatus(row.status), new)
             row.status = new
-            row.status_reason = message or None
+            row.status_reason = str(message) or None
             stamp = _STAMP.get(new)
             if stamp is not None and getattr(row, stamp) is None:
                 setattr(row, stamp, utcnow())
@@ -180,11 +260,11 @@ class MissionService:
             session.add(row)
             session.commit()
             session.refresh(row)
-            public = MissionPublic.of(row)
+            public = self._public(row)
         self._stream_status(public, event)
         return public
 
-    def update_step(self, mission_id: int, index: int, status: str, message: str = "", **fields: Any) -> None:
+    def update_step(self, mission_id: int, index: int, status: str, message: Message = "", **fields: Any) -> None:
         with Session(self.engine, expire_on_commit=False) as session:
             row = repository.get(session, mission_id)
             steps = [dict(s) for s in row.steps]
@@ -194,26 +274,26 @@ class MissionService:
             key = "started_at" if status == "active" else "ended_at"
             step[key] = utcnow().isoformat()
             if message:
-                step["message"] = message
+                step["message"] = str(message)
             row.steps = steps
-            text = f"step {index} {status}" + (f": {message}" if message else "")
-            event = self._event(mission_id, "step", None, index, text)
+            event = self._event(mission_id, "step", None, index, _step_text(index, status, message))
             repository.add_event(session, event)
             session.add(row)
             session.commit()
         self.hub.publish_event(
             {"type": "mission_step", "mission_id": mission_id, "step_index": index, "status": status,
-             "message": message, "time": event.time.isoformat(), "sim_time": event.sim_time}
+             "message": str(message), "time": event.time.isoformat(), "sim_time": event.sim_time,
+             "code": event.code, "params": event.params}
         )
 
-    def requeue(self, mission_id: int, message: str) -> MissionPublic:
+    def requeue(self, mission_id: int, message: Message) -> MissionPublic:
         """Back to queued (robot lost, preempted, restart): the robot is let go, every step is pending again."""
         steps = [{k: v for k, v in s.items() if k not in _STEP_RUN_KEYS} | {"status": "pending"}
                  for s in self.get(mission_id, False).steps]
         return self.transition(mission_id, MissionStatus.QUEUED, message, robot_id=None, steps=steps,
                                assigned_at=None, sim_started_at=None)
 
-    def add_event(self, mission_id: int, message: str, step_index: int | None = None) -> None:
+    def add_event(self, mission_id: int, message: Message, step_index: int | None = None) -> None:
         """An informational event (confirmations, reconciliation) on the mission's record."""
         with Session(self.engine, expire_on_commit=False) as session:
             repository.get(session, mission_id)
@@ -222,8 +302,8 @@ class MissionService:
             session.commit()
         self.hub.publish_event(
             {"type": "mission_step" if step_index is not None else "mission_info", "mission_id": mission_id,
-             "step_index": step_index, "status": None, "message": message, "time": event.time.isoformat(),
-             "sim_time": event.sim_time}
+             "step_index": step_index, "status": None, "message": event.message, "time": event.time.isoformat(),
+             "sim_time": event.sim_time, "code": event.code, "params": event.params}
         )
 
     def set_fields(self, mission_id: int, **fields: Any) -> None:
@@ -234,9 +314,11 @@ class MissionService:
             session.add(row)
             session.commit()
 
-    def _event(self, mission_id: int, kind: str, status: str | None, step: int | None, message: str) -> MissionEvent:
+    def _event(self, mission_id: int, kind: str, status: str | None, step: int | None,
+               message: Message) -> MissionEvent:
+        text, code, params = coded(message)
         return MissionEvent(mission_id=mission_id, time=utcnow(), sim_time=self.sim_now(), kind=kind,
-                            status=status, step_index=step, message=message)
+                            status=status, step_index=step, message=text, code=code, params=params)
 
     def _stream_status(self, mission: MissionPublic, event: MissionEvent) -> None:
         self.hub.publish_event(
@@ -246,6 +328,8 @@ class MissionService:
                 "status": str(mission.status),
                 "robot_id": mission.robot_id,
                 "message": event.message,
+                "code": event.code,
+                "params": event.params,
                 "time": event.time.isoformat(),
                 "sim_time": event.sim_time,
                 "mission": mission.model_dump(mode="json"),

@@ -386,6 +386,30 @@ def site_carbon(sites_dir: Path | None, site: str, notes: list[str] | None = Non
     return carbon
 
 
+def emission_factors(carbon: Carbon | None) -> kpis.EmissionFactors | None:
+    """The factors the KPIs take, from the site's `carbon` (site.yaml)."""
+    return None if carbon is None else kpis.EmissionFactors(carbon.grid_kg_per_kwh, carbon.reference_g_per_km)
+
+
+@dataclass(frozen=True)
+class MissionCarbon:
+    """One mission's energy per km, CO2 and CO2 avoided (g): None without energy, distance or factor."""
+
+    energy_wh_per_km: float | None = None
+    co2_g: float | None = None
+    co2_avoided_g: float | None = None
+
+
+def mission_carbon(energy_wh: float | None, distance_m: float | None, carbon: Carbon | None) -> MissionCarbon:
+    """A mission's figures by the pilot KPIs' own code: `compute_kpis` over its run alone (docs/kpis.md)."""
+    if energy_wh is None:
+        return MissionCarbon()
+    run = kpis.MissionRun("mission", "", MissionStatus.COMPLETED, distance_m=distance_m or 0.0, energy_wh=energy_wh)
+    k = kpis.compute_kpis([run], now=0.0, factors=emission_factors(carbon))
+    return MissionCarbon(k.energy_wh_per_km, None if k.co2_kg is None else k.co2_kg * 1000,
+                         None if k.co2_avoided_kg is None else k.co2_avoided_kg * 1000)
+
+
 @dataclass(frozen=True)
 class PilotRecords:
     """A pilot's records as the KPIs take them, each beside the row it came from (for windows by wall time)."""
@@ -401,8 +425,7 @@ class PilotRecords:
 
     @property
     def factors(self) -> kpis.EmissionFactors | None:
-        c = self.carbon
-        return None if c is None else kpis.EmissionFactors(c.grid_kg_per_kwh, c.reference_g_per_km)
+        return emission_factors(self.carbon)
 
     def compute(self) -> kpis.KpiReport:
         """The KPIs over these records."""

@@ -117,10 +117,11 @@ def test_an_estop_alert_in_the_panel_and_banner_is_acknowledged_and_cleared(runn
 
 
 def test_the_map_zooms_pans_and_opens_a_robot_card(running_lab):
-    """Issue 18: map.e2e.mjs; zones, robot tags, a route in its robot's colour, the robot card with its Confirm for a
-    mission that waits for one, zoom and pan, and the fleet-wide stop asked for and canceled."""
+    """Issue 18: map.e2e.mjs; zones, robot tags and places' names clear of each other, a route in its robot's colour,
+    the robot card with its Confirm for a mission that waits for one, zoom and pan, the fleet-wide stop asked for and
+    canceled; the mission's ETA in the queue while it drives and its energy and CO2 in its detail once it ended."""
     api = f"{running_lab.url}/api/v1"
-    shots = fresh_screenshots("map-zoomed.png", "robot-card.png")
+    shots = fresh_screenshots("map-zoomed.png", "robot-card.png", "queue-eta.png", "mission-energy.png")
     # a goal far from every robot (earlier tests of the module leave robots about): a drive long enough to be seen
     places = {p["name"]: p for p in http.get(f"{api}/sites/living_lab/map", timeout=10).json()["places"]}
     poses = [r["pose"] for r in http.get(f"{api}/robots", timeout=10).json() if r["pose"]]

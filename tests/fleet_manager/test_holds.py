@@ -2,18 +2,31 @@
 localised again; a run that ends while held resumes its robot, so that the hold's pause never outlives the
 mission (a robot left paused took no work again: its missions stayed queued for ever). E-stop: the mission is
 held with the reason and nothing is sent to the robot; only the release ends the hold, and a run that ends
-while e-stopped leaves the e-stop on. A silent robot keeps its hold."""
+while e-stopped leaves the e-stop on. A silent robot keeps its hold. A robot paused by someone else than the fleet
+manager holds its mission until it is resumed; a protective stop holds it only once it has lasted PROTECTIVE_HOLD_S.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from pathlib import Path
 from types import SimpleNamespace
+
+import pytest
+from sqlmodel import Session
 
 from fleet_manager.core.errors import Conflict
 from fleet_manager.core.missions import MissionStatus
-from fleet_manager.core.robots import Command, RobotMode
-from fleet_manager.missions.holds import Holds
-from fleet_manager.missions.runner import RunState
+from fleet_manager.core.robots import Command, RobotMode, RobotReport
+from fleet_manager.core.templates import TemplateLibrary
+from fleet_manager.db.engine import make_engine, upgrade
+from fleet_manager.db.tables import Mission, utcnow
+from fleet_manager.missions.holds import Holds, check_resume
+from fleet_manager.missions.runner import LOCALISATION_HOLD, PROTECTIVE_HOLD, ROBOT_PAUSE_HOLD, RunState
+from fleet_manager.missions.service import MissionService
+from fleet_manager.robots.service import RobotRegistry
+from fleet_manager.sites.service import Site
 
 
 class FakeService:
@@ -30,7 +43,7 @@ class FakeService:
             raise Conflict("already final")
         self.status = status
         self.transitions.append(status)
-        self.messages.append(message)
+        self.messages.append(str(message))
 
 
 def holds(localised: dict[str, bool], modes: dict[str, RobotMode] | None = None,
@@ -44,7 +57,8 @@ def holds(localised: dict[str, bool], modes: dict[str, RobotMode] | None = None,
     service = FakeService()
     registry = SimpleNamespace(localised=lambda rid: localised[rid], timeout_s=30.0,
                                mode=lambda rid: modes.get(rid, RobotMode.MOVING),
-                               online=lambda rid: modes.get(rid) is not RobotMode.OFFLINE)
+                               online=lambda rid: modes.get(rid) is not RobotMode.OFFLINE,
+                               entry=lambda rid: SimpleNamespace(report=SimpleNamespace(errors=())))
     return Holds(service, registry, command), service, sent  # type: ignore[arg-type]
 
 
@@ -103,3 +117,122 @@ def test_a_run_ending_while_estopped_leaves_the_estop_on() -> None:
     service.status = MissionStatus.CANCELED
     asyncio.run(watch.end(state))
     assert sent == [] and state.held is None
+
+
+# -- a robot's own pause and its protective stops: the real registry and mission service, a fake clock -----------
+REPO = Path(__file__).resolve().parents[2]
+IDLE = RobotReport("courier_1", "delivery", "sidewalkbot", RobotMode.MOVING, 0.0, 0.0, 0.0, 0.0, 0.0, 90.0, False,
+                   "", 0.0, (), 0.0, 0.0)
+SEEN = "stop (approach): moving object at 1.3 m/s 0.20 m away"
+
+
+@pytest.fixture
+def missions(tmp_path: Path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'holds.db'}")
+    upgrade(engine)
+    hub = SimpleNamespace(publish_event=lambda frame: None)
+    service = MissionService(engine, Site.load(REPO / "sim_worlds" / "city_block"),
+                             TemplateLibrary.load(REPO / "missions"), hub)  # type: ignore[arg-type]
+    with Session(engine) as session:
+        session.add(Mission(id=5, site="city_block", status="underway", robot_id="courier_1", created_at=utcnow(),
+                            steps=[{"index": 0, "kind": "go_to", "target": "a", "status": "active"}]))
+        session.commit()
+    yield service
+    engine.dispose()
+
+
+class Lab:
+    """The robot's reports into the real registry, on a clock the test moves; the holds watched every 0.5 s."""
+
+    def __init__(self, missions: MissionService) -> None:
+        self.now = 0.0
+        self.registry = RobotRegistry(5.0, clock=lambda: self.now)
+        self.sent: list[Command] = []
+
+        async def command(_rid: str, what: Command) -> None:
+            self.sent.append(what)
+
+        self.holds = Holds(missions, self.registry, command, clock=lambda: self.now)
+        self.state = RunState(5, "courier_1")
+        self.missions = missions
+
+    def run(self, seconds: float, mode: RobotMode = RobotMode.MOVING, errors: tuple[str, ...] = ()) -> list[str]:
+        """The robot reports `mode` and `errors` for `seconds`; the mission's statuses seen at each look."""
+        seen = []
+        for _ in range(round(seconds / 0.5)):
+            self.now += 0.5
+            self.registry.update(dataclasses.replace(IDLE, mode=mode, errors=errors))
+            asyncio.run(self.holds.watch([self.state]))
+            seen.append(str(self.missions.get(5, False).status))
+        return seen
+
+    def events(self) -> list[tuple[str | None, str]]:
+        return [(e.code, e.message) for e in self.missions.get(5).events or []]
+
+
+def test_a_robot_paused_from_its_card_holds_its_mission_until_it_is_resumed(missions) -> None:
+    lab = Lab(missions)
+    assert lab.run(1.0, RobotMode.PAUSED) == ["underway", "underway"]  # a report or two: not yet
+    assert lab.run(1.5, RobotMode.PAUSED)[-1] == "paused"
+    assert lab.state.held == ROBOT_PAUSE_HOLD and lab.state.paused
+    assert lab.run(1.0) == ["underway", "underway"]
+    assert lab.state.held is None and not lab.state.paused
+    assert lab.events() == [
+        ("held_robot_paused", "held: robot courier_1 was paused (from its card or on the robot); the mission carries "
+                              "on when the robot is resumed"),
+        ("released_robot_paused", "resumed: robot courier_1 was resumed")]
+    assert lab.sent == []  # its own pause: the hold sends nothing
+
+
+def test_the_pauses_of_the_fleet_manager_are_not_a_robot_pause(missions) -> None:
+    lab = Lab(missions)
+    lab.run(0.5, RobotMode.MOVING, ("localisation lost",))  # lost: held, the robot paused by the hold
+    assert lab.state.held == LOCALISATION_HOLD and lab.sent == [Command.PAUSE]
+    lab.run(5.0, RobotMode.PAUSED, ("localisation lost",))
+    lab.run(1.5, RobotMode.PAUSED)  # localised again: resumed; its reports still say paused a moment
+    assert lab.sent == [Command.PAUSE, Command.RESUME]
+    assert lab.run(2.0) == ["underway"] * 4 and lab.state.held is None
+    lab.state.paused = True  # an operator pauses the mission (dispatcher.pause): the robot pauses with it
+    missions.transition(5, MissionStatus.PAUSED, "paused by operator")
+    lab.run(10.0, RobotMode.PAUSED)
+    assert lab.state.held is None
+    assert [code for code, _ in lab.events()] == ["held_localisation", "released_localisation", None]
+
+
+def test_short_protective_stops_hold_nothing(missions) -> None:
+    lab = Lab(missions)
+    for _ in range(5):  # a person crosses: a second's stop, then on its way
+        lab.run(1.0, RobotMode.WAITING, (f"protective stop: {SEEN}",))
+        lab.run(2.0, RobotMode.MOVING)
+    assert lab.state.held is None and lab.events() == []
+
+
+def test_a_lasting_protective_stop_holds_the_mission_with_what_the_robot_saw(missions) -> None:
+    lab = Lab(missions)
+    lab.run(1.0, RobotMode.WAITING, (f"protective stop: {SEEN}",))  # the error shows a second, the robot stands on
+    assert lab.run(2.0, RobotMode.WAITING) == ["underway"] * 4
+    assert lab.run(0.5, RobotMode.WAITING) == ["paused"]  # 3 s after the stop was first seen
+    assert lab.state.held == PROTECTIVE_HOLD and lab.state.paused
+    lab.run(10.0, RobotMode.WAITING)
+    with pytest.raises(Conflict, match="safety layer of robot courier_1 stopped it"):
+        check_resume(lab.state, 5)
+    assert lab.run(1.5) == ["paused", "paused", "underway"]  # on its way again (after PROTECTIVE_GAP_S)
+    assert lab.events() == [
+        ("held_protective_stop", f"held: the safety layer of robot courier_1 has stopped it for more than 3 s (it saw: "
+                                 f"{SEEN}); the mission carries on when its way is clear"),
+        ("released_protective_stop", "resumed: the way of robot courier_1 is clear again")]
+    event = missions.get(5).events[0]  # type: ignore[index]
+    assert event.params == {"robot": "courier_1", "seconds": 3, "seen": SEEN}
+    assert lab.sent == []
+
+
+def test_resuming_a_mission_held_by_its_robots_pause_ends_the_hold(missions) -> None:
+    lab = Lab(missions)
+    lab.run(3.0, RobotMode.PAUSED)
+    assert lab.state.held == ROBOT_PAUSE_HOLD
+    check_resume(lab.state, 5)  # allowed: the dispatcher resumes the robot, then lifts the hold
+    lab.holds.lift(lab.state)
+    lab.state.paused = False
+    missions.transition(5, MissionStatus.UNDERWAY, "resumed by operator")
+    assert lab.run(1.5, RobotMode.PAUSED) == ["underway"] * 3  # its reports catch up: not held again
+    assert lab.run(0.5) == ["underway"] and lab.state.held is None

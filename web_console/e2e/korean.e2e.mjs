@@ -3,6 +3,10 @@
 // detail, the pilots, a pilot's dashboard, the robot registry, the audit log, a mission's playback — and fails on
 // any English text of the catalogues (web_console/src/locales/en) that is still on the page: a heading, label,
 // button or table header that is one, or a sentence of one anywhere. Times read in Asia/Seoul, the site's zone.
+// The server's own English is taken out of the page first, but not where the console has the Korean: a template's
+// description and its parameters' (the template's `labels`), a template's name in the dispatch form, an alert's
+// message (its catalogue text): one of those on the page fails. An idle robot is e-stopped for the walk (released
+// at its end), so that an alert is in the panel and the banner.
 // Screenshots ko-operations.png, ko-dashboard.png, ko-robots.png.
 // Usage: node e2e/korean.e2e.mjs BASE_URL SCREENSHOT_DIR MISSION_ID PILOT_ID
 import { readdirSync, readFileSync } from "node:fs";
@@ -43,14 +47,34 @@ async function serverTexts(page) {
   return [...found].sort((a, b) => b.length - a.length);
 }
 
+/** The server's English the Korean console says in Korean: the descriptions of the templates (and of their
+ * parameters) that have Korean labels, their names, and the messages of the open alerts that name their text. */
+async function serverEnglish(page) {
+  const texts = new Set();
+  const names = new Set();
+  for (const tpl of await apiJson(page, base, "mission-templates")) {
+    const ko = tpl.labels?.ko;
+    if (ko?.description) texts.add(tpl.description);
+    if (ko?.name) names.add(tpl.name);
+    for (const p of tpl.params) if (ko?.params?.[p.name]?.description && p.description) texts.add(p.description);
+  }
+  const alerts = (await apiJson(page, base, "alerts?state=open&limit=500")).filter((a) => a.text);
+  for (const a of alerts) texts.add(a.message);
+  return { texts: [...texts], names, alerts: alerts.length };
+}
+
 /** The English catalogue texts on the page: chrome elements (headings, labels, buttons, headers, the nav) whose
  * whole text is one, and sentences of the catalogue anywhere in the visible text but the server's. */
 async function untranslated(page) {
   const chrome = await page.$$eval("h1, h2, h3, th, button, label, nav a, .hint, legend, option, .badge, .legend-item",
     (els) => els.filter((e) => e.offsetParent !== null || e.tagName === "OPTION").map((e) => e.textContent.trim()));
   let body = await page.evaluate(() => document.body.innerText);
-  for (const text of await serverTexts(page)) body = body.split(text).join(" ");
   const found = new Set();
+  const server = await serverEnglish(page);
+  for (const text of server.texts) if (body.includes(text)) found.add(`the server's “${text}”`);
+  const listed = await page.$$eval("select[name=template] option", (els) => els.map((e) => e.textContent.trim()));
+  for (const name of listed) if (server.names.has(name)) found.add(`the template name “${name}”`);
+  for (const text of await serverTexts(page)) body = body.split(text).join(" ");
   for (const { key, value } of english) if (chrome.includes(value)) found.add(`${key} “${value}”`);
   for (const { key, value } of sentences) if (body.includes(value)) found.add(`${key} “${value}”`);
   return [...found];
@@ -77,41 +101,73 @@ await withConsole(base, async (page) => {
   const zone = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
   if (zone === SITE_ZONE) fail("the browser runs in the site's time zone: the test would prove nothing");
 
-  // operations: the queue, a mission's detail; its creation time in Seoul's time, not the browser's
-  const row = `tr[data-testid=mission-row][data-mission-id="${missionId}"]`;
-  await page.waitForSelector(row, { timeout: 15_000 });
-  const mission = await apiJson(page, base, `missions/${missionId}`);
-  const created = await page.textContent(`${row} td:nth-child(8)`);
-  if (!created.includes(seoul(mission.created_at)))
-    fail(`mission ${missionId} shows created ${created}; in ${SITE_ZONE} it is ${seoul(mission.created_at)}`);
-  console.log(`created ${mission.created_at} shows as ${created.trim()} (${SITE_ZONE}; the browser is in ${zone})`);
-  await page.click(row);
-  await page.waitForSelector(`[data-testid=mission-detail][data-mission-id="${missionId}"]`, { timeout: 10_000 });
-  await check(page, "operations");
-  await page.screenshot({ path: join(shots, "ko-operations.png"), fullPage: true });
+  // an alert to read: an idle robot e-stopped for the walk (its alert in the panel and the banner)
+  const robots = await apiJson(page, base, "robots");
+  const stopped = robots.find((r) => r.mode === "idle" && r.registration !== "unregistered")?.id;
+  if (stopped) {
+    await apiJson(page, base, `robots/${encodeURIComponent(stopped)}/commands`, { method: "POST",
+      data: { command: "estop", reason: "korean.e2e: an alert to read" } });
+    await page.waitForSelector(`[data-testid=alert-row][data-kind=estop][data-robot-id="${stopped}"]`,
+      { timeout: 15_000 });
+  }
+  try {
+    // operations: the queue, a mission's detail; its creation time in Seoul's time, not the browser's
+    const row = `tr[data-testid=mission-row][data-mission-id="${missionId}"]`;
+    await page.waitForSelector(row, { timeout: 15_000 });
+    const mission = await apiJson(page, base, `missions/${missionId}`);
+    const created = await page.textContent(`${row} td:nth-child(8)`);
+    if (!created.includes(seoul(mission.created_at)))
+      fail(`mission ${missionId} shows created ${created}; in ${SITE_ZONE} it is ${seoul(mission.created_at)}`);
+    console.log(`created ${mission.created_at} shows as ${created.trim()} (${SITE_ZONE}; the browser is in ${zone})`);
+    await page.click(row);
+    await page.waitForSelector(`[data-testid=mission-detail][data-mission-id="${missionId}"]`, { timeout: 10_000 });
+    // its events in Korean: each one with a code (and plain params) shows its catalogue text, not the server's English
+    const said = (mission.events ?? []).filter((e) => e.code && ko[`events.${e.code}`]
+      && Object.values(e.params ?? {}).every((v) => typeof v !== "object"))
+      .map((e) => ko[`events.${e.code}`].replace(/\{(\w+)\}/g, (whole, name) => String(e.params?.[name] ?? whole)));
+    if (!said.length) fail(`mission ${missionId} has no coded event: ${JSON.stringify(mission.events)}`);
+    try {
+      await page.waitForFunction((texts) => {
+        const shown = [...document.querySelectorAll("[data-testid=event] td:nth-child(5)")].map((c) => c.textContent);
+        return texts.every((text) => shown.includes(text));
+      }, said, { timeout: 10_000 });
+    } catch {
+      const shown = await page.$$eval("[data-testid=event] td:nth-child(5)", (cells) => cells.map((c) => c.textContent));
+      fail(`the events of mission ${missionId} read ${JSON.stringify(shown)}, not ${JSON.stringify(said)}`);
+    }
+    console.log(`the events of mission ${missionId} in Korean: ${said.join(" / ")}`);
+    await check(page, "operations");
+    await page.screenshot({ path: join(shots, "ko-operations.png"), fullPage: true });
 
-  await page.click("[data-testid=nav-pilots]");
-  await page.waitForSelector("[data-testid=pilot-list] tbody tr", { timeout: 15_000 });
-  await check(page, "pilots");
-  await page.goto(`${base}#/pilots/${encodeURIComponent(pilotId)}`);
-  await page.waitForSelector("[data-testid=pilot-dashboard]:not([hidden]) tr[data-testid=kpi-row]", { timeout: 30_000 });
-  await check(page, "pilot dashboard");
-  await page.screenshot({ path: join(shots, "ko-dashboard.png"), fullPage: true });
+    await page.click("[data-testid=nav-pilots]");
+    await page.waitForSelector("[data-testid=pilot-list] tbody tr", { timeout: 15_000 });
+    await check(page, "pilots");
+    await page.goto(`${base}#/pilots/${encodeURIComponent(pilotId)}`);
+    await page.waitForSelector("[data-testid=pilot-dashboard]:not([hidden]) tr[data-testid=kpi-row]", { timeout: 30_000 });
+    await check(page, "pilot dashboard");
+    await page.screenshot({ path: join(shots, "ko-dashboard.png"), fullPage: true });
 
-  await page.click("[data-testid=nav-robots]");
-  await page.waitForSelector("[data-testid=robots-view]:not([hidden]) tr", { timeout: 15_000 });
-  await check(page, "robot registry");
-  await page.screenshot({ path: join(shots, "ko-robots.png"), fullPage: true });
+    await page.click("[data-testid=nav-robots]");
+    await page.waitForSelector("[data-testid=robots-view]:not([hidden]) tr", { timeout: 15_000 });
+    await check(page, "robot registry");
+    await page.screenshot({ path: join(shots, "ko-robots.png"), fullPage: true });
 
-  await page.click("[data-testid=nav-audit]");
-  await page.waitForSelector("[data-testid=audit-view]:not([hidden]) tr", { timeout: 15_000 });
-  await check(page, "audit log");
+    await page.click("[data-testid=nav-audit]");
+    await page.waitForSelector("[data-testid=audit-view]:not([hidden]) tr", { timeout: 15_000 });
+    await check(page, "audit log");
 
-  await page.goto(`${base}#/missions/${missionId}/playback`);
-  await page.waitForSelector("[data-testid=playback-view]:not([hidden])", { timeout: 15_000 });
-  await page.waitForFunction(() => document.querySelector("[data-testid=playback-view]")?.dataset.state !== "loading",
-    null, { timeout: 30_000 });
-  await check(page, "playback");
+    await page.goto(`${base}#/missions/${missionId}/playback`);
+    await page.waitForSelector("[data-testid=playback-view]:not([hidden])", { timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelector("[data-testid=playback-view]")?.dataset.state !== "loading",
+      null, { timeout: 30_000 });
+    await check(page, "playback");
+    const { texts, alerts } = await serverEnglish(page);
+    if (!alerts || !texts.length) fail(`nothing of the server's to check: ${alerts} alerts, ${texts.length} texts`);
+    console.log(`${texts.length} English texts of the server said in Korean (${alerts} alerts, the templates)`);
+  } finally {
+    if (stopped) await apiJson(page, base, `robots/${encodeURIComponent(stopped)}/commands`, { method: "POST",
+      data: { command: "release" } });
+  }
 
   // the switch: English, remembered over a reload
   await page.selectOption("[data-testid=lang-switch]", "en");

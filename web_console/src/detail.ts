@@ -4,6 +4,7 @@ import { missionButtons } from "./actions";
 import { $, badge, cell, clock, coalesce, parseTime, text } from "./dom";
 import { t, term } from "./i18n";
 import { reportError } from "./messages";
+import { missionEnergy } from "./mission_energy";
 import { gateLink } from "./session";
 import type { MissionStore } from "./store";
 import type { Frame, Mission, MissionEvent, Step } from "./types";
@@ -28,6 +29,28 @@ export function describeStep(s: Step): string {
   }
 }
 
+type Params = Record<string, unknown> | null | undefined;
+
+/** What a mission event says, in the console's language: its code's message ("events.<code>"), its params filled
+ * (a coded reason among them translated too); the fleet manager's English when the code is unknown or absent. */
+export function eventText(code: string | null | undefined, params: Params, english: string): string {
+  if (!code) return english;
+  const key = `events.${code}`;
+  const values: Record<string, string | number> = {};
+  for (const [name, value] of Object.entries(params ?? {})) values[name] = paramText(value);
+  const said = t(key, values);
+  return said === key ? english : said;
+}
+
+function paramText(value: unknown): string | number {
+  if (typeof value === "string" || typeof value === "number") return value;
+  if (value && typeof value === "object" && typeof (value as { code?: unknown }).code === "string") {
+    const coded = value as { code: string; params?: Params };
+    return eventText(coded.code, coded.params, coded.code.replaceAll("_", " "));
+  }
+  return JSON.stringify(value);
+}
+
 function eventKey(e: MissionEvent): string {
   return `${parseTime(e.time).getTime()}|${e.kind}|${e.step_index ?? ""}`;
 }
@@ -36,17 +59,18 @@ function eventKey(e: MissionEvent): string {
 export function frameEvent(frame: Frame): MissionEvent | null {
   if (frame.type === "mission_event") {
     return { time: frame.time, sim_time: frame.sim_time, kind: "status", status: frame.status, step_index: null,
-      message: frame.message };
+      message: frame.message, code: frame.code, params: frame.params };
   }
   if (frame.type === "mission_step" && frame.status) {
-    // the fleet manager's own wording of this event, as GET /missions/{id} lists it: server text, not translated
+    // the fleet manager's own wording of this event, as GET /missions/{id} lists it (its code translates it)
     return { time: frame.time, sim_time: frame.sim_time, kind: "step", status: frame.status,
       step_index: frame.step_index,
-      message: `step ${frame.step_index} ${frame.status}${frame.message ? `: ${frame.message}` : ""}` };
+      message: `step ${frame.step_index} ${frame.status}${frame.message ? `: ${frame.message}` : ""}`,
+      code: frame.code, params: frame.params };
   }
   if (frame.type === "mission_step" || frame.type === "mission_info") {
     return { time: frame.time, sim_time: frame.sim_time, kind: "info", status: null, step_index: frame.step_index,
-      message: frame.message };
+      message: frame.message, code: frame.code, params: frame.params };
   }
   return null;
 }
@@ -182,7 +206,7 @@ export class DetailView {
     tr.append(cell(clock(e.time)),
       cell(e.sim_time == null ? "–" : t("operations.seconds", { value: e.sim_time.toFixed(1) })),
       cell(e.kind === "status" && e.status ? badge(e.status) : term("operations.event_kind", e.kind)),
-      cell(e.step_index == null ? "" : String(e.step_index)), cell(e.message));
+      cell(e.step_index == null ? "" : String(e.step_index)), cell(eventText(e.code, e.params, e.message)));
     return tr;
   }
 
@@ -199,7 +223,7 @@ export class DetailView {
       $("#detail-events").replaceChildren();
       return;
     }
-    $("#detail-summary").replaceChildren(this.summary(m));
+    $("#detail-summary").replaceChildren(this.summary(m), missionEnergy(m));
     $("#detail-actions").replaceChildren(...missionButtons(this.store, m), ...playbackLinks(m));
     $("#detail-steps").replaceChildren(...m.steps.map((s) => this.step(s)));
     // newest first: what just happened is at the top

@@ -1,8 +1,9 @@
-// The mission queue: newest missions first with their actions, and the queue-wide dispatch switch.
+// The mission queue: newest missions first with their actions, and the queue-wide dispatch switch. A running
+// mission's ETA is the server's estimate (GET /missions: remaining_s, eta), read again every ETA_POLL_MS.
 import { api, post, reason } from "./api";
 import { missionButtons } from "./actions";
 import { describeStep } from "./detail";
-import { $, badge, cell, clock, coalesce, option, text } from "./dom";
+import { $, badge, cell, clock, coalesce, option, parseTime, text } from "./dom";
 import { t, term } from "./i18n";
 import { reportError } from "./messages";
 import { gate } from "./session";
@@ -10,6 +11,10 @@ import { awaitingStep, LIST_LIMIT, type MissionStore } from "./store";
 import type { DispatchState, Mission, Step } from "./types";
 
 const RUNNING = new Set(["assigned", "underway", "paused"]);
+const ETA_POLL_MS = 15_000;
+
+/** A running mission's estimated end, as the server last gave it. */
+interface Estimate { eta: string; remaining_s: number }
 
 /** The step a mission is at: the one under way, else (running) the next to do; none before or after it runs. */
 export function currentStep(m: Mission): Step | undefined {
@@ -58,10 +63,14 @@ export function matches(m: Mission, f: QueueFilter): boolean {
 export class QueueView {
   private selected: number | null = null;
   private filter: QueueFilter = { status: "", robot: "", template: "", text: "" };
+  private estimates = new Map<number, Estimate>();
   readonly render = coalesce(() => this.draw());
 
   constructor(private store: MissionStore, private onSelect: (id: number) => void) {
     store.onChange(() => this.render());
+    this.etaHeader();
+    void this.readEstimates();
+    setInterval(() => { if (!document.hidden) void this.readEstimates(); }, ETA_POLL_MS);
     const status = $<HTMLSelectElement>("#queue-filter-status");
     status.replaceChildren(option("", t("operations.filter_any_status")), option("open", t("operations.filter_open")),
       ...STATUSES.map((s) => option(s, term("status", s))));
@@ -87,6 +96,45 @@ export class QueueView {
       .filter((r): r is string => !!r), t("operations.filter_any_robot"), this.filter.robot);
     fill("#queue-filter-template", missions.map((m) => m.template).filter((v): v is string => !!v),
       t("operations.filter_any_template"), this.filter.template);
+  }
+
+  /** The ETA column's head, after the time created (the columns before it keep their places). */
+  private etaHeader(): void {
+    const created = $("#missions thead th[data-i18n='ops.col_created']");
+    if (!created || $("#missions thead th[data-testid=col-eta]")) return;
+    const th = text("th", t("operations.col_eta"));
+    th.dataset.i18n = "operations.col_eta";
+    th.dataset.testid = "col-eta";
+    created.after(th);
+  }
+
+  /** The running missions' estimates, read again (the live feed's mission frames carry none). */
+  private async readEstimates(): Promise<void> {
+    let running: Mission[];
+    try {
+      running = await api<Mission[]>(`/missions?status=assigned&status=underway&status=paused&limit=${LIST_LIMIT}`);
+    } catch {
+      return; // read again at the next poll; a lost connection is reported by the live feed and dispatch state
+    }
+    this.estimates = new Map(running.filter((m) => m.eta && m.remaining_s != null)
+      .map((m) => [m.id, { eta: m.eta as string, remaining_s: m.remaining_s as number }]));
+    this.render();
+  }
+
+  /** When the mission should end: the clock time in the site's zone, and how long from now. */
+  private eta(m: Mission): HTMLTableCellElement {
+    const known = this.estimates.get(m.id)
+      ?? (m.eta && m.remaining_s != null ? { eta: m.eta, remaining_s: m.remaining_s } : undefined);
+    const e = RUNNING.has(m.status) ? known : undefined;
+    const td = cell(text("span", e ? clock(e.eta) : "–", "mono"));
+    td.dataset.testid = "mission-eta";
+    if (!e) return td;
+    const minutes = Math.round((parseTime(e.eta).getTime() - Date.now()) / 60_000);
+    td.append(text("div", m.status === "paused" ? t("operations.eta_held")
+      : minutes < 1 ? t("operations.eta_under_minute") : t("operations.eta_in", { minutes }), "sub"));
+    td.title = t("operations.eta_basis");
+    td.dataset.eta = e.eta;
+    return td;
   }
 
   select(id: number | null): void {
@@ -135,7 +183,7 @@ export class QueueView {
     const actions = cell(...missionButtons(this.store, m));
     actions.className = "actions";
     tr.append(cell(text("span", String(m.id), "mono")), template, cell(badge(m.priority, "priority")), status,
-      step, goal, robot, created, actions);
+      step, goal, robot, created, this.eta(m), actions);
     return tr;
   }
 

@@ -24,7 +24,15 @@ export interface SiteMap {
 /** Where the grid's PNG lies: `resolution` metres a pixel, its lower-left corner at `origin` [x, y, yaw]. */
 export interface MapGrid { width: number; height: number; resolution: number; origin: [number, number, number] }
 export interface ParamSpec { name: string; type: string; default: unknown; required: boolean; description: string }
-export interface Template { name: string; description: string; robot_kind: string | null; capabilities: string[]; params: ParamSpec[] }
+/** A template's texts in one language (its file's `labels`); null: shown in English. */
+export interface TemplateLabels {
+  name: string | null; description: string | null;
+  params: Record<string, { name: string | null; description: string | null }>;
+}
+export interface Template {
+  name: string; description: string; robot_kind: string | null; capabilities: string[]; params: ParamSpec[];
+  labels?: Record<string, TemplateLabels>;
+}
 
 export type StepStatus = "pending" | "active" | "awaiting_confirmation" | "done" | "failed" | "skipped";
 /** One step record of a mission, as stored: kind-specific fields are present only where they apply. */
@@ -36,6 +44,8 @@ export interface Step {
 }
 export interface MissionEvent {
   time: string; sim_time: number | null; kind: string; status: string | null; step_index: number | null; message: string;
+  /** a known text's code (fleet_manager/missions/texts.py: "events.<code>" in the catalogues) and its params */
+  code?: string | null; params?: Record<string, unknown> | null;
 }
 export interface Mission {
   id: number; status: string; robot_id: string | null; requested_robot_id?: string | null; template: string | null;
@@ -43,25 +53,30 @@ export interface Mission {
   created_at: string; assigned_at?: string | null; started_at?: string | null; ended_at: string | null;
   not_before?: string | null; failure_reason: string | null; status_reason?: string | null; duration_s?: number | null; distance_m?: number | null;
   events?: MissionEvent[] | null; move_aside?: boolean;
+  /** Per mission by the pilot KPIs' formulas at the site's emission factors (null: not measured, no factor). */
+  energy_wh?: number | null; energy_wh_per_km?: number | null; co2_g?: number | null; co2_avoided_g?: number | null;
+  /** While it runs, over HTTP only: the time its robot needs for the steps left, and when that ends it. */
+  remaining_s?: number | null; eta?: string | null;
 }
 export interface MissionEventFrame {
   type: "mission_event"; mission_id: number; status: string; robot_id: string | null; message: string;
-  time: string; sim_time: number | null; mission: Mission;
+  time: string; sim_time: number | null; mission: Mission; code?: string | null; params?: Record<string, unknown> | null;
 }
 /** A step changed status; with status null it is a note on the step (e.g. "step 3 confirmed"). */
 export interface MissionStepFrame {
   type: "mission_step"; mission_id: number; step_index: number; status: string | null; message: string;
-  time: string; sim_time: number | null;
+  time: string; sim_time: number | null; code?: string | null; params?: Record<string, unknown> | null;
 }
 /** A note on the mission's record that changes neither its status nor a step's. */
 export interface MissionInfoFrame {
   type: "mission_info"; mission_id: number; step_index: number | null; message: string;
-  time: string; sim_time: number | null;
+  time: string; sim_time: number | null; code?: string | null; params?: Record<string, unknown> | null;
 }
 /** An alert (fleet_manager/alerts/schemas.py AlertPublic): open while unacknowledged or still `active`. */
 export interface Alert {
   id: number; site: string; key: string; kind: string; severity: string; banner: boolean;
   robot_id: string | null; mission_id: number | null; incident_id: string | null; message: string;
+  text?: { key: string; params: Record<string, string> } | null; // the message as a catalogue entry
   raised_at: string; cleared_at: string | null; acknowledged_at: string | null; acknowledged_by: string | null;
   active: boolean;
 }
