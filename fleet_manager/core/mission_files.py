@@ -150,7 +150,10 @@ def _labels_schema() -> dict[str, Any]:
                         "properties": {"name": text, "description": text}}]}
     labels = {"type": "object", "additionalProperties": False, "properties": {
         "name": {**text, "description": "the template's name as people read it"}, "description": text,
-        "params": {"type": "object", "additionalProperties": param}}}
+        "params": {"type": "object", "additionalProperties": param},
+        "prompts": {"type": "object", "additionalProperties": text,
+                    "description": "a confirm step's prompt, by the step's index (from 0), with the same "
+                                   "{param} slots"}}}
     return {"type": "object", "propertyNames": {"pattern": LANG_PATTERN}, "additionalProperties": labels,
             "description": "the template's texts in other languages than English, by language (ko: {...}); what "
                            "a language leaves out is shown in English"}

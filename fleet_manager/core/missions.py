@@ -86,6 +86,7 @@ class Step:
     spacing: float | None = None  # cover: metres between passes (default: the robot's width)
     timeout: float | None = None  # confirm: seconds to wait (None: until confirmed or canceled)
     retries: int = 0  # extra attempts when the step fails (not when the robot is lost)
+    prompt_labels: dict[str, str] = field(default_factory=dict)  # confirm: the prompt in other languages (ko)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": str(self.kind)}
@@ -106,6 +107,8 @@ class Step:
             out["seconds"] = self.seconds
         if self.prompt is not None:
             out["prompt"] = self.prompt
+        if self.prompt_labels:
+            out["prompt_labels"] = dict(self.prompt_labels)
         if self.places:
             out["places"] = list(self.places)
             out["repeat"] = self.repeat

@@ -3,6 +3,7 @@ people read in other languages than English (`labels`, docs/site_files.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ class Labels:
     name: str = ""
     description: str = ""
     params: dict[str, ParamLabel] = field(default_factory=dict)
+    prompts: dict[int, str] = field(default_factory=dict)  # confirm step index → its prompt, with {param} slots
 
     def public(self) -> dict[str, Any]:
         return {"name": self.name or None, "description": self.description or None,
@@ -81,7 +83,13 @@ class Template:
                 resolved[spec.name] = coerce(spec, spec.default, places, zones)
             elif spec.required:
                 raise InvalidInput(f"parameter {spec.name!r} is required", field=f"params.{spec.name}")
-        return resolved, parse_steps(_fill(self.steps, resolved), where or f"template {self.name}.steps")
+        steps = parse_steps(_fill(self.steps, resolved), where or f"template {self.name}.steps")
+        for index, step in enumerate(steps):  # a confirm step's prompt in the languages that give one
+            prompts = {lang: str(_fill(labels.prompts[index], resolved)) for lang, labels in self.labels.items()
+                       if index in labels.prompts}
+            if prompts:
+                steps[index] = dataclasses.replace(step, prompt_labels=prompts)
+        return resolved, steps
 
 
 def coerce(spec: ParamSpec, value: Any, places: set[str], zones: set[str] | None = None) -> Any:
@@ -147,7 +155,8 @@ def parse_template(data: Any, source: str) -> Template:
     if not isinstance(steps, list) or not steps:
         raise TemplateError(f"{source}: 'steps' must be a non-empty list")
     caps = robot.get("capabilities") or []
-    labels = parse_labels(data.get("labels"), {p.name for p in params}, source)
+    confirms = {i for i, s in enumerate(steps) if isinstance(s, dict) and "confirm" in s}
+    labels = parse_labels(data.get("labels"), {p.name for p in params}, source, confirms)
     return Template(name, str(data.get("description", "")), robot.get("kind"), tuple(caps), tuple(params), steps,
                     labels)
 
@@ -160,9 +169,10 @@ def _text(value: Any, where: str, source: str) -> str:
     return value.strip()
 
 
-def parse_labels(raw: Any, params: set[str], source: str) -> dict[str, Labels]:
-    """`labels: {ko: {name, description, params: {pickup: {name, description}}}}`: each language's texts, of the
-    template's own parameters only (a parameter's entry may be just its description, as a text)."""
+def parse_labels(raw: Any, params: set[str], source: str, confirms: set[int] | None = None) -> dict[str, Labels]:
+    """`labels: {ko: {name, description, params: {pickup: {name, description}}, prompts: {3: ...}}}`: each
+    language's texts, of the template's own parameters only (a parameter's entry may be just its description, as
+    a text), and the prompts of its confirm steps (by the step's index, with the same {param} slots)."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -172,8 +182,8 @@ def parse_labels(raw: Any, params: set[str], source: str) -> dict[str, Labels]:
         where = f"labels.{lang}"
         if not isinstance(lang, str) or not _LANG.match(lang):
             raise TemplateError(f"{source}: {where}: a language is a code such as ko or pt-BR")
-        if not isinstance(entry, dict) or set(entry) - {"name", "description", "params"}:
-            raise TemplateError(f"{source}: {where} must be a mapping of name, description and params")
+        if not isinstance(entry, dict) or set(entry) - {"name", "description", "params", "prompts"}:
+            raise TemplateError(f"{source}: {where} must be a mapping of name, description, params and prompts")
         param_labels: dict[str, ParamLabel] = {}
         for pname, label in (entry.get("params") or {}).items():
             if pname not in params:
@@ -188,7 +198,22 @@ def parse_labels(raw: Any, params: set[str], source: str) -> dict[str, Labels]:
                                                   _text(label.get("description"),
                                                         f"{where}.params.{pname}.description", source))
         out[lang] = Labels(_text(entry.get("name"), f"{where}.name", source),
-                           _text(entry.get("description"), f"{where}.description", source), param_labels)
+                           _text(entry.get("description"), f"{where}.description", source), param_labels,
+                           _prompts(entry.get("prompts"), confirms or set(), f"{where}.prompts", source))
+    return out
+
+
+def _prompts(raw: Any, confirms: set[int], where: str, source: str) -> dict[int, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise TemplateError(f"{source}: {where} must be a mapping of confirm step indexes to prompts")
+    out = {}
+    for index, text in raw.items():
+        if not isinstance(index, int) or index not in confirms:
+            raise TemplateError(f"{source}: {where}.{index}: not the index of a confirm step (those are "
+                                f"{sorted(confirms)}, counted from 0)")
+        out[index] = _text(text, f"{where}.{index}", source)
     return out
 
 

@@ -36,6 +36,8 @@ class Mission(SQLModel, table=True):
     route: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     failure_reason: str | None = None
     status_reason: str | None = None  # the message of its last status change (why it is paused, requeued...)
+    status_code: str | None = None  # its text's code (missions/texts.py), None for a plain one
+    status_params: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     distance_m: float | None = None
     energy_wh: float | None = None  # battery energy used while running (None: not measured)
     final_pose: dict[str, float] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_seriali
 from fleet_manager.boundary import Count, IsoDatetime
 from fleet_manager.core.missions import MissionStatus, Priority
 from fleet_manager.db.tables import Mission, MissionEvent
+from fleet_manager.missions.texts import coded, reason
 
 MAX_JSON_DEPTH = 20  # levels of free-form JSON (params, steps, evidence) a request may nest
 
@@ -98,6 +99,12 @@ class MissionPublic(BaseModel):
     route: list[str]
     failure_reason: str | None
     status_reason: str | None = None  # why it has its status, as its last status event says (e.g. why held)
+    # the code and params of the status reason's and the failure reason's text when known (missions/texts.py:
+    # clients translate them, as an event's), None for a plain English one
+    status_code: str | None = None
+    status_params: dict[str, Any] | None = None
+    failure_code: str | None = None
+    failure_params: dict[str, Any] | None = None
     distance_m: float | None
     energy_wh: float | None = None
     # per mission, by the pilot KPIs' formulas (docs/kpis.md) at its site's emission factors (site.yaml)
@@ -132,6 +139,8 @@ class MissionPublic(BaseModel):
             duration = (as_utc(row.ended_at) - as_utc(row.started_at)).total_seconds()
         data = row.model_dump()
         data["duration_s"] = duration
+        if row.failure_reason:  # stored as plain English: recognised by its wording (texts.reason)
+            _, data["failure_code"], data["failure_params"] = coded(reason(row.failure_reason))
         if events is not None:
             data["events"] = [EventPublic.model_validate(e.model_dump()) for e in events]
         return cls.model_validate(data)

@@ -40,7 +40,7 @@ _STAMP = {
 }
 
 
-_STEP_RUN_KEYS = frozenset({"started_at", "ended_at", "message", "attempt"})
+_STEP_RUN_KEYS = frozenset({"started_at", "ended_at", "message", "message_code", "message_params", "attempt"})
 
 
 _OPEN_STEP = frozenset({"active", "awaiting_confirmation", "retrying"})
@@ -242,7 +242,8 @@ class MissionService:
             row = repository.get(session, mission_id)
             check_transition(MissionStatus(row.status), new)
             row.status = new
-            row.status_reason = str(message) or None
+            english, row.status_code, row.status_params = coded(message)
+            row.status_reason = english or None
             stamp = _STAMP.get(new)
             if stamp is not None and getattr(row, stamp) is None:
                 setattr(row, stamp, utcnow())
@@ -274,7 +275,8 @@ class MissionService:
             key = "started_at" if status == "active" else "ended_at"
             step[key] = utcnow().isoformat()
             if message:
-                step["message"] = str(message)
+                step["message"], code, params = coded(message)
+                step.update(message_code=code, message_params=params)  # (None for a plain text)
             row.steps = steps
             event = self._event(mission_id, "step", None, index, _step_text(index, status, message))
             repository.add_event(session, event)

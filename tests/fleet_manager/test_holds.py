@@ -25,6 +25,7 @@ from fleet_manager.db.tables import Mission, utcnow
 from fleet_manager.missions.holds import Holds, check_resume
 from fleet_manager.missions.runner import LOCALISATION_HOLD, PROTECTIVE_HOLD, ROBOT_PAUSE_HOLD, RunState
 from fleet_manager.missions.service import MissionService
+from fleet_manager.missions.texts import say
 from fleet_manager.robots.service import RobotRegistry
 from fleet_manager.sites.service import Site
 
@@ -236,3 +237,21 @@ def test_resuming_a_mission_held_by_its_robots_pause_ends_the_hold(missions) -> 
     missions.transition(5, MissionStatus.UNDERWAY, "resumed by operator")
     assert lab.run(1.5, RobotMode.PAUSED) == ["underway"] * 3  # its reports catch up: not held again
     assert lab.run(0.5) == ["underway"] and lab.state.held is None
+
+
+def test_the_mission_carries_the_code_of_its_status_and_failure_reasons(missions) -> None:
+    """The queue, the detail and the robot card translate why a mission is held or failed (issue 18): the
+    mission carries the code and params of its status reason, and of a failure reason known by its wording."""
+    lab = Lab(missions)
+    lab.run(2.5, RobotMode.PAUSED)
+    held = missions.get(5, False)
+    assert (held.status_code, held.status_params) == ("held_robot_paused", {"robot": "courier_1"})
+    assert held.status_reason == str(say("held_robot_paused", robot="courier_1"))
+    missions.update_step(5, 0, "retrying", say("attempt", attempt=2, attempts=2))
+    step = missions.get(5, False).steps[0]
+    assert (step["message"], step["message_code"], step["message_params"]) == (
+        "attempt 2 of 2", "attempt", {"attempt": 2, "attempts": 2})
+    missions.transition(5, MissionStatus.FAILED, "gripper jammed", failure_reason="blocked by an obstacle for 60 s")
+    failed = missions.get(5, False)
+    assert (failed.status_reason, failed.status_code, failed.status_params) == ("gripper jammed", None, None)
+    assert (failed.failure_code, failed.failure_params) == ("reason_blocked", {"seconds": 60})

@@ -84,15 +84,28 @@ def test_labels_carry_a_templates_texts_in_other_languages():
     [
         (["ko"], r"labels must be a mapping of languages"),
         ({"korean": {"name": "x"}}, r"labels\.korean: a language is a code"),
-        ({"ko": {"title": "x"}}, r"labels\.ko must be a mapping of name, description and params"),
+        ({"ko": {"title": "x"}}, r"labels\.ko must be a mapping of name, description, params and prompts"),
+        ({"ko": {"prompts": {1: "확인"}}}, r"labels\.ko\.prompts\.1: not the index of a confirm step \(those are "
+                                          r"\[4\], counted from 0\)"),
+        ({"ko": {"prompts": ["확인"]}}, r"labels\.ko\.prompts must be a mapping of confirm step indexes"),
         ({"ko": {"params": {"colour": "색"}}}, r"labels\.ko\.params\.colour: the template has no such parameter"),
         ({"ko": {"params": {"pickup": {"hint": "x"}}}}, r"labels\.ko\.params\.pickup must be a text or a mapping"),
         ({"ko": {"name": ""}}, r"labels\.ko\.name must be a non-empty text"),
     ],
 )
 def test_malformed_labels_name_the_field(labels, needle):
+    raw = {**RAW, "steps": [*RAW["steps"], {"confirm": "ok?"}]}
     with pytest.raises(TemplateError, match=rf"bad\.yaml: {needle}"):
-        parse_template({**RAW, "labels": labels}, "bad.yaml")
+        parse_template({**raw, "labels": labels}, "bad.yaml")
+
+
+def test_a_confirm_prompt_in_other_languages_is_filled_like_the_english_one():
+    raw = {**RAW, "steps": [*RAW["steps"], {"confirm": "Recipient at {destination}: receive {note}"}],
+           "labels": {"ko": {"prompts": {4: "{destination}의 수령인: {note} 수령"}}}}
+    _, steps = parse_template(raw, "courier.yaml").instantiate({"destination": "e"}, PLACES)
+    assert steps[4].prompt == "Recipient at e: receive for {destination}"  # (a default's own slots stay)
+    assert steps[4].to_dict()["prompt_labels"] == {"ko": "e의 수령인: for {destination} 수령"}
+    assert "prompt_labels" not in steps[0].to_dict()
 
 
 def test_every_repository_template_is_in_korean():
@@ -110,5 +123,8 @@ def test_every_repository_template_is_in_korean():
             label = ko.params.get(p.name)
             texts[f"params.{p.name}.name"] = label.name if label else ""
             texts[f"params.{p.name}.description"] = label.description if label else ""
+        for index, step in enumerate(t.steps):
+            if "confirm" in step:
+                texts[f"prompts.{index}"] = ko.prompts.get(index, "")
         missing = [where for where, text in texts.items() if not hangul.search(text)]
         assert not missing, f"{t.name}: no Korean for {missing}"

@@ -4,7 +4,7 @@ import { button } from "./dom";
 import { t } from "./i18n";
 import { reportError } from "./messages";
 import { gate } from "./session";
-import { awaitingStep, type MissionStore, TERMINAL } from "./store";
+import { awaitingStep, promptText, type MissionStore, TERMINAL } from "./store";
 import type { Mission } from "./types";
 
 type Verb = "confirm" | "pause" | "resume" | "cancel";
@@ -42,7 +42,7 @@ export function missionButtons(store: MissionStore, mission: Mission): HTMLButto
   const waiting = awaitingStep(mission);
   if (waiting) {
     add(t("operations.confirm"), "confirm", { step_index: waiting.index }, "confirm").title = waiting.prompt
-      ? t("operations.confirm_step_prompt", { index: waiting.index, prompt: waiting.prompt })
+      ? t("operations.confirm_step_prompt", { index: waiting.index, prompt: promptText(waiting) })
       : t("operations.confirm_step", { index: waiting.index });
   }
   if (mission.status === "underway") add(t("operations.pause"), "pause");

@@ -6,7 +6,7 @@ import { t, term } from "./i18n";
 import { reportError } from "./messages";
 import { missionEnergy } from "./mission_energy";
 import { gateLink } from "./session";
-import type { MissionStore } from "./store";
+import { promptText, type MissionStore } from "./store";
 import type { Frame, Mission, MissionEvent, Step } from "./types";
 
 const pairs = (values: Record<string, unknown> | undefined) =>
@@ -19,8 +19,8 @@ export function describeStep(s: Step): string {
     case "action": return `${s.action ?? "?"}${s.params && Object.keys(s.params).length ? ` (${pairs(s.params)})` : ""}`;
     case "wait": return t("operations.seconds", { value: s.seconds ?? "?" });
     case "confirm": return s.timeout != null
-      ? t("operations.step_confirm_within", { prompt: s.prompt ?? "", timeout: s.timeout })
-      : t("operations.step_confirm", { prompt: s.prompt ?? "" });
+      ? t("operations.step_confirm_within", { prompt: promptText(s), timeout: s.timeout })
+      : t("operations.step_confirm", { prompt: promptText(s) });
     case "cover": return s.spacing != null
       ? t("operations.step_cover_spacing", { zone: s.zone ?? "?", spacing: s.spacing })
       : t("operations.step_cover", { zone: s.zone ?? "?" });
@@ -40,6 +40,16 @@ export function eventText(code: string | null | undefined, params: Params, engli
   for (const [name, value] of Object.entries(params ?? {})) values[name] = paramText(value);
   const said = t(key, values);
   return said === key ? english : said;
+}
+
+/** Why the mission has its status (held, paused, requeued), in the reader's language when the text is known. */
+export function statusReason(m: Mission): string {
+  return m.status_reason ? eventText(m.status_code, m.status_params, m.status_reason) : "";
+}
+
+/** Why the mission failed, in the reader's language when the reason is a known one. */
+export function failureReason(m: Mission): string {
+  return m.failure_reason ? eventText(m.failure_code, m.failure_params, m.failure_reason) : "";
 }
 
 function paramText(value: unknown): string | number {
@@ -172,7 +182,7 @@ export class DetailView {
       item(t("operations.summary_duration"), t("operations.seconds", { value: m.duration_s.toFixed(1) }));
     }
     if (m.distance_m != null) item(t("operations.summary_distance"), `${m.distance_m.toFixed(1)} m`);
-    if (m.failure_reason) item(t("operations.summary_failure"), text("span", m.failure_reason, "failure"));
+    if (m.failure_reason) item(t("operations.summary_failure"), text("span", failureReason(m), "failure"));
     return dl;
   }
 
@@ -194,7 +204,9 @@ export class DetailView {
       s.ended_at ? t("operations.step_ended", { time: clock(s.ended_at) }) : "", attempt]
       .filter(Boolean).join(" · ");
     if (times) li.append(text("div", times, "sub"));
-    if (s.message && s.message !== s.prompt) li.append(text("div", s.message, "step-message"));
+    if (s.message && s.message !== s.prompt) {
+      li.append(text("div", eventText(s.message_code, s.message_params, s.message), "step-message"));
+    }
     return li;
   }
 

@@ -286,8 +286,14 @@ export class PlaceLabelLayer {
   }
 
   private draw(text: SVGTextElement, box: Box, unit: number): void {
-    text.setAttribute("x", (box.x + NAME_PAD_PX * unit).toFixed(4));
-    text.setAttribute("y", (box.y + box.h / 2).toFixed(4));
-    text.setAttribute("font-size", (NAME_FONT_PX * unit).toFixed(4));
+    // (laid out again at every robot move: an attribute is written only when it changes, sparing the browser a
+    // style and layout pass for names that stay where they are)
+    set(text, "x", (box.x + NAME_PAD_PX * unit).toFixed(4));
+    set(text, "y", (box.y + box.h / 2).toFixed(4));
+    set(text, "font-size", (NAME_FONT_PX * unit).toFixed(4));
   }
+}
+
+function set(el: Element, name: string, value: string): void {
+  if (el.getAttribute(name) !== value) el.setAttribute(name, value);
 }

@@ -2,7 +2,7 @@
 // mission's ETA is the server's estimate (GET /missions: remaining_s, eta), read again every ETA_POLL_MS.
 import { api, post, reason } from "./api";
 import { missionButtons } from "./actions";
-import { describeStep } from "./detail";
+import { describeStep, failureReason, statusReason } from "./detail";
 import { $, badge, cell, clock, coalesce, option, parseTime, text } from "./dom";
 import { t, term } from "./i18n";
 import { reportError } from "./messages";
@@ -161,9 +161,9 @@ export class QueueView {
       status.append(text("div", t("operations.step_awaits_confirmation", { index: waiting.index }), "sub attention"));
     }
     if (m.failure_reason) {
-      status.append(text("div", m.failure_reason, "sub failure reason"));
+      status.append(text("div", failureReason(m), "sub failure reason"));
     } else if (m.status_reason && (m.status === "paused" || m.status === "queued")) {
-      status.append(text("div", m.status_reason, "sub attention reason")); // why it is held, paused or requeued
+      status.append(text("div", statusReason(m), "sub attention reason")); // why it is held, paused or requeued
     }
     const at = currentStep(m);
     const step = cell(at ? text("span", `${at.index + 1}/${m.steps.length} ${term("operations.step_kind", at.kind)}`)

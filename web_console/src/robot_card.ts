@@ -4,7 +4,7 @@
 // Closed with its × or Escape.
 import { api } from "./api";
 import { missionButtons } from "./actions";
-import { describeStep } from "./detail";
+import { describeStep, eventText, statusReason } from "./detail";
 import { badge, button, clock, coalesce, parseTime, text } from "./dom";
 import { t, term } from "./i18n";
 import { MODE_COLORS, robotColour, type MapView } from "./map";
@@ -273,7 +273,7 @@ export class RobotCard {
     const eta = this.eta(robot, mission);
     if (eta) item(t("map.card_eta"), "robot-card-eta-row", eta);
     if (mission.status_reason && mission.status !== "underway") {
-      item(t("map.card_held"), "robot-card-held", text("span", mission.status_reason, "attention wrap"));
+      item(t("map.card_held"), "robot-card-held", text("span", statusReason(mission), "attention wrap"));
     }
   }
 
@@ -310,7 +310,7 @@ export class RobotCard {
       li.dataset.kind = e.kind;
       li.title = term("operations.event_kind", e.kind);
       li.append(text("span", clock(e.time), "mono sub"), " ", ...(e.kind === "status" && e.status ? [badge(e.status), " "] : []),
-        text("span", e.message, "wrap"));
+        text("span", eventText(e.code, e.params, e.message), "wrap"));
       return li;
     }));
     this.eventBox.replaceChildren(text("h4", t("map.card_events")),

@@ -1,4 +1,5 @@
 // The missions the console knows, kept current from the API and the websocket frames.
+import { lang } from "./i18n";
 import type { Mission, MissionStepFrame, Step } from "./types";
 
 export const TERMINAL = new Set(["completed", "failed", "canceled"]);
@@ -12,8 +13,20 @@ export function stepAfter(step: Step, frame: MissionStepFrame): Step {
   const next: Step = { ...step, status: frame.status };
   if (frame.status === "active") next.started_at = frame.time;
   else if (frame.status !== "awaiting_confirmation") next.ended_at = frame.time;
-  if (frame.message) next.message = frame.message;
+  if (frame.message) {
+    next.message = frame.message;
+    const detail = frame.params?.detail; // the step's message as a coded text (service.update_step)
+    const coded = detail && typeof detail === "object" ? detail as { code?: string; params?: Record<string, unknown> }
+      : null;
+    next.message_code = coded?.code ?? null;
+    next.message_params = coded?.params ?? null;
+  }
   return next;
+}
+
+/** A confirm step's prompt in the console's language when the template gives one, else as written. */
+export function promptText(s: Step): string {
+  return s.prompt_labels?.[lang()] ?? s.prompt ?? "";
 }
 
 export function awaitingStep(mission: Mission): Step | undefined {

@@ -39,8 +39,12 @@ export type StepStatus = "pending" | "active" | "awaiting_confirmation" | "done"
 export interface Step {
   index: number; kind: string; status: StepStatus | string;
   target?: string; action?: string; params?: Record<string, unknown>; seconds?: number; prompt?: string;
+  /** a confirm step's prompt in other languages (the template's labels) */
+  prompt_labels?: Record<string, string>;
   places?: string[]; repeat?: number; zone?: string; spacing?: number; timeout?: number; retries?: number;
   started_at?: string | null; ended_at?: string | null; message?: string | null; attempt?: number;
+  /** the message's code and params when it is a known text (translated like an event's) */
+  message_code?: string | null; message_params?: Record<string, unknown> | null;
 }
 export interface MissionEvent {
   time: string; sim_time: number | null; kind: string; status: string | null; step_index: number | null; message: string;
@@ -53,6 +57,9 @@ export interface Mission {
   created_at: string; assigned_at?: string | null; started_at?: string | null; ended_at: string | null;
   not_before?: string | null; failure_reason: string | null; status_reason?: string | null; duration_s?: number | null; distance_m?: number | null;
   events?: MissionEvent[] | null; move_aside?: boolean;
+  /** the codes and params of the status and failure reasons when they are known texts (missions/texts.py) */
+  status_code?: string | null; status_params?: Record<string, unknown> | null;
+  failure_code?: string | null; failure_params?: Record<string, unknown> | null;
   /** Per mission by the pilot KPIs' formulas at the site's emission factors (null: not measured, no factor). */
   energy_wh?: number | null; energy_wh_per_km?: number | null; co2_g?: number | null; co2_avoided_g?: number | null;
   /** While it runs, over HTTP only: the time its robot needs for the steps left, and when that ends it. */
