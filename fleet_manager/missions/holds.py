@@ -164,7 +164,7 @@ class Holds:
         """An operator resumed the mission held by its robot's pause (and so the robot): the hold ends with it, and
         the robot's reports that still say "paused" a moment do not hold it again."""
         if state.held == ROBOT_PAUSE_HOLD:
-            state.held = None
+            state.held, state.hold_paused = None, False
             self._paused_since.pop(state.robot_id, None)
 
     async def end(self, state: RunState) -> None:
@@ -173,9 +173,10 @@ class Holds:
         a startPause across orders) and the robot takes work again. An e-stop stays: only its release ends it; so
         does a robot's own pause."""
         cause, state.held = state.held, None
+        state.hold_paused = False
         self._paused_since.pop(state.robot_id, None)
         self._stops.pop(state.robot_id, None)
-        if cause == LOCALISATION_HOLD and state.paused:
+        if cause == LOCALISATION_HOLD:  # the hold paused the robot: that pause does not outlive the mission
             state.paused = False
             log.info("mission %s ended while held: robot %s resumed", state.mission_id, state.robot_id)
             with contextlib.suppress(DomainError):
@@ -191,19 +192,20 @@ class Holds:
         reason = hold_reason(cause, state.robot_id, self.registry.timeout_s, stop.seen if stop else "")
         mission = await to_thread_retrying(self.service.get, state.mission_id, False)
         if mission.status is MissionStatus.UNDERWAY:
-            state.paused = True  # waits and confirmations do not count down while held
+            state.paused = state.hold_paused = True  # waits and confirmations do not count down while held
             with contextlib.suppress(Conflict):
                 await to_thread_retrying(self.service.transition, state.mission_id, MissionStatus.PAUSED, reason)
 
     async def _release(self, state: RunState, cause: str) -> None:
         state.held = None
         log.info("robot %s: the hold of mission %s (%s) ends", state.robot_id, state.mission_id, cause)
-        if not state.paused:
-            return  # it was not underway when held (assigned, or paused by an operator): nothing to undo
-        if cause == LOCALISATION_HOLD:
+        operator_paused = state.paused and not state.hold_paused  # an operator paused it before (or while) held
+        if cause == LOCALISATION_HOLD and not operator_paused:  # the hold's own pause of the robot ends with it
             with contextlib.suppress(DomainError):
                 await self.command(state.robot_id, Command.RESUME)
-        state.paused = False
+        if not state.hold_paused:
+            return  # the hold did not pause the mission (it was assigned, or paused by an operator): it stays so
+        state.paused = state.hold_paused = False
         with contextlib.suppress(Conflict):
             await to_thread_retrying(self.service.transition, state.mission_id, MissionStatus.UNDERWAY,
                                      release_reason(cause, state.robot_id))

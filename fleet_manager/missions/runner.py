@@ -87,6 +87,7 @@ class RunState:
     ahead: tuple[str, ...] = ()  # the places its steps still to come drive to (core/dead_ends.py)
     aside: list[str] = field(default_factory=list)  # places it stepped aside through, for the mission's route
     held: str | None = None  # why the mission is held (one of the *_HOLD causes; holds.py), None if not
+    hold_paused: bool = False  # the hold paused the mission (it was underway): its release carries it on
     stopped: bool = False  # its task ended by an e-stop: nothing runs on the robot to pause or resume
     unreachable_since: float | None = None  # monotonic time its robot's link was first found down, while it is
     # task ids are unique per run, so a task re-sent after a restart never shares an id with the old one

@@ -120,6 +120,28 @@ def test_a_run_ending_while_estopped_leaves_the_estop_on() -> None:
     assert sent == [] and state.held is None
 
 
+
+@pytest.mark.parametrize("cause", [RobotMode.ESTOP, "localisation"])
+def test_an_operators_pause_outlasts_a_hold(cause) -> None:
+    """A mission an operator paused stays paused, its robot too, when an e-stop or a lost localisation comes and
+    goes meanwhile: only the operator's resume carries it on (the hold did not pause it, so its end does not undo
+    a pause)."""
+    modes: dict[str, RobotMode] = {}
+    localised = {"amr_05": True}
+    watch, service, sent = holds(localised, modes)
+    state = RunState(7, "amr_05", paused=True)  # dispatcher.pause: the robot paused, the mission too
+    service.status = MissionStatus.PAUSED
+    if cause == "localisation":
+        localised["amr_05"] = False
+    else:
+        modes["amr_05"] = cause
+    asyncio.run(watch.watch([state]))
+    assert state.held is not None and not state.hold_paused
+    localised["amr_05"], modes["amr_05"] = True, RobotMode.PAUSED  # the cause is gone; the robot stays paused
+    asyncio.run(watch.watch([state]))
+    assert state.held is None and state.paused and service.status is MissionStatus.PAUSED
+    assert service.transitions == [] and Command.RESUME not in [c for _, c in sent]
+
 # -- a robot's own pause and its protective stops: the real registry and mission service, a fake clock -----------
 REPO = Path(__file__).resolve().parents[2]
 IDLE = RobotReport("courier_1", "delivery", "sidewalkbot", RobotMode.MOVING, 0.0, 0.0, 0.0, 0.0, 0.0, 90.0, False,
