@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from fleet_manager.core.wording import pattern
+
 
 class AlertKind(StrEnum):
     ESTOP = "estop"
@@ -56,22 +58,8 @@ _TEXTS_OF_KIND: dict[str, tuple[str, ...]] = {
     "mission_failed": ("mission_failed_reason", "mission_failed"),
     **{kind: ("incident_description", "incident") for kind in ("robot_blocked", "zone_violation", "incident")},
 }
-_SLOT = re.compile(r"\{(\w+)\}")
-
-
-def _pattern(english: str) -> re.Pattern[str]:
-    parts = _SLOT.split(english)  # literal, name, literal, name, ..., literal
-    out = []
-    for i, part in enumerate(parts):
-        if i % 2 == 0:
-            out.append(re.escape(part))
-        else:
-            out.append(f"(?P<{part}>.+)" if part in _FREE else f"(?P<{part}>.+?)" if part in _WORDS
-                       else f"(?P<{part}>\\S+?)")
-    return re.compile("".join(out), re.S)
-
-
-_PATTERNS = {text_id: _pattern(english) for text_id, english in TEXTS.items()}
+_SLOTS = {**{name: ".+" for name in _FREE}, **{name: ".+?" for name in _WORDS}}  # (any other: one word)
+_PATTERNS = {text_id: pattern(english, _SLOTS, re.S) for text_id, english in TEXTS.items()}
 
 
 def message(text_id: str, **params: Any) -> str:

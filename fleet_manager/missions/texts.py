@@ -8,8 +8,9 @@ are recognised by their wording (`reason`); those it does not know stay as they 
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from fleet_manager.core.wording import pattern
 
 ENGLISH: dict[str, str] = {
     # status changes
@@ -72,15 +73,11 @@ ENGLISH: dict[str, str] = {
 }
 
 # failure reasons that arrive as plain text (a robot agent's task result, RobotLost), recognised by their wording
-_REASONS = tuple((re.compile(pattern), code) for pattern, code in (
-    (r"not confirmed within (?P<seconds>[\d.]+) s", "reason_not_confirmed"),
-    (r"blocked by an obstacle for (?P<seconds>[\d.]+) s", "reason_blocked"),
-    (r"the way ahead did not clear \(waited (?P<seconds>[\d.]+) s, for (?P<robots>.*)\)", "reason_way_not_clear"),
-    (r"action (?P<action>\S+) failed", "reason_action_failed"),
-    (r"robot (?P<robot>\S+) stopped reporting for (?P<seconds>[\d.]+) s", "reason_robot_silent"),
-    (r"robot (?P<robot>\S+) lost its localisation for more than (?P<seconds>[\d.]+) s", "reason_robot_unlocalised"),
-    (r"task failed", "reason_task_failed"),
-))
+# (their patterns are their English, so that the two cannot drift apart)
+_REASON_SLOTS = {"seconds": r"[\d.]+", "robots": ".*", "robot": r"\S+", "action": r"\S+"}
+_REASONS = tuple((pattern(ENGLISH[code], _REASON_SLOTS), code) for code in (
+    "reason_not_confirmed", "reason_blocked", "reason_way_not_clear", "reason_action_failed", "reason_robot_silent",
+    "reason_robot_unlocalised", "reason_task_failed"))
 
 
 class Said:
@@ -130,8 +127,8 @@ def reason(text: Message) -> Message:
     """A failure reason as a coded text when its wording is known; else as it is."""
     if isinstance(text, Said):
         return text
-    for pattern, code in _REASONS:
-        match = pattern.fullmatch(text)
+    for wording, code in _REASONS:
+        match = wording.fullmatch(text)
         if match:
             return say(code, **{k: _number(v) for k, v in match.groupdict().items()})
     return text
