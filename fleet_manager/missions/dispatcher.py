@@ -18,6 +18,7 @@ from fleet_manager.core.errors import Conflict, DomainError
 from fleet_manager.core.missions import PRIORITY_RANK, MissionStatus, Priority
 from fleet_manager.core.robots import Command, CommandResult
 from fleet_manager.db.retry import to_thread_retrying, unreachable
+from fleet_manager.db.tables import utcnow
 from fleet_manager.missions.charging import ChargerBook, needs_charge
 from fleet_manager.missions.holds import Holds, check_resume
 from fleet_manager.missions.making_way import WayMaking
@@ -29,7 +30,7 @@ from fleet_manager.missions.runner import (
     mark_underway,
 )
 from fleet_manager.missions.schemas import MissionCreate, MissionPublic, as_utc
-from fleet_manager.missions.service import MissionService
+from fleet_manager.missions.service import MissionService, step_work
 from fleet_manager.missions.texts import Message, say
 from fleet_manager.missions.texts import reason as coded_reason
 from fleet_manager.missions.traffic import TrafficManager
@@ -152,20 +153,8 @@ class Dispatcher:
             idle_power_w=model.idle_power_w, reserve_wh=capacity * self.settings.battery_reserve_pct / 100.0)
 
     def _request(self, mission: MissionPublic) -> MissionRequest:
-        places: list[str] = []
-        work_s = 0.0
-        durations = self._action_durations(mission.robot_kind)
-        for step in mission.steps:
-            if step.get("target"):
-                places.append(step["target"])
-            elif step.get("zone") in self.site.cleaning_zones:
-                zone = self.site.cleaning_zones[step["zone"]]
-                places.append(zone.entry)
-                work_s += zone.shape.area / max(float(step.get("spacing") or 0.6), 0.1) / 0.5
-            elif step["kind"] == "wait":
-                work_s += float(step["seconds"])
-            elif step["kind"] == "action":
-                work_s += durations.get(step["action"], 5.0)
+        # (a queued mission: every step pending)
+        places, work_s = step_work(self.site, mission.steps, self._action_durations(mission.robot_kind), utcnow())
         return MissionRequest(mission.id, mission.robot_kind, frozenset(mission.capabilities),
                               places[0] if places else None, mission.requested_robot_id, tuple(places), work_s,
                               PRIORITY_RANK[mission.priority])

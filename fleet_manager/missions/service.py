@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -51,17 +51,12 @@ _ENDED_STEP = frozenset({"done", "skipped", "failed", "canceled"})
 Where = Callable[[str], tuple[float, float] | None]  # where a robot stands (x, y), None when unknown
 
 
-def remaining_s(site: Site, steps: Sequence[dict[str, Any]], robot_id: str, x: float, y: float,
-                now: datetime) -> float | None:
-    """Seconds the robot at (x, y) needs for the steps not ended yet, as the allocator reckons a mission
-    (`completion_time`): the places still to drive to at its top speed here, the waits (what is left of one under
-    way), its model's actions and the coverage of cleaning zones. Confirmations count nothing: nobody can say when
-    the recipient comes. None for a robot the site does not know or a place it cannot reach."""
-    try:
-        robot = site.fleet.robot(robot_id)
-        speed = site.max_speed(robot_id)
-    except KeyError:
-        return None
+def step_work(site: Site, steps: Sequence[dict[str, Any]], action_s: Mapping[str, float],
+              now: datetime) -> tuple[list[str], float]:
+    """What the steps not ended yet ask of a robot, as the allocator reckons a mission: the places to drive to, in
+    order, and the seconds of work at them: the waits (what is left of one under way), the actions (`action_s`,
+    5 s for one it does not know) and the coverage of cleaning zones. Confirmations count nothing: nobody can say
+    when the recipient comes."""
     places: list[str] = []
     work = 0.0
     for step in steps:
@@ -78,8 +73,21 @@ def remaining_s(site: Site, steps: Sequence[dict[str, Any]], robot_id: str, x: f
             done = (now - as_utc(datetime.fromisoformat(started))).total_seconds() if started else 0.0
             work += max(float(step.get("seconds") or 0.0) - done, 0.0)
         elif step.get("kind") == "action":
-            spec = robot.model.actions.get(str(step.get("action")))
-            work += spec.duration_s if spec is not None else 5.0
+            work += action_s.get(str(step.get("action")), 5.0)
+    return places, work
+
+
+def remaining_s(site: Site, steps: Sequence[dict[str, Any]], robot_id: str, x: float, y: float,
+                now: datetime) -> float | None:
+    """Seconds the robot at (x, y) needs for the steps not ended yet (`step_work`), as the allocator reckons a
+    mission (`completion_time`): the places still to drive to at its top speed here, and the work at them. None for
+    a robot the site does not know or a place it cannot reach."""
+    try:
+        robot = site.fleet.robot(robot_id)
+        speed = site.max_speed(robot_id)
+    except KeyError:
+        return None
+    places, work = step_work(site, steps, {name: spec.duration_s for name, spec in robot.model.actions.items()}, now)
     place, offset = site.navgraph.nearest_place(x, y)
     request = MissionRequest(0, None, frozenset(), places[0] if places else None, None, tuple(places), work)
     seconds = completion_time(request, RobotCandidate(robot_id, robot.model.kind, frozenset(), place.name, offset,
