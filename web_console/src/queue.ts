@@ -68,7 +68,6 @@ export class QueueView {
 
   constructor(private store: MissionStore, private onSelect: (id: number) => void) {
     store.onChange(() => this.render());
-    this.etaHeader();
     void this.readEstimates();
     setInterval(() => { if (!document.hidden) void this.readEstimates(); }, ETA_POLL_MS);
     const status = $<HTMLSelectElement>("#queue-filter-status");
@@ -96,16 +95,6 @@ export class QueueView {
       .filter((r): r is string => !!r), t("operations.filter_any_robot"), this.filter.robot);
     fill("#queue-filter-template", missions.map((m) => m.template).filter((v): v is string => !!v),
       t("operations.filter_any_template"), this.filter.template);
-  }
-
-  /** The ETA column's head, after the time created (the columns before it keep their places). */
-  private etaHeader(): void {
-    const created = $("#missions thead th[data-i18n='ops.col_created']");
-    if (!created || $("#missions thead th[data-testid=col-eta]")) return;
-    const th = text("th", t("operations.col_eta"));
-    th.dataset.i18n = "operations.col_eta";
-    th.dataset.testid = "col-eta";
-    created.after(th);
   }
 
   /** The running missions' estimates, read again (the live feed's mission frames carry none). */
