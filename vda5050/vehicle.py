@@ -6,7 +6,9 @@ edge entry (6.10.2), actions and their blocking types (6.8, 6.11, 6.12; see vda5
 startCharging, stopCharging, and factsheetRequest of 2.1), the state (6.10: published every state_period_s and
 at once on each event), visualization (6.13), connection messages (6.14) and the factsheet (7). It drives a
 differential-drive base with LabFleet's path follower along straight edges between node positions given in
-the vehicle's own map frame (the caller converts poses into it).
+the vehicle's own map frame (the caller converts poses into it). Given the base's lidar scan, it stops and slows
+for what it sees as LabFleet's robot agent does (its safety layer's stop, slowdown and approach fields, per robot
+model): a field violation is safetyState.fieldViolation.
 
 Choices where the text leaves room: the first node of a new order is reached within its allowedDeviationXY
 (node_tolerance_m when it gives none); nodes are driven through unless they carry SOFT or HARD actions, lead onto
@@ -28,6 +30,7 @@ from typing import Any
 
 import numpy as np
 from labfleet_robot.controller import PathFollower, Status, Tuning, obstacle_distance
+from labfleet_robot.safety import Measure, SafetyLayer, SafetyParams
 
 from vda5050 import models as wire
 from vda5050.actions import ACTIVE, ActionBoard, ActionRun, init_position, loads_after
@@ -66,10 +69,13 @@ class Vehicle:
 
     def __init__(self, description: VehicleDescription, *, actions: ActionTable | None = None, seed: int = 0,
                  tuning: Tuning | None = None, state_period_s: float = 1.0, visualization_hz: float = 10.0,
-                 node_tolerance_m: float = 0.2) -> None:
+                 node_tolerance_m: float = 0.2, safety: SafetyParams | None = None) -> None:
         self.description = description
         self.actions: dict[str, tuple[float, float]] = dict(actions or {})  # type -> (duration s, success rate)
         self.follower = PathFollower(description.limits, tuning)
+        # the vehicle's own protective fields (a real one has safety laser scanners): the same layer as the robot
+        # agent's (labfleet_robot/safety.py), on every command, whatever the master control released
+        self.safety = SafetyLayer(description.limits.radius, safety)
         self.state_period_s = state_period_s
         self.visualization_hz = visualization_hz
         self.node_tolerance_m = node_tolerance_m  # how near a node counts as on it when allowedDeviationXY is 0
@@ -219,7 +225,13 @@ class Vehicle:
         obstacle = math.inf
         if scan is not None:
             obstacle = obstacle_distance(scan[0], scan[1], self.description.limits, self.follower.tuning)
+            self.safety.observe(scan[0], scan[1], here, self._now or 0.0)
         v, w, status = self.follower.compute(*here, dt, obstacle)
+        decision = self.safety.limit(here, v, w, stops_within=self.follower.remaining(here[0], here[1])[0])
+        if decision.action is not Measure.NONE:
+            v, w = self.follower.v, self.follower.w = decision.v, decision.w
+            if decision.action is Measure.STOP and status is Status.DRIVING:
+                status = Status.WAITING_OBSTACLE  # a protective field violated: stopped as for an obstacle ahead
         if (status is Status.WAITING_OBSTACLE) is not self._field_violation:
             self._field_violation, self._state_due = not self._field_violation, True
         if status is Status.ARRIVED:  # on the leg's stop node, facing its theta

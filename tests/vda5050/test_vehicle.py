@@ -413,6 +413,37 @@ def test_obstacles_stop_it_and_it_drives_on_once_they_go() -> None:
     assert math.dist(b.pose[:2], (8, 0)) < 0.1 and not b.state.safety_state.field_violation
 
 
+def test_its_protective_fields_stop_it_for_a_robot_crossing_its_path() -> None:
+    """A round body (0.35 m, a robot or a person) crosses the vehicle's path from the side at 0.6 m/s: a band
+    straight ahead sees it too late (the vehicle drove into it, 0.31 m deep, before the safety layer); the
+    vehicle's fields, which carry what moves along at its velocity, slow and stop it first, and it drives on."""
+    angles = np.linspace(-math.pi, math.pi, 360, endpoint=False)
+    radius = 0.35
+
+    def body(t: float) -> tuple[float, float]:
+        return 4.0, -3.0 + 0.6 * t
+
+    def scan(pose: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray]:
+        x, y, yaw = pose
+        bx, by = body(b.t)
+        along = (bx - x) * np.cos(angles + yaw) + (by - y) * np.sin(angles + yaw)
+        beside2 = (bx - x) ** 2 + (by - y) ** 2 - along ** 2
+        hit = (along > 0) & (beside2 < radius ** 2)
+        return np.where(hit, along - np.sqrt(np.maximum(radius ** 2 - beside2, 0.0)), np.inf), angles
+
+    b = bench()
+    b.send(order("o1", [(0, 0), (10, 0)]))
+    closest, violated = math.inf, False
+    while b.t < 30 and not done(b):
+        b.step(scan)
+        violated |= b.state.safety_state.field_violation
+        if abs(b.v) > 0.05:  # the vehicle moving: how close it came
+            gap = math.dist(b.pose[:2], body(b.t)) - radius - b.vehicle.description.limits.radius
+            closest = min(closest, gap)
+    assert closest > 0.1, closest
+    assert violated and done(b) and math.dist(b.pose[:2], (10, 0)) < 0.1
+
+
 def test_theta_speed_caps_and_e_stop() -> None:
     b = bench()
     b.send(order("o1", [(0, 0), (4, 0)], max_speed=0.3, theta={1: math.pi / 2}))

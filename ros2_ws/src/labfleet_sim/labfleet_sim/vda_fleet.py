@@ -172,7 +172,8 @@ class VdaFleet:
             owners[key] = robot.id
             actions = {name: (spec.duration_s, spec.success_rate) for name, spec in robot.model.actions.items()}
             self.vehicles[robot.id] = SimVehicle(describe(robot, map_id), actions=actions,
-                                                 seed=vehicle_seed(seed, index[robot.id]))
+                                                 seed=vehicle_seed(seed, index[robot.id]),
+                                                 safety=robot.model.safety_params())
         self.bus = bus(list(self.vehicles.values()))
         self._clock = clock
         self._every = Every(rate_hz)
