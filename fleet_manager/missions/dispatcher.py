@@ -40,6 +40,7 @@ from fleet_manager.settings import Settings
 log = logging.getLogger(__name__)
 
 CHARGE_TEMPLATE = "charge"
+STANDING_MPS = 0.05  # a robot reporting a slower speed stands
 
 
 class Dispatcher:
@@ -133,11 +134,15 @@ class Dispatcher:
         return chosen
 
     def _park_new_robots(self) -> None:
-        """Robots the traffic manager does not know yet hold the place they stand on."""
+        """Robots the traffic manager does not know yet hold the place they stand on; so does a robot that went
+        silent on its route (holding all that was released to it) once it reports again, standing."""
         now = (self.robots.now() if self.robots else None) or 0.0
         for rid in self.registry.ids():
             report = self.registry.entry(rid).report
             self.traffic.ensure_parked(rid, report.x, report.y, now)
+            if (rid in self.traffic.adrift and rid not in self.registry.assignments and self.registry.online(rid)
+                    and abs(report.linear) < STANDING_MPS):
+                self.traffic.park(rid, report.x, report.y, now)
 
     # -- allocation inputs ----------------------------------------------------------------------
     def _candidate(self, report: Any) -> RobotCandidate:

@@ -387,7 +387,9 @@ class MissionRunner:
                 run.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await run
-            if route is not None:
+            if route is not None and not self.registry.online(robot_id):
+                self.traffic.lost(robot_id, self._now())  # it may drive on: what was released stays its
+            elif route is not None:
                 report = self.registry.entry(robot_id).report
                 self.traffic.finish(robot_id, report.x, report.y, self._now(), moving_on)
 

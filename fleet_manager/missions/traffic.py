@@ -78,6 +78,7 @@ class TrafficManager:
     # the site's time of day (seconds since local midnight) at a sim time; None: unknown (hours zones open)
     site_clock: Callable[[float], float | None] = field(default=lambda now: None)
     robot_caps: dict[str, float] = field(default_factory=dict)  # each robot's top speed on the site (m/s)
+    adrift: set[str] = field(default_factory=set)  # robots gone silent on a route: they hold all it released
     operator_closed: set[str] = field(default_factory=set)  # lane-graph lanes closed by close_lane
     # closed zones (names) -> the lane-graph lanes and vertices they close
     _zone_shut: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str]]] = field(init=False, default_factory=dict)
@@ -117,6 +118,7 @@ class TrafficManager:
         plan again do not keep each other planning."""
         route = self.routes.pop(robot_id, None)
         self.known.add(robot_id)
+        self.adrift.discard(robot_id)
         vertex = self.vertex_at(x, y) if route is None else self._on_route_at(route, x, y)
         self.stands_on[robot_id] = (vertex, x, y)
         self.planner.park(robot_id, vertex, now)
@@ -218,6 +220,7 @@ class TrafficManager:
         route.seq = self._plans
         self.routes[mover.robot] = route
         self.known.add(mover.robot)
+        self.adrift.discard(mover.robot)  # planned from where it stands: what it held is let go (plan_batch)
         route.released = self.releasable(mover.robot)
         return route
 
@@ -382,6 +385,27 @@ class TrafficManager:
         """A robot the traffic manager has not seen yet holds its nearest place."""
         if robot_id not in self.known:
             self.park(robot_id, x, y, now)
+
+    def lost(self, robot_id: str, now: float) -> None:
+        """The robot stopped reporting on its route: it may still drive all that was released to it (a VDA 5050
+        vehicle drives its base to the end while the broker is away, an agent its release while the network is).
+        It holds those places and lanes, from where it was last heard of, until it is parked again; robots still to
+        pass there plan again, around them."""
+        route = self.routes.pop(robot_id, None)
+        if route is None:
+            return  # parked: it holds its place
+        i = min(max(route.passed, 1), len(route.steps))  # the place it left last, and the steps it heads on
+        keep = {*route.steps[i - 1][-1:], *(r for step in route.steps[i:route.released] for r in step)}
+        table = self.planner.table
+        table.remove_robot(robot_id, after=now)
+        for resource in keep:
+            table.add(resource, -INF, INF, robot_id)
+        self.adrift.add(robot_id)
+        self.stands_on.pop(robot_id, None)
+        self.obstacle_replans.pop(robot_id, None)
+        for other, theirs in self.routes.items():
+            if any(k in keep for step in theirs.steps[max(theirs.passed, 1):] for k in step):
+                self._flag_reroute(other, now)
 
     def finish(self, robot_id: str, x: float, y: float, now: float, moving_on: bool = False) -> None:
         """The robot's task ended (arrived, failed or canceled): it parks where it is (see park)."""

@@ -425,3 +425,32 @@ def test_a_robot_whose_task_ended_at_its_goal_before_any_progress_stands_on_the_
     traffic.finish("A", g["w_pocket"].x, g["w_pocket"].y + 0.1, now=12.0)
     assert traffic.parked_at("w_pocket") == "A" and traffic.parked_at("w_room") is None
     assert traffic.vertex_at(g["w_pocket"].x, g["w_pocket"].y, "A") == "w_pocket"
+
+
+def test_a_robot_gone_silent_on_its_route_holds_all_released_to_it_until_it_stands_again() -> None:
+    """A robot that stops reporting may drive on to the end of what was released to it (a VDA 5050 vehicle
+    its base): nobody is planned or released onto that floor until it is heard of again, standing."""
+    from fleet_manager.missions.traffic import TrafficManager
+
+    traffic = TrafficManager(SINGLE_LANE)
+    g = SINGLE_LANE.places
+    traffic.plan(A, g["w_room"].x, g["w_room"].y, "e_room", now=0.0)
+    assert traffic.releasable("A") == 6
+    traffic.plan(B, g["e_pocket"].x, g["e_pocket"].y, "w_pocket", now=0.0)  # through the corridor after A
+    traffic.progress("A", 2)  # A drives the lane from w_hub to b
+    traffic.lost("A", now=3.0)
+
+    def held_by_a() -> set[str]:
+        return {k for k, holds in traffic.planner.table.holds.items() if any(h.robot == "A" and h.end == INF
+                                                                             for h in holds)}
+
+    assert traffic.adrift == {"A"} and "A" not in traffic.routes
+    places = {place_key(p) for p in ("w_hub", "b", "c", "e_hub", "e_room")}  # from where it was last heard of
+    assert {k for k in held_by_a() if k.startswith("v:")} == places
+    assert len(held_by_a() - places) == 4  # and the lanes between them
+    assert traffic.reroute == {"B"}  # its way crosses what A may still drive
+    traffic.finish("B", g["e_pocket"].x, g["e_pocket"].y, now=3.0)
+    with pytest.raises(NoRoute):
+        traffic.plan(B, g["e_pocket"].x, g["e_pocket"].y, "w_pocket", now=3.0)
+    traffic.park("A", g["c"].x, g["c"].y, now=10.0)  # heard of again, standing on c
+    assert traffic.adrift == set() and held_by_a() == {place_key("c")}
