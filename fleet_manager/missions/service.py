@@ -28,6 +28,7 @@ from fleet_manager.missions import repository
 from fleet_manager.missions.schemas import MissionCreate, MissionPublic, as_utc
 from fleet_manager.missions.texts import ENGLISH, Message, coded, say
 from fleet_manager.pilots.service import mission_carbon, site_carbon
+from fleet_manager.sites.profile import Carbon
 from fleet_manager.sites.service import Site
 from fleet_manager.telemetry.hub import TelemetryHub
 
@@ -124,6 +125,8 @@ class MissionService:
         self.templates = templates
         self.hub = hub
         self.sim_now = sim_now
+        # other sites' emission factors, read once each (this site's profile is read once, at start-up, too)
+        self._carbon: dict[str, Carbon | None] = {site.name: site.profile.carbon}
 
     # -- submit ---------------------------------------------------------------------------------
     def _steps(self, body: MissionCreate) -> tuple[dict[str, Any], list[Step], str | None, list[str]]:
@@ -227,8 +230,9 @@ class MissionService:
         public = MissionPublic.of(row, events)
         if public.energy_wh is None:
             return public
-        carbon = self.site.profile.carbon if row.site == self.site.name \
-            else site_carbon(self.site.directory.parent, row.site)
+        if row.site not in self._carbon:
+            self._carbon[row.site] = site_carbon(self.site.directory.parent, row.site)
+        carbon = self._carbon[row.site]
         return public.model_copy(update=dataclasses.asdict(mission_carbon(public.energy_wh, public.distance_m, carbon)))
 
     def estimate(self, mission: MissionPublic, where: Where) -> MissionPublic:
