@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from fleet_manager.replay.dispatch_loop import DispatchLoop
 from fleet_manager.replay.lockstep import Job, LockstepSite, load_site
 from tests.site_scripts import load_script
@@ -21,6 +23,7 @@ DELIVERIES = 24
 HORIZON_S = 6000.0  # sim seconds: far more than the deliveries need (about 2700 s), so a deadlock shows as a failure
 
 
+@pytest.mark.timeout(900)  # a hang guard only: about 50 s alone, 136-149 s in `make test`, once over 300 s there
 def test_deliveries_from_a_dead_end_pharmacy_all_complete_without_contact():
     world, fleet, graph = load_site(SITE)
     site = LockstepSite(world, fleet, graph, robots=["ward_1", "ward_2", "ward_3"])
