@@ -31,6 +31,7 @@ from fleet_manager.core.robots import (
 )
 from fleet_manager.core.traffic import Mover
 from fleet_manager.db.retry import to_thread_retrying
+from fleet_manager.missions.drive_watch import DriveWatch, released_count
 from fleet_manager.missions.service import MissionService
 from fleet_manager.missions.texts import reason as coded_reason
 from fleet_manager.missions.texts import say
@@ -38,12 +39,10 @@ from fleet_manager.missions.traffic import (
     REROUTE,
     ROUTE_WAIT_S,
     YIELD,
-    DriveWatch,
     NoRoute,
     Route,
     TrafficManager,
     ZoneBlocked,
-    released_count,
 )
 from fleet_manager.robots.service import RobotRegistry
 

@@ -34,15 +34,14 @@ from fleet_manager.core.coverage import SWEEP_SPEED, CoverageZone, sweep_legs
 from fleet_manager.core.navgraph import NavGraph, load_navgraph
 from fleet_manager.core.robots import TASK_ESTOPPED
 from fleet_manager.missions.aside import aside_spot
+from fleet_manager.missions.drive_watch import DriveWatch, released_count
 from fleet_manager.missions.traffic import (
     REROUTE,
     ROUTE_WAIT_S,
     YIELD,
-    DriveWatch,
     NoRoute,
     Route,
     TrafficManager,
-    released_count,
 )
 
 SIM_DT = 0.05  # s: physics step (the ROS simulator runs 50 Hz; 20 Hz keeps 2 h of 20 robots affordable)

@@ -362,13 +362,8 @@ def test_a_robot_stopping_on_a_sweep_after_its_route_stands_on_its_nearest_place
 
 
 def test_a_robot_an_obstacle_keeps_stopped_plans_again_a_few_times_then_its_drive_fails():
-    from fleet_manager.missions.traffic import (
-        OBSTACLE_REPLAN_S,
-        OBSTACLE_REPLANS,
-        REROUTE,
-        DriveWatch,
-        TrafficManager,
-    )
+    from fleet_manager.missions.drive_watch import DriveWatch
+    from fleet_manager.missions.traffic import OBSTACLE_REPLAN_S, OBSTACLE_REPLANS, REROUTE, TrafficManager
 
     traffic = TrafficManager(SINGLE_LANE)
     g = SINGLE_LANE.places
@@ -395,7 +390,8 @@ def test_a_robot_an_obstacle_keeps_stopped_plans_again_a_few_times_then_its_driv
 def test_a_released_route_is_sent_again_until_the_drive_ends() -> None:
     """A release can reach an adapter before its task runs there (a VDA 5050 vehicle still canceling an older
     order): the whole route, once released, goes again every RESEND_S, so the robot never waits for it for ever."""
-    from fleet_manager.missions.traffic import RESEND_S, DriveWatch, TrafficManager
+    from fleet_manager.missions.drive_watch import DriveWatch
+    from fleet_manager.missions.traffic import RESEND_S, TrafficManager
 
     traffic = TrafficManager(SINGLE_LANE)
     g = SINGLE_LANE.places
