@@ -227,11 +227,10 @@ class Vehicle:
             obstacle = obstacle_distance(scan[0], scan[1], self.description.limits, self.follower.tuning)
             self.safety.observe(scan[0], scan[1], here, self._now or 0.0)
         v, w, status = self.follower.compute(*here, dt, obstacle)
-        decision = self.safety.limit(here, v, w, stops_within=self.follower.remaining(here[0], here[1])[0])
-        if decision.action is not Measure.NONE:
-            v, w = self.follower.v, self.follower.w = decision.v, decision.w
-            if decision.action is Measure.STOP and status is Status.DRIVING:
-                status = Status.WAITING_OBSTACLE  # a protective field violated: stopped as for an obstacle ahead
+        decision = self.safety.guard(self.follower, here, v, w)
+        v, w = decision.v, decision.w
+        if decision.action is Measure.STOP and status is Status.DRIVING:
+            status = Status.WAITING_OBSTACLE  # a protective field violated: stopped as for an obstacle ahead
         if (status is Status.WAITING_OBSTACLE) is not self._field_violation:
             self._field_violation, self._state_due = not self._field_violation, True
         if status is Status.ARRIVED:  # on the leg's stop node, facing its theta

@@ -320,13 +320,10 @@ class RobotAgent:
 
     def _safe(self, now: float, pose: tuple[float, float, float], v: float, w: float) -> tuple[float, float]:
         """The follower's command through the safety layer; the follower carries on from what was allowed."""
-        to_stop = self.follower.remaining(pose[0], pose[1])[0]
-        decision = self.safety.limit(pose, v, w, caution=self._caution(pose), stops_within=to_stop)
+        decision = self.safety.guard(self.follower, pose, v, w, caution=self._caution(pose))
         self._safety_stopped = decision.action is Measure.STOP and decision.v == 0.0
-        if decision.action is not Measure.NONE:
-            self.follower.v, self.follower.w = decision.v, decision.w
-            if decision.reason != "caution":  # the route's caution level is planned, not a protective measure
-                self._protective(now, decision)
+        if decision.action is not Measure.NONE and decision.reason != "caution":
+            self._protective(now, decision)  # (the route's caution level is planned, not a protective measure)
         return decision.v, decision.w
 
     def _caution(self, pose: tuple[float, float, float]) -> bool:

@@ -230,8 +230,7 @@ class Navigator:
         if self.monitor is None or ranges is None or angles is None or self.pose is None:
             return v, w
         self.monitor.observe(ranges, angles, self.pose, now)
-        decision = self.monitor.limit(self.pose, v, w, stops_within=self.follower.remaining(*self.pose[:2])[0])
-        self.follower.v, self.follower.w = decision.v, decision.w
+        decision = self.monitor.guard(self.follower, self.pose, v, w)
         return decision.v, decision.w
 
     def feedback(self, now: float, speed: float = 0.0) -> NavFeedback | DockFeedback | None:

@@ -38,6 +38,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from labfleet_robot.controller import PathFollower
 from labfleet_robot.tracking import Track, Tracker, scan_points, to_map
 
 STEP = 0.1  # s between projected poses
@@ -170,6 +171,14 @@ class SafetyLayer:
         ahead = self._ahead(x, y, yaw, decision.v, reach, self.radius + p.slow_margin * scale)
         if ahead is not None and abs(decision.v) > p.slow_speed:
             decision = _slow(decision, p.slow_speed, "slowdown_zone", *ahead)
+        return decision
+
+    def guard(self, follower: PathFollower, pose: tuple[float, float, float], v: float, w: float,
+              caution: bool = False) -> Decision:
+        """The path follower's command (v, w) made safe at `pose` (limit, the robot stopping anyway at the end of the
+        follower's path); the follower carries on from what was allowed."""
+        decision = self.limit(pose, v, w, caution, stops_within=follower.remaining(pose[0], pose[1])[0])
+        follower.v, follower.w = decision.v, decision.w
         return decision
 
     def _in_stop_zone(self, x: float, y: float, yaw: float, v: float, margin: float, beside: float
