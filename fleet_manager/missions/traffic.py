@@ -143,7 +143,10 @@ class TrafficManager:
     def _reroute_around(self, robot_id: str, vertex: str, now: float, gap: float) -> None:
         """Robots still to pass where a robot now stands (or next to it) plan again, around it, unless
         rerouted so within `gap` seconds."""
-        keys = {place_key(vertex), *self.planner.near_keys(vertex)}
+        self._reroute_through(robot_id, {place_key(vertex), *self.planner.near_keys(vertex)}, now, gap)
+
+    def _reroute_through(self, robot_id: str, keys: set[str], now: float, gap: float) -> None:
+        """Robots still to pass any of these resources plan again, unless rerouted so within `gap` seconds."""
         for other, route in self.routes.items():
             if other == robot_id or self._rerouted_lately(other, now, gap):
                 continue
@@ -403,9 +406,7 @@ class TrafficManager:
         self.adrift.add(robot_id)
         self.stands_on.pop(robot_id, None)
         self.obstacle_replans.pop(robot_id, None)
-        for other, theirs in self.routes.items():
-            if any(k in keep for step in theirs.steps[max(theirs.passed, 1):] for k in step):
-                self._flag_reroute(other, now)
+        self._reroute_through(robot_id, keep, now, 0.0)
 
     def finish(self, robot_id: str, x: float, y: float, now: float, moving_on: bool = False) -> None:
         """The robot's task ended (arrived, failed or canceled): it parks where it is (see park)."""
