@@ -40,10 +40,10 @@ from labfleet_sim.people import CrowdSpec, PeopleSpec  # noqa: E402
 from labfleet_sim.site import load_walkways  # noqa: E402
 
 from bench.lockstep import FM_EVERY, Job, LockstepSite, load_site  # noqa: E402
+from fleet_manager.core.robots import STANDING_MPS  # noqa: E402
+from fleet_manager.pilots.watch import NEAR_MISS_M  # noqa: E402  (the pilot watch's rules)
 
 GOAL_KINDS = ("pickup", "dropoff", "room", "station")  # where missions go, and where crowds walk
-NEAR_MISS_M = 0.15  # fleet_manager/pilots/watch.py
-STANDING_MPS = 0.05
 SAMPLE_S = 1.0
 CLOSE_M = 3.0
 VERBOSE = bool(__import__("os").environ.get("PEOPLE_VERBOSE"))

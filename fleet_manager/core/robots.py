@@ -28,6 +28,7 @@ LOCALISATION_LOST = "localisation lost"
 PROTECTIVE_STOP = "protective stop"
 # the reason (its start) of a task that an e-stop ended, in every adapter: the mission is held, not failed
 TASK_ESTOPPED = "estop"
+STANDING_MPS = 0.05  # a robot reporting (or hit at) a slower speed stands
 
 # RobotState.MODE_* codes in labfleet_interfaces, in order.
 MODE_BY_CODE = (

@@ -16,7 +16,7 @@ from fleet_manager.audit.writer import AuditWriter
 from fleet_manager.core.allocation import MissionRequest, RobotCandidate, assign, suitable
 from fleet_manager.core.errors import Conflict, DomainError
 from fleet_manager.core.missions import PRIORITY_RANK, MissionStatus, Priority
-from fleet_manager.core.robots import Command, CommandResult
+from fleet_manager.core.robots import STANDING_MPS, Command, CommandResult
 from fleet_manager.db.retry import to_thread_retrying, unreachable
 from fleet_manager.db.tables import utcnow
 from fleet_manager.missions.charging import ChargerBook, needs_charge
@@ -40,7 +40,6 @@ from fleet_manager.settings import Settings
 log = logging.getLogger(__name__)
 
 CHARGE_TEMPLATE = "charge"
-STANDING_MPS = 0.05  # a robot reporting a slower speed stands
 
 
 class Dispatcher:

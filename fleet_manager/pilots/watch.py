@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
-from fleet_manager.core.robots import PROTECTIVE_STOP, RobotMode, RobotReport
+from fleet_manager.core.robots import PROTECTIVE_STOP, STANDING_MPS, RobotMode, RobotReport
 from fleet_manager.core.zones import DEFAULT_SPEED_TOLERANCE, OperatingZones
 from fleet_manager.pilots.schemas import IncidentKind, InterventionKind, Severity
 
@@ -57,7 +57,6 @@ BLOCKED_AFTER_S = 5.0  # s of an obstacle-stop episode before it is a blocked in
 EPISODE_MOVE_M = 0.5  # m from where it first stopped: the stop episode is over
 EPISODE_GAP_S = 10.0  # s without an obstacle stop: the stop episode is over
 NEAR_MISS_M = 0.15  # m between a pedestrian's and the robot's footprints while stopped for an obstacle
-STANDING_MPS = 0.05  # a robot slower than this when a pedestrian walks into it was standing
 PEDESTRIAN_RADIUS_M = 0.3  # the simulator's pedestrian footprint (labfleet_sim.pedestrians)
 OBSTACLE_STATE = "waiting_obstacle"  # the agent's task state while it stands for an obstacle
 
