@@ -102,36 +102,53 @@ class RobotRegistry:
             and e.report.mode in _FREE_MODES and e.report.localised
         ]
 
-    def view(self, robot_id: str) -> dict[str, Any]:
+    def public(self, robot_id: str, now: float | None = None) -> dict[str, Any]:
+        """The robot as the API answers it: RobotPublic's fields, in its order and with the types its validation
+        gives them (floats as floats, `last_seen` a datetime), online as of `now` (wall seconds): what serialises
+        to the bytes RobotPublic's serializer writes, without building and validating a model per robot (a list
+        of a hundred robots spent most of its time there). NotFound for a robot neither registered, announced nor
+        reporting."""
+        if now is None:
+            now = self._clock()
         entry = self._robots.get(robot_id)
         name, adapter, kind, model = self.registered.get(robot_id, (robot_id, "", "", ""))
-        common = {"id": robot_id, "name": name, "registration": "registered" if robot_id in self.registered
-                  else "unregistered", "current_mission_id": self.assignments.get(robot_id)}
+        adapter = adapter or self.adapter_of.get(robot_id, "")
+        registration = "registered" if robot_id in self.registered else "unregistered"
         if entry is None:  # registered, or announced (e.g. a Nav2 namespace), but no state received yet
             if robot_id not in self.registered and robot_id not in self.adapter_of:
                 raise NotFound(f"unknown robot {robot_id!r}", field="robot_id")
-            adapter = adapter or self.adapter_of.get(robot_id, "")
-            return {**common, "kind": kind, "model": model, "adapter": adapter, "mode": str(RobotMode.OFFLINE),
-                    "localisation": "unknown", "pose": None, "velocity": None, "battery": None, "last_seen": None,
-                    "errors": [], "stamp": None, "wall_time": None}
+            return {"id": robot_id, "name": name, "kind": kind, "model": model, "adapter": adapter,
+                    "registration": registration, "mode": str(RobotMode.OFFLINE), "localisation": "unknown",
+                    "pose": None, "velocity": None, "battery": None,
+                    "current_mission_id": self.assignments.get(robot_id), "last_seen": None, "errors": [],
+                    "stamp": None, "wall_time": None}
         r = entry.report
+        online = now - entry.last_seen <= self.timeout_s
         return {
-            **common,
-            "kind": r.kind,
-            "model": r.model,
-            "adapter": adapter or self.adapter_of.get(robot_id, ""),
-            "mode": str(self.mode(robot_id)),
+            "id": robot_id, "name": name, "kind": r.kind, "model": r.model, "adapter": adapter,
+            "registration": registration,
+            "mode": str(r.mode if online else RobotMode.OFFLINE),
             "localisation": "ok" if r.localised else "lost",
-            "pose": {"x": r.x, "y": r.y, "yaw": r.yaw},
-            "velocity": {"linear": r.linear, "angular": r.angular},
-            "battery": {"percentage": r.battery, "charging": r.charging},
-            "last_seen": datetime.fromtimestamp(entry.last_seen, UTC).isoformat(),
+            "pose": {"x": float(r.x), "y": float(r.y), "yaw": float(r.yaw)},
+            "velocity": {"linear": float(r.linear), "angular": float(r.angular)},
+            "battery": {"percentage": float(r.battery), "charging": bool(r.charging)},
+            "current_mission_id": self.assignments.get(robot_id),
+            "last_seen": datetime.fromtimestamp(entry.last_seen, UTC),
             "errors": list(r.errors),
-            "stamp": r.stamp,
-            "wall_time": r.wall_time,
+            "stamp": None if r.stamp is None else float(r.stamp),
+            "wall_time": None if r.wall_time is None else float(r.wall_time),
         }
 
-    def views(self) -> list[dict[str, Any]]:
-        """Every robot that reported, every registered one and every one that announced itself (those that never
-        reported a state: offline, no pose)."""
-        return [self.view(rid) for rid in sorted(set(self._robots) | set(self.registered) | set(self.adapter_of))]
+    def publics(self) -> list[dict[str, Any]]:
+        """`public` of every robot that reported, every registered one and every one that announced itself (those
+        that never reported a state: offline, no pose), online as of one reading of the clock."""
+        now = self._clock()
+        return [self.public(rid, now) for rid in sorted(set(self._robots) | set(self.registered)
+                                                        | set(self.adapter_of))]
+
+    def view(self, robot_id: str) -> dict[str, Any]:
+        """`public` with `last_seen` as ISO 8601 text: the robot's state as the telemetry stream sends it."""
+        out = self.public(robot_id)
+        if out["last_seen"] is not None:
+            out["last_seen"] = out["last_seen"].isoformat()
+        return out
