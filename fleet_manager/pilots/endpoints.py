@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
 
 from fleet_manager.auth.deps import OPERATOR, RESEARCHER
 from fleet_manager.deps import LabDep, SessionDep
@@ -126,9 +128,17 @@ def list_interventions(
 incidents_router = APIRouter(prefix="/incidents", tags=["pilots"])
 
 
+def _record_incident(lab: Lab, body: IncidentCreate, sim_now: float | None) -> IncidentPublic:
+    with Session(lab.engine, expire_on_commit=False) as session:  # (as SessionDep opens it)
+        return service.create_incident(session, lab.catalog, body, sim_now)
+
+
 @incidents_router.post("", dependencies=[OPERATOR], status_code=201, response_model=IncidentPublic)
-def create_incident(body: IncidentCreate, session: SessionDep, lab: LabDep) -> IncidentPublic:
-    return service.create_incident(session, lab.catalog, body, lab.sim_now())
+async def create_incident(body: IncidentCreate, lab: LabDep) -> IncidentPublic:
+    # A coroutine with one trip to a worker thread: as a sync endpoint with SessionDep, FastAPI took four (opening
+    # the session, the endpoint, validating the answer, closing the session), the most frequent write of the
+    # operator console's mix (issue 16).
+    return await asyncio.to_thread(_record_incident, lab, body, lab.sim_now())
 
 
 @incidents_router.get("", response_model=list[IncidentPublic])
