@@ -273,13 +273,14 @@ class TrafficManager:
 
     def _step_clear(self, robot_id: str, route: Route, i: int) -> bool:
         return (not self._step_ahead(robot_id, route, i)
-                and not self._body_on(robot_id, route.waypoints[i - 1], route.waypoints[i]))
+                and not self._bodies_on(robot_id, route.waypoints[i - 1], route.waypoints[i]))
 
-    def _body_on(self, robot_id: str, a: Waypoint, b: Waypoint) -> bool:
-        """Another robot stands on the floor from a to b (whatever the plans say: it may have stopped
+    def _bodies_on(self, robot_id: str, a: Waypoint, b: Waypoint) -> set[str]:
+        """The other robots standing on the floor from a to b (whatever the plans say: one may have stopped
         between two places, or be late)."""
         dx, dy = b.x - a.x, b.y - a.y
         length2 = dx * dx + dy * dy
+        found = set()
         for other in self.known:
             if other == robot_id:
                 continue
@@ -288,8 +289,8 @@ class TrafficManager:
                 continue
             t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((where[0] - a.x) * dx + (where[1] - a.y) * dy) / length2))
             if math.hypot(where[0] - a.x - t * dx, where[1] - a.y - t * dy) < BODY_CLEAR_M:
-                return True
-        return False
+                found.add(other)
+        return found
 
     def releasable(self, robot_id: str) -> int:
         """How many waypoints of its route the robot may drive now (monotone: never taken back)."""
@@ -305,11 +306,14 @@ class TrafficManager:
         return count
 
     def blockers(self, robot_id: str) -> set[str]:
-        """The robots whose earlier passage holds back the robot's next step."""
+        """The robots whose earlier passage, or whose body on the floor, holds back the robot's next step (a
+        standstill with a robot standing on the way is a cycle of waiting like one of plans: see should_yield)."""
         route = self.routes.get(robot_id)
         if route is None or route.released >= len(route.steps):
             return set()
-        return self._step_ahead(robot_id, route, route.released)
+        i = route.released
+        bodies = self._bodies_on(robot_id, route.waypoints[i - 1], route.waypoints[i]) if i >= 1 else set()
+        return self._step_ahead(robot_id, route, i) | bodies
 
     def should_yield(self, robot_id: str) -> bool:
         """In a standstill (the robot waits, through others, for itself), the robot with the newest plan

@@ -251,8 +251,10 @@ def test_a_robot_stopping_on_anothers_way_makes_it_plan_again_and_floor_in_use_i
     again = traffic.plan(A, g["b"].x, g["b"].y, "e_room", now=2.0)
     assert [w.name for w in again.waypoints] == ["b", "c", "e_hub", "e_room"]
     assert traffic.releasable("A") == 1  # b -> c passes within 0.5 m of B
+    assert traffic.blockers("A") == {"B"}  # named as what A waits for (a cycle of waiting through B gives way)
     where["B"] = (g["c"].x, g["c"].y + 3.0)
     assert traffic.releasable("A") == len(again.waypoints)
+    assert traffic.blockers("A") == set()
 
 
 def test_only_a_cycle_of_waiting_robots_gives_way():
