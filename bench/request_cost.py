@@ -5,7 +5,8 @@ divided by the requests answered. A machine-speed baseline is measured in the sa
 answering a small pydantic model, driven the same way; the figure to compare across runs is the ratio.
 
 The robots (`--robots`, as bench/load.py names them) report once, straight into the lab (`Lab.on_states`), so
-GET /robots lists them; dispatch is paused, so submitted missions stay queued, as in bench/load.py.
+GET /robots lists them; dispatch is paused, so submitted missions stay queued, as in bench/load.py. The garbage
+collector freezes the start-up objects as in the service (fleet_manager/gc_policy.py).
 
     .venv/bin/python bench/request_cost.py [--requests 3000] [--robots 100] [--by-kind] [--profile out.prof]
 """
@@ -35,6 +36,7 @@ from pydantic import BaseModel
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load import API, MIX, SITE, Context, make_site, request_for
 
+from fleet_manager import gc_policy
 from fleet_manager.app import create_app
 from fleet_manager.core.robots import RobotMode, RobotReport
 from fleet_manager.settings import Settings
@@ -178,6 +180,7 @@ async def measure(args: argparse.Namespace, tmp: Path) -> None:
                         sites_dir=make_site(tmp, args.robots), site=SITE,
                         robot_timeout_s=3600.0)  # (the robots report once: online throughout, as when they stream)
     profiles = Profiles() if args.profile else None  # (before the lab starts its threads)
+    gc_policy.install()  # the start-up objects frozen once the lab runs, as `python -m fleet_manager` does
     app = create_app(settings)
     base = await baseline(args.requests)
     async with app.router.lifespan_context(app):
