@@ -87,9 +87,10 @@ class RobotRegistry:
         except KeyError:
             raise NotFound(f"unknown robot {robot_id!r}", field="robot_id") from None
 
-    def online(self, robot_id: str) -> bool:
+    def online(self, robot_id: str, now: float | None = None) -> bool:
+        """Whether the robot reported within the robot timeout, as of `now` (wall seconds; default the clock)."""
         entry = self._robots.get(robot_id)
-        return entry is not None and self._clock() - entry.last_seen <= self.timeout_s
+        return entry is not None and (self._clock() if now is None else now) - entry.last_seen <= self.timeout_s
 
     def mode(self, robot_id: str) -> RobotMode:
         return self.entry(robot_id).report.mode if self.online(robot_id) else RobotMode.OFFLINE
@@ -123,7 +124,7 @@ class RobotRegistry:
                     "current_mission_id": self.assignments.get(robot_id), "last_seen": None, "errors": [],
                     "stamp": None, "wall_time": None}
         r = entry.report
-        online = now - entry.last_seen <= self.timeout_s
+        online = self.online(robot_id, now)
         return {
             "id": robot_id, "name": name, "kind": r.kind, "model": r.model, "adapter": adapter,
             "registration": registration,

@@ -147,7 +147,7 @@ def test_a_mission_run_is_recorded_and_downloads_as_mcap_and_replays(ros_env: di
     sent = [(c["command"], c["result"], c["robot_id"]) for c in commands]
     if len(statuses) == 4:  # not held: the operator's two commands only
         assert sent == [("pause", "ok", ROBOT), ("resume", "ok", ROBOT)], commands
-    else:  # held: the hold's own commands to the robot are recorded too
+    else:  # held: any command the hold sent the robot is recorded too
         assert sent[0] == ("pause", "ok", ROBOT) and ("resume", "ok", ROBOT) in sent, commands
     resumed = next(c for c in commands if (c["command"], c["result"]) == ("resume", "ok"))
     assert mission["sim_started_at"] < commands[0]["sim_time"] < resumed["sim_time"] < mission["sim_ended_at"]
