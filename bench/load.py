@@ -18,7 +18,7 @@ failed connection, a timeout). Prints the knee: the first rate whose p99 crosses
 websocket closed early, states the fleet manager did not take in, ERROR lines in its log) make it exit 1.
 
     .venv/bin/python bench/load.py [--rates 50 100 200 400] [--seconds 20] [--robots 100] [--ws-clients 20]
-                                   [--generators 2] [--database sqlite|postgres]
+                                   [--generators 2] [--database sqlite|postgres] [--http httptools|h11]
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def postgres_database() -> Iterator[str]:
 
 @contextmanager
 def fleet_manager(port: int, domain: int, tmp: Path, robots: int, database_url: str,
-                  token_minutes: float) -> Iterator[tuple[str, int]]:
+                  token_minutes: float, http: str = "httptools") -> Iterator[tuple[str, int]]:
     """`python -m fleet_manager` on `port`, its log in tmp/fleet_manager.log; its URL and pid."""
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
                LABFLEET_SITES_DIR=str(make_site(tmp, robots)), LABFLEET_SITE=SITE, LABFLEET_DATA_DIR=str(tmp),
@@ -100,7 +100,8 @@ def fleet_manager(port: int, domain: int, tmp: Path, robots: int, database_url: 
                # the 50 API clients stand for 50 people but share one admin token: the per-user limit (32 in
                # progress) would count them as one user and refuse what a stall piles up
                LABFLEET_MAX_REQUESTS_PER_USER="1000")
-    with serve_fleet_manager(port, env, tmp / "fleet_manager.log", ("--log-level", "warning")) as (url, proc):
+    with serve_fleet_manager(port, env, tmp / "fleet_manager.log", ("--log-level", "warning", "--http", http)) \
+            as (url, proc):
         yield url, proc.pid
 
 
@@ -288,6 +289,8 @@ def main() -> None:
     parser.add_argument("--generators", type=int, default=2, help="request generator processes")
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--port", type=int, default=8790)
+    parser.add_argument("--http", choices=("httptools", "h11"), default="httptools",
+                        help="the fleet manager's HTTP parser (python -m fleet_manager --http)")
     args = parser.parse_args()
     domain = int(os.environ.get("ROS_DOMAIN_ID", "0"))
     streaming_s = WARMUP_S + len(args.rates) * (args.seconds + 4.0)
@@ -300,7 +303,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="labfleet-load-") as tmp_name:
         tmp = Path(tmp_name)
         with (postgres_database() if args.database == "postgres" else _sqlite(tmp)) as database_url, \
-                fleet_manager(args.port, domain, tmp, args.robots, database_url, token_minutes) as (url, pid):
+                fleet_manager(args.port, domain, tmp, args.robots, database_url, token_minutes,
+                              args.http) as (url, pid):
             token = login(url, "admin", ADMIN_PASSWORD)
             headers = {"Authorization": f"Bearer {token}"}
             httpx.post(f"{url}{API}/dispatch/pause", headers=headers, timeout=10).raise_for_status()
@@ -311,7 +315,7 @@ def main() -> None:
             print(f"LabFleet load, open loop: {args.robots} robots x {args.rate:g} Hz, {args.ws_clients} websocket "
                   f"clients; requests at {', '.join(f'{r:g}' for r in args.rates)}/s from {args.generators} "
                   f"processes, {args.seconds:g} s each; baseline {args.baseline_rate:g}/s without telemetry; "
-                  f"{args.database}, ROS_DOMAIN_ID={domain}; {os.cpu_count()} CPUs, load average "
+                  f"{args.database}, {args.http}, ROS_DOMAIN_ID={domain}; {os.cpu_count()} CPUs, load average "
                   f"{os.getloadavg()[0]:.1f} at the start", flush=True)
 
             # the robots announce themselves for a few seconds, then fall silent: GET /robots lists them in

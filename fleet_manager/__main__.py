@@ -13,7 +13,7 @@ from fleet_manager import gc_policy
 from fleet_manager.app import create_app
 from fleet_manager.auth.startup import StartupError, check_secret
 from fleet_manager.file_modes import restrict
-from fleet_manager.http_guard import guarded_h11
+from fleet_manager.http_guard import guarded_http
 from fleet_manager.log_limits import limit_root_repeats, limit_uvicorn_repeats
 from fleet_manager.log_redaction import redact_root_handlers, uvicorn_log_config
 from fleet_manager.settings import Settings
@@ -26,6 +26,8 @@ def main() -> None:
     parser.add_argument("--log-level", default="info")
     parser.add_argument("--reuse-port", action="store_true",
                         help="share the port with other processes (SO_REUSEPORT): `labfleet up --replicas N`")
+    parser.add_argument("--http", choices=("httptools", "h11"), default="httptools",
+                        help="the HTTP/1.1 parser: httptools (C, the default) or h11 (pure Python)")
     args = parser.parse_args()
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     redact_root_handlers()  # no token in any log line (fleet_manager/log_redaction.py)
@@ -37,7 +39,8 @@ def main() -> None:
         parser.exit(2, f"error: {exc}\n")
     gc_policy.install()  # start-up objects out of the collector's sight once the lab runs (gc_policy.py)
     restrict(settings)  # umask 0o077, the data directory 0700, the database 0600 (fleet_manager/file_modes.py)
-    http = guarded_h11(settings.header_timeout_s, settings.max_connections_per_address, settings.proxy_list())
+    http = guarded_http(args.http, settings.header_timeout_s, settings.max_connections_per_address,
+                        settings.proxy_list())
     config = uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
                             loop="uvloop",  # (the telemetry fan-out and every request: libuv's loop, not asyncio's own)
                             ws_max_size=1_000_000, ws_per_message_deflate=False, timeout_graceful_shutdown=5,

@@ -95,8 +95,8 @@ class Server:
 
 
 @contextlib.contextmanager
-def fleet_manager(tmp: Path, **settings: str) -> Iterator[Server]:
-    """`python -m fleet_manager` on a free port of 127.0.0.1 (no ROS), its output in tmp/server.log."""
+def fleet_manager(tmp: Path, http: str = "httptools", **settings: str) -> Iterator[Server]:
+    """`python -m fleet_manager --http HTTP` on a free port of 127.0.0.1 (no ROS), its output in tmp/server.log."""
     data_dir = tmp / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LABFLEET_")}
     env |= {"LABFLEET_DATA_DIR": str(data_dir), "LABFLEET_DATABASE_URL": f"sqlite:///{data_dir / 'labfleet.db'}",
@@ -107,7 +107,8 @@ def fleet_manager(tmp: Path, **settings: str) -> Iterator[Server]:
     port = free_port()
     log = tmp / "server.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "fleet_manager", "--port", str(port)], cwd=REPO, env=env,
+        process = subprocess.Popen([sys.executable, "-m", "fleet_manager", "--port", str(port), "--http", http],
+                                   cwd=REPO, env=env,
                                    stdout=out, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", data_dir, log, process)
     try:
