@@ -100,13 +100,17 @@ def test_the_due_schedules_are_looked_for_at_most_once_a_period() -> None:
     assert calls == [1]
 
 
-def test_start_up_objects_are_frozen_only_when_installed() -> None:
-    gc_policy.after_startup()  # not installed (a test's process): nothing frozen
+def test_start_up_objects_are_frozen_and_the_young_threshold_raised_only_when_installed() -> None:
+    thresholds = gc.get_threshold()
+    gc_policy.after_startup()  # not installed (a test's process): nothing frozen, thresholds as they were
     assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == thresholds
     gc_policy.install()
     try:
         gc_policy.after_startup()
         assert gc.get_freeze_count() > 1000
+        assert gc.get_threshold() == (gc_policy.YOUNG_THRESHOLD, *thresholds[1:])
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
         gc_policy._installed = False
