@@ -385,10 +385,13 @@ class Dispatcher:
         await self._start(mission.id, mission.robot_id, "", start_index=index, transition=False)
 
     # -- operator actions -----------------------------------------------------------------------
-    async def cancel(self, mission_id: int) -> MissionPublic:
-        mission = await asyncio.to_thread(self.service.get, mission_id)
-        if mission.status.terminal:
+    async def cancel(self, mission_id: int) -> dict[str, Any]:
+        """Cancel the mission; the answer is the mission as the API gives it (MissionService.public: read without
+        building a model, once before and once after, as it was read twice with its events before)."""
+        mission = await asyncio.to_thread(self.service.public, mission_id)
+        if MissionStatus(mission["status"]).terminal:
             return mission  # idempotent: the same final state
+        robot_id, template = mission["robot_id"], mission["template"]
         task = self._tasks.get(mission_id)
         if task is not None:
             task.cancel()  # the robot stops first (its goal is canceled at once); the records follow
@@ -403,13 +406,13 @@ class Dispatcher:
                 await task
             self._tasks.pop(mission_id, None)
             self._runs.pop(mission_id, None)
-        if mission.robot_id:
-            if self.registry.assignments.get(mission.robot_id) == mission_id:
-                del self.registry.assignments[mission.robot_id]
-            if canceled and mission.template == CHARGE_TEMPLATE:
-                self.chargers.release(mission.robot_id)
+        if robot_id:
+            if self.registry.assignments.get(robot_id) == mission_id:
+                del self.registry.assignments[robot_id]
+            if canceled and template == CHARGE_TEMPLATE:
+                self.chargers.release(robot_id)
         self.wake()
-        return await asyncio.to_thread(self.service.get, mission_id)
+        return await asyncio.to_thread(self.service.public, mission_id)
 
     async def pause(self, mission_id: int) -> MissionPublic:
         mission, state = await self._running(mission_id, MissionStatus.UNDERWAY, "pause")

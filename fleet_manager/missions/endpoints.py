@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
@@ -13,6 +13,7 @@ from fleet_manager.core.missions import MissionStatus
 from fleet_manager.deps import LabDep
 from fleet_manager.exception_handlers import error_response
 from fleet_manager.lab import Lab
+from fleet_manager.missions import public_json
 from fleet_manager.missions.schemas import ConfirmIn, DispatchState, MissionCreate, MissionPublic
 from fleet_manager.missions.service import Where
 from fleet_manager.recording.schemas import RecordingPublic
@@ -46,14 +47,15 @@ async def list_missions(
     robot_id: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
-) -> list[MissionPublic]:
+) -> Response:
     statuses = [str(s) for s in status or []]
-    return await asyncio.to_thread(lab.missions.search, statuses, robot_id, limit, offset, _where(lab))
+    found = await asyncio.to_thread(lab.missions.publics, statuses, robot_id, limit, offset, _where(lab))
+    return public_json.response(found)
 
 
 @router.get("/{mission_id}", response_model=MissionPublic)
-async def get_mission(mission_id: MissionId, lab: LabDep) -> MissionPublic:
-    return await asyncio.to_thread(lab.missions.get, mission_id, True, _where(lab))
+async def get_mission(mission_id: MissionId, lab: LabDep) -> Response:
+    return public_json.response(await asyncio.to_thread(lab.missions.public, mission_id, _where(lab)))
 
 
 _NO_RECORDINGS = "recording is off in this fleet manager (LABFLEET_RECORDING_ENABLED)"
@@ -82,8 +84,8 @@ async def recording_info(mission_id: MissionId, lab: LabDep) -> RecordingPublic:
 
 
 @router.post("/{mission_id}/cancel", dependencies=[OPERATOR], response_model=MissionPublic)
-async def cancel_mission(mission_id: MissionId, lab: LabDep) -> MissionPublic:
-    return await lab.dispatcher.cancel(mission_id)
+async def cancel_mission(mission_id: MissionId, lab: LabDep) -> Response:
+    return public_json.response(await lab.dispatcher.cancel(mission_id))
 
 
 @router.post("/{mission_id}/pause", dependencies=[OPERATOR],

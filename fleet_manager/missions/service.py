@@ -24,7 +24,7 @@ from fleet_manager.core.missions import (
 from fleet_manager.core.templates import TemplateLibrary
 from fleet_manager.core.zone_access import check_zone_access
 from fleet_manager.db.tables import Mission, MissionEvent, utcnow
-from fleet_manager.missions import repository
+from fleet_manager.missions import public_json, repository
 from fleet_manager.missions.schemas import MissionCreate, MissionPublic, as_utc
 from fleet_manager.missions.texts import ENGLISH, Message, coded, say
 from fleet_manager.pilots.service import mission_carbon, site_carbon
@@ -225,27 +225,67 @@ class MissionService:
             found = [self._public(r) for r in rows]
         return [self.estimate(m, where) for m in found] if where is not None else found
 
+    def public(self, mission_id: int, where: Where | None = None) -> dict[str, Any]:
+        """`get` with its events as the API answers it: MissionPublic's data, serialised by public_json.response
+        (read as columns, without a model: GET /missions/{id} is among the console's costliest requests)."""
+        with self.engine.connect() as conn:
+            row, events = repository.mission_rows(conn, mission_id, public_json.COLUMNS, public_json.EVENT_COLUMNS)
+        return self._answer(public_json.mission(row, events), where)
+
+    def publics(
+        self, status: Sequence[str] = (), robot_id: str | None = None, limit: int = 100, offset: int = 0,
+        where: Where | None = None,
+    ) -> list[dict[str, Any]]:
+        """`search` as the API answers it (`public`)."""
+        with self.engine.connect() as conn:
+            rows = repository.search_rows(conn, public_json.COLUMNS, status=status, robot_id=robot_id, limit=limit,
+                                          offset=offset)
+        return [self._answer(public_json.mission(r), where) for r in rows]
+
+    def _answer(self, mission: dict[str, Any], where: Where | None) -> dict[str, Any]:
+        """A public_json mission with what `_public` and `estimate` add to a MissionPublic; their figures, put
+        without validation, as the float fields' serializer writes them."""
+        if mission["energy_wh"] is not None:
+            figures = self._carbon_figures(mission["site"], mission["energy_wh"], mission["distance_m"])
+            mission.update((k, public_json.as_float(v)) for k, v in figures.items())
+        estimate = None if where is None else self._estimate(
+            mission["status"], mission["robot_id"], mission["site"], mission["steps"], where)
+        if estimate is not None:
+            mission["remaining_s"], mission["eta"] = public_json.as_float(estimate[0]), estimate[1].isoformat()
+        return mission
+
+    def _carbon_figures(self, site: str, energy_wh: float, distance_m: float | None) -> dict[str, Any]:
+        """A mission's energy per km and CO2 at its site's factors (site.yaml), each site's read once."""
+        if site not in self._carbon:
+            self._carbon[site] = site_carbon(self.site.directory.parent, site)
+        return dataclasses.asdict(mission_carbon(energy_wh, distance_m, self._carbon[site]))
+
     def _public(self, row: Mission, events: list[MissionEvent] | None = None) -> MissionPublic:
         """The mission as the API gives it, with its energy per km and CO2 at its site's factors (site.yaml)."""
         public = MissionPublic.of(row, events)
         if public.energy_wh is None:
             return public
-        if row.site not in self._carbon:
-            self._carbon[row.site] = site_carbon(self.site.directory.parent, row.site)
-        carbon = self._carbon[row.site]
-        return public.model_copy(update=dataclasses.asdict(mission_carbon(public.energy_wh, public.distance_m, carbon)))
+        return public.model_copy(update=self._carbon_figures(row.site, public.energy_wh, public.distance_m))
 
     def estimate(self, mission: MissionPublic, where: Where) -> MissionPublic:
         """A running mission of this site with the time its robot needs for the steps left (`remaining_s`) and when
         that ends it (`eta`); any other mission as it is."""
-        if mission.status not in _RUNNING or mission.robot_id is None or mission.site != self.site.name:
+        estimate = self._estimate(mission.status, mission.robot_id, mission.site, mission.steps, where)
+        if estimate is None:
             return mission
-        pose = where(mission.robot_id)
+        return mission.model_copy(update={"remaining_s": estimate[0], "eta": estimate[1]})
+
+    def _estimate(self, status: str, robot_id: str | None, site: str, steps: Sequence[dict[str, Any]],
+                  where: Where) -> tuple[float, datetime] | None:
+        """(`remaining_s`, `eta`) of a running mission of this site whose robot's place is known, else None."""
+        if status not in _RUNNING or robot_id is None or site != self.site.name:
+            return None
+        pose = where(robot_id)
         now = utcnow()
-        left = None if pose is None else remaining_s(self.site, mission.steps, mission.robot_id, *pose, now)
+        left = None if pose is None else remaining_s(self.site, steps, robot_id, *pose, now)
         if left is None:
-            return mission
-        return mission.model_copy(update={"remaining_s": round(left, 1), "eta": as_utc(now) + timedelta(seconds=left)})
+            return None
+        return round(left, 1), as_utc(now) + timedelta(seconds=left)
 
     # -- changes --------------------------------------------------------------------------------
     def transition(self, mission_id: int, new: MissionStatus, message: Message = "", **fields: Any) -> MissionPublic:
