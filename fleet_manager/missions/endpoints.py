@@ -7,13 +7,13 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
+from fleet_manager import model_json
 from fleet_manager.auth.deps import OPERATOR, RESEARCHER
 from fleet_manager.core.errors import NotFound
 from fleet_manager.core.missions import MissionStatus
 from fleet_manager.deps import LabDep
 from fleet_manager.exception_handlers import error_response
 from fleet_manager.lab import Lab
-from fleet_manager.missions import public_json
 from fleet_manager.missions.schemas import ConfirmIn, DispatchState, MissionCreate, MissionPublic
 from fleet_manager.missions.service import Where
 from fleet_manager.recording.schemas import RecordingPublic
@@ -50,12 +50,12 @@ async def list_missions(
 ) -> Response:
     statuses = [str(s) for s in status or []]
     found = await asyncio.to_thread(lab.missions.publics, statuses, robot_id, limit, offset, _where(lab))
-    return public_json.response(found)
+    return model_json.response(found)
 
 
 @router.get("/{mission_id}", response_model=MissionPublic)
 async def get_mission(mission_id: MissionId, lab: LabDep) -> Response:
-    return public_json.response(await asyncio.to_thread(lab.missions.public, mission_id, _where(lab)))
+    return model_json.response(await asyncio.to_thread(lab.missions.public, mission_id, _where(lab)))
 
 
 _NO_RECORDINGS = "recording is off in this fleet manager (LABFLEET_RECORDING_ENABLED)"
@@ -85,7 +85,7 @@ async def recording_info(mission_id: MissionId, lab: LabDep) -> RecordingPublic:
 
 @router.post("/{mission_id}/cancel", dependencies=[OPERATOR], response_model=MissionPublic)
 async def cancel_mission(mission_id: MissionId, lab: LabDep) -> Response:
-    return public_json.response(await lab.dispatcher.cancel(mission_id))
+    return model_json.response(await lab.dispatcher.cancel(mission_id))
 
 
 @router.post("/{mission_id}/pause", dependencies=[OPERATOR],

@@ -3,7 +3,7 @@
 GET /missions answered MissionPublic models built from ORM objects, which FastAPI then validated and serialised
 again: a list of fifty missions spent most of its time there. Here a mission is a dict in MissionPublic's field
 order holding the values its validation gives (datetimes already as its serializer writes them), so that
-`pydantic_core.to_json` writes the bytes FastAPI wrote for the validated model
+model_json.response writes the bytes FastAPI wrote for the validated model
 (tests/fleet_manager/test_mission_public_json.py). A row holding what validation would change or refuse (whole
 numbers in a pose, an unknown status...) goes through MissionPublic's validation as before: the same bytes, the
 same error."""
@@ -13,9 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-
-from fastapi import Response
-from pydantic_core import to_json
 
 from fleet_manager.core.missions import MissionStatus, Priority
 from fleet_manager.db.tables import Mission
@@ -31,12 +28,6 @@ _BLANK: dict[str, Any] = {name: None if field.is_required() else field.default
                           for name, field in MissionPublic.model_fields.items()}
 COLUMNS = tuple(c.name for c in Mission.__table__.columns if c.name in _BLANK)  # type: ignore[attr-defined]
 EVENT_COLUMNS = tuple(EventPublic.model_fields)  # the mission_event table's columns of the same names
-
-
-def response(content: Any) -> Response:
-    """Missions of this module as the JSON FastAPI answers for the validated models (NaN and infinities as null,
-    pydantic's default). A Response is answered as it is: the route's response_model only documents it."""
-    return Response(to_json(content, inf_nan_mode="null"), media_type="application/json")
 
 
 def as_float(value: Any) -> float | None:

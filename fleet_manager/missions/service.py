@@ -226,7 +226,7 @@ class MissionService:
         return [self.estimate(m, where) for m in found] if where is not None else found
 
     def public(self, mission_id: int, where: Where | None = None) -> dict[str, Any]:
-        """`get` with its events as the API answers it: MissionPublic's data, serialised by public_json.response
+        """`get` with its events as the API answers it: MissionPublic's data, serialised by model_json.response
         (read as columns, without a model: GET /missions/{id} is among the console's costliest requests)."""
         with self.engine.connect() as conn:
             row, events = repository.mission_rows(conn, mission_id, public_json.COLUMNS, public_json.EVENT_COLUMNS)

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic_core import to_json
 
+from fleet_manager import model_json
 from fleet_manager.auth.deps import ADMIN, OPERATOR
 from fleet_manager.core.errors import NotFound
 from fleet_manager.core.robots import Command
@@ -28,24 +28,16 @@ registry_router = APIRouter(prefix="/robot-registry", tags=["robots"])
 RobotId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-def _robot_json(content: Any) -> Response:
-    """RobotPublic data (`RobotRegistry.public`: its fields, order and types) as the JSON FastAPI would answer
-    for the model: pydantic's serializer (NaN and infinities as null, as the model's default), without FastAPI
-    validating the data against the response model first; a Response is answered as it is (the response_model
-    stays, for the OpenAPI document)."""
-    return Response(to_json(content, inf_nan_mode="null"), media_type="application/json")
-
-
 @router.get("", response_model=list[RobotPublic])
 async def list_robots(lab: LabDep) -> Response:
     """Every registered robot (those that never reported are offline, without a pose) and every robot that
     announces itself without being registered (`registration: unregistered`, never dispatched)."""
-    return _robot_json(lab.registry.publics())
+    return model_json.response(lab.registry.publics())
 
 
 @router.get("/{robot_id}", response_model=RobotPublic)
 async def get_robot(robot_id: RobotId, lab: LabDep) -> Response:
-    return _robot_json(lab.registry.public(robot_id))
+    return model_json.response(lab.registry.public(robot_id))
 
 
 @router.post("/{robot_id}/commands", dependencies=[OPERATOR], response_model=CommandOut)

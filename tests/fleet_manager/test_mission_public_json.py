@@ -16,6 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from fleet_manager import model_json
 from fleet_manager.core.errors import NotFound
 from fleet_manager.core.missions import MissionStatus
 from fleet_manager.core.templates import TemplateLibrary
@@ -49,7 +50,7 @@ def fastapi_one(model: MissionPublic) -> bytes:
 
 
 def answered(content: Any) -> bytes:
-    return bytes(public_json.response(content).body)
+    return bytes(model_json.response(content).body)
 
 
 class Hub:
