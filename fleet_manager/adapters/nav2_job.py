@@ -5,6 +5,11 @@ the last released one. When the release grows while a goal runs, a new goal pree
 one: expected, ignored). A goal that succeeds short of the route's end leaves the robot waiting for the next
 release. Pause cancels the goal and resume sends it again from where the robot heads; an e-stop cancels it and
 ends the task. An abort the job did not cause fails the task with Nav2's error code and message.
+
+Nav2 rejects a goal while it cannot place the robot (bt_navigator: "Initial robot pose is not available"). The
+robot's TF reaches Nav2 and the fleet manager separately, so in the moment localisation is lost or comes back
+the two can disagree: a rejected goal is sent again every tick, and the task fails only when Nav2 has gone on
+rejecting for REJECTED_FOR_S of wall time (a hold for lost localisation pauses the job and restarts the count).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import contextlib
 import itertools
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +40,7 @@ SERVER_WAIT_S = 5.0  # for navigate_through_poses; docking servers are looked fo
 STILL_S = 3.0  # sim seconds without moving while a goal runs: reported as waiting for an obstacle
 TICK_S = 0.25
 DEFAULT_ACTION_S = 5.0
+REJECTED_FOR_S = 10.0  # wall seconds of goals rejected one after another before the task fails
 
 
 class Nav2Calls:
@@ -136,6 +143,7 @@ class Job:
         self._accepted = False
         self._still_since: float | None = None
         self._distance_left = 0.0
+        self._rejected_since: float | None = None  # wall time of the first of the goals Nav2 rejects in a row
 
     # -- from the adapter -----------------------------------------------------------------------
     def release(self, waypoints: int) -> None:
@@ -152,6 +160,7 @@ class Job:
 
     def resume(self) -> None:
         self.paused = False
+        self._rejected_since = None
         self._wake.set()
 
     async def stop(self, reason: str) -> None:
@@ -255,8 +264,9 @@ class Job:
 
     async def _send(self, on_accepted: Accepted, start: int, end: int, drive_end: int) -> None:
         route = self.task.route
-        if self._goal is not None:
-            self._goal.expected_end = True  # Nav2 aborts it when the new goal arrives
+        previous = self._goal
+        if previous is not None:
+            previous.expected_end = True  # Nav2 aborts it when the new goal arrives
         self._seq += 1
         goal = _Goal(self._seq, start, end)
         self._goal = goal
@@ -268,8 +278,14 @@ class Job:
         self._apply_speed_limit()
         assert self.calls.nav is not None
         handle = await self.calls.send(self.calls.nav, msg, lambda fb: self._on_nav_feedback(goal, fb))
-        if not handle.accepted:
-            raise _Stopped(TaskOutcome.FAILED, "Nav2 rejected the navigation goal")
+        if not handle.accepted:  # the goal before it, if any, runs on
+            if self._goal is goal:
+                self._goal = previous
+                if previous is not None:
+                    previous.expected_end = False
+            await self._rejected()
+            return
+        self._rejected_since = None
         goal.handle = handle
         if self._goal is not goal or self._stop is not None or self.paused:
             self.calls.cancel(handle)  # paused, stopped or replaced while it was on its way
@@ -278,6 +294,20 @@ class Job:
         goal.result.add_done_callback(lambda _f: self._wake.set())
         self._set("driving", RobotMode.MOVING)
         await self._accept(on_accepted)
+
+    async def _rejected(self) -> None:
+        """Nav2 refused a goal: sent again after a tick, unless it has refused for REJECTED_FOR_S."""
+        now = time.monotonic()
+        if self._rejected_since is None:
+            self._rejected_since = now
+        elif now - self._rejected_since >= REJECTED_FOR_S:
+            self._end_goal()
+            raise _Stopped(TaskOutcome.FAILED, f"Nav2 rejected the navigation goal for {REJECTED_FOR_S:g} s (is the "
+                                               f"robot localised?)")
+        log.info("robot %s: Nav2 rejected the navigation goal; sending it again", self.robot.id)
+        if self._goal is None:  # else the robot drives on the goal before
+            self._set("goal_rejected", RobotMode.WAITING)
+        await self._wait()
 
     def _on_nav_feedback(self, goal: _Goal, fb: Any) -> None:
         if goal is not self._goal:

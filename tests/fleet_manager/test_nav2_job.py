@@ -14,6 +14,7 @@ from action_msgs.msg import GoalStatus
 from labfleet_sim.fleet_config import Pose, RobotConfig, RobotModel
 from nav2_msgs.action import DockRobot, NavigateThroughPoses
 
+from fleet_manager.adapters import nav2_job
 from fleet_manager.adapters.nav2_job import Job
 from fleet_manager.core.robots import RobotMode, TaskAction, TaskFeedback, TaskOutcome, TaskRequest, Waypoint
 from fleet_manager.robots.roster import Registration
@@ -218,3 +219,50 @@ def test_a_dock_route_navigates_to_the_last_place_before_the_charger_then_docks(
         assert (await asyncio.wait_for(run, 2)).outcome is TaskOutcome.SUCCEEDED
 
     asyncio.run(scenario())
+
+
+def test_a_rejected_goal_is_sent_again_and_fails_the_task_only_when_nav2_goes_on_rejecting(monkeypatch: Any) -> None:
+    """Nav2 rejects goals while it cannot place the robot, which the fleet manager may not know yet (each hears
+    the robot's TF on its own): the goal goes again each tick; a release that grows while the goal before runs
+    keeps that goal; only rejections for REJECTED_FOR_S fail the task, with a reason that says so."""
+    monkeypatch.setattr(nav2_job, "REJECTED_FOR_S", 0.6)
+
+    async def scenario() -> None:
+        nav, seen = RejectingNav2(rejections=3), []
+        job = make_job(TaskRequest("t7", 1, ROUTE, released=3), nav, seen)
+        run = asyncio.create_task(job.run(_accepted))
+        await asyncio.sleep(1.0)  # three rejections a tick apart, then accepted
+        assert nav.rejected == 3 and job.state == "driving"
+        (first,) = nav.navs()
+        assert nav.xs(first) == [1.0, 2.0] and any(fb.state == "goal_rejected" for fb in seen)
+        nav.rejections = 2  # a longer release is rejected: the running goal carries on meanwhile
+        job.release(5)
+        await asyncio.sleep(0.1)
+        assert not first.result.done() and job.state == "driving"
+        await asyncio.sleep(0.7)
+        second = nav.navs()[-1]
+        assert first.result.done() and nav.xs(second) == [1.0, 2.0, 3.0, 4.0]
+        nav.succeed(second)
+        await asyncio.sleep(0.3)
+        nav.rejections = 1000  # Nav2 never accepts again
+        job.release(0)
+        result = await asyncio.wait_for(run, 3)
+        assert (result.outcome, result.reason) == (
+            TaskOutcome.FAILED, "Nav2 rejected the navigation goal for 0.6 s (is the robot localised?)")
+
+    asyncio.run(scenario())
+
+
+@dataclass
+class RejectingNav2(FakeNav2):
+    """Rejects the next `rejections` navigation goals, then accepts as FakeNav2 does."""
+
+    rejections: int = 0
+    rejected: int = 0
+
+    async def send(self, client: Any, goal: Any, on_feedback: Any) -> Any:
+        if client == "nav" and self.rejections > 0:
+            self.rejections -= 1
+            self.rejected += 1
+            return SimpleNamespace(accepted=False)
+        return await super().send(client, goal, on_feedback)
