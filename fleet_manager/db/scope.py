@@ -21,7 +21,6 @@ from sqlalchemy import Engine, event, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.orm.util import LoaderCriteriaOption
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import col
 
 from fleet_manager.audit.tables import AuditLog
 from fleet_manager.db.engine import site_of
@@ -48,12 +47,21 @@ def _own_or_older(site: str) -> Callable[[Any], ColumnElement[bool]]:
     return lambda cls: or_(cls.site == site, cls.site.is_(None))
 
 
+# A child row belongs to the site when its parent does: a correlated EXISTS (one lookup of the parent by its key
+# per row), not `parent_id IN (SELECT id ... WHERE site = ?)`, which SQLite builds in full for every statement (one
+# mission's events: 7 ms at 50,000 missions of the site, against 0.02 ms), so every read grew with the table.
+# The parents under names of their own: a statement that also selects the parent table (an incident with its pilot)
+# would otherwise take the subquery's parent for its own (auto-correlation) and leave the subquery without a FROM.
+_MISSION = Mission.__table__.alias("scope_mission")  # type: ignore[attr-defined]
+_PILOT = Pilot.__table__.alias("scope_pilot")  # type: ignore[attr-defined]
+
+
 def _of_mission(site: str) -> Callable[[Any], ColumnElement[bool]]:
-    return lambda cls: cls.mission_id.in_(select(col(Mission.id)).where(col(Mission.site) == site))
+    return lambda cls: select(_MISSION.c.id).where(_MISSION.c.id == cls.mission_id, _MISSION.c.site == site).exists()
 
 
 def _of_pilot(site: str) -> Callable[[Any], ColumnElement[bool]]:
-    return lambda cls: cls.pilot_id.in_(select(col(Pilot.id)).where(col(Pilot.site) == site))
+    return lambda cls: select(_PILOT.c.id).where(_PILOT.c.id == cls.pilot_id, _PILOT.c.site == site).exists()
 
 
 SITE_CRITERIA: dict[type, Callable[[str], Callable[[Any], ColumnElement[bool]]]] = {
