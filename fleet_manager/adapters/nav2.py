@@ -48,6 +48,7 @@ from fleet_manager.core.robots import (
     RobotReport,
     TaskRequest,
     TaskResult,
+    with_caution_caps,
 )
 from fleet_manager.robots.roster import Registration
 from fleet_manager.ros.bridge import RosBridge
@@ -281,6 +282,7 @@ class Nav2Adapter:
             r.job.abandon(f"preempted by task {task.task_id}")
         calls = Nav2Calls(self.bridge, r.nav, r.dock, r.undock, partial(self._set_speed_limit, r), r.map_frame,
                           robot.id, r.servers)
+        task = with_caution_caps(task, robot.config.model.safety_params().caution_speed)  # as Nav2 speed limits
         job = Job(task, robot, calls, on_feedback, lambda: r.pose, self.bridge.now, docked=r.docked)
         r.job = job
         job.paused = r.paused

@@ -36,7 +36,15 @@ from fleet_manager.adapters.vda5050_job import Job
 from fleet_manager.adapters.vda5050_mqtt import BrokerUnavailable, MqttLink
 from fleet_manager.adapters.vda5050_vehicles import VehicleRecord, Vehicles, next_header_id
 from fleet_manager.core.errors import Unavailable
-from fleet_manager.core.robots import Command, CommandResult, RobotReport, TaskOutcome, TaskRequest, TaskResult
+from fleet_manager.core.robots import (
+    Command,
+    CommandResult,
+    RobotReport,
+    TaskOutcome,
+    TaskRequest,
+    TaskResult,
+    with_caution_caps,
+)
 from fleet_manager.robots.roster import Registration
 from fleet_manager.settings import Settings
 from vda5050.codec import to_json
@@ -318,6 +326,7 @@ class Vda5050Adapter:
         if v.job is not None:
             v.job.abandon(f"preempted by task {task.task_id}")
         await self._settle(v)
+        task = with_caution_caps(task, robot.config.model.safety_params().caution_speed)  # as edges' maxSpeed
         try:
             plan = conv.OrderPlan.of(task, v.map_id, v.pose[:2] if v.localised else None,
                                      robot.config.model.radius / robot.map_transform.scale)

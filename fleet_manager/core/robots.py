@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -120,6 +120,22 @@ class TaskRequest:
     actions: tuple[TaskAction, ...] = ()
     released: int = 0  # waypoints the robot may drive at first (0: the whole route)
     dock: str | None = None  # the route ends on this charger: a robot that can dock docks there
+
+
+def with_caution_caps(task: TaskRequest, caution_speed: float) -> TaskRequest:
+    """The task with the navgraph's caution level as speed caps, for robots whose own safety does not hear of it
+    (a Nav2 robot's collision monitor, a VDA 5050 vehicle's fields): the lane into a caution waypoint, and the
+    lanes into and out of a junction, at most `caution_speed` (the model's safety.caution_speed). Our agents drive
+    the caution level themselves (slower and with wider margins): they get the task as it is."""
+    route = task.route
+    if caution_speed <= 0 or not any(w.caution or w.junction for w in route):
+        return task
+    capped = []
+    for i, w in enumerate(route):
+        if w.caution or w.junction or (i > 0 and route[i - 1].junction):
+            w = replace(w, max_speed=min(w.max_speed, caution_speed) if w.max_speed > 0 else caution_speed)
+        capped.append(w)
+    return replace(task, route=tuple(capped))
 
 
 class TaskOutcome(StrEnum):
