@@ -18,6 +18,7 @@ from rclpy.action.client import ClientGoalHandle
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from fleet_manager.adapters.base import Accepted, OnFeedback
+from fleet_manager.aio import within
 from fleet_manager.core.errors import Unavailable
 from fleet_manager.core.robots import Command, CommandResult, TaskRequest, TaskResult
 from fleet_manager.robots.roster import Registration
@@ -123,6 +124,5 @@ class LabfleetAdapter:
             return CommandResult.UNAVAILABLE, exc.message
         signed = self.signer.sign(robot.id, conversions.command_code(command), reason)
         request = conversions.command_request(command, reason, signed)
-        response = await asyncio.wait_for(self.bridge.ros_call(lambda: client.call_async(request)),
-                                          timeout=COMMAND_TIMEOUT_S)
+        response = await within(self.bridge.ros_call(lambda: client.call_async(request)), COMMAND_TIMEOUT_S)
         return conversions.command_result(response)

@@ -15,7 +15,6 @@ rejecting for REJECTED_FOR_S of wall time (a hold for lost localisation pauses t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import math
@@ -30,6 +29,7 @@ from rclpy.action.client import ClientGoalHandle
 
 from fleet_manager.adapters import nav2_conversions as conv
 from fleet_manager.adapters.base import Accepted, OnFeedback
+from fleet_manager.aio import wait_event
 from fleet_manager.core.robots import RobotMode, TaskFeedback, TaskOutcome, TaskRequest, TaskResult, Waypoint
 from fleet_manager.robots.roster import Registration
 from fleet_manager.ros.bridge import RosBridge
@@ -223,8 +223,7 @@ class Job:
 
     async def _wait(self) -> None:
         """Until something changes (a release, a pause, a goal's end, feedback) or a tick passes."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), TICK_S)
+        await wait_event(self._wake, TICK_S)
         self._wake.clear()
         if self._stop is not None:
             raise self._stop

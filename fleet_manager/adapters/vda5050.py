@@ -35,6 +35,7 @@ from fleet_manager.adapters.base import Accepted, Announced, OnFeedback
 from fleet_manager.adapters.vda5050_job import Job
 from fleet_manager.adapters.vda5050_mqtt import BrokerUnavailable, MqttLink
 from fleet_manager.adapters.vda5050_vehicles import VehicleRecord, Vehicles, next_header_id
+from fleet_manager.aio import within
 from fleet_manager.core.errors import Unavailable
 from fleet_manager.core.robots import (
     Command,
@@ -431,7 +432,7 @@ class Vda5050Adapter:
         v.waiters[first.action_id] = future
         try:
             await self._instant(v, *actions)  # BrokerUnavailable: to the caller
-            answer = await asyncio.wait_for(future, COMMAND_WAIT_S)
+            answer = await within(future, COMMAND_WAIT_S)
         except TimeoutError:
             status = v.statuses.get(first.action_id)
             if status is not None:

@@ -22,6 +22,7 @@ from typing import Any
 from fleet_manager.adapters.base import Accepted, OnFeedback
 from fleet_manager.adapters.vda5050_mqtt import BrokerUnavailable
 from fleet_manager.adapters.vda5050_orders import OrderPlan, Progress, busy, error_text, names_order, progress
+from fleet_manager.aio import wait_event
 from fleet_manager.core.errors import Unavailable
 from fleet_manager.core.robots import TaskFeedback, TaskOutcome, TaskResult
 from vda5050.models import Order, State
@@ -148,8 +149,7 @@ class Job:
     async def _run(self, on_accepted: Accepted) -> None:
         n = self.plan.n
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), TICK_S)
+            await wait_event(self._wake, TICK_S)
             self._wake.clear()
             if self._stop is not None:
                 raise self._stop

@@ -16,6 +16,8 @@ import os
 import psycopg
 from sqlalchemy.engine import make_url
 
+from fleet_manager.aio import within
+
 log = logging.getLogger(__name__)
 
 RETRY_S = 1.0  # a standby tries the lock this often
@@ -85,7 +87,7 @@ class LeaderLock:
             await asyncio.sleep(PING_S)
             assert self._conn is not None
             try:
-                await asyncio.wait_for(self._conn.execute("SELECT 1"), PING_TIMEOUT_S)
+                await within(self._conn.execute("SELECT 1"), PING_TIMEOUT_S)
             except (psycopg.Error, TimeoutError) as exc:
                 await self._drop()
                 return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no answer'}"
@@ -93,7 +95,7 @@ class LeaderLock:
     async def _drop(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._conn.close(), 2)
+                await within(self._conn.close(), 2)
             self._conn = None
 
     async def release(self) -> None:

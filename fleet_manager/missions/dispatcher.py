@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from fleet_manager.adapters.base import RobotLink
+from fleet_manager.aio import wait_event
 from fleet_manager.audit.writer import AuditWriter
 from fleet_manager.core.allocation import MissionRequest, RobotCandidate, assign, suitable
 from fleet_manager.core.errors import Conflict, DomainError
@@ -90,8 +91,7 @@ class Dispatcher:
     # -- the loop -------------------------------------------------------------------------------
     async def run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.period_s)
+            await wait_event(self._wake, self.period_s)
             self._wake.clear()
             try:
                 if self.before_round is not None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from action_msgs.msg import GoalStatus
 from labfleet_sim.fleet_config import Pose, RobotConfig, RobotModel
 from nav2_msgs.action import DockRobot, NavigateThroughPoses
@@ -266,3 +267,20 @@ class RejectingNav2(FakeNav2):
             self.rejected += 1
             return SimpleNamespace(accepted=False)
         return await super().send(client, goal, on_feedback)
+
+
+def test_a_job_cancelled_as_it_is_woken_ends() -> None:
+    """The mission runner cancels a job's task (the mission canceled, the lab stopping): it must end, and cancel its
+    goal, even when a wake-up (feedback, a release) comes in the same loop turn."""
+    async def scenario() -> None:
+        nav, seen = FakeNav2(), []
+        job = make_job(TaskRequest("t8", 1, ROUTE), nav, seen)
+        run = asyncio.create_task(job.run(_accepted))
+        await settle()
+        job.resume()  # (not paused: it only sets the wake-up event)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(run, 2)
+        assert nav.navs()[0].canceled
+
+    asyncio.run(scenario())
