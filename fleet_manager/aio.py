@@ -25,8 +25,7 @@ async def within(aw: Awaitable[T], timeout: float) -> T:
 async def wait_event(event: asyncio.Event, timeout: float) -> bool:
     """Whether `event` is set within `timeout` seconds; a cancellation is always raised."""
     try:
-        async with asyncio.timeout(timeout):
-            await event.wait()
+        await within(event.wait(), timeout)
     except TimeoutError:
         return False
     return True

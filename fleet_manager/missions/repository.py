@@ -67,7 +67,7 @@ def mission_rows(conn: Connection, mission_id: int, columns: Sequence[str],
                  event_columns: Sequence[str]) -> tuple[Row[Any], Sequence[Row[Any]]]:
     """The mission's `columns` and its events' `event_columns` (as `get` and `events`); NotFound as `get`. The
     events are read only once the mission is found at this site: they are then of this site too (scope.py's
-    criterion on events, the site's every mission id, is not needed)."""
+    criterion on events, a lookup of their mission, is not needed)."""
     row = conn.execute(_missions(conn, columns).where(_MISSIONS.c.id == mission_id)).first()
     if row is None:
         raise NotFound(f"unknown mission {mission_id}", field="mission_id")
