@@ -10,6 +10,7 @@ NATS) at each rate of `--rates`, latency from each request's scheduled time. Dis
 
 Failover (with the last count): the leader is SIGKILLed; the time until a write through the port is answered 2xx
 again (a standby took the lock and started the leader's parts), and the writes refused meanwhile (503).
+It exits 1 when any request failed.
 
     .venv/bin/python bench/scale.py [--replicas 1 2 4] [--rates 100 200] [--seconds 15] [--robots 50]
 """
@@ -168,6 +169,9 @@ def main() -> None:
         print(f"{n:>8} {rate:>9g} {answered:>10.1f} {p50:>8.1f} {p99:>8.1f} {errors:>6}")
     print(f"\nfailover ({args.replicas[-1]} replicas): the leader SIGKILLed, writes answered again {took:.2f} s "
           f"later ({refused:.0f} refused with 503 meanwhile)")
+    failed = sum(row[-1] for row in rows)
+    if failed:  # (an error is a finding, not noise: 0e9b52e had every replica answer GET /robots/{id} 404)
+        raise SystemExit(f"{failed} requests failed (the most frequent printed above each step)")
 
 
 if __name__ == "__main__":

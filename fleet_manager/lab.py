@@ -164,6 +164,7 @@ class Lab:
         templates = TemplateLibrary.load(settings.missions_dir)
         hub = TelemetryHub(loop, settings.telemetry_hz)
         registry = MirroredRegistry(hub, settings.robot_timeout_s)
+        registry.set_registered(registered_of(roster.active()))  # (as at its start: later ones once streamed)
         pilots = PilotMonitor.for_site(engine, SiteCatalog(settings.sites_dir, site.name), site,
                                        registry.assignments.get)
         robots = RobotLink(lambda: None, lambda batch: None, on_task_state=pilots.on_task_state,
@@ -188,8 +189,7 @@ class Lab:
     def _apply_roster(self, active: list[Registration]) -> None:
         """On the event loop, after every roster change: adapters, dispatch, traffic and the watch follow."""
         self.robots.set_robots(active)
-        self.registry.set_registered({r.id: (r.name, r.adapter, r.config.model.kind, r.config.model.name)
-                                      for r in active})
+        self.registry.set_registered(registered_of(active))
         self.dispatcher.fleet_changed()
         self.pilots.refresh(self.site)
         self.dispatcher.wake()
@@ -321,6 +321,11 @@ class Lab:
                     else:  # the next period saves them again: one line, not a traceback every period
                         log.warning("could not save robot states: the database is out of reach (%s)",
                                     type(exc).__name__)
+
+
+def registered_of(active: list[Registration]) -> dict[str, tuple[str, str, str, str]]:
+    """The registry's view of the roster's active robots: id -> (name, adapter, kind, model)."""
+    return {r.id: (r.name, r.adapter, r.config.model.kind, r.config.model.name) for r in active}
 
 
 def replay_queue(engine: Engine, settings: Settings) -> ReplayQueue:

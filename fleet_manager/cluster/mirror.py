@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fleet_manager.core.errors import NotFound
@@ -10,7 +11,8 @@ from fleet_manager.telemetry.hub import TelemetryHub
 
 
 class MirroredRegistry(RobotRegistry):
-    """GET /robots on a replica: what the leader streamed last (a robot as GET /robots gives it on the leader).
+    """GET /robots on a replica: what the leader streamed last (a robot as GET /robots gives it on the leader); a
+    registered robot the leader has streamed nothing of is offline, without a pose, as the leader shows it.
     Nothing is dispatched from it: a replica runs no dispatcher."""
 
     def __init__(self, hub: TelemetryHub, timeout_s: float) -> None:
@@ -28,3 +30,19 @@ class MirroredRegistry(RobotRegistry):
 
     def views(self) -> list[dict[str, Any]]:
         return [self._hub.latest[rid] for rid in sorted(self._hub.latest)]
+
+    def public(self, robot_id: str, now: float | None = None) -> dict[str, Any]:
+        """The leader's last frame of the robot, as the leader's `public` gives it (`last_seen` a datetime again: the
+        same bytes once serialised); else the registered robot offline (NotFound for one neither streamed nor
+        registered)."""
+        frame = self._hub.latest.get(robot_id)
+        if frame is None:
+            return super().public(robot_id, now)
+        out = dict(frame)
+        if isinstance(out.get("last_seen"), str):
+            out["last_seen"] = datetime.fromisoformat(out["last_seen"])
+        return out
+
+    def publics(self) -> list[dict[str, Any]]:
+        now = self._clock()
+        return [self.public(rid, now) for rid in sorted(set(self._hub.latest) | set(self.registered))]

@@ -67,3 +67,36 @@ def test_one_robot_is_what_the_validated_model_serialises(registry: RobotRegistr
 def test_an_unknown_robot_is_not_found(registry: RobotRegistry) -> None:
     with pytest.raises(NotFound):
         registry.public("nobody")
+
+
+def test_a_replica_answers_what_the_leader_answers(registry: RobotRegistry) -> None:
+    """A replica's registry (cluster/mirror.py) holds the leader's stream: each robot's view as the hub sends it,
+    through JSON as NATS carries it. GET /robots and /robots/{id} there give the bytes the leader gives, and a
+    registered robot the leader streamed nothing of is offline without a pose, as on the leader (0e9b52e had
+    replicas answer from an empty registry: every robot 404, an empty list)."""
+    import asyncio
+
+    import orjson
+
+    from fleet_manager.cluster.mirror import MirroredRegistry
+    from fleet_manager.telemetry.hub import TelemetryHub, states_frame
+
+    loop = asyncio.new_event_loop()
+    try:
+        hub = TelemetryHub(loop)
+        for state in orjson.loads(states_frame(registry.view(rid) for rid in registry.ids()))["states"]:
+            hub.publish_state(state["id"], state)
+        mirror = MirroredRegistry(hub, 5.0)
+        mirror.set_registered(registry.registered)
+        leader = [r for r in registry.publics() if r["id"] != "ns_only"]  # (announced, never reported: not streamed)
+        assert [r["id"] for r in mirror.publics()] == [r["id"] for r in leader] == [
+            "late", "quiet", "r1", "r2", "stray"]
+        assert to_json(mirror.publics(), inf_nan_mode="null") == to_json(leader, inf_nan_mode="null")
+        for robot_id in ("late", "quiet", "r1", "r2", "stray"):
+            assert (to_json(mirror.public(robot_id), inf_nan_mode="null")
+                    == ONE.dump_json(ONE.validate_python(registry.public(robot_id))))
+        with pytest.raises(NotFound, match="unknown robot 'nobody'"):
+            mirror.public("nobody")
+        hub.close()
+    finally:
+        loop.close()

@@ -151,6 +151,11 @@ def test_the_standby_takes_over_a_killed_leader_and_nothing_is_lost(cluster):
     until(api, long["id"], lambda m: any(s["status"] == "active" for s in m["steps"][1:]), 120)  # mid-mission
     print(f"websocket on the replica after {opened - began:.1f} s; mid-mission {time.time() - opened:.1f} s later")
     assert any(e["mission_id"] == long["id"] for e in events(stream)), "the replica's client got no event"
+    # reads on any process: each request a new connection, which the kernel gives to any of the three
+    for _ in range(12):
+        listed = {r["id"]: r for r in http.get(f"{api}/robots", timeout=10).json()}
+        assert all(listed.get(r, {}).get("pose") for r in ("delivery_1", "delivery_2")), listed
+        assert http.get(f"{api}/robots/delivery_1", timeout=10).json()["pose"] is not None
 
     os.kill(leader, signal.SIGKILL)
     killed = time.time()
