@@ -190,7 +190,8 @@ class Bench:
         rng = random.Random(self.seed + 1)
         traffic = TrafficManager(self.graph)
         model = self.fleet.robot(self.robot_ids[0]).model
-        mover = traffic.mover("probe", model.radius, model.max_speed)
+        safety = model.safety_params()
+        mover = traffic.mover("probe", model.radius, model.max_speed, safety.caution_speed, safety.caution_radius)
         out = []
         ends = self.bays + self.stations
         for _ in range(count):

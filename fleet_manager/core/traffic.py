@@ -141,12 +141,16 @@ class Mover:
     robot: str
     speed: float  # m/s
     clear_s: float  # seconds the robot needs to clear a place after it leaves it (footprint + clearance)
+    caution_speed: float = INF  # m/s the robot drives at its caution level (a caution lane, near a junction)
+    caution_radius: float = 0.0  # m around a junction where that level holds
 
 
 class TrafficPlanner:
     def __init__(self, graph: NavGraph, table: ReservationTable | None = None,
-                 extra: dict[str, list[str]] | None = None, near: dict[str, list[str]] | None = None) -> None:
+                 extra: dict[str, list[str]] | None = None, near: dict[str, list[str]] | None = None,
+                 junctions: set[str] | None = None) -> None:
         self.graph = graph
+        self.junctions = junctions or set()  # places where the robots' caution level holds around them
         self.table = table or ReservationTable()
         self.closed: set[str] = set()  # lane ids closed at run time
         self.extra = extra or {}  # lane id -> places a robot on the lane also holds (it crosses them)
@@ -162,9 +166,20 @@ class TrafficPlanner:
         return [(nxt, lane) for nxt, lane in self._out.get(place, ()) if lane.id not in self.closed]
 
     def _travel(self, a: str, b: str, lane: Lane, mover: Mover) -> float:
+        """Seconds from a to b along the lane: at the robot's planning speed (within the lane's limit), and at its
+        caution speed along a caution lane and within its caution radius of a junction, as the robot drives it (a
+        plan that counts on more speed than that runs late, and holds back every robot ordered after it)."""
         pa, pb = self.graph.places[a], self.graph.places[b]
-        speed = min(mover.speed, lane.speed_limit or INF)
-        return math.hypot(pb.x - pa.x, pb.y - pa.y) / max(speed, 1e-3)
+        length = math.hypot(pb.x - pa.x, pb.y - pa.y)
+        speed = max(min(mover.speed, lane.speed_limit or INF), 1e-3)
+        careful = max(min(speed, mover.caution_speed), 1e-3)
+        if careful >= speed:
+            return length / speed
+        if lane.caution:
+            slow = length
+        else:
+            slow = min(length, mover.caution_radius * ((a in self.junctions) + (b in self.junctions)))
+        return (length - slow) / speed + slow / careful
 
     def _heuristic(self, goal: str, mover: Mover) -> dict[str, float]:
         g = self.graph.places[goal]

@@ -89,7 +89,9 @@ class TrafficManager:
         self.lanes = build_lane_graph(self.graph)
         if self.zones:
             self.lanes.graph = self.zones.with_lane_limits(self.lanes.graph)
-        self.planner = TrafficPlanner(self.lanes.graph, extra=self.lanes.extra, near=self.lanes.near)
+        self.planner = TrafficPlanner(self.lanes.graph, extra=self.lanes.extra, near=self.lanes.near,
+                                      junctions={v for v in self.lanes.graph.places
+                                                 if base_name(v) in self.lanes.junctions})
         self._close_zones(None)
 
     def vertex_at(self, x: float, y: float, robot_id: str | None = None) -> str:
@@ -105,9 +107,12 @@ class TrafficManager:
         return min(vertices, key=lambda v: math.hypot(pts[v].x - x, pts[v].y - y))
 
     # -- robots ---------------------------------------------------------------------------------
-    def mover(self, robot_id: str, radius: float, max_speed: float) -> Mover:
+    def mover(self, robot_id: str, radius: float, max_speed: float, caution_speed: float = INF,
+              caution_radius: float = 0.0) -> Mover:
+        """How the robot is planned: at PLAN_SPEED_SHARE of its top speed (capped on the site), at its caution
+        speed (the model's safety.caution_speed) on caution lanes and within `caution_radius` of a junction."""
         speed = max(min(max_speed, self.robot_caps.get(robot_id, INF)) * PLAN_SPEED_SHARE, 0.05)
-        mover = Mover(robot_id, speed, (2 * radius + CLEARANCE_M) / speed)
+        mover = Mover(robot_id, speed, (2 * radius + CLEARANCE_M) / speed, caution_speed, caution_radius)
         self.movers[robot_id] = mover
         return mover
 

@@ -179,7 +179,8 @@ class LockstepSite:
             driver.agent.step(start_time, (x, y, yaw))
             self.traffic.park(rid, x, y, start_time)
             model = fleet.robot(rid).model
-            self.traffic.mover(rid, model.radius, model.max_speed)
+            safety = model.safety_params()
+            self.traffic.mover(rid, model.radius, model.max_speed, safety.caution_speed, safety.caution_radius)
 
     @property
     def now(self) -> float:

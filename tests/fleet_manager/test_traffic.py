@@ -452,3 +452,19 @@ def test_a_robot_gone_silent_on_its_route_holds_all_released_to_it_until_it_stan
         traffic.plan(B, g["e_pocket"].x, g["e_pocket"].y, "w_pocket", now=3.0)
     traffic.park("A", g["c"].x, g["c"].y, now=10.0)  # heard of again, standing on c
     assert traffic.adrift == set() and held_by_a() == {place_key("c")}
+
+
+def test_a_plan_counts_the_caution_speed_where_the_robot_drives_it():
+    """Caution lanes all along, and the caution radius around junctions, at the robot's caution speed: the times
+    the robot's safety layer drives (a plan at full speed there ran late and held back every robot after it)."""
+    graph = parse_navgraph({"site": "t", "places": {"a": {"x": 0, "y": 0}, "j": {"x": 10, "y": 0},
+                                                    "b": {"x": 20, "y": 0}, "c": {"x": 10, "y": 5}},
+                            "lanes": [{"from": "a", "to": "j"}, {"from": "j", "to": "b", "caution": True},
+                                      {"from": "j", "to": "c"}]}, "t")
+    careful = Mover("A", speed=1.0, clear_s=1.0, caution_speed=0.5, caution_radius=1.5)
+    plain = TrafficPlanner(graph).plan(careful, "a", "b", now=0.0)
+    assert plain.arrival == pytest.approx(10.0 + 20.0)  # no junction known: only the caution lane is slow
+    planner = TrafficPlanner(graph, junctions={"j"})
+    plan = planner.plan(careful, "a", "b", now=0.0)
+    assert plan.arrival == pytest.approx(8.5 + 1.5 / 0.5 + 10.0 / 0.5)
+    assert planner.plan(A, "a", "b", now=0.0).arrival == pytest.approx(20.0)  # no caution speed: as before
