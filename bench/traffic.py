@@ -190,8 +190,7 @@ class Bench:
         rng = random.Random(self.seed + 1)
         traffic = TrafficManager(self.graph)
         model = self.fleet.robot(self.robot_ids[0]).model
-        safety = model.safety_params()
-        mover = traffic.mover("probe", model.radius, model.max_speed, safety.caution_speed, safety.caution_radius)
+        mover = traffic.mover("probe", model.radius, model.max_speed, model.safety_params())
         out = []
         ends = self.bays + self.stations
         for _ in range(count):

@@ -268,9 +268,7 @@ class MissionRunner:
         way, a closed lane), ask parked robots to make way and try again, up to ROUTE_WAIT_S."""
         robot_id = state.robot_id
         model = self.site.fleet.robot(robot_id).model
-        safety = model.safety_params()
-        mover = self.traffic.mover(robot_id, model.radius, self.site.max_speed(robot_id), safety.caution_speed,
-                                   safety.caution_radius)
+        mover = self.traffic.mover(robot_id, model.radius, self.site.max_speed(robot_id), model.safety_params())
         waited, noted = 0.0, False
         state.goal = goal
         try:

@@ -10,6 +10,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from labfleet_robot.safety import SafetyParams
+
 from fleet_manager.core.errors import DomainError
 from fleet_manager.core.lanes import LaneGraph, base_name, build_lane_graph, floor_across
 from fleet_manager.core.navgraph import NavGraph
@@ -107,11 +109,11 @@ class TrafficManager:
         return min(vertices, key=lambda v: math.hypot(pts[v].x - x, pts[v].y - y))
 
     # -- robots ---------------------------------------------------------------------------------
-    def mover(self, robot_id: str, radius: float, max_speed: float, caution_speed: float = INF,
-              caution_radius: float = 0.0) -> Mover:
-        """How the robot is planned: at PLAN_SPEED_SHARE of its top speed (capped on the site), at its caution
-        speed (the model's safety.caution_speed) on caution lanes and within `caution_radius` of a junction."""
+    def mover(self, robot_id: str, radius: float, max_speed: float, safety: SafetyParams | None = None) -> Mover:
+        """How the robot is planned: at PLAN_SPEED_SHARE of `max_speed` (capped on the site), and at the caution speed
+        of its model's `safety` (none: full speed) on caution lanes and within its caution radius of a junction."""
         speed = max(min(max_speed, self.robot_caps.get(robot_id, INF)) * PLAN_SPEED_SHARE, 0.05)
+        caution_speed, caution_radius = (INF, 0.0) if safety is None else (safety.caution_speed, safety.caution_radius)
         mover = Mover(robot_id, speed, (2 * radius + CLEARANCE_M) / speed, caution_speed, caution_radius)
         self.movers[robot_id] = mover
         return mover

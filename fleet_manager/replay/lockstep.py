@@ -179,8 +179,7 @@ class LockstepSite:
             driver.agent.step(start_time, (x, y, yaw))
             self.traffic.park(rid, x, y, start_time)
             model = fleet.robot(rid).model
-            safety = model.safety_params()
-            self.traffic.mover(rid, model.radius, model.max_speed, safety.caution_speed, safety.caution_radius)
+            self.traffic.mover(rid, model.radius, model.max_speed, model.safety_params())
 
     @property
     def now(self) -> float:
